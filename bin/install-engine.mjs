@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// Provisions the native TensorFlow engine for @tensorflow/tfjs-node-gpu without the stock
+// installer, which downloads libtensorflow 2.9.1 from a host many machines cannot reach.
+// Route: take libtensorflow from the official TensorFlow Python wheel (pip download), then
+// compile the tfjs binding against it with node-gyp. Cached and idempotent.
+//
+// Environment:
+//   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0;
+//                        use tensorflow==2.21.0 for the CUDA 12 build on GPU machines)
+//   EGTEA_TF_WHEEL_FILE  a wheel file already on disk (skips pip)
+//   EGTEA_CACHE          cache folder (default ~/.cache/egtea)
+//   EGTEA_SKIP_ENGINE=1  skip TensorFlow (pure-JS backend only)
+//   EGTEA_SKIP_KERNELS=1 skip egtea's own CPU kernels (src/engine/native)
+//   PYTHON               python interpreter with pip (default python3)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
+const NAPI_VERSION = 8;
+const STAMP_VERSION = 1;
+// Headers the binding's c_api.h / eager/c_api.h include, transitively.
+const HEADER_PREFIXES = [
+  'tensorflow/include/tensorflow/c/',
+  'tensorflow/include/tensorflow/core/platform/',
+  'tensorflow/include/tsl/',
+  'tensorflow/include/xla/tsl/',
+];
+const LIBRARIES = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'];
+
+const log = (msg) => process.stderr.write(`[egtea engine] ${msg}\n`);
+
+function fail(msg) {
+  log(`error: ${msg}`);
+  log('the pure-JS backend still works (slowly); run `npx egtea engine install` after fixing the cause.');
+  process.exit(1);
+}
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
+  if (result.error) return { ok: false, output: String(result.error.message) };
+  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+function tfjsNodeDir() {
+  const require = createRequire(import.meta.url);
+  try {
+    return path.dirname(require.resolve('@tensorflow/tfjs-node-gpu/package.json'));
+  } catch {
+    fail('@tensorflow/tfjs-node-gpu is not installed; run npm install first.');
+  }
+}
+
+function bindingLoads(pkgDir) {
+  // A child process, so a broken library cannot take this one down.
+  const probe = `process.env.TF_CPP_MIN_LOG_LEVEL='3'; const b=require(${JSON.stringify(
+    path.join(pkgDir, 'lib', `napi-v${NAPI_VERSION}`, 'tfjs_binding.node'),
+  )}); process.stdout.write(String(b.TF_Version));`;
+  const result = run(process.execPath, ['-e', probe]);
+  return result.ok ? result.output.trim().split('\n').pop() : null;
+}
+
+function nodeHeadersDir() {
+  // node-gyp would otherwise download headers; Node installs usually carry them.
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const candidates = [process.env.npm_config_nodedir, prefix, '/usr', '/usr/local'].filter(Boolean);
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h')));
+}
+
+function nodeGypScript() {
+  const require = createRequire(import.meta.url);
+  const candidates = [];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {}
+  const npmDir = path.resolve(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
+  candidates.push(path.join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  return candidates.find((file) => fs.existsSync(file));
+}
+
+function obtainWheel(cacheDir, spec) {
+  if (process.env.EGTEA_TF_WHEEL_FILE) {
+    const file = path.resolve(process.env.EGTEA_TF_WHEEL_FILE);
+    if (!fs.existsSync(file)) fail(`EGTEA_TF_WHEEL_FILE=${file} does not exist`);
+    return file;
+  }
+  const wheelDir = path.join(cacheDir, 'wheels', spec.replace(/[^A-Za-z0-9._=-]/g, '_'));
+  const existing = fs.existsSync(wheelDir) ? fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl')) : [];
+  if (existing.length > 0) return path.join(wheelDir, existing[0]);
+  fs.mkdirSync(wheelDir, { recursive: true });
+  const python = process.env.PYTHON || 'python3';
+  log(`downloading the TensorFlow wheel (${spec}) with pip; about 270 MB, once`);
+  const result = run(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-d', wheelDir, spec]);
+  if (!result.ok) fail(`pip download ${spec} failed:\n${result.output.slice(-2000)}`);
+  const wheels = fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl'));
+  if (wheels.length === 0) fail(`pip download ${spec} produced no wheel in ${wheelDir}`);
+  return path.join(wheelDir, wheels[0]);
+}
+
+function extractWheel(wheel, libDir) {
+  const done = path.join(libDir, '.complete');
+  if (fs.existsSync(done)) return;
+  log(`extracting libtensorflow and its C headers from ${path.basename(wheel)}`);
+  const tmp = `${libDir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  // Python's zipfile: pip implies Python, and unzip may be absent.
+  const script = `
+import sys, zipfile
+wheel, out, prefixes, libs = sys.argv[1], sys.argv[2], sys.argv[3].split(','), sys.argv[4].split(',')
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n in libs or any(n.startswith(p) for p in prefixes)]
+    missing = [l for l in libs if l not in names]
+    if missing:
+        sys.exit('the wheel lacks ' + ', '.join(missing))
+    for n in names:
+        z.extract(n, out)
+`;
+  const python = process.env.PYTHON || 'python3';
+  const result = run(python, ['-c', script, wheel, tmp, HEADER_PREFIXES.join(','), LIBRARIES.join(',')]);
+  if (!result.ok) fail(`extracting ${wheel} failed: ${result.output.slice(-2000)}`);
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.renameSync(path.join(tmp, 'tensorflow'), libDir);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.writeFileSync(done, new Date().toISOString());
+}
+
+function linkDeps(pkgDir, libDir) {
+  const deps = path.join(pkgDir, 'deps');
+  fs.rmSync(deps, { recursive: true, force: true });
+  fs.mkdirSync(path.join(deps, 'lib'), { recursive: true });
+  fs.symlinkSync(path.join(libDir, 'include'), path.join(deps, 'include'));
+  const lib = path.join(deps, 'lib');
+  for (const name of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2']) {
+    fs.symlinkSync(path.join(libDir, name), path.join(lib, name));
+  }
+  // binding.gyp links -ltensorflow -ltensorflow_framework; the sonames stay *_cc.so.2.
+  fs.symlinkSync('libtensorflow_cc.so.2', path.join(lib, 'libtensorflow.so'));
+  fs.symlinkSync('libtensorflow_framework.so.2', path.join(lib, 'libtensorflow_framework.so'));
+}
+
+function buildBinding(pkgDir) {
+  const nodedir = nodeHeadersDir();
+  if (!nodedir) fail('Node.js headers (include/node/node_api.h) were not found; set npm_config_nodedir to a Node source or headers folder.');
+  const gyp = nodeGypScript();
+  if (!gyp) fail('node-gyp was not found (it ships with npm); install it with npm install -g node-gyp.');
+  log('compiling the tfjs binding against it (node-gyp, about a minute)');
+  const buildDir = path.join(pkgDir, 'build');
+  const result = run(
+    process.execPath,
+    [gyp, 'rebuild', `--nodedir=${nodedir}`, `--napi_build_version=${NAPI_VERSION}`, '--module_name=tfjs_binding', `--module_path=${path.join(buildDir, 'out')}`],
+    { cwd: pkgDir, env: { ...process.env, JOBS: String(os.availableParallelism()) } },
+  );
+  if (!result.ok) fail(`node-gyp failed:\n${result.output.slice(-3000)}`);
+  const target = path.join(pkgDir, 'lib', `napi-v${NAPI_VERSION}`);
+  fs.mkdirSync(target, { recursive: true });
+  fs.copyFileSync(path.join(buildDir, 'Release', 'tfjs_binding.node'), path.join(target, 'tfjs_binding.node'));
+}
+
+// egtea's own CPU kernels (grouped conv3d, fused batch norm): rebuilt when their sources change.
+function buildKernels(force) {
+  if (process.env.EGTEA_SKIP_KERNELS === '1') {
+    log('EGTEA_SKIP_KERNELS=1: skipping egtea kernels');
+    return;
+  }
+  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src', 'engine', 'native');
+  const sources = fs.readdirSync(dir).filter((f) => /\.(cc|h|gyp)$/.test(f)).sort();
+  const hash = createHash('sha256');
+  for (const file of sources) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
+  const digest = `${hash.digest('hex')}/${process.versions.modules}`;
+  const stampFile = path.join(dir, 'build', 'egtea-kernels.stamp');
+  const addon = path.join(dir, 'build', 'Release', 'egtea_kernels.node');
+  if (!force && fs.existsSync(addon) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === digest) {
+    log('egtea kernels ready (cached)');
+    return;
+  }
+  const nodedir = nodeHeadersDir();
+  const gyp = nodeGypScript();
+  if (!nodedir || !gyp) fail('building egtea kernels needs Node.js headers and node-gyp (see above)');
+  log('compiling egtea kernels (grouped conv3d, fused batch norm)');
+  const result = run(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
+  if (!result.ok) fail(`node-gyp failed for egtea kernels:\n${result.output.slice(-3000)}`);
+  fs.writeFileSync(stampFile, digest);
+  log('egtea kernels ready');
+}
+
+function main() {
+  const force = process.argv.includes('--force');
+  buildKernels(force);
+  if (process.env.EGTEA_SKIP_ENGINE === '1') {
+    log('EGTEA_SKIP_ENGINE=1: skipping the native engine');
+    return;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    log(`no wheel route for ${process.platform}-${process.arch} yet; falling back to the stock tfjs-node installer is up to you`);
+    return;
+  }
+  const spec = process.env.EGTEA_TF_WHEEL || DEFAULT_WHEEL;
+  const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
+  const pkgDir = tfjsNodeDir();
+  const stampFile = path.join(pkgDir, 'egtea-engine.json');
+  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, node: process.versions.modules };
+  if (!force && fs.existsSync(stampFile)) {
+    const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
+    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node;
+    const version = same ? bindingLoads(pkgDir) : null;
+    if (version) {
+      log(`native engine ready: TensorFlow ${version} (${stamp.wheel}, cached)`);
+      return;
+    }
+  }
+  const wheel = obtainWheel(cacheDir, spec);
+  const libDir = path.join(cacheDir, 'libtensorflow', path.basename(wheel, '.whl'));
+  extractWheel(wheel, libDir);
+  linkDeps(pkgDir, libDir);
+  buildBinding(pkgDir);
+  const version = bindingLoads(pkgDir);
+  if (!version) fail('the binding was built but does not load; see the output above');
+  fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, builtAt: new Date().toISOString() }, null, 2));
+  log(`native engine ready: TensorFlow ${version} (${wanted.wheel})`);
+}
+
+main();

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { BACKEND_CHOICES } from '../engine/backend.js';
+import { UserError } from '../util/errors.js';
+import { registerBenchCommand } from './bench.js';
+import { registerEngineCommand } from './engine.js';
+import { registerModelCommand } from './model.js';
+import { registerWeightsCommand } from './weights.js';
+
+export const EXIT = { ok: 0, userError: 1, usage: 2 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('egtea')
+    .description('Train action recognition on class-imbalanced video with the Class-wise Difficulty-Balanced (CDB) loss')
+    .version('0.1.0')
+    .option('--backend <name>', `TensorFlow backend: ${BACKEND_CHOICES.join(' | ')} (or EGTEA_BACKEND)`, 'auto')
+    .option('--verbose', 'print stack traces with errors', false)
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride();
+  registerEngineCommand(program);
+  registerWeightsCommand(program);
+  registerModelCommand(program);
+  registerBenchCommand(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const verbose = program.opts<{ verbose?: boolean }>().verbose || argv.includes('--verbose');
+    if (error instanceof UserError) {
+      process.stderr.write(`egtea: ${error.message}\n`);
+      if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+      return EXIT.userError;
+    }
+    process.stderr.write(`egtea: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof Error && error.stack) process.stderr.write(`${verbose ? error.stack : 'run with --verbose for the stack trace'}\n`);
+    return EXIT.userError;
+  }
+}

@@ -1,0 +1,30 @@
+import { InvalidArgumentError } from 'commander';
+
+// Option parsers: a bad value is a usage error (exit 2) that names the option's value.
+
+export function parseNumberList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const numbers = parts.map(Number);
+  const bad = parts.find((p, i) => p === '' || !Number.isFinite(numbers[i]));
+  if (bad !== undefined) throw new InvalidArgumentError(`'${bad}' in '${value}' is not a number`);
+  return numbers;
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive integer`);
+  return n;
+}
+
+export function parseNonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`'${value}' is not a non-negative number`);
+  return n;
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`'${value}' is not one of: ${choices.join(', ')}`);
+    return value as T;
+  };
+}

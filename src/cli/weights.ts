@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { DifficultyTracker } from '../losses/difficulty-tracker.js';
+import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
+import { readClassResults } from '../eval/report-file.js';
+import { selectBackend } from '../engine/backend.js';
+import { UserError } from '../util/errors.js';
+import { parseChoice, parseNonNegativeNumber, parseNumberList } from './options.js';
+import { emit, table } from './output.js';
+
+interface WeightsOptions {
+  accuracy?: number[];
+  from?: string;
+  tau: string;
+  tauRule: TauRule;
+  normalize: CdbNormalization;
+  minDifficulty: number;
+  names?: string;
+  json: boolean;
+}
+
+function parseTau(value: string): number | 'dynamic' {
+  if (value === 'dynamic') return value;
+  const tau = parseNonNegativeNumber(value);
+  return tau;
+}
+
+export function registerWeightsCommand(program: Command): void {
+  program
+    .command('weights')
+    .description('CDB class weights from per-class accuracies: tau, difficulty and weight per class')
+    .option('--accuracy <list>', 'per-class validation accuracies in [0, 1], comma-separated', parseNumberList)
+    .option('--from <report.json>', 'take the per-class accuracies of a saved evaluation report (egtea eval --json)')
+    .option('--tau <value>', "a number, or 'dynamic'", 'dynamic')
+    .option('--tau-rule <rule>', "dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)", parseChoice(['paper', 'official'] as const), 'paper')
+    .option('--normalize <how>', "'classes' (sum to the number of classes) or 'none' (d^tau as written)", parseChoice(['classes', 'none'] as const), 'classes')
+    .option('--min-difficulty <d>', 'floor on difficulty, so a perfect class keeps some weight', parseNonNegativeNumber, 0)
+    .option('--names <list>', 'class names, comma-separated')
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: WeightsOptions) => {
+      await selectBackend(program.opts<{ backend?: string }>().backend);
+      if ((options.accuracy === undefined) === (options.from === undefined)) throw new UserError('give either --accuracy or --from');
+      let accuracy: (number | null)[];
+      let names: string[];
+      if (options.from !== undefined) {
+        const results = await readClassResults(options.from);
+        accuracy = results.map((r) => r.accuracy);
+        names = results.map((r) => r.name);
+      } else {
+        accuracy = options.accuracy!;
+        names = accuracy.map((_, c) => `class ${c}`);
+      }
+      if (options.names) {
+        const given = options.names.split(',');
+        if (given.length !== accuracy.length) throw new UserError(`--names lists ${given.length} names for ${accuracy.length} classes`);
+        names = given;
+      }
+      for (const [c, a] of accuracy.entries()) {
+        if (a !== null && !(a >= 0 && a <= 1)) throw new UserError(`accuracy of ${names[c]} is ${a}; accuracies lie in [0, 1]`);
+      }
+      const tau = (() => {
+        try {
+          return parseTau(options.tau);
+        } catch {
+          throw new UserError(`--tau '${options.tau}' is neither a non-negative number nor 'dynamic'`);
+        }
+      })();
+      const tracker = new DifficultyTracker(accuracy.length, { tau, tauRule: options.tauRule, normalize: options.normalize, minDifficulty: options.minDifficulty });
+      const update = tracker.update(accuracy, 1);
+      tracker.dispose();
+      const classes = names.map((name, c) => ({ index: c, name, accuracy: accuracy[c], difficulty: update.difficulty[c], weight: update.weights[c] }));
+      const document = { tau: update.tau, tauMode: tau === 'dynamic' ? `dynamic (${options.tauRule})` : 'fixed', normalize: options.normalize, classes, warnings: update.warnings };
+      for (const warning of update.warnings) process.stderr.write(`warning: ${warning}\n`);
+      const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(4));
+      emit(options.json, document, () =>
+        [
+          `tau = ${update.tau.toFixed(5)} (${document.tauMode}), normalisation: ${options.normalize}`,
+          table(
+            ['class', 'accuracy', 'difficulty', 'weight'],
+            classes.map((c) => [c.name, fmt(c.accuracy), fmt(c.difficulty), fmt(c.weight)]),
+          ),
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,4 @@
+/** Output length of one axis of a convolution or pooling, as PyTorch computes it. */
+export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkGroupedShapes, groupedConv3d, groupedConvImpl, nativeGroupedConvAvailable, type GroupedConvImpl, type Triple } from './grouped-conv3d.js';
+import { kernelGroupedConv3d } from './grouped-conv3d-kernel.js';
+import { kernelsAvailable } from './kernels.js';
+
+export interface Conv3dSpec {
+  kernel: Triple;
+  stride: Triple;
+  /** Zeros added on both sides of each axis, as PyTorch's `padding`. */
+  padding: Triple;
+  groups: number;
+}
+
+/** The grouped implementation `auto` resolves to here: TensorFlow's (GPU), egtea's kernel, or the split. */
+export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
+  if (impl !== 'auto') return impl;
+  if (nativeGroupedConvAvailable()) return 'native';
+  return kernelsAvailable() ? 'kernel' : 'split-per-group';
+}
+
+/**
+ * A 3D convolution with PyTorch's symmetric padding. TensorFlow's 'same' pads asymmetrically
+ * when the stride is 2, which would shift every strided layer by one pixel against a PyTorch
+ * checkpoint, so strided or unusual paddings go through an explicit pad and 'valid'.
+ */
+export function conv3d(x: tf.Tensor5D, filter: tf.Tensor5D, spec: Conv3dSpec, impl: GroupedConvImpl = groupedConvImpl()): tf.Tensor5D {
+  const { kernel, stride, padding, groups } = spec;
+  checkGroupedShapes(x, filter, groups);
+  const pointwise = groups === 1 && [...kernel, ...stride].every((v) => v === 1) && padding.every((p) => p === 0);
+  if (pointwise) return pointwiseConv3d(x, filter);
+  const resolved = groups === 1 ? 'native' : resolveGroupedConvImpl(impl);
+  if (resolved === 'kernel') return kernelGroupedConv3d(x, filter, stride, padding, groups);
+  const isSame = kernel.every((k, i) => stride[i] === 1 && k % 2 === 1 && padding[i] === (k - 1) / 2);
+  if (isSame) return groupedConv3d(x, filter, stride, 'same', groups, resolved);
+  if (padding.every((p) => p === 0)) return groupedConv3d(x, filter, stride, 'valid', groups, resolved);
+  return tf.tidy(() => {
+    const padded = tf.pad(x, [[0, 0], [padding[0], padding[0]], [padding[1], padding[1]], [padding[2], padding[2]], [0, 0]]);
+    return groupedConv3d(padded as tf.Tensor5D, filter, stride, 'valid', groups, resolved);
+  });
+}
+
+/** A 1x1x1 convolution is a matrix product over the channel axis; TensorFlow's matmul is faster than its conv3d. */
+function pointwiseConv3d(x: tf.Tensor5D, filter: tf.Tensor5D): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [inChannels, outChannels] = filter.shape.slice(3) as [number, number];
+    const product = tf.matMul(tf.reshape(x, [-1, inChannels]) as tf.Tensor2D, tf.reshape(filter, [inChannels, outChannels]) as tf.Tensor2D);
+    const [n, t, h, w] = x.shape;
+    return tf.reshape(product, [n, t, h, w, outChannels]) as tf.Tensor5D;
+  });
+}

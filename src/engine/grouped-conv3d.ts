@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+
+export type Triple = [number, number, number];
+/**
+ * - `native`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
+ * - `kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
+ * - `split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
+ */
+export type GroupedConvImpl = 'auto' | 'native' | 'kernel' | 'split-per-group';
+
+/** The slice of the tfjs-node backend we call for TensorFlow ops that tfjs does not wrap. */
+interface NativeBackend {
+  binding: { TF_FLOAT: number; TF_INT32: number; TF_ATTR_INT: number; TF_ATTR_STRING: number; TF_ATTR_TYPE: number };
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
+}
+
+function nativeBackend(): NativeBackend | null {
+  if (tf.getBackend() !== 'tensorflow') return null;
+  return tf.backend() as unknown as NativeBackend;
+}
+
+function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'VALID') {
+  const b = backend.binding;
+  return [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'strides', type: b.TF_ATTR_INT, value: [1, ...strides, 1] },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: padding },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NDHWC' },
+    { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1, 1] },
+  ];
+}
+
+let nativeProbe: boolean | null = null;
+let preferredImpl: GroupedConvImpl = 'auto';
+
+/** Forces one implementation everywhere ('auto' picks native where TensorFlow has the kernel). */
+export function setGroupedConvImpl(impl: GroupedConvImpl): void {
+  preferredImpl = impl;
+}
+
+export function groupedConvImpl(): GroupedConvImpl {
+  return preferredImpl;
+}
+
+/**
+ * Whether TensorFlow's own Conv3D accepts a grouped filter here. TensorFlow has that kernel on
+ * GPU only (cuDNN); on CPU it refuses, so the answer also tells whether a GPU is in use.
+ */
+export function nativeGroupedConvAvailable(): boolean {
+  const backend = nativeBackend();
+  if (backend === null) return false;
+  if (nativeProbe === null) {
+    nativeProbe = tf.tidy(() => {
+      try {
+        const y = backend.executeSingleOutput('Conv3D', convAttrs(backend, [1, 1, 1], 'VALID'), [
+          tf.ones([1, 1, 1, 1, 2]),
+          tf.ones([1, 1, 1, 1, 2]),
+        ]);
+        y.dataSync();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+  return nativeProbe;
+}
+
+function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Triple, padding: 'same' | 'valid'): tf.Tensor5D {
+  const backend = nativeBackend();
+  if (backend === null) throw new Error('native grouped conv3d needs the tensorflow backend');
+  const attrs = convAttrs(backend, strides, padding === 'same' ? 'SAME' : 'VALID');
+  const b = backend.binding;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, kernel, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
+    save([input, kernel]);
+    const value = backend.executeSingleOutput('Conv3D', attrs, [input, kernel]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedInput, savedKernel] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const inputShape = tf.tensor1d(savedInput.shape, 'int32');
+        const kernelShape = tf.tensor1d(savedKernel.shape, 'int32');
+        const dx = backend.executeSingleOutput(
+          'Conv3DBackpropInputV2',
+          [...attrs, { name: 'Tshape', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }],
+          [inputShape, savedKernel, dy],
+        );
+        const dk = backend.executeSingleOutput('Conv3DBackpropFilterV2', attrs, [savedInput, kernelShape, dy]);
+        inputShape.dispose();
+        kernelShape.dispose();
+        return [dx, dk];
+      },
+    };
+  });
+  return op(x, filter) as tf.Tensor5D;
+}
+
+function splitGroupedConv3d(
+  x: tf.Tensor5D,
+  filter: tf.Tensor5D,
+  strides: Triple,
+  padding: 'same' | 'valid',
+  groups: number,
+): tf.Tensor5D {
+  return tf.tidy(() => {
+    const inputs = tf.split(x, groups, 4) as tf.Tensor5D[];
+    const kernels = tf.split(filter, groups, 4) as tf.Tensor5D[];
+    const outputs = inputs.map((input, g) => tf.conv3d(input, kernels[g]!, strides, padding));
+    return tf.concat(outputs, 4) as tf.Tensor5D;
+  });
+}
+
+export function checkGroupedShapes(x: tf.Tensor5D, filter: tf.Tensor5D, groups: number): void {
+  const inChannels = x.shape[4];
+  const [, , , groupIn, outChannels] = filter.shape;
+  if (groupIn * groups !== inChannels || outChannels % groups !== 0) {
+    throw new Error(
+      `grouped conv3d: input has ${inChannels} channels and the filter ${groupIn} x ${groups} groups -> ${outChannels}; they do not divide`,
+    );
+  }
+}
+
+/**
+ * Grouped 3D convolution, channels-last, with gradients.
+ * `filter` is [kt, kh, kw, inChannels / groups, outChannels]; output channels are ordered
+ * group by group, as in TensorFlow and PyTorch (PyTorch's [out, in/g, kt, kh, kw] transposed).
+ */
+export function groupedConv3d(
+  x: tf.Tensor5D,
+  filter: tf.Tensor5D,
+  strides: Triple,
+  padding: 'same' | 'valid',
+  groups: number,
+  impl: GroupedConvImpl = preferredImpl,
+): tf.Tensor5D {
+  checkGroupedShapes(x, filter, groups);
+  if (groups === 1) return tf.conv3d(x, filter, strides, padding);
+  if (impl === 'kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
+  const useNative = impl === 'native' || (impl === 'auto' && nativeGroupedConvAvailable());
+  if (useNative) return nativeGroupedConv3d(x, filter, strides, padding);
+  return splitGroupedConv3d(x, filter, strides, padding, groups);
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../util/paths.js';
+
+/** egtea's native CPU kernels (src/engine/native), compiled by `egtea engine install`. */
+export interface KernelAddon {
+  groupedConv3dForward(dims: Int32Array, x: Float32Array, w: Float32Array, y: Float32Array): void;
+  groupedConv3dBackwardInput(dims: Int32Array, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  groupedConv3dBackwardFilter(dims: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  /** header: [rows, channels, relu, hasResidual, training, threads] */
+  batchNormForward(
+    header: Int32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    residual: Float32Array | null,
+    runningMean: Float32Array,
+    runningVar: Float32Array,
+    epsilon: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+  ): void;
+  batchNormBackward(
+    header: Int32Array,
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    dresidual: Float32Array | null,
+  ): void;
+  captureStderr(file: string): number;
+  restoreStderr(saved: number): void;
+}
+
+export const KERNEL_ADDON_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_kernels.node');
+
+let addon: KernelAddon | null | undefined;
+let enabled = process.env.EGTEA_KERNELS !== '0';
+
+export function loadKernels(): KernelAddon | null {
+  if (!enabled) return null;
+  if (addon === undefined) {
+    addon = null;
+    if (fs.existsSync(KERNEL_ADDON_PATH)) {
+      try {
+        addon = createRequire(import.meta.url)(KERNEL_ADDON_PATH) as KernelAddon;
+      } catch {
+        addon = null;
+      }
+    }
+  }
+  return addon;
+}
+
+export function kernelsAvailable(): boolean {
+  return loadKernels() !== null;
+}
+
+/** Turns egtea's kernels off (tests and benchmarks compare against the pure-tfjs paths). */
+export function setKernelsEnabled(value: boolean): void {
+  enabled = value;
+}
+
+export function kernelThreads(): number {
+  const fromEnv = Number(process.env.EGTEA_KERNEL_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.availableParallelism();
+}
+
+/**
+ * Runs fn with the process's stderr (file descriptor 2) written to a temporary file, and
+ * returns what was written there. Without the kernels it runs fn as it is.
+ */
+export async function withCapturedStderr<T>(fn: () => Promise<T>): Promise<{ value: T | null; error: unknown; captured: string }> {
+  const k = loadKernels();
+  const file = path.join(os.tmpdir(), `egtea-stderr-${process.pid}-${Date.now()}.log`);
+  const saved = k ? k.captureStderr(file) : -1;
+  let value: T | null = null;
+  let error: unknown = null;
+  try {
+    value = await fn();
+  } catch (caught) {
+    error = caught;
+  } finally {
+    if (k && saved >= 0) k.restoreStderr(saved);
+  }
+  let captured = '';
+  if (saved >= 0) {
+    captured = fs.readFileSync(file, 'utf8');
+    fs.rmSync(file, { force: true });
+  }
+  return { value, error, captured };
+}

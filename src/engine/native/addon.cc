@@ -1,0 +1,24 @@
+// egtea's native kernels: the CPU operations TensorFlow.js lacks or runs slowly.
+#include <node_api.h>
+
+#include "kernels.h"
+
+namespace {
+
+napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"groupedConv3dForward", nullptr, GroupedConv3dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedConv3dBackwardInput", nullptr, GroupedConv3dBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedConv3dBackwardFilter", nullptr, GroupedConv3dBackwardFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"captureStderr", nullptr, CaptureStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"restoreStderr", nullptr, RestoreStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,37 @@
+import fs from 'node:fs/promises';
+import { UserError } from '../util/errors.js';
+
+/** One class in a saved evaluation report. Accuracy of a class = its recall; null when it had no samples. */
+export interface ClassResult {
+  index: number;
+  name: string;
+  support: number;
+  accuracy: number | null;
+  precision: number | null;
+}
+
+/** The part of a saved evaluation report (`egtea eval --json`) that other commands read. */
+export interface SavedClassResults {
+  perClass: ClassResult[];
+}
+
+/** Reads the per-class results of a saved report, checking what it reads. */
+export async function readClassResults(file: string): Promise<ClassResult[]> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserError(`${file}: cannot read an evaluation report (${reason})`);
+  }
+  const perClass = (document as Partial<SavedClassResults>).perClass;
+  if (!Array.isArray(perClass) || perClass.length === 0) throw new UserError(`${file}: no 'perClass' list; is this a report from egtea eval --json?`);
+  return perClass.map((entry, i) => {
+    const e = entry as Partial<ClassResult>;
+    const accuracy = e.accuracy ?? null;
+    if (accuracy !== null && !(typeof accuracy === 'number' && accuracy >= 0 && accuracy <= 1)) {
+      throw new UserError(`${file}: perClass[${i}].accuracy is ${JSON.stringify(accuracy)}, not a number in [0, 1] or null`);
+    }
+    return { index: e.index ?? i, name: e.name ?? `class ${i}`, support: e.support ?? 0, accuracy, precision: e.precision ?? null };
+  });
+}

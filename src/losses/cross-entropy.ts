@@ -1,0 +1,32 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * - `mean`: the batch mean of w_y * loss_i (the authors' CDB code and torch's reduction='none' then mean).
+ * - `weighted`: sum of w_y * loss_i over the sum of w_y (torch's CrossEntropyLoss(weight=...)).
+ */
+export type Reduction = 'mean' | 'weighted';
+
+/** -log p_y for each sample, from logits through log-softmax (finite for logits of any size). */
+export function perSampleCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logProbabilities = tf.logSoftmax(logits);
+    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
+    return tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
+  });
+}
+
+/** Reduces per-sample losses with per-class weights (null: unweighted mean). */
+export function reduceWeighted(perSample: tf.Tensor1D, labels: tf.Tensor1D, classWeights: tf.Tensor1D | null, reduction: Reduction): tf.Scalar {
+  return tf.tidy(() => {
+    if (classWeights === null) return tf.mean(perSample) as tf.Scalar;
+    const sampleWeights = tf.gather(classWeights, tf.cast(labels, 'int32'));
+    const weighted = tf.mul(sampleWeights, perSample);
+    if (reduction === 'mean') return tf.mean(weighted) as tf.Scalar;
+    // A batch whose classes all weigh 0 contributes 0, not 0/0.
+    return tf.div(tf.sum(weighted), tf.maximum(tf.sum(sampleWeights), 1e-12)) as tf.Scalar;
+  });
+}
+
+export function weightedCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D, classWeights: tf.Tensor1D | null, reduction: Reduction = 'mean'): tf.Scalar {
+  return tf.tidy(() => reduceWeighted(perSampleCrossEntropy(labels, logits), labels, classWeights, reduction));
+}

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { cdbWeights, type CdbOptions } from './cdb-weights.js';
+import { normalizeToClassCount } from './class-weights.js';
+
+export interface DifficultyUpdate {
+  epoch: number;
+  tau: number;
+  accuracy: (number | null)[];
+  difficulty: (number | null)[];
+  weights: number[];
+  /** Classes with no validation samples: they keep their previous weight. */
+  absent: number[];
+  warnings: string[];
+}
+
+/**
+ * Holds the CDB class weights between validations. Training starts with uniform weights; after
+ * each epoch the per-class validation accuracies give new ones. The weights live in a tensor the
+ * CDB loss reads, replaced (never mutated) on update, so they carry no gradient.
+ */
+export class DifficultyTracker {
+  private rawWeights: number[];
+  private current: number[];
+  private tensor: tf.Tensor1D;
+  readonly history: DifficultyUpdate[] = [];
+
+  constructor(
+    readonly numClasses: number,
+    readonly options: CdbOptions,
+  ) {
+    this.rawWeights = new Array<number>(numClasses).fill(1);
+    this.current = [...this.rawWeights];
+    this.tensor = tf.keep(tf.tensor1d(this.current, 'float32'));
+  }
+
+  weights(): readonly number[] {
+    return this.current;
+  }
+
+  weightsTensor(): tf.Tensor1D {
+    return this.tensor;
+  }
+
+  /** `accuracy[c]` is null when class c had no validation samples. */
+  update(accuracy: readonly (number | null)[], epoch: number): DifficultyUpdate {
+    if (accuracy.length !== this.numClasses) throw new Error(`expected ${this.numClasses} class accuracies, got ${accuracy.length}`);
+    const present = accuracy.flatMap((a, c) => (a === null ? [] : [c]));
+    const absent = accuracy.flatMap((a, c) => (a === null ? [c] : []));
+    const warnings = absent.length > 0 ? [`classes with no validation samples keep their previous weight: ${absent.join(', ')}`] : [];
+    const difficulty: (number | null)[] = accuracy.map(() => null);
+    let tau = Number.NaN;
+    if (present.length > 0) {
+      const result = cdbWeights(
+        present.map((c) => accuracy[c]!),
+        { ...this.options, normalize: 'none' },
+      );
+      tau = result.tau;
+      warnings.push(...result.warnings);
+      const allPerfect = result.warnings.some((w) => w.startsWith('every class'));
+      present.forEach((c, i) => {
+        difficulty[c] = result.difficulty[i]!;
+        this.rawWeights[c] = allPerfect ? 1 : result.weights[i]!;
+      });
+    }
+    const normalized = (this.options.normalize ?? 'classes') === 'classes' ? normalizeToClassCount(this.rawWeights) : [...this.rawWeights];
+    this.current = normalized.every(Number.isFinite) ? normalized : normalized.map(() => 1);
+    const next = tf.keep(tf.tensor1d(this.current, 'float32'));
+    this.tensor.dispose();
+    this.tensor = next;
+    const update: DifficultyUpdate = { epoch, tau, accuracy: [...accuracy], difficulty, weights: [...this.current], absent, warnings };
+    this.history.push(update);
+    return update;
+  }
+
+  /** Restores weights saved with a checkpoint, so a resumed run continues where it stopped. */
+  restore(weights: readonly number[], rawWeights: readonly number[]): void {
+    this.rawWeights = [...rawWeights];
+    this.current = [...weights];
+    const next = tf.keep(tf.tensor1d(this.current, 'float32'));
+    this.tensor.dispose();
+    this.tensor = next;
+  }
+
+  state(): { weights: number[]; rawWeights: number[] } {
+    return { weights: [...this.current], rawWeights: [...this.rawWeights] };
+  }
+
+  dispose(): void {
+    this.tensor.dispose();
+  }
+}

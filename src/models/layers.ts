@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
+import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
+import type { Triple } from '../engine/grouped-conv3d.js';
+import type { ForwardContext } from './context.js';
+import type { Parameters } from './parameters.js';
+
+// Building blocks shared by the model families. Each creates its parameters under PyTorch's
+// names and initialises them as PyTorch does.
+
+export interface Conv3dLayer {
+  spec: Conv3dSpec;
+  weight: tf.Variable;
+}
+
+/** A bias-free 3D convolution, kaiming-normal (fan_out, ReLU) as in 3D-ResNets-PyTorch. */
+export function createConv3d(
+  params: Parameters,
+  name: string,
+  inChannels: number,
+  outChannels: number,
+  options: { kernel: Triple; stride?: Triple; padding?: Triple; groups?: number },
+): Conv3dLayer {
+  const { kernel, stride = [1, 1, 1], padding = [0, 0, 0], groups = 1 } = options;
+  const fanOut = outChannels * kernel[0] * kernel[1] * kernel[2];
+  const std = Math.sqrt(2 / fanOut);
+  const shape = [...kernel, inChannels / groups, outChannels];
+  const weight = params.add(`${name}.weight`, tf.randomNormal(shape, 0, std, 'float32', params.seedFor(name)), 'conv3d');
+  return { spec: { kernel, stride, padding, groups }, weight };
+}
+
+export function applyConv3d(layer: Conv3dLayer, x: tf.Tensor5D, context: ForwardContext): tf.Tensor5D {
+  const y = conv3d(x, layer.weight as tf.Tensor5D, layer.spec);
+  if (context.macs) {
+    const [kt, kh, kw, groupIn] = layer.weight.shape as number[];
+    context.macs.count += y.size * groupIn! * kt! * kh! * kw!;
+  }
+  return y;
+}
+
+export interface Conv2dLayer {
+  padding: number;
+  weight: tf.Variable;
+  bias: tf.Variable;
+}
+
+/** A 2D convolution with bias, PyTorch's default init (kaiming-uniform, a = sqrt(5)). */
+export function createConv2d(params: Parameters, name: string, inChannels: number, outChannels: number, kernel: number, padding = 0): Conv2dLayer {
+  const bound = 1 / Math.sqrt(inChannels * kernel * kernel);
+  const seed = params.seedFor(name);
+  const weight = params.add(`${name}.weight`, tf.randomUniform([kernel, kernel, inChannels, outChannels], -bound, bound, 'float32', seed), 'conv2d');
+  const bias = params.add(`${name}.bias`, tf.randomUniform([outChannels], -bound, bound, 'float32', seed + 1), 'vector');
+  return { padding, weight, bias };
+}
+
+export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
+  const y = tf.tidy(() => {
+    const p = layer.padding;
+    const padded = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+    return tf.add(tf.conv2d(padded as tf.Tensor4D, layer.weight as tf.Tensor4D, 1, 'valid'), layer.bias) as tf.Tensor4D;
+  });
+  if (context.macs) {
+    const [kh, kw, inChannels] = layer.weight.shape as number[];
+    context.macs.count += y.size * inChannels! * kh! * kw!;
+  }
+  return y;
+}
+
+export interface BatchNormLayer {
+  weight: tf.Variable;
+  bias: tf.Variable;
+  runningMean: tf.Variable;
+  runningVar: tf.Variable;
+  momentum: number;
+  epsilon: number;
+}
+
+/** Batch norm over the last (channel) axis; PyTorch's defaults: momentum 0.1, eps 1e-5. */
+export function createBatchNorm(params: Parameters, name: string, channels: number): BatchNormLayer {
+  return {
+    weight: params.add(`${name}.weight`, tf.ones([channels]), 'vector'),
+    bias: params.add(`${name}.bias`, tf.zeros([channels]), 'vector'),
+    runningMean: params.add(`${name}.running_mean`, tf.zeros([channels]), 'vector', false),
+    runningVar: params.add(`${name}.running_var`, tf.ones([channels]), 'vector', false),
+    momentum: 0.1,
+    epsilon: 1e-5,
+  };
+}
+
+export interface BatchNormExtras {
+  /** Added after normalisation, before the activation: a residual block's shortcut. */
+  residual?: tf.Tensor;
+  relu?: boolean;
+}
+
+/** act(BN(x) [+ residual]): one fused kernel when egtea's kernels are built, tfjs ops otherwise. */
+export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras = {}): T {
+  const fused = fusedBatchNorm(x, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, extras.residual ?? null, {
+    training: context.training,
+    relu: extras.relu ?? false,
+    epsilon: layer.epsilon,
+    runningMean: layer.runningMean as tf.Tensor1D,
+    runningVar: layer.runningVar as tf.Tensor1D,
+  });
+  if (fused === null) return composedBatchNorm(layer, x, context, extras);
+  if (fused.batchMean && fused.batchVariance) {
+    const count = x.size / x.shape[x.shape.length - 1]!;
+    tf.tidy(() => recordRunningStatistics(layer, context, tf.tensor1d(fused.batchMean!), tf.tensor1d(fused.batchVariance!), count));
+  }
+  return fused.y as T;
+}
+
+/** Running averages as PyTorch keeps them: momentum 0.1, unbiased variance. Kept past every tidy until applied. */
+function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext, mean: tf.Tensor, variance: tf.Tensor, count: number): void {
+  const m = layer.momentum;
+  const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+  context.batchNormUpdates.push(
+    { variable: layer.runningMean, value: tf.keep(tf.add(tf.mul(layer.runningMean, 1 - m), tf.mul(mean, m))) },
+    { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiased, m))) },
+  );
+}
+
+function composedBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras): T {
+  return tf.tidy(() => {
+    // tfjs's batch-norm gradient handles rank <= 4 only: normalise a [-1, C] view of any rank.
+    const channels = x.shape[x.shape.length - 1]!;
+    const flat = tf.reshape(x, [-1, channels]) as tf.Tensor2D;
+    let normalised: tf.Tensor;
+    if (context.training) {
+      const { mean, variance } = tf.moments(flat, 0);
+      recordRunningStatistics(layer, context, mean, variance, flat.shape[0]);
+      normalised = tf.batchNorm(flat, mean, variance, layer.bias, layer.weight, layer.epsilon);
+    } else {
+      normalised = tf.batchNorm(flat, layer.runningMean, layer.runningVar, layer.bias, layer.weight, layer.epsilon);
+    }
+    let y = tf.reshape(normalised, x.shape);
+    if (extras.residual) y = tf.add(y, extras.residual);
+    return (extras.relu ? tf.relu(y) : y) as T;
+  });
+}
+
+export interface LinearLayer {
+  weight: tf.Variable;
+  bias: tf.Variable;
+}
+
+/** A fully connected layer, PyTorch's default init; the weight is stored [in, out]. */
+export function createLinear(params: Parameters, name: string, inFeatures: number, outFeatures: number): LinearLayer {
+  const bound = 1 / Math.sqrt(inFeatures);
+  const seed = params.seedFor(name);
+  return {
+    weight: params.add(`${name}.weight`, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', seed), 'linear'),
+    bias: params.add(`${name}.bias`, tf.randomUniform([outFeatures], -bound, bound, 'float32', seed + 1), 'vector'),
+  };
+}
+
+export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext): tf.Tensor2D {
+  if (context.macs) context.macs.count += x.shape[0] * layer.weight.size;
+  return tf.tidy(() => tf.add(tf.matMul(x, layer.weight as tf.Tensor2D), layer.bias) as tf.Tensor2D);
+}
+
+/** Max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */
+export function maxPool3dAfterRelu(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
+  return tf.tidy(() => {
+    const p = padding;
+    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]]) as tf.Tensor5D) : x;
+    return tf.maxPool3d(padded, kernel, stride, 'valid');
+  });
+}

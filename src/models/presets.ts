@@ -1,0 +1,42 @@
+import { LeNet5 } from './lenet5.js';
+import type { ClipModel } from './model.js';
+import { ResNeXt3D, resnext3dConfig, type ResNeXt3DConfig } from './resnext3d.js';
+
+/** Architectures by name, for the command line and pipelines. */
+export const ARCHITECTURES = ['resnext3d-50', 'resnext3d-101', 'resnext3d-152', 'resnext3d-tiny', 'lenet5'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export interface ModelRequest {
+  arch: Architecture | string;
+  numClasses: number;
+  frames?: number;
+  size?: number;
+  channels?: number;
+  seed?: number;
+}
+
+/**
+ * A narrow, shallow 3D-ResNeXt (one block per stage, cardinality 4, grouped widths 4 to 32) for tests and
+ * the CPU demo: the same code path as the 101, a hundredth of the work.
+ */
+export function tinyResNeXt3dConfig(numClasses: number, frames = 8, size = 64): ResNeXt3DConfig {
+  return { blocks: [1, 1, 1, 1], cardinality: 4, planes: [32, 64, 128, 256], stemChannels: 16, stemTemporalKernel: 3, numClasses, frames, size };
+}
+
+export function createModel(request: ModelRequest): ClipModel {
+  const seed = request.seed ?? 0;
+  switch (request.arch) {
+    case 'resnext3d-50':
+    case 'resnext3d-101':
+    case 'resnext3d-152': {
+      const depth = Number(request.arch.split('-')[1]);
+      return new ResNeXt3D(resnext3dConfig(depth, request.numClasses, request.frames, request.size), seed, request.arch);
+    }
+    case 'resnext3d-tiny':
+      return new ResNeXt3D(tinyResNeXt3dConfig(request.numClasses, request.frames, request.size), seed, request.arch);
+    case 'lenet5':
+      return new LeNet5(request.numClasses, seed, request.channels ?? 1, request.size ?? 28);
+    default:
+      throw new Error(`unknown architecture '${request.arch}'; choose one of: ${ARCHITECTURES.join(', ')}`);
+  }
+}

@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import type { StoredTensor } from '../io/safetensors.js';
+import { UserError } from '../util/errors.js';
+import type { Parameters, TorchLayout } from './parameters.js';
+
+// PyTorch layout -> TensorFlow.js layout, as a transpose permutation.
+const FROM_TORCH: Record<TorchLayout, number[] | null> = {
+  conv3d: [2, 3, 4, 1, 0], // [out, in/g, kt, kh, kw] -> [kt, kh, kw, in/g, out]
+  conv2d: [2, 3, 1, 0], // [out, in, kh, kw] -> [kh, kw, in, out]
+  linear: [1, 0], // [out, in] -> [in, out]
+  vector: null,
+};
+
+function inverse(permutation: number[]): number[] {
+  const result = new Array<number>(permutation.length);
+  permutation.forEach((p, i) => (result[p] = i));
+  return result;
+}
+
+function torchShape(shape: number[], layout: TorchLayout): number[] {
+  const permutation = FROM_TORCH[layout];
+  return permutation ? inverse(permutation).map((axis) => shape[axis]!) : [...shape];
+}
+
+export interface ImportReport {
+  loaded: string[];
+  /** Head parameters left at their fresh initialisation because the class count differs. */
+  replacedHead: string[];
+  /** Tensors in the file that the model has no place for (BN's num_batches_tracked is ignored silently). */
+  unused: string[];
+}
+
+/**
+ * Loads a PyTorch state dict (as read from safetensors) into a model's parameters. With
+ * `replaceHead`, parameters under `headPrefix` whose shape differs keep their initialisation,
+ * as when fine-tuning Kinetics weights for 19 classes.
+ */
+export function importTorchStateDict(
+  params: Parameters,
+  tensors: Map<string, StoredTensor>,
+  source: string,
+  options: { headPrefix?: string; replaceHead?: boolean } = {},
+): ImportReport {
+  const report: ImportReport = { loaded: [], replacedHead: [], unused: [] };
+  const missing = params.list().filter((e) => !tensors.has(e.name) && !tensors.has(`module.${e.name}`));
+  if (missing.length > 0) {
+    const names = missing.map((e) => e.name);
+    throw new UserError(`${source}: missing tensor '${names[0]}'${names.length > 1 ? ` and ${names.length - 1} more (${names.slice(1, 6).join(', ')}${names.length > 6 ? ', ...' : ''})` : ''}`);
+  }
+  const isHead = (name: string) => options.headPrefix !== undefined && name.startsWith(`${options.headPrefix}.`);
+  const assignments: [tf.Variable, tf.Tensor][] = [];
+  try {
+    for (const entry of params.list()) {
+      const stored = tensors.get(entry.name) ?? tensors.get(`module.${entry.name}`)!;
+      const expected = torchShape(entry.variable.shape, entry.layout);
+      const matches = stored.shape.length === expected.length && stored.shape.every((d, i) => d === expected[i]);
+      if (!matches) {
+        if (options.replaceHead && isHead(entry.name)) {
+          report.replacedHead.push(entry.name);
+          continue;
+        }
+        throw new UserError(`${source}: tensor '${entry.name}' has shape [${stored.shape.join(', ')}]; the model needs [${expected.join(', ')}]`);
+      }
+      const permutation = FROM_TORCH[entry.layout];
+      const value = tf.tidy(() => {
+        const t = tf.tensor(Float32Array.from(stored.data), stored.shape, 'float32');
+        return permutation ? tf.transpose(t, permutation) : t;
+      });
+      assignments.push([entry.variable, value]);
+      report.loaded.push(entry.name);
+    }
+    // Assign only once every tensor has passed its checks: a bad file changes nothing.
+    for (const [variable, value] of assignments) variable.assign(value);
+  } finally {
+    tf.dispose(assignments.map(([, value]) => value));
+  }
+  const known = new Set(params.list().flatMap((e) => [e.name, `module.${e.name}`]));
+  report.unused = [...tensors.keys()].filter((name) => !known.has(name) && !name.endsWith('num_batches_tracked'));
+  return report;
+}
+
+/** The model's parameters as a PyTorch state dict (float32, PyTorch layouts). */
+export function exportTorchStateDict(params: Parameters): Map<string, StoredTensor> {
+  const out = new Map<string, StoredTensor>();
+  for (const entry of params.list()) {
+    const permutation = FROM_TORCH[entry.layout];
+    const value = tf.tidy(() => (permutation ? tf.transpose(entry.variable, inverse(permutation)) : entry.variable.clone()));
+    out.set(entry.name, { shape: value.shape, data: value.dataSync() as Float32Array });
+    value.dispose();
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { egtea } from './run-cli.js';
+
+describe('egtea engine', () => {
+  it('reports the backend, TensorFlow version, device and threads as JSON', () => {
+    const run = egtea(['engine', '--json']);
+    expect(run.code).toBe(0);
+    const info = JSON.parse(run.stdout);
+    expect(['tensorflow', 'cpu']).toContain(info.backend);
+    expect(info.threads.cores).toBeGreaterThan(0);
+    expect(info).toHaveProperty('groupedConv3d');
+  });
+
+  it('runs on the pure-JS backend when asked, and refuses an unknown one with the choices', () => {
+    expect(JSON.parse(egtea(['--backend', 'cpu', 'engine', '--json']).stdout).backend).toBe('cpu');
+    const bad = egtea(['--backend', 'gpu', 'engine']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/choose one of: auto, tensorflow, cpu/);
+  });
+
+  it('says what is missing, and how to install it, when the native engine is demanded but absent', () => {
+    const run = egtea(['--backend', 'tensorflow', 'engine'], { EGTEA_NATIVE_PACKAGE: '@tensorflow/not-installed' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the native TensorFlow engine is not available \(Cannot find package '@tensorflow\/not-installed'/);
+    expect(run.stderr).toMatch(/npx egtea engine install/);
+    // auto falls back to pure JS, loudly.
+    const auto = egtea(['engine', '--json'], { EGTEA_NATIVE_PACKAGE: '@tensorflow/not-installed' });
+    expect(auto.code).toBe(0);
+    expect(JSON.parse(auto.stdout).backend).toBe('cpu');
+    expect(auto.stderr).toMatch(/WARNING: native TensorFlow is not available/);
+  });
+});

@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs the built `egtea` command (npm install builds it) as a user would. */
+export function egtea(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'egtea'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,20 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+
+export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+export const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
+
+/** Largest absolute difference, and largest difference relative to the reference's scale. */
+export function difference(actual: tf.Tensor, expected: tf.Tensor): { abs: number; rel: number } {
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  if (a.length !== e.length) throw new Error(`sizes differ: ${a.length} vs ${e.length}`);
+  let abs = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    abs = Math.max(abs, Math.abs(a[i]! - e[i]!));
+    scale = Math.max(scale, Math.abs(e[i]!));
+  }
+  return { abs, rel: abs / Math.max(scale, 1e-12) };
+}
