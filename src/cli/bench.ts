@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runEngineBench } from '../bench/engine-bench.js';
+import { runModelBench } from '../bench/model-bench.js';
 import { selectBackend } from '../engine/backend.js';
 import { parsePositiveInt } from './options.js';
 import { emit, table } from './output.js';
@@ -27,6 +28,31 @@ export function registerBenchCommand(program: Command): void {
           ),
           'grouped conv3d implementations (bottleneck fwd+bwd):',
           ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(16)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('model')
+    .description('3D-ResNeXt-101 forward+backward, batch 1, 10x224x224, beside PyTorch CPU (goals: time and peak memory ratio <= 2)')
+    .option('--reps <n>', 'timed repetitions after one warm-up', parsePositiveInt, 2)
+    .option('--frames <t>', 'frames per clip', parsePositiveInt, 10)
+    .option('--size <s>', 'frame size', parsePositiveInt, 224)
+    .option('--json', 'print one JSON document', false)
+    .action((options: { reps: number; frames: number; size: number; json: boolean }) => {
+      process.stderr.write('running the PyTorch reference, then egtea, each in its own process...\n');
+      const r = runModelBench(options);
+      emit(options.json, r, () =>
+        [
+          `3D-ResNeXt-101, 19 classes, [1, ${options.frames}, ${options.size}, ${options.size}, 3], forward + backward; ${r.threads} threads`,
+          table(
+            ['', 'egtea', 'PyTorch ' + r.torch, 'ratio', 'goal'],
+            [
+              ['time (ms)', r.egtea.ms.toFixed(0), r.pytorch.ms.toFixed(0), r.timeRatio.toFixed(2), `<= 2 ${r.goals.timeMet ? 'met' : 'NOT met'}`],
+              ['peak RSS (MiB)', r.egtea.peakRssMiB.toFixed(0), r.pytorch.peakRssMiB.toFixed(0), r.memoryRatio.toFixed(2), `<= 2 ${r.goals.memoryMet ? 'met' : 'NOT met'}`],
+            ],
+          ),
+          `egtea: ${r.egtea.backend} backend, grouped conv3d: ${r.egtea.groupedConv3d}`,
         ].join('\n'),
       );
     });

@@ -39,25 +39,45 @@ export function applyConv3d(layer: Conv3dLayer, x: tf.Tensor5D, context: Forward
 }
 
 export interface Conv2dLayer {
+  stride: number;
   padding: number;
   weight: tf.Variable;
-  bias: tf.Variable;
+  bias: tf.Variable | null;
 }
 
-/** A 2D convolution with bias, PyTorch's default init (kaiming-uniform, a = sqrt(5)). */
-export function createConv2d(params: Parameters, name: string, inChannels: number, outChannels: number, kernel: number, padding = 0): Conv2dLayer {
-  const bound = 1 / Math.sqrt(inChannels * kernel * kernel);
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  bias?: boolean;
+  /** 'torch-default': kaiming-uniform (a = sqrt 5) with bias; 'fan-in' / 'fan-out': kaiming-normal for ReLU. */
+  init?: 'torch-default' | 'fan-in' | 'fan-out';
+}
+
+/** A 2D convolution, initialised as the PyTorch code of its model family does. */
+export function createConv2d(params: Parameters, name: string, inChannels: number, outChannels: number, kernel: number, options: Conv2dOptions = {}): Conv2dLayer {
+  const { stride = 1, padding = 0, bias = true, init = 'torch-default' } = options;
   const seed = params.seedFor(name);
-  const weight = params.add(`${name}.weight`, tf.randomUniform([kernel, kernel, inChannels, outChannels], -bound, bound, 'float32', seed), 'conv2d');
-  const bias = params.add(`${name}.bias`, tf.randomUniform([outChannels], -bound, bound, 'float32', seed + 1), 'vector');
-  return { padding, weight, bias };
+  const shape = [kernel, kernel, inChannels, outChannels];
+  const fanIn = inChannels * kernel * kernel;
+  const bound = 1 / Math.sqrt(fanIn);
+  const initial =
+    init === 'torch-default'
+      ? tf.randomUniform(shape, -bound, bound, 'float32', seed)
+      : tf.randomNormal(shape, 0, Math.sqrt(2 / (init === 'fan-in' ? fanIn : outChannels * kernel * kernel)), 'float32', seed);
+  const weight = params.add(`${name}.weight`, initial, 'conv2d');
+  const biasVariable = bias ? params.add(`${name}.bias`, tf.randomUniform([outChannels], -bound, bound, 'float32', seed + 1), 'vector') : null;
+  return { stride, padding, weight, bias: biasVariable };
 }
 
 export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
   const y = tf.tidy(() => {
-    const p = layer.padding;
-    const padded = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
-    return tf.add(tf.conv2d(padded as tf.Tensor4D, layer.weight as tf.Tensor4D, 1, 'valid'), layer.bias) as tf.Tensor4D;
+    const { padding: p, stride } = layer;
+    const [kernel] = layer.weight.shape as number[];
+    // PyTorch pads symmetrically; TensorFlow's 'same' does not when strided.
+    const same = stride === 1 && kernel! % 2 === 1 && p === (kernel! - 1) / 2;
+    const input = same || p === 0 ? x : (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D);
+    const out = tf.conv2d(input, layer.weight as tf.Tensor4D, stride, same ? 'same' : 'valid');
+    return (layer.bias ? tf.add(out, layer.bias) : out) as tf.Tensor4D;
   });
   if (context.macs) {
     const [kh, kw, inChannels] = layer.weight.shape as number[];
@@ -157,6 +177,22 @@ export function createLinear(params: Parameters, name: string, inFeatures: numbe
 export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext): tf.Tensor2D {
   if (context.macs) context.macs.count += x.shape[0] * layer.weight.size;
   return tf.tidy(() => tf.add(tf.matMul(x, layer.weight as tf.Tensor2D), layer.bias) as tf.Tensor2D);
+}
+
+/** 2D max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */
+export function maxPool2dAfterRelu(x: tf.Tensor4D, kernel: number, stride: number, padding: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const p = padding;
+    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D) : x;
+    return tf.maxPool(padded, kernel, stride, 'valid');
+  });
+}
+
+/** Single-frame clips [N, 1, H, W, C] as images [N, H, W, C]. */
+export function framesAsImages(clips: tf.Tensor5D, arch: string): tf.Tensor4D {
+  const [n, t, h, w, c] = clips.shape;
+  if (t !== 1) throw new Error(`${arch} takes single-frame clips; got ${t} frames`);
+  return tf.reshape(clips, [n, h, w, c]) as tf.Tensor4D;
 }
 
 /** Max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from './context.js';
-import { applyConv2d, applyLinear, createConv2d, createLinear, type Conv2dLayer, type LinearLayer } from './layers.js';
+import { applyConv2d, applyLinear, createConv2d, createLinear, framesAsImages, type Conv2dLayer, type LinearLayer } from './layers.js';
 import type { ClipModel } from './model.js';
 import { Parameters } from './parameters.js';
 
@@ -38,9 +38,8 @@ export class LeNet5 implements ClipModel {
 
   forward(clips: tf.Tensor5D, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const [n, t, h, w, c] = clips.shape;
-      if (t !== 1) throw new Error(`LeNet-5 takes single-frame clips; got ${t} frames`);
-      let x = tf.reshape(clips, [n, h, w, c]) as tf.Tensor4D;
+      const n = clips.shape[0];
+      let x = framesAsImages(clips, this.arch);
       x = tf.maxPool(tf.relu(applyConv2d(this.conv1, x, context)), 2, 2, 'valid');
       x = tf.maxPool(tf.relu(applyConv2d(this.conv2, x, context)), 2, 2, 'valid');
       // Flatten channels-first, as PyTorch does, so its checkpoints load unchanged.

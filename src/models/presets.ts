@@ -1,9 +1,10 @@
 import { LeNet5 } from './lenet5.js';
+import { ResNet2D } from './resnet2d.js';
 import type { ClipModel } from './model.js';
 import { ResNeXt3D, resnext3dConfig, type ResNeXt3DConfig } from './resnext3d.js';
 
 /** Architectures by name, for the command line and pipelines. */
-export const ARCHITECTURES = ['resnext3d-50', 'resnext3d-101', 'resnext3d-152', 'resnext3d-tiny', 'lenet5'] as const;
+export const ARCHITECTURES = ['resnext3d-50', 'resnext3d-101', 'resnext3d-152', 'resnext3d-tiny', 'lenet5', 'resnet32', 'resnet10'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface ModelRequest {
@@ -36,6 +37,10 @@ export function createModel(request: ModelRequest): ClipModel {
       return new ResNeXt3D(tinyResNeXt3dConfig(request.numClasses, request.frames, request.size), seed, request.arch);
     case 'lenet5':
       return new LeNet5(request.numClasses, seed, request.channels ?? 1, request.size ?? 28);
+    case 'resnet32':
+      return new ResNet2D({ style: 'cifar', blocks: [5, 5, 5], numClasses: request.numClasses, size: request.size ?? 32, channels: request.channels ?? 3 }, seed, request.arch);
+    case 'resnet10':
+      return new ResNet2D({ style: 'imagenet', blocks: [1, 1, 1, 1], numClasses: request.numClasses, size: request.size ?? 224, channels: request.channels ?? 3 }, seed, request.arch);
     default:
       throw new Error(`unknown architecture '${request.arch}'; choose one of: ${ARCHITECTURES.join(', ')}`);
   }

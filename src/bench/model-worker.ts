@@ -1,0 +1,36 @@
+// The egtea side of `egtea bench model`, in a process of its own so that its peak memory is
+// the model's alone: 3D-ResNeXt-101, 19 classes, forward + backward of one clip at batch 1.
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../engine/backend.js';
+import { createLoss } from '../losses/create-loss.js';
+import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
+import { createModel } from '../models/presets.js';
+import { median } from './reference.js';
+
+const [reps = 2, frames = 10, size = 224] = process.argv.slice(2).map(Number);
+const engine = await selectBackend(process.env.EGTEA_BACKEND);
+const model = createModel({ arch: 'resnext3d-101', numClasses: 19, frames, size, seed: 0 });
+const loss = createLoss('ce', { numClasses: 19 });
+const clip = tf.randomNormal([1, frames, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor5D;
+const label = tf.tensor1d([3], 'int32');
+const variables = model.parameters.trainableVariables();
+
+function step(): void {
+  const context = trainingContext();
+  const { value, grads } = tf.variableGrads(() => loss(label, model.forward(clip, context)), variables);
+  // Reading the gradients waits for the whole backward pass.
+  for (const g of Object.values(grads)) g.dataSync();
+  tf.dispose([value, ...Object.values(grads)]);
+  applyBatchNormUpdates(context);
+}
+
+step(); // warm-up
+const times: number[] = [];
+for (let i = 0; i < reps; i++) {
+  const start = performance.now();
+  step();
+  times.push(performance.now() - start);
+}
+process.stdout.write(
+  `${JSON.stringify({ backend: engine.backend, groupedConv3d: engine.groupedConv3d, ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+);
