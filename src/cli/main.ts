@@ -3,6 +3,7 @@ import { BACKEND_CHOICES } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerEngineCommand } from './engine.js';
+import { registerInfoCommand } from './info.js';
 import { registerModelCommand } from './model.js';
 import { registerWeightsCommand } from './weights.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true })
     .exitOverride();
   registerEngineCommand(program);
+  registerInfoCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

@@ -1,0 +1,41 @@
+/** What an EGTEA clip name says: `<subject>-<recipe id>-<recipe>-<start ms>-<end ms>-F<start>-F<end>`. */
+export interface ClipName {
+  subject: string;
+  /** The recording: subject, recipe id and recipe (the folder its video lives in). */
+  session: string;
+  recipe: string;
+  startMs: number;
+  endMs: number;
+  startFrame: number;
+  endFrame: number;
+}
+
+// Only names made of these characters can become paths; '/' and '..' never can.
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Parses a clip name; returns a reason string when it is not one. */
+export function parseClipName(name: string): ClipName | string {
+  if (!SAFE_NAME.test(name) || name.includes('..')) return `clip name '${name}' has characters a file name cannot have (only letters, digits, '-', '_', '.')`;
+  const parts = name.split('-');
+  if (parts.length < 7) return `clip name '${name}' does not have the form <subject>-<recipe id>-<recipe>-<start ms>-<end ms>-F<start>-F<end>`;
+  const [subject, recipeId] = parts as [string, string];
+  const [startMs, endMs, startFrame, endFrame] = parts.slice(-4) as [string, string, string, string];
+  const recipe = parts.slice(2, -4).join('-');
+  if (!/^\d+$/.test(startMs) || !/^\d+$/.test(endMs) || !/^F\d+$/.test(startFrame) || !/^F\d+$/.test(endFrame) || recipe === '') {
+    return `clip name '${name}' does not end in <start ms>-<end ms>-F<start>-F<end>`;
+  }
+  return {
+    subject,
+    session: `${subject}-${recipeId}-${recipe}`,
+    recipe,
+    startMs: Number(startMs),
+    endMs: Number(endMs),
+    startFrame: Number(startFrame.slice(1)),
+    endFrame: Number(endFrame.slice(1)),
+  };
+}
+
+/** A path component that came from an annotation file: refused unless it is a plain name. */
+export function isSafePathComponent(name: string): boolean {
+  return SAFE_NAME.test(name) && !name.includes('..');
+}
