@@ -4,6 +4,8 @@ import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerEngineCommand } from './engine.js';
 import { registerInfoCommand } from './info.js';
+import { registerSynthCommand } from './synth.js';
+import { registerPrepareCommand } from './prepare.js';
 import { registerModelCommand } from './model.js';
 import { registerWeightsCommand } from './weights.js';
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerEngineCommand(program);
   registerInfoCommand(program);
+  registerSynthCommand(program);
+  registerPrepareCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
+import { resolveGroupedConvImpl } from './conv3d.js';
 import { nativeGroupedConvAvailable } from './grouped-conv3d.js';
 import { withCapturedStderr } from './kernels.js';
 
@@ -19,7 +20,8 @@ export interface EngineInfo {
   tensorflowVersion: string | null;
   /** The wheel libtensorflow came from, as recorded by `egtea engine install`. */
   wheel: string | null;
-  groupedConv3d: 'native' | 'split-per-group';
+  /** The grouped conv3d path `auto` takes here. */
+  groupedConv3d: 'native' | 'kernel' | 'split-per-group';
   threads: { cores: number; intraOp: string; interOp: string };
   warning: string | null;
 }
@@ -111,7 +113,7 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
     tfjsVersion: tf.version_core,
     tensorflowVersion,
     wheel: backend === 'tensorflow' ? installedWheel() : null,
-    groupedConv3d: native ? 'native' : 'split-per-group',
+    groupedConv3d: resolveGroupedConvImpl('auto'),
     threads: {
       cores: os.availableParallelism(),
       intraOp: process.env.TF_NUM_INTRAOP_THREADS ?? 'all cores',

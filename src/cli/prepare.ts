@@ -1,0 +1,42 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../util/errors.js';
+import { ffmpegBinaries } from '../video/ffmpeg-binaries.js';
+import { prepareFrames } from '../video/prepare.js';
+import { parsePositiveInt } from './options.js';
+import { emit, log } from './output.js';
+
+export function registerPrepareCommand(program: Command): void {
+  program
+    .command('prepare')
+    .description('extract JPEG frames of every annotated clip with ffmpeg; resumable, with a manifest')
+    .requiredOption('--videos <dir>', 'videos as <dir>/<session>/<clip>.mp4')
+    .requiredOption('--annotations <dir>', 'folder with the split files and verb_idx.txt')
+    .option('--out <dir>', 'frames as <out>/<session>/<clip>/img_00001.jpg', path.join('data', 'frames'))
+    .option('--short-side <px>', 'scale frames so their short side is this long', parsePositiveInt, 256)
+    .option('--quality <q>', "JPEG quality as ffmpeg's -q:v: 2 (best) to 31", parsePositiveInt, 2)
+    .option('--fps <n>', "frames per second to keep (default: the video's own)", parsePositiveInt)
+    .option('--jobs <n>', 'videos decoded at once', parsePositiveInt, os.availableParallelism())
+    .option('--json', 'print one JSON document', false)
+    .action(async (o: { videos: string; annotations: string; out: string; shortSide: number; quality: number; fps?: number; jobs: number; json: boolean }) => {
+      if (o.quality < 2 || o.quality > 31) throw new UserError(`--quality ${o.quality}: ffmpeg's JPEG scale runs from 2 (best) to 31`);
+      const binaries = ffmpegBinaries();
+      log(`prepare: ffmpeg ${binaries.ffmpeg} (${binaries.source}), ${o.jobs} jobs`);
+      const summary = await prepareFrames({
+        videos: o.videos,
+        annotations: o.annotations,
+        out: o.out,
+        frames: { shortSide: o.shortSide, quality: o.quality, fps: o.fps ?? null },
+        jobs: o.jobs,
+      });
+      emit(o.json, summary, () =>
+        [
+          `prepare: ${summary.clips} clips in ${summary.seconds.toFixed(1)}s: ${summary.done} done (${summary.frames} frames), ${summary.skipped} already done, ${summary.failed.length} failed`,
+          ...summary.failed.map((f) => `  FAILED ${f.clip} (${f.annotation}): ${f.reason}`),
+          `manifest: ${summary.manifest}`,
+        ].join('\n'),
+      );
+      if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} clip(s) failed; finished clips are kept and recorded in ${summary.manifest}`);
+    });
+}
