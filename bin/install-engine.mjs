@@ -40,7 +40,7 @@ function fail(msg) {
 }
 
 function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
+  const result = spawnSync(cmd, args, { stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], encoding: 'utf8', ...options });
   if (result.error) return { ok: false, output: String(result.error.message) };
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
@@ -180,8 +180,10 @@ function buildKernels(force) {
   const nodedir = nodeHeadersDir();
   const gyp = nodeGypScript();
   if (!nodedir || !gyp) fail('building egtea kernels needs Node.js headers and node-gyp (see above)');
-  log('compiling egtea kernels (grouped conv3d, fused batch norm)');
-  const result = run(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
+  // The JPEG clip loader needs libjpeg(-turbo)'s headers; without them the loader uses sharp.
+  const jpeg = run(process.env.CC || 'cc', ['-E', '-x', 'c', '-'], { input: '#include <stdio.h>\n#include <jpeglib.h>\n' }).ok;
+  log(`compiling egtea kernels (grouped conv3d, fused batch norm, warp${jpeg ? ', JPEG clip loader' : '; no jpeglib.h, so no JPEG clip loader'})`);
+  const result = run(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `--egtea_jpeg=${jpeg ? 1 : 0}`], { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
   if (!result.ok) fail(`node-gyp failed for egtea kernels:\n${result.output.slice(-3000)}`);
   fs.writeFileSync(stampFile, digest);
   log('egtea kernels ready');

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { runEngineBench } from '../bench/engine-bench.js';
 import { runModelBench } from '../bench/model-bench.js';
+import { runLoaderBench } from '../bench/loader-bench.js';
+import { runPrepareBench } from '../bench/prepare-bench.js';
+import os from 'node:os';
+import path from 'node:path';
 import { selectBackend } from '../engine/backend.js';
 import { parsePositiveInt } from './options.js';
 import { emit, table } from './output.js';
@@ -53,6 +57,50 @@ export function registerBenchCommand(program: Command): void {
             ],
           ),
           `egtea: ${r.egtea.backend} backend, grouped conv3d: ${r.egtea.groupedConv3d}`,
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('prepare')
+    .description('frames/s of egtea prepare against the bare ffmpeg command, same settings and parallelism, same clips (goal: >= 0.9)')
+    .option('--clips <n>', 'clips in the synthetic benchmark dataset', parsePositiveInt, 80)
+    .option('--jobs <n>', 'parallel decodes for both', parsePositiveInt, os.availableParallelism())
+    .option('--data <dir>', 'where the benchmark dataset is made and kept', path.join('data', 'bench'))
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: { clips: number; jobs: number; data: string; json: boolean }) => {
+      const r = await runPrepareBench({ root: options.data, clips: options.clips, jobs: options.jobs });
+      emit(options.json, r, () =>
+        [
+          `${r.clips} clips, ${r.frames} frames, ${r.jobs} jobs`,
+          table(['', 'frames/s'], [['egtea prepare', r.egteaFramesPerSecond.toFixed(0)], ['ffmpeg alone', r.ffmpegFramesPerSecond.toFixed(0)]]),
+          `ratio ${r.ratio.toFixed(3)} (goal >= ${r.goal}: ${r.met ? 'met' : 'NOT met'})`,
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('loader')
+    .description('training clips/s (10 frames, 224, augmented, normalised) against a Python/PIL loader (goal: >= 2x PIL in one process)')
+    .option('--clips <n>', 'clips in the synthetic benchmark dataset', parsePositiveInt, 80)
+    .option('--concurrency <n>', 'clips decoded at once by egtea', parsePositiveInt, 2 * os.availableParallelism())
+    .option('--data <dir>', 'where the benchmark dataset is made and kept', path.join('data', 'bench'))
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: { clips: number; concurrency: number; data: string; json: boolean }) => {
+      await selectBackend(backend());
+      const r = await runLoaderBench({ root: options.data, clips: options.clips, concurrency: options.concurrency });
+      emit(options.json, r, () =>
+        [
+          `${r.clips} clips, ${r.cores} cores`,
+          table(
+            ['', 'clips/s', 'egtea / it'],
+            [
+              ['egtea (one process)', r.egteaClipsPerSecond.toFixed(1), ''],
+              ['PIL, one process', r.pilSingleProcessClipsPerSecond.toFixed(1), r.ratioToSingleProcess.toFixed(2)],
+              [`PIL, ${r.cores} processes`, r.pilAllCoresClipsPerSecond.toFixed(1), r.ratioToAllCores.toFixed(2)],
+            ],
+          ),
+          `goal: >= ${r.goal}x PIL in one process: ${r.met ? 'met' : 'NOT met'}`,
         ].join('\n'),
       );
     });

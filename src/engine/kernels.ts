@@ -36,6 +36,10 @@ export interface KernelAddon {
     dbeta: Float32Array,
     dresidual: Float32Array | null,
   ): void;
+  /** header: [srcWidth, srcHeight, size, offset]; params: [m00, m01, m10, m11, tx, ty, mean x3, std x3] (output -> source). */
+  warpNormalize(src: Uint8Array, header: Int32Array, params: Float64Array, out: Float32Array): void;
+  /** Present when built with libjpeg: decodes, warps and normalises a clip's frames on the thread pool. header: [size, denominator, offset]. */
+  loadJpegClip?(files: string[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<void>;
   captureStderr(file: string): number;
   restoreStderr(saved: number): void;
 }

@@ -43,3 +43,17 @@ export function ffmpegReason(stderr: string, fallback: string): string {
   const reason = lines.slice(-2).join(' | ');
   return reason || fallback;
 }
+
+let warmed: Promise<void> | null = null;
+
+/**
+ * fluent-ffmpeg asks ffmpeg for its formats and encoders before its first command and caches
+ * the answer; asking once up front saves every parallel first command from asking again.
+ */
+export function warmFfmpegCapabilities(): Promise<void> {
+  warmed ??= new Promise((resolve) => {
+    const command = ffmpegCommand();
+    command.availableFormats(() => command.availableEncoders(() => resolve()));
+  });
+  return warmed;
+}

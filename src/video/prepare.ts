@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import sharp from 'sharp';
 import { readAnnotations, type ClipAnnotation } from '../data/annotations.js';
 import { at } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { extractFrames, type FrameExtractionOptions } from './extract-frames.js';
+import { warmFfmpegCapabilities } from './ffmpeg-binaries.js';
+import { jpegSize } from './jpeg-size.js';
 import { appendManifest, MANIFEST_FILE, readManifest, type ManifestRecord } from './manifest.js';
 
 export interface PrepareOptions {
@@ -78,7 +79,10 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
   const manifest = await readManifest(manifestFile);
   const progress = new Progress('prepare', clips.length, 'frames');
   const summary: PrepareSummary = { out: options.out, manifest: manifestFile, clips: clips.length, done: 0, skipped: 0, failed: [], frames: 0, seconds: 0 };
-  const limit = pLimit(options.jobs);
+  // Only the decoding holds one of the `jobs` slots: bookkeeping overlaps the next decode.
+  const decodeSlot = pLimit(options.jobs);
+  const inFlight = pLimit(options.jobs * 2);
+  await warmFfmpegCapabilities();
 
   const prepareClip = async (clip: ClipAnnotation): Promise<void> => {
     const video = clipVideoPath(options.videos, clip);
@@ -107,8 +111,8 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
     await fs.rm(temporary, { recursive: true, force: true });
     await fs.mkdir(temporary, { recursive: true });
     try {
-      const frames = await extractFrames(video, temporary, options.frames);
-      const { width, height } = await sharp(path.join(temporary, 'img_00001.jpg')).metadata();
+      const frames = await decodeSlot(() => extractFrames(video, temporary, options.frames));
+      const { width, height } = await jpegSize(path.join(temporary, 'img_00001.jpg'));
       await fs.rm(target, { recursive: true, force: true });
       await fs.rename(temporary, target);
       await appendManifest(manifestFile, { clip: clip.clip, session: clip.session, status: 'done', frames, width, height, source, annotation, at: new Date().toISOString() });
@@ -121,7 +125,7 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
     }
   };
 
-  await Promise.all(clips.map((clip) => limit(() => prepareClip(clip))));
+  await Promise.all(clips.map((clip) => inFlight(() => prepareClip(clip))));
   progress.finish();
   summary.seconds = (Date.now() - started) / 1000;
   return summary;

@@ -12,10 +12,16 @@ napi_value init(napi_env env, napi_value exports) {
       {"groupedConv3dBackwardFilter", nullptr, GroupedConv3dBackwardFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"warpNormalize", nullptr, WarpNormalize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"captureStderr", nullptr, CaptureStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"restoreStderr", nullptr, RestoreStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+#ifdef EGTEA_WITH_JPEG
+  // Only where libjpeg-turbo's headers were found at build time.
+  napi_property_descriptor jpeg = {"loadJpegClip", nullptr, LoadJpegClip, nullptr, nullptr, nullptr, napi_default, nullptr};
+  napi_define_properties(env, exports, 1, &jpeg);
+#endif
   return exports;
 }
 

@@ -9,3 +9,7 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
 napi_value CaptureStderr(napi_env env, napi_callback_info info);
 napi_value RestoreStderr(napi_env env, napi_callback_info info);
+napi_value WarpNormalize(napi_env env, napi_callback_info info);
+#ifdef EGTEA_WITH_JPEG
+napi_value LoadJpegClip(napi_env env, napi_callback_info info);
+#endif

@@ -1,0 +1,121 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import pLimit from 'p-limit';
+import sharp from 'sharp';
+import { SeededRandom } from '../util/random.js';
+import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
+import { centreAugmentation, drawAugmentation, loadClipFramesInto, type TransformConfig } from './transforms.js';
+
+/** A clip ready to load: a folder of frames img_00001.jpg... (an image is a one-frame clip). */
+export interface ClipRecord {
+  clip: string;
+  frameDir: string;
+  frameCount: number;
+  label: number;
+  /** Frame size, when known (prepare records it); read from the first frame otherwise. */
+  width?: number;
+  height?: number;
+}
+
+export interface LoaderOptions {
+  batchSize: number;
+  /** Frames per clip (10 by default; 1 for image datasets). */
+  segments: number;
+  training: boolean;
+  transform: TransformConfig;
+  seed: number;
+  /** Clips decoded at once. */
+  concurrency: number;
+  /** Batches prepared ahead of the one being used. */
+  prefetch: number;
+  dropLast?: boolean;
+}
+
+export interface Batch {
+  /** [N, T, H, W, C] float32, normalised. Valid until the next batch is requested. */
+  clips: tf.Tensor5D;
+  labels: tf.Tensor1D;
+  names: string[];
+}
+
+export function frameFile(dir: string, index: number): string {
+  return path.join(dir, `img_${String(index + 1).padStart(5, '0')}.jpg`);
+}
+
+/**
+ * Turns clip records into batches of augmented, normalised clips. Every random choice (the
+ * order, each clip's frames and augmentation) is drawn from generators keyed by the seed, the
+ * epoch and the clip's name, so the batches are the same whatever the concurrency.
+ */
+export class ClipLoader {
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(
+    readonly records: readonly ClipRecord[],
+    readonly options: LoaderOptions,
+  ) {
+    if (records.length === 0) throw new Error('the loader has no clips');
+    this.limit = pLimit(options.concurrency);
+  }
+
+  batchCount(): number {
+    const { batchSize, dropLast } = this.options;
+    return dropLast ? Math.floor(this.records.length / batchSize) : Math.ceil(this.records.length / batchSize);
+  }
+
+  /** The clip order of an epoch: shuffled for training, as given for evaluation. */
+  order(epoch: number): number[] {
+    const order = this.records.map((_, i) => i);
+    return this.options.training ? new SeededRandom(this.options.seed).fork(`epoch/${epoch}/order`).shuffle(order) : order;
+  }
+
+  /** Loads one clip as float32 [T, size, size, 3] into `out` at `offset`. */
+  async loadClip(record: ClipRecord, epoch: number, out: Float32Array, offset: number): Promise<void> {
+    const { segments, training, transform } = this.options;
+    const random = new SeededRandom(this.options.seed).fork(`epoch/${epoch}/clip/${record.clip}`);
+    const indices = training ? trainingFrameIndices(record.frameCount, segments, random) : evaluationFrameIndices(record.frameCount, segments);
+    let { width, height } = record;
+    if (width === undefined || height === undefined) {
+      const meta = await sharp(frameFile(record.frameDir, 0)).metadata();
+      width = meta.width!;
+      height = meta.height!;
+    }
+    const augmentation = training ? drawAugmentation(width, height, transform, random) : centreAugmentation(width, height);
+    const files = indices.map((frame) => frameFile(record.frameDir, frame));
+    await loadClipFramesInto(files, { width, height }, augmentation, transform, out, offset);
+  }
+
+  private async loadBatch(indices: number[], epoch: number): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
+    const { segments, transform } = this.options;
+    const clipValues = segments * transform.size * transform.size * 3;
+    const data = new Float32Array(indices.length * clipValues);
+    await Promise.all(indices.map((r, i) => this.limit(() => this.loadClip(this.records[r]!, epoch, data, i * clipValues))));
+    return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };
+  }
+
+  /** The batches of one epoch. Each batch's tensors are disposed when the next one is requested. */
+  async *batches(epoch: number): AsyncGenerator<Batch> {
+    const order = this.order(epoch);
+    const { batchSize, segments, transform, prefetch } = this.options;
+    const count = this.batchCount();
+    const pending: Promise<{ data: Float32Array; labels: Int32Array; names: string[] }>[] = [];
+    const schedule = (b: number) => {
+      if (b < count) pending.push(this.loadBatch(order.slice(b * batchSize, (b + 1) * batchSize), epoch));
+    };
+    for (let b = 0; b <= prefetch; b++) schedule(b);
+    for (let b = 0; b < count; b++) {
+      const loaded = await pending.shift()!;
+      schedule(b + prefetch + 1);
+      const batch: Batch = {
+        clips: tf.tensor5d(loaded.data, [loaded.labels.length, segments, transform.size, transform.size, 3]),
+        labels: tf.tensor1d(loaded.labels, 'int32'),
+        names: loaded.names,
+      };
+      try {
+        yield batch;
+      } finally {
+        tf.dispose([batch.clips, batch.labels]);
+      }
+    }
+  }
+}

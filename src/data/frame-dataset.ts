@@ -1,0 +1,40 @@
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+import { MANIFEST_FILE, readManifest } from '../video/manifest.js';
+import { clipFrameDir } from '../video/prepare.js';
+import { classNames, labelOf, readAnnotations, type ClipAnnotation, type LabelKind } from './annotations.js';
+import type { ClipRecord } from './clip-loader.js';
+import { parseSubjects, splitBySubject } from './splits.js';
+
+export interface FrameDataset {
+  classes: string[];
+  train: ClipRecord[];
+  validation: ClipRecord[];
+  test: ClipRecord[];
+  /** Annotated clips without finished frames (failed or never prepared), left out. */
+  missing: { clip: string; annotation: string; reason: string }[];
+}
+
+/**
+ * The prepared frames of an EGTEA-style dataset, split into training, validation (by subject)
+ * and test, with labels of the chosen kind. Clips that `prepare` did not finish are left out
+ * and listed, never silently.
+ */
+export async function loadFrameDataset(options: { annotations: string; frames: string; label: LabelKind; validationSubjects: string }): Promise<FrameDataset> {
+  const set = await readAnnotations(options.annotations);
+  const manifestFile = path.join(options.frames, MANIFEST_FILE);
+  const manifest = await readManifest(manifestFile);
+  if (manifest.size === 0) throw new UserError(`${manifestFile}: no prepared clips; run egtea prepare first`);
+  const missing: FrameDataset['missing'] = [];
+  const toRecords = (clips: ClipAnnotation[]): ClipRecord[] =>
+    clips.flatMap((clip) => {
+      const record = manifest.get(clip.clip);
+      if (!record || record.status !== 'done') {
+        missing.push({ clip: clip.clip, annotation: `${clip.file}:${clip.line}`, reason: record?.reason ?? 'not prepared' });
+        return [];
+      }
+      return [{ clip: clip.clip, frameDir: clipFrameDir(options.frames, clip), frameCount: record.frames!, label: labelOf(clip, options.label), width: record.width, height: record.height }];
+    });
+  const { train, validation } = splitBySubject(set.train, parseSubjects(options.validationSubjects));
+  return { classes: classNames(set, options.label), train: toRecords(train), validation: toRecords(validation), test: toRecords(set.test), missing };
+}
