@@ -34,13 +34,22 @@ export function ffmpegCommand(): ffmpeg.FfmpegCommand {
   return ffmpeg().setFfmpegPath(ffmpegPath).setFfprobePath(ffprobe);
 }
 
-/** The last lines of ffmpeg's stderr that say what went wrong, without its banner. */
+// Lines of ffmpeg's stderr that say what is wrong with an input, most telling first.
+const TELLING = [/does not contain any stream/i, /moov atom not found/i, /partial file/i, /Invalid data found/i, /No such file/i, /Permission denied/i, /Error while decoding/i, /Invalid argument/i];
+
+/** What went wrong, in ffmpeg's own words: its most telling lines, without banner or addresses. */
 export function ffmpegReason(stderr: string, fallback: string): string {
   const lines = stderr
     .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(ffmpeg version|built with|configuration:|lib\w+\s|Input #|Output #|Stream|Duration|Metadata|\s*encoder|Press \[q\])/.test(l));
-  const reason = lines.slice(-2).join(' | ');
+    .map((l) => l.trim().replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, ''))
+    .filter((l) => l !== '' && !/^(ffmpeg version|built with|configuration:|lib\w+\s|Input #|Output #|Stream|Duration|Metadata|encoder|Press \[q\])/.test(l));
+  const telling: string[] = [];
+  for (const pattern of TELLING) {
+    const line = lines.find((l) => pattern.test(l));
+    if (line && !telling.includes(line)) telling.push(line);
+    if (telling.length === 2) break;
+  }
+  const reason = (telling.length > 0 ? telling : lines.slice(-2)).join(' | ');
   return reason || fallback;
 }
 

@@ -58,7 +58,8 @@ async function removeLeftovers(out: string): Promise<void> {
     if (!session.isDirectory()) continue;
     const entries = await fs.readdir(path.join(out, session.name)).catch(() => [] as string[]);
     for (const entry of entries) {
-      if (entry.startsWith('.tmp-')) await fs.rm(path.join(out, session.name, entry), { recursive: true, force: true });
+      // An ffmpeg orphaned by a killed run may still be writing there: retry, and never fail on it.
+      if (entry.startsWith('.tmp-')) await fs.rm(path.join(out, session.name, entry), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => undefined);
     }
   }
 }
@@ -72,7 +73,8 @@ async function removeLeftovers(out: string): Promise<void> {
 export async function prepareFrames(options: PrepareOptions): Promise<PrepareSummary> {
   const started = Date.now();
   const set = await readAnnotations(options.annotations);
-  const clips = [...set.train, ...set.test];
+  // A clip listed in both split files is decoded once.
+  const clips = [...new Map([...set.train, ...set.test].map((c) => [c.clip, c])).values()];
   await fs.mkdir(options.out, { recursive: true });
   await removeLeftovers(options.out);
   const manifestFile = path.join(options.out, MANIFEST_FILE);

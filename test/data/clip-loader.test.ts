@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ClipLoader, type ClipRecord } from '../../src/data/clip-loader.js';
+import { loadFrameDataset } from '../../src/data/frame-dataset.js';
+import { DEFAULT_TRANSFORM } from '../../src/data/transforms.js';
+import { smallSyntheticDataset } from '../synthetic-data.js';
+
+let records: ClipRecord[] = [];
+let classes = 0;
+
+beforeAll(async () => {
+  const data = await smallSyntheticDataset();
+  const dataset = await loadFrameDataset({ annotations: data.annotations, frames: data.frames, label: 'verb', validationSubjects: 'P20-P26' });
+  records = dataset.train;
+  classes = dataset.classes.length;
+  expect(dataset.missing).toEqual([]);
+});
+
+const options = (concurrency: number, training = true) => ({
+  batchSize: 4,
+  segments: 10,
+  training,
+  transform: { ...DEFAULT_TRANSFORM, size: 48 },
+  seed: 11,
+  concurrency,
+  prefetch: 2,
+});
+
+async function epoch(loader: ClipLoader, e: number): Promise<{ sums: number[]; labels: number[]; names: string[] }> {
+  const sums: number[] = [];
+  const labels: number[] = [];
+  const names: string[] = [];
+  for await (const batch of loader.batches(e)) {
+    expect(batch.clips.shape.slice(1)).toEqual([10, 48, 48, 3]);
+    sums.push(tf.tidy(() => tf.sum(tf.abs(batch.clips)).dataSync()[0]!));
+    labels.push(...batch.labels.dataSync());
+    names.push(...batch.names);
+  }
+  return { sums, labels, names };
+}
+
+describe('clip loader', () => {
+  it('gives the same batches for the same seed whatever the concurrency, and disposes them', async () => {
+    const before = tf.memory().numTensors;
+    const one = await epoch(new ClipLoader(records, options(1)), 0);
+    const eight = await epoch(new ClipLoader(records, options(8)), 0);
+    expect(eight).toEqual(one);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(one.labels.every((l) => l >= 0 && l < classes)).toBe(true);
+    expect(new Set(one.names).size).toBe(records.length);
+  });
+
+  it('shuffles and augments differently in another epoch; evaluation is the same every time', async () => {
+    const loader = new ClipLoader(records, options(4));
+    const first = await epoch(loader, 0);
+    const second = await epoch(loader, 1);
+    expect(second.names).not.toEqual(first.names);
+    const evaluation = new ClipLoader(records, options(4, false));
+    const a = await epoch(evaluation, 0);
+    expect(a.names).toEqual(records.map((r) => r.clip));
+    expect(await epoch(evaluation, 3)).toEqual(a);
+  });
+
+  it('runs single-frame mode: an image is a clip of one frame', async () => {
+    const images = records.slice(0, 5).map((r) => ({ ...r, frameCount: 1 }));
+    const loader = new ClipLoader(images, { ...options(2), segments: 1 });
+    for await (const batch of loader.batches(0)) expect(batch.clips.shape.slice(1)).toEqual([1, 48, 48, 3]);
+  });
+});

@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readAnnotations } from '../../src/data/annotations.js';
+import { summarizeDataset } from '../../src/data/dataset-summary.js';
+import { ffmpegBinaries } from '../../src/video/ffmpeg-binaries.js';
+import { synthesize } from '../../src/video/synth/synthesize.js';
+import { SMALL_SYNTH, smallSyntheticDataset } from '../synthetic-data.js';
+
+describe('egtea synth', () => {
+  it('writes real H.264 clips in the EGTEA layout, with every class in every split', async () => {
+    const data = await smallSyntheticDataset();
+    const set = await readAnnotations(data.annotations);
+    expect(set.train.length + set.test.length).toBe(SMALL_SYNTH.clips);
+    const clip = set.train[0]!;
+    const video = path.join(data.videos, clip.session, `${clip.clip}.mp4`);
+    const probe = spawnSync(ffmpegBinaries().ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate', '-of', 'json', video], { encoding: 'utf8' });
+    const stream = JSON.parse(probe.stdout).streams[0];
+    expect(stream).toMatchObject({ codec_name: 'h264', width: 160, height: 120, avg_frame_rate: '12/1' });
+    const summary = await summarizeDataset(data.annotations, { label: 'verb', validationSubjects: 'P20-P26', majorityCount: 5 });
+    for (const split of summary.splits) expect(Math.min(...split.perClass), split.split).toBeGreaterThan(0);
+    // The frequent classes stay the frequent ones.
+    expect(summary.groups.majorityNames).toEqual(['Inspect/Read', 'Open', 'Take', 'Cut', 'Put']);
+  });
+
+  it('is deterministic for a seed: the same annotation files and video bytes', async () => {
+    const one = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-a-'));
+    const two = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-b-'));
+    const options = { ...SMALL_SYNTH, clips: 57, seconds: [0.3, 0.5] as [number, number] };
+    await synthesize({ ...options, out: one });
+    await synthesize({ ...options, out: two, jobs: 1 });
+    const read = (root: string, file: string) => fs.readFileSync(path.join(root, file));
+    // 57 clips: exactly 3 per class (2 in the training file, 1 in test).
+    expect(read(one, 'annotations/train_split1.txt').equals(read(two, 'annotations/train_split1.txt'))).toBe(true);
+    const set = await readAnnotations(path.join(one, 'annotations'));
+    const video = `videos/${set.test[0]!.session}/${set.test[0]!.clip}.mp4`;
+    expect(read(one, video).equals(read(two, video))).toBe(true);
+    // A rerun keeps what is there.
+    const again = await synthesize({ ...options, out: one });
+    expect(again.skipped).toBe(57);
+    expect(again.written).toBe(0);
+  });
+
+  it('refuses fewer clips than three per class', async () => {
+    await expect(synthesize({ ...SMALL_SYNTH, clips: 20, out: os.tmpdir() })).rejects.toThrow(/at least 57 clips/);
+  });
+});
