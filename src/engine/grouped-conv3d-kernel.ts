@@ -35,10 +35,10 @@ export function kernelGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, stride:
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, savedKernel] = saved as [tf.Tensor5D, tf.Tensor5D];
         const dyData = f32(dy);
-        const dx = new Float32Array(savedInput.size);
         const dw = new Float32Array(savedKernel.size);
-        k.groupedConv3dBackwardInput(dims, dyData, f32(savedKernel), dx);
         k.groupedConv3dBackwardFilter(dims, f32(savedInput), dyData, dw);
+        const dx = new Float32Array(savedInput.size);
+        k.groupedConv3dBackwardInput(dims, dyData, f32(savedKernel), dx);
         return [tf.tensor5d(dx, savedInput.shape), tf.tensor5d(dw, savedKernel.shape)];
       },
     };

@@ -36,6 +36,9 @@ export interface KernelAddon {
     dbeta: Float32Array,
     dresidual: Float32Array | null,
   ): void;
+  /** dims: [n, t, h, w, c, to, ho, wo, kernel, stride, pad, threads] */
+  maxPool3dForward(dims: Int32Array, x: Float32Array, y: Float32Array, argmax: Int32Array): void;
+  maxPool3dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void;
   /** header: [srcWidth, srcHeight, size, offset]; params: [m00, m01, m10, m11, tx, ty, mean x3, std x3] (output -> source). */
   warpNormalize(src: Uint8Array, header: Int32Array, params: Float64Array, out: Float32Array): void;
   /** Present when built with libjpeg: decodes, warps and normalises a clip's frames on the thread pool. header: [size, denominator, offset]. */

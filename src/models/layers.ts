@@ -194,12 +194,3 @@ export function framesAsImages(clips: tf.Tensor5D, arch: string): tf.Tensor4D {
   if (t !== 1) throw new Error(`${arch} takes single-frame clips; got ${t} frames`);
   return tf.reshape(clips, [n, h, w, c]) as tf.Tensor4D;
 }
-
-/** Max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */
-export function maxPool3dAfterRelu(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
-  return tf.tidy(() => {
-    const p = padding;
-    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]]) as tf.Tensor5D) : x;
-    return tf.maxPool3d(padded, kernel, stride, 'valid');
-  });
-}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxPool3d } from '../engine/max-pool3d.js';
 import type { ForwardContext } from './context.js';
 import {
   applyBatchNorm,
@@ -7,7 +8,6 @@ import {
   createBatchNorm,
   createConv3d,
   createLinear,
-  maxPool3dAfterRelu,
   type BatchNormLayer,
   type Conv3dLayer,
   type LinearLayer,
@@ -132,7 +132,7 @@ export class ResNeXt3D implements ClipModel {
   features(clips: tf.Tensor5D, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
       let x = applyBatchNorm(this.stem.bn, applyConv3d(this.stem.conv, clips, context), context, { relu: true });
-      x = maxPool3dAfterRelu(x, 3, 2, 1);
+      x = maxPool3d(x, 3, 2, 1);
       for (const stage of this.stages) {
         for (const block of stage) x = applyBottleneck(block, x, context);
       }

@@ -12,6 +12,8 @@ napi_value init(napi_env env, napi_value exports) {
       {"groupedConv3dBackwardFilter", nullptr, GroupedConv3dBackwardFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool3dForward", nullptr, MaxPool3dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool3dBackward", nullptr, MaxPool3dBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"warpNormalize", nullptr, WarpNormalize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"captureStderr", nullptr, CaptureStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"restoreStderr", nullptr, RestoreStderr, nullptr, nullptr, nullptr, napi_default, nullptr},

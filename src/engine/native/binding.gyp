@@ -3,7 +3,7 @@
   "targets": [
     {
       "target_name": "egtea_kernels",
-      "sources": ["addon.cc", "grouped_conv3d.cc", "batch_norm.cc", "stderr_capture.cc", "warp.cc"],
+      "sources": ["addon.cc", "grouped_conv3d.cc", "batch_norm.cc", "stderr_capture.cc", "warp.cc", "max_pool3d.cc"],
       "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],
       "ldflags": ["-pthread"],

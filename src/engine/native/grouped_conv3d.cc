@@ -89,17 +89,17 @@ void forward_rows(const Dims& d, const float* x, const float* w, float* y, int64
   }
 }
 
-// acc[g*CG + i] += sum_o dy[g*COG + o] * w[i*COUT + g*COG + o]
+// acc[g*CG + i] += sum_o dy[g*COG + o] * wt[o*C + g*CG + i], wt the filter transposed per tap
 template <int COG>
-inline void accumulate_dot(const Dims& d, const float* __restrict dy, const float* __restrict w, float* __restrict acc) {
-  const int64_t cg = d.cg(), cout = d.cout, cog = COG > 0 ? COG : d.cog();
+inline void accumulate_transposed(const Dims& d, const float* __restrict dy, const float* __restrict wt, float* __restrict acc) {
+  const int64_t cg = d.cg(), c = d.c, cog = COG > 0 ? COG : d.cog();
   for (int64_t g = 0; g < d.groups; ++g) {
-    const float* __restrict dyg = dy + g * cog;
-    for (int64_t i = 0; i < cg; ++i) {
-      const float* __restrict wr = w + i * cout + g * cog;
-      float s = 0.f;
-      for (int64_t o = 0; o < cog; ++o) s += dyg[o] * wr[o];
-      acc[g * cg + i] += s;
+    float* __restrict a = acc + g * cg;
+    const float* dyg = dy + g * cog;
+    for (int64_t o = 0; o < cog; ++o) {
+      const float dv = dyg[o];
+      const float* __restrict row = wt + o * c + g * cg;
+      for (int64_t i = 0; i < cg; ++i) a[i] += dv * row[i];
     }
   }
 }
@@ -113,9 +113,9 @@ inline bool source(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t s
 }
 
 template <int COG>
-void backward_input_rows(const Dims& d, const float* dy, const float* w, float* dx, int64_t begin, int64_t end) {
+void backward_input_rows(const Dims& d, const float* dy, const float* wt, float* dx, int64_t begin, int64_t end) {
   std::vector<float> acc(d.c);
-  const int64_t kstride = d.cg() * d.cout;
+  const int64_t kstride = d.cog() * d.c;
   for (int64_t row = begin; row < end; ++row) {  // row = (n, ti, hi)
     const int64_t hi = row % d.h, ti = (row / d.h) % d.t, n = row / (d.h * d.t);
     for (int64_t wi = 0; wi < d.w; ++wi) {
@@ -130,8 +130,8 @@ void backward_input_rows(const Dims& d, const float* dy, const float* w, float* 
             int64_t wo;
             if (!source(wi, c, d.sw, d.pw, d.wo, &wo)) continue;
             const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
-            const float* wp = w + ((a * d.kh + b) * d.kw + c) * kstride;
-            accumulate_dot<COG>(d, dyp, wp, acc.data());
+            const float* wp = wt + ((a * d.kh + b) * d.kw + c) * kstride;
+            accumulate_transposed<COG>(d, dyp, wp, acc.data());
           }
         }
       }
@@ -140,43 +140,44 @@ void backward_input_rows(const Dims& d, const float* dy, const float* w, float* 
   }
 }
 
-// dw[k][i][g*COG + o] += x[g*CG + i] * dy[g*COG + o]
+// One task: the filter gradient of one kernel tap for groups [g0, g1), summed over every output
+// position in a small local buffer and written once.
 template <int COG>
-inline void accumulate_filter(const Dims& d, const float* __restrict x, const float* __restrict dy, float* __restrict dw) {
-  const int64_t cg = d.cg(), cout = d.cout, cog = COG > 0 ? COG : d.cog();
-  for (int64_t g = 0; g < d.groups; ++g) {
-    const float* __restrict dyg = dy + g * cog;
-    for (int64_t i = 0; i < cg; ++i) {
-      const float xv = x[g * cg + i];
-      float* __restrict dr = dw + i * cout + g * cog;
-      for (int64_t o = 0; o < cog; ++o) dr[o] += xv * dyg[o];
-    }
-  }
-}
-
-template <int COG>
-void backward_filter_rows(const Dims& d, const float* x, const float* dy, float* dw, int64_t begin, int64_t end) {
-  const int64_t kstride = d.cg() * d.cout;
-  for (int64_t row = begin; row < end; ++row) {  // row = (n, to, ho)
-    const int64_t ho = row % d.ho, to = (row / d.ho) % d.to, n = row / (d.ho * d.to);
-    for (int64_t wo = 0; wo < d.wo; ++wo) {
-      const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
-      for (int64_t a = 0; a < d.kt; ++a) {
-        const int64_t ti = to * d.st - d.pt + a;
-        if (ti < 0 || ti >= d.t) continue;
-        for (int64_t b = 0; b < d.kh; ++b) {
-          const int64_t hi = ho * d.sh - d.ph + b;
-          if (hi < 0 || hi >= d.h) continue;
-          for (int64_t c = 0; c < d.kw; ++c) {
-            const int64_t wi = wo * d.sw - d.pw + c;
-            if (wi < 0 || wi >= d.w) continue;
-            const float* xp = x + (((n * d.t + ti) * d.h + hi) * d.w + wi) * d.c;
-            accumulate_filter<COG>(d, xp, dyp, dw + ((a * d.kh + b) * d.kw + c) * kstride);
+void backward_filter_task(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g0, int64_t g1, std::vector<float>& acc) {
+  const int64_t cg = d.cg(), cog = COG > 0 ? COG : d.cog();
+  const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
+  const int64_t block = cg * cog;
+  acc.assign((g1 - g0) * block, 0.f);
+  for (int64_t n = 0; n < d.n; ++n) {
+    for (int64_t to = 0; to < d.to; ++to) {
+      const int64_t ti = to * d.st - d.pt + a;
+      if (ti < 0 || ti >= d.t) continue;
+      for (int64_t ho = 0; ho < d.ho; ++ho) {
+        const int64_t hi = ho * d.sh - d.ph + b;
+        if (hi < 0 || hi >= d.h) continue;
+        for (int64_t wo = 0; wo < d.wo; ++wo) {
+          const int64_t wi = wo * d.sw - d.pw + c;
+          if (wi < 0 || wi >= d.w) continue;
+          const float* xp = x + (((n * d.t + ti) * d.h + hi) * d.w + wi) * d.c;
+          const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
+          for (int64_t g = g0; g < g1; ++g) {
+            float* __restrict ag = acc.data() + (g - g0) * block;
+            const float* __restrict dyg = dyp + g * cog;
+            const float* xg = xp + g * cg;
+            for (int64_t i = 0; i < cg; ++i) {
+              const float xv = xg[i];
+              float* __restrict row = ag + i * cog;
+              for (int64_t o = 0; o < cog; ++o) row[o] += xv * dyg[o];
+            }
           }
         }
       }
     }
   }
+  float* out = dw + tap * cg * d.cout;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t i = 0; i < cg; ++i)
+      for (int64_t o = 0; o < cog; ++o) out[i * d.cout + g * cog + o] = acc[(g - g0) * block + i * cog + o];
 }
 
 template <template <int> class Op, typename... Args>
@@ -203,22 +204,31 @@ struct Forward {
 template <int COG>
 struct BackwardInput {
   static void run(const Dims& d, const float* dy, const float* w, float* dx) {
-    parallel_for(d.n * d.t * d.h, d.threads, [&](int64_t b, int64_t e, int64_t) { backward_input_rows<COG>(d, dy, w, dx, b, e); });
+    // wt[k][o][g*CG + i] = w[k][i][g*COG + o]: the inner loop then runs over input channels.
+    const int64_t taps = d.kt * d.kh * d.kw, cg = d.cg(), cog = d.cog();
+    std::vector<float> wt(taps * cog * d.c);
+    for (int64_t k = 0; k < taps; ++k)
+      for (int64_t g = 0; g < d.groups; ++g)
+        for (int64_t i = 0; i < cg; ++i)
+          for (int64_t o = 0; o < cog; ++o) wt[(k * cog + o) * d.c + g * cg + i] = w[(k * cg + i) * d.cout + g * cog + o];
+    parallel_for(d.n * d.t * d.h, d.threads, [&](int64_t b, int64_t e, int64_t) { backward_input_rows<COG>(d, dy, wt.data(), dx, b, e); });
   }
 };
 
 template <int COG>
 struct BackwardFilter {
   static void run(const Dims& d, const float* x, const float* dy, float* dw) {
-    const int64_t size = d.kt * d.kh * d.kw * d.cg() * d.cout;
-    const int64_t rows = d.n * d.to * d.ho;
-    const int64_t threads = std::max<int64_t>(1, std::min(d.threads, rows));
-    // Each thread sums into its own copy; the copies are added at the end.
-    std::vector<std::vector<float>> partial(threads, std::vector<float>(size, 0.f));
-    parallel_for(rows, threads, [&](int64_t b, int64_t e, int64_t t) { backward_filter_rows<COG>(d, x, dy, partial[t].data(), b, e); });
-    std::memcpy(dw, partial[0].data(), size * sizeof(float));
-    for (int64_t t = 1; t < threads; ++t)
-      for (int64_t i = 0; i < size; ++i) dw[i] += partial[t][i];
+    // Blocks of groups whose accumulators fit in about 16 KB.
+    const int64_t block = std::max<int64_t>(1, std::min<int64_t>(d.groups, 4096 / std::max<int64_t>(1, d.cg() * d.cog())));
+    const int64_t blocks = (d.groups + block - 1) / block;
+    const int64_t taps = d.kt * d.kh * d.kw;
+    parallel_for(taps * blocks, d.threads, [&](int64_t b, int64_t e, int64_t) {
+      std::vector<float> acc;
+      for (int64_t task = b; task < e; ++task) {
+        const int64_t g0 = (task % blocks) * block;
+        backward_filter_task<COG>(d, x, dy, dw, task / blocks, g0, std::min(d.groups, g0 + block), acc);
+      }
+    });
   }
 };
 

@@ -7,6 +7,8 @@ napi_value GroupedConv3dBackwardInput(napi_env env, napi_callback_info info);
 napi_value GroupedConv3dBackwardFilter(napi_env env, napi_callback_info info);
 napi_value BatchNormForward(napi_env env, napi_callback_info info);
 napi_value BatchNormBackward(napi_env env, napi_callback_info info);
+napi_value MaxPool3dForward(napi_env env, napi_callback_info info);
+napi_value MaxPool3dBackward(napi_env env, napi_callback_info info);
 napi_value CaptureStderr(napi_env env, napi_callback_info info);
 napi_value RestoreStderr(napi_env env, napi_callback_info info);
 napi_value WarpNormalize(napi_env env, napi_callback_info info);

@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import { convOutputSize } from './conv-size.js';
+import { kernelThreads, loadKernels } from './kernels.js';
+
+/**
+ * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
+ * egtea's kernel keeps each maximum's position, so the gradient is a scatter; without the
+ * kernels, zero padding and tfjs's pool, which is exact only for inputs >= 0 (after a ReLU).
+ */
+export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
+  const k = loadKernels();
+  if (k === null) {
+    return tf.tidy(() => {
+      const p = padding;
+      const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]]) as tf.Tensor5D) : x;
+      return tf.maxPool3d(padded, kernel, stride, 'valid');
+    });
+  }
+  const [n, t, h, w, c] = x.shape;
+  const out: [number, number, number, number, number] = [n, convOutputSize(t, kernel, stride, padding), convOutputSize(h, kernel, stride, padding), convOutputSize(w, kernel, stride, padding), c];
+  const dims = Int32Array.of(n, t, h, w, c, out[1], out[2], out[3], kernel, stride, padding, kernelThreads());
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor5D;
+    const size = out.reduce((a, b) => a * b, 1);
+    const y = new Float32Array(size);
+    const argmax = new Int32Array(size);
+    k.maxPool3dForward(dims, input.dataSync() as Float32Array, y, argmax);
+    return {
+      value: tf.tensor5d(y, out),
+      gradFunc: (dy: tf.Tensor) => {
+        const dx = new Float32Array(input.size);
+        k.maxPool3dBackward(dy.dataSync() as Float32Array, argmax, dx);
+        return [tf.tensor5d(dx, input.shape)];
+      },
+    };
+  });
+  return op(x) as tf.Tensor5D;
+}
