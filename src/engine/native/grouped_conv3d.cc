@@ -140,44 +140,50 @@ void backward_input_rows(const Dims& d, const float* dy, const float* wt, float*
   }
 }
 
-// One task: the filter gradient of one kernel tap for groups [g0, g1), summed over every output
-// position in a small local buffer and written once.
+// One task: the filter gradient of kernel tap `tap` for group g. Input channels go four at a
+// time, their accumulators (4 x COG) staying in registers across every output position.
 template <int COG>
-void backward_filter_task(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g0, int64_t g1, std::vector<float>& acc) {
+void backward_filter_task(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g) {
   const int64_t cg = d.cg(), cog = COG > 0 ? COG : d.cog();
   const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
-  const int64_t block = cg * cog;
-  acc.assign((g1 - g0) * block, 0.f);
-  for (int64_t n = 0; n < d.n; ++n) {
-    for (int64_t to = 0; to < d.to; ++to) {
-      const int64_t ti = to * d.st - d.pt + a;
-      if (ti < 0 || ti >= d.t) continue;
-      for (int64_t ho = 0; ho < d.ho; ++ho) {
-        const int64_t hi = ho * d.sh - d.ph + b;
-        if (hi < 0 || hi >= d.h) continue;
-        for (int64_t wo = 0; wo < d.wo; ++wo) {
-          const int64_t wi = wo * d.sw - d.pw + c;
-          if (wi < 0 || wi >= d.w) continue;
-          const float* xp = x + (((n * d.t + ti) * d.h + hi) * d.w + wi) * d.c;
-          const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
-          for (int64_t g = g0; g < g1; ++g) {
-            float* __restrict ag = acc.data() + (g - g0) * block;
-            const float* __restrict dyg = dyp + g * cog;
-            const float* xg = xp + g * cg;
-            for (int64_t i = 0; i < cg; ++i) {
-              const float xv = xg[i];
-              float* __restrict row = ag + i * cog;
-              for (int64_t o = 0; o < cog; ++o) row[o] += xv * dyg[o];
+  float* out = dw + tap * cg * d.cout + g * cog;
+  for (int64_t i0 = 0; i0 < cg; i0 += 4) {
+    const int64_t lanes = std::min<int64_t>(4, cg - i0);
+    float acc[4][COG > 0 ? COG : 64] = {};
+    for (int64_t n = 0; n < d.n; ++n) {
+      for (int64_t to = 0; to < d.to; ++to) {
+        const int64_t ti = to * d.st - d.pt + a;
+        if (ti < 0 || ti >= d.t) continue;
+        for (int64_t ho = 0; ho < d.ho; ++ho) {
+          const int64_t hi = ho * d.sh - d.ph + b;
+          if (hi < 0 || hi >= d.h) continue;
+          const float* xrow = x + ((n * d.t + ti) * d.h + hi) * d.w * d.c + g * cg + i0;
+          const float* dyrow = dy + ((n * d.to + to) * d.ho + ho) * d.wo * d.cout + g * cog;
+          for (int64_t wo = 0; wo < d.wo; ++wo) {
+            const int64_t wi = wo * d.sw - d.pw + c;
+            if (wi < 0 || wi >= d.w) continue;
+            const float* __restrict xp = xrow + wi * d.c;
+            const float* __restrict dyp = dyrow + wo * d.cout;
+            if (lanes == 4) {
+              const float x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3];
+              for (int64_t o = 0; o < cog; ++o) {
+                const float v = dyp[o];
+                acc[0][o] += x0 * v;
+                acc[1][o] += x1 * v;
+                acc[2][o] += x2 * v;
+                acc[3][o] += x3 * v;
+              }
+            } else {
+              for (int64_t l = 0; l < lanes; ++l)
+                for (int64_t o = 0; o < cog; ++o) acc[l][o] += xp[l] * dyp[o];
             }
           }
         }
       }
     }
+    for (int64_t l = 0; l < lanes; ++l)
+      for (int64_t o = 0; o < cog; ++o) out[(i0 + l) * d.cout + o] = acc[l][o];
   }
-  float* out = dw + tap * cg * d.cout;
-  for (int64_t g = g0; g < g1; ++g)
-    for (int64_t i = 0; i < cg; ++i)
-      for (int64_t o = 0; o < cog; ++o) out[i * d.cout + g * cog + o] = acc[(g - g0) * block + i * cog + o];
 }
 
 template <template <int> class Op, typename... Args>
@@ -201,9 +207,14 @@ struct Forward {
   }
 };
 
+// With stride 1 the input gradient is a forward convolution of dy with the filter flipped in
+// space and transposed within each group (in and out swapped), padded by k - 1 - p.
+void backward_input_as_forward(const Dims& d, const float* dy, const float* w, float* dx);
+
 template <int COG>
 struct BackwardInput {
   static void run(const Dims& d, const float* dy, const float* w, float* dx) {
+    if (d.st == 1 && d.sh == 1 && d.sw == 1) return backward_input_as_forward(d, dy, w, dx);
     // wt[k][o][g*CG + i] = w[k][i][g*COG + o]: the inner loop then runs over input channels.
     const int64_t taps = d.kt * d.kh * d.kw, cg = d.cg(), cog = d.cog();
     std::vector<float> wt(taps * cog * d.c);
@@ -218,19 +229,32 @@ struct BackwardInput {
 template <int COG>
 struct BackwardFilter {
   static void run(const Dims& d, const float* x, const float* dy, float* dw) {
-    // Blocks of groups whose accumulators fit in about 16 KB.
-    const int64_t block = std::max<int64_t>(1, std::min<int64_t>(d.groups, 4096 / std::max<int64_t>(1, d.cg() * d.cog())));
-    const int64_t blocks = (d.groups + block - 1) / block;
     const int64_t taps = d.kt * d.kh * d.kw;
-    parallel_for(taps * blocks, d.threads, [&](int64_t b, int64_t e, int64_t) {
-      std::vector<float> acc;
-      for (int64_t task = b; task < e; ++task) {
-        const int64_t g0 = (task % blocks) * block;
-        backward_filter_task<COG>(d, x, dy, dw, task / blocks, g0, std::min(d.groups, g0 + block), acc);
-      }
+    parallel_for(taps * d.groups, d.threads, [&](int64_t b, int64_t e, int64_t) {
+      for (int64_t task = b; task < e; ++task) backward_filter_task<COG>(d, x, dy, dw, task / d.groups, task % d.groups);
     });
   }
 };
+
+void backward_input_as_forward(const Dims& d, const float* dy, const float* w, float* dx) {
+  const int64_t cg = d.cg(), cog = d.cog(), kt = d.kt, kh = d.kh, kw = d.kw;
+  // wf[a'][b'][c'][o][g*CG + i] = w[kt-1-a'][kh-1-b'][kw-1-c'][i][g*COG + o]
+  std::vector<float> wf(kt * kh * kw * cog * d.c);
+  for (int64_t a = 0; a < kt; ++a)
+    for (int64_t b = 0; b < kh; ++b)
+      for (int64_t c = 0; c < kw; ++c) {
+        const float* src = w + ((a * kh + b) * kw + c) * cg * d.cout;
+        float* dst = wf.data() + (((kt - 1 - a) * kh + (kh - 1 - b)) * kw + (kw - 1 - c)) * cog * d.c;
+        for (int64_t g = 0; g < d.groups; ++g)
+          for (int64_t i = 0; i < cg; ++i)
+            for (int64_t o = 0; o < cog; ++o) dst[o * d.c + g * cg + i] = src[i * d.cout + g * cog + o];
+      }
+  Dims t = d;
+  t.t = d.to, t.h = d.ho, t.w = d.wo, t.c = d.cout;
+  t.to = d.t, t.ho = d.h, t.wo = d.w, t.cout = d.c;
+  t.pt = kt - 1 - d.pt, t.ph = kh - 1 - d.ph, t.pw = kw - 1 - d.pw;
+  dispatch<Forward>(t.cog(), t, dy, static_cast<const float*>(wf.data()), dx);
+}
 
 // ---- N-API glue ---------------------------------------------------------------------------
 
