@@ -6,8 +6,9 @@ import { readSafetensors } from '../io/safetensors.js';
 import { countingContext, inferenceContext } from '../models/context.js';
 import { ARCHITECTURES, createModel } from '../models/presets.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
+import { ResNeXt3D, resnext3dConfig } from '../models/resnext3d.js';
 import { UserError } from '../util/errors.js';
-import { parseChoice, parsePositiveInt } from './options.js';
+import { parseChoice, parseNumberList, parsePositiveInt } from './options.js';
 import { emit } from './output.js';
 
 export function registerModelCommand(program: Command): void {
@@ -55,8 +56,9 @@ export function registerModelCommand(program: Command): void {
     .requiredOption('--arch <name>', `one of: ${ARCHITECTURES.join(', ')}`, parseChoice(ARCHITECTURES))
     .requiredOption('--init <weights.safetensors>', 'weights under PyTorch state-dict names')
     .requiredOption('--case <case.safetensors>', "tensors 'input' [N, C, T, H, W] and 'logits' [N, classes]")
+    .option('--blocks <list>', '3D-ResNeXt only: blocks per stage, for a smaller member (e.g. 1,1,1,1)', parseNumberList)
     .option('--json', 'print one JSON document', false)
-    .action(async (options: { arch: string; init: string; case: string; json: boolean }) => {
+    .action(async (options: { arch: string; init: string; case: string; blocks?: number[]; json: boolean }) => {
       await selectBackend(backend());
       const weights = await readSafetensors(options.init);
       const reference = await readSafetensors(options.case);
@@ -65,7 +67,12 @@ export function registerModelCommand(program: Command): void {
       if (!input || input.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
       if (!logits || logits.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
       const [, channels, frames, size] = input.shape as [number, number, number, number, number];
-      const m = createModel({ arch: options.arch, numClasses: logits.shape[1]!, frames, size, channels });
+      if (options.blocks && (!options.arch.startsWith('resnext3d-') || options.blocks.length !== 4 || !options.blocks.every((b) => Number.isInteger(b) && b > 0))) {
+        throw new UserError('--blocks takes four positive block counts, for a resnext3d architecture');
+      }
+      const m = options.blocks
+        ? new ResNeXt3D({ ...resnext3dConfig(Number(options.arch.split('-')[1]) || 101, logits.shape[1]!, frames, size), blocks: options.blocks as [number, number, number, number] }, 0, options.arch)
+        : createModel({ arch: options.arch, numClasses: logits.shape[1]!, frames, size, channels });
       const report = importTorchStateDict(m.parameters, weights, options.init);
       const { maxAbs, maxRel } = tf.tidy(() => {
         const ours = m.forward(clipFromTorch(input), inferenceContext());
