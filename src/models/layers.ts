@@ -69,15 +69,15 @@ export function createConv2d(params: Parameters, name: string, inChannels: numbe
   return { stride, padding, weight, bias: biasVariable };
 }
 
-export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
+/** Convolution, bias and activation in one fused kernel (TensorFlow's _FusedConv2D on the native backend). */
+export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
   const y = tf.tidy(() => {
     const { padding: p, stride } = layer;
     const [kernel] = layer.weight.shape as number[];
     // PyTorch pads symmetrically; TensorFlow's 'same' does not when strided.
     const same = stride === 1 && kernel! % 2 === 1 && p === (kernel! - 1) / 2;
     const input = same || p === 0 ? x : (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D);
-    const out = tf.conv2d(input, layer.weight as tf.Tensor4D, stride, same ? 'same' : 'valid');
-    return (layer.bias ? tf.add(out, layer.bias) : out) as tf.Tensor4D;
+    return tf.fused.conv2d({ x: input, filter: layer.weight as tf.Tensor4D, strides: stride, pad: same ? 'same' : 'valid', bias: layer.bias ?? undefined, activation });
   });
   if (context.macs) {
     const [kh, kw, inChannels] = layer.weight.shape as number[];
@@ -174,9 +174,10 @@ export function createLinear(params: Parameters, name: string, inFeatures: numbe
   };
 }
 
-export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext): tf.Tensor2D {
+/** Product, bias and activation in one fused kernel (TensorFlow's _FusedMatMul on the native backend). */
+export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
   if (context.macs) context.macs.count += x.shape[0] * layer.weight.size;
-  return tf.tidy(() => tf.add(tf.matMul(x, layer.weight as tf.Tensor2D), layer.bias) as tf.Tensor2D);
+  return tf.fused.matMul({ a: x, b: layer.weight as tf.Tensor2D, bias: layer.bias, activation }) as tf.Tensor2D;
 }
 
 /** 2D max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */

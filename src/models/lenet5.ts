@@ -40,11 +40,11 @@ export class LeNet5 implements ClipModel {
     return tf.tidy(() => {
       const n = clips.shape[0];
       let x = framesAsImages(clips, this.arch);
-      x = tf.maxPool(tf.relu(applyConv2d(this.conv1, x, context)), 2, 2, 'valid');
-      x = tf.maxPool(tf.relu(applyConv2d(this.conv2, x, context)), 2, 2, 'valid');
+      x = tf.maxPool(applyConv2d(this.conv1, x, context, 'relu'), 2, 2, 'valid');
+      x = tf.maxPool(applyConv2d(this.conv2, x, context, 'relu'), 2, 2, 'valid');
       // Flatten channels-first, as PyTorch does, so its checkpoints load unchanged.
       const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n, -1]) as tf.Tensor2D;
-      const hidden = tf.relu(applyLinear(this.fc2, tf.relu(applyLinear(this.fc1, flat, context)), context));
+      const hidden = applyLinear(this.fc2, applyLinear(this.fc1, flat, context, 'relu'), context, 'relu');
       return applyLinear(this.fc3, hidden, context);
     });
   }
