@@ -12,3 +12,14 @@ export { importTorchStateDict, exportTorchStateDict } from './models/torch-weigh
 export { readSafetensors, writeSafetensors, parseSafetensors } from './io/safetensors.js';
 export { trainStep, accumulatedTrainStep, type LossFunction } from './train/step.js';
 export { SeededRandom } from './util/random.js';
+export { readAnnotations, readSplitFile, readClassIndex, labelOf, classNames, type ClipAnnotation, type AnnotationSet, type LabelKind } from './data/annotations.js';
+export { parseClipName } from './data/clip-name.js';
+export { parseSubjects, splitBySubject, DEFAULT_VALIDATION_SUBJECTS } from './data/splits.js';
+export { classGroups, countPerClass, type ClassGroups } from './data/class-groups.js';
+export { summarizeDataset, type DatasetSummary } from './data/dataset-summary.js';
+export { segmentBoundaries, trainingFrameIndices, evaluationFrameIndices } from './data/sampling.js';
+export { DEFAULT_TRANSFORM, IMAGENET_MEAN, IMAGENET_STD, drawAugmentation, centreAugmentation, loadClipFramesInto, type TransformConfig, type ClipAugmentation } from './data/transforms.js';
+export { ClipLoader, type ClipRecord, type LoaderOptions, type Batch } from './data/clip-loader.js';
+export { loadFrameDataset, type FrameDataset } from './data/frame-dataset.js';
+export { synthesize, type SynthOptions } from './video/synth/synthesize.js';
+export { prepareFrames, type PrepareOptions, type PrepareSummary } from './video/prepare.js';

@@ -31,7 +31,7 @@ export function registerEngineCommand(program: Command): void {
     .option('--force', 'rebuild even when a working engine is installed', false)
     .action((options: { force: boolean }) => {
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
-      const result = spawnSync(process.execPath, [script, ...(options.force ? ['--force'] : [])], { stdio: 'inherit' });
+      const result = spawnSync(process.execPath, [script, '--required', ...(options.force ? ['--force'] : [])], { stdio: 'inherit' });
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });
 }
