@@ -186,6 +186,46 @@ void backward_filter_task(const Dims& d, const float* x, const float* dy, float*
   }
 }
 
+// For narrow groups (4 x 4 in the first stage) one group is too little work per pass over the
+// positions: a task takes one tap and a block of groups, each group's accumulators contiguous.
+template <int COG>
+void backward_filter_group_block(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g0, int64_t g1, std::vector<float>& acc) {
+  const int64_t cg = d.cg(), cog = COG > 0 ? COG : d.cog();
+  const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
+  const int64_t block = cg * cog;
+  acc.assign((g1 - g0) * block, 0.f);
+  for (int64_t n = 0; n < d.n; ++n) {
+    for (int64_t to = 0; to < d.to; ++to) {
+      const int64_t ti = to * d.st - d.pt + a;
+      if (ti < 0 || ti >= d.t) continue;
+      for (int64_t ho = 0; ho < d.ho; ++ho) {
+        const int64_t hi = ho * d.sh - d.ph + b;
+        if (hi < 0 || hi >= d.h) continue;
+        for (int64_t wo = 0; wo < d.wo; ++wo) {
+          const int64_t wi = wo * d.sw - d.pw + c;
+          if (wi < 0 || wi >= d.w) continue;
+          const float* xp = x + (((n * d.t + ti) * d.h + hi) * d.w + wi) * d.c;
+          const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
+          for (int64_t g = g0; g < g1; ++g) {
+            float* __restrict ag = acc.data() + (g - g0) * block;
+            const float* __restrict dyg = dyp + g * cog;
+            const float* xg = xp + g * cg;
+            for (int64_t i = 0; i < cg; ++i) {
+              const float xv = xg[i];
+              float* __restrict row = ag + i * cog;
+              for (int64_t o = 0; o < cog; ++o) row[o] += xv * dyg[o];
+            }
+          }
+        }
+      }
+    }
+  }
+  float* out = dw + tap * cg * d.cout;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t i = 0; i < cg; ++i)
+      for (int64_t o = 0; o < cog; ++o) out[i * d.cout + g * cog + o] = acc[(g - g0) * block + i * cog + o];
+}
+
 template <template <int> class Op, typename... Args>
 void dispatch(int64_t cog, Args... args) {
   switch (cog) {
@@ -230,6 +270,18 @@ template <int COG>
 struct BackwardFilter {
   static void run(const Dims& d, const float* x, const float* dy, float* dw) {
     const int64_t taps = d.kt * d.kh * d.kw;
+    if (d.cg() * d.cog() <= 16) {
+      const int64_t block = std::max<int64_t>(1, std::min<int64_t>(d.groups, 4096 / (d.cg() * d.cog())));
+      const int64_t blocks = (d.groups + block - 1) / block;
+      parallel_for(taps * blocks, d.threads, [&](int64_t b, int64_t e, int64_t) {
+        std::vector<float> acc;
+        for (int64_t task = b; task < e; ++task) {
+          const int64_t g0 = (task % blocks) * block;
+          backward_filter_group_block<COG>(d, x, dy, dw, task / blocks, g0, std::min(d.groups, g0 + block), acc);
+        }
+      });
+      return;
+    }
     parallel_for(taps * d.groups, d.threads, [&](int64_t b, int64_t e, int64_t) {
       for (int64_t task = b; task < e; ++task) backward_filter_task<COG>(d, x, dy, dw, task / d.groups, task % d.groups);
     });
