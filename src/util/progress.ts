@@ -15,9 +15,9 @@ export class Progress {
     private readonly label: string,
     private readonly total: number,
     private readonly unitName = '',
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: NodeJS.WriteStream | null = process.stderr,
   ) {
-    this.tty = Boolean(stream.isTTY);
+    this.tty = Boolean(stream?.isTTY);
   }
 
   tick(outcome: 'done' | 'failed' | 'skipped', units = 0): void {
@@ -31,6 +31,7 @@ export class Progress {
   }
 
   private render(final: boolean): void {
+    if (this.stream === null) return;
     const finished = this.done + this.failed + this.skipped;
     const seconds = (Date.now() - this.started) / 1000;
     const worked = this.done + this.failed;

@@ -15,6 +15,8 @@ export interface PrepareOptions {
   out: string;
   frames: FrameExtractionOptions;
   jobs: number;
+  /** Show a progress line on stderr (default true). */
+  progress?: boolean;
 }
 
 export interface PrepareSummary {
@@ -79,7 +81,7 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
   await removeLeftovers(options.out);
   const manifestFile = path.join(options.out, MANIFEST_FILE);
   const manifest = await readManifest(manifestFile);
-  const progress = new Progress('prepare', clips.length, 'frames');
+  const progress = new Progress('prepare', clips.length, 'frames', options.progress === false ? null : process.stderr);
   const summary: PrepareSummary = { out: options.out, manifest: manifestFile, clips: clips.length, done: 0, skipped: 0, failed: [], frames: 0, seconds: 0 };
   // Only the decoding holds one of the `jobs` slots: bookkeeping overlaps the next decode.
   const decodeSlot = pLimit(options.jobs);

@@ -57,7 +57,7 @@ beforeAll(async () => {
 describe('egtea prepare on bad input', () => {
   it('lists every bad video with its reason, keeps the good ones, and can run again', async () => {
     const out = path.join(root, 'frames');
-    const summary = await prepareFrames({ videos, annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2 });
+    const summary = await prepareFrames({ videos, annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2, progress: false });
     const reasons = Object.fromEntries(summary.failed.map((f) => [f.clip, f.reason]));
     expect(Object.keys(reasons).sort()).toEqual([CLIPS.empty, CLIPS.truncated, CLIPS.text, CLIPS.audioOnly, CLIPS.missing].sort());
     expect(reasons[CLIPS.empty]).toMatch(/is empty \(0 bytes\)/);
@@ -77,7 +77,7 @@ describe('egtea prepare on bad input', () => {
     fs.rmSync(clipFrameDir(out, { session: SESSION, clip: CLIPS.short }), { recursive: true });
     const goodVideo = path.join(videos, SESSION, `${CLIPS.good}.mp4`);
     fs.utimesSync(goodVideo, new Date(), new Date(Date.now() + 5000));
-    const again = await prepareFrames({ videos, annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2 });
+    const again = await prepareFrames({ videos, annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2, progress: false });
     expect(again.done).toBe(2);
     expect(again.skipped).toBe(0);
     expect(again.failed).toHaveLength(5);
@@ -124,7 +124,7 @@ describe('egtea prepare after a kill', () => {
       const dir = path.join(out, record.session, record.clip);
       expect(fs.readdirSync(dir).length, record.clip).toBe(record.frames);
     }
-    const rest = await prepareFrames({ videos: data.videos, annotations: data.annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2 });
+    const rest = await prepareFrames({ videos: data.videos, annotations: data.annotations, out, frames: DEFAULT_FRAME_OPTIONS, jobs: 2, progress: false });
     expect(rest.failed).toEqual([]);
     expect(rest.skipped).toBe(recorded.size);
     expect(rest.done + rest.skipped).toBe(90);

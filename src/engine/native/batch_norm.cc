@@ -15,19 +15,6 @@
 
 namespace {
 
-template <typename F>
-void parallel_rows(int64_t rows, int64_t threads, F fn) {
-  threads = std::max<int64_t>(1, std::min(threads, rows));
-  if (threads == 1) return fn(0, rows, 0);
-  std::vector<std::thread> pool;
-  const int64_t chunk = (rows + threads - 1) / threads;
-  for (int64_t t = 0; t < threads; ++t) {
-    const int64_t b = t * chunk, e = std::min(rows, b + chunk);
-    if (b < e) pool.emplace_back(fn, b, e, t);
-  }
-  for (auto& th : pool) th.join();
-}
-
 struct Args {
   std::vector<float*> arrays;
   std::vector<size_t> lengths;
@@ -91,7 +78,7 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
   if (training) {
     // Two passes (mean, then squared deviations) in double: exact enough for 10^7 rows.
     std::vector<std::vector<double>> part(T, std::vector<double>(C, 0.0));
-    parallel_rows(rows, T, [&](int64_t b, int64_t e, int64_t t) {
+    parallel_for(rows, T, [&](int64_t b, int64_t e, int64_t t) {
       double* s = part[t].data();
       for (int64_t r = b; r < e; ++r) {
         const float* xr = x + r * C;
@@ -102,7 +89,7 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     for (auto& p : part)
       for (int64_t c = 0; c < C; ++c) m[c] += p[c], p[c] = 0.0;
     for (int64_t c = 0; c < C; ++c) m[c] /= double(rows);
-    parallel_rows(rows, T, [&](int64_t b, int64_t e, int64_t t) {
+    parallel_for(rows, T, [&](int64_t b, int64_t e, int64_t t) {
       double* s = part[t].data();
       for (int64_t r = b; r < e; ++r) {
         const float* xr = x + r * C;
@@ -130,7 +117,7 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     scale[c] = gamma[c] * rstd[c];
     shift[c] = beta[c] - mean[c] * scale[c];
   }
-  parallel_rows(rows, T, [&](int64_t b, int64_t e, int64_t) {
+  parallel_for(rows, T, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * C;
       float* yr = y + r * C;
@@ -166,7 +153,7 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
   const int64_t T = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
   // g = dy through the ReLU; it is also the residual's gradient.
   std::vector<std::vector<double>> sg(T, std::vector<double>(C, 0.0)), sgx(T, std::vector<double>(C, 0.0));
-  parallel_rows(rows, T, [&](int64_t b, int64_t e, int64_t t) {
+  parallel_for(rows, T, [&](int64_t b, int64_t e, int64_t t) {
     double *s1 = sg[t].data(), *s2 = sgx[t].data();
     for (int64_t r = b; r < e; ++r) {
       const float *xr = x + r * C, *yr = y + r * C, *dyr = dy + r * C;
@@ -190,7 +177,7 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
     k2[c] = training ? float(a1 / rows) : 0.f;
     k3[c] = training ? float(a2 / rows) : 0.f;
   }
-  parallel_rows(rows, T, [&](int64_t b, int64_t e, int64_t) {
+  parallel_for(rows, T, [&](int64_t b, int64_t e, int64_t) {
     for (int64_t r = b; r < e; ++r) {
       const float *xr = x + r * C, *yr = y + r * C, *dyr = dy + r * C;
       float* dxr = dx + r * C;

@@ -29,23 +29,6 @@ struct Dims {
   int64_t cog() const { return cout / groups; }
 };
 
-template <typename F>
-void parallel_for(int64_t count, int64_t threads, F fn) {
-  threads = std::max<int64_t>(1, std::min(threads, count));
-  if (threads == 1) {
-    fn(0, count, 0);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const int64_t chunk = (count + threads - 1) / threads;
-  for (int64_t t = 0; t < threads; ++t) {
-    const int64_t begin = t * chunk, end = std::min(count, begin + chunk);
-    if (begin >= end) break;
-    pool.emplace_back(fn, begin, end, t);
-  }
-  for (auto& th : pool) th.join();
-}
-
 // acc[g*COG + o] += sum_i x[g*CG + i] * w[i*COUT + g*COG + o]
 template <int COG>
 inline void accumulate_outer(const Dims& d, const float* __restrict x, const float* __restrict w, float* __restrict acc) {

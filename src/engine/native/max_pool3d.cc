@@ -49,7 +49,7 @@ napi_value MaxPool3dForward(napi_env env, napi_callback_info info) {
   float* y = static_cast<float*>(y_raw);
   int32_t* argmax = static_cast<int32_t*>(arg_raw);
   const int64_t rows = N * TO * HO;
-  auto work = [&](int64_t begin, int64_t end) {
+  parallel_for(rows, threads, [&](int64_t begin, int64_t end, int64_t) {
     std::vector<float> best(C);
     std::vector<int32_t> where(C);
     for (int64_t row = begin; row < end; ++row) {
@@ -82,15 +82,7 @@ napi_value MaxPool3dForward(napi_env env, napi_callback_info info) {
         std::memcpy(argmax + out, where.data(), C * sizeof(int32_t));
       }
     }
-  };
-  const int64_t used = std::max<int64_t>(1, std::min(threads, rows));
-  std::vector<std::thread> pool;
-  const int64_t chunk = (rows + used - 1) / used;
-  for (int64_t t = 0; t < used; ++t) {
-    const int64_t b = t * chunk, e = std::min(rows, b + chunk);
-    if (b < e) pool.emplace_back(work, b, e);
-  }
-  for (auto& th : pool) th.join();
+  });
   return nullptr;
 }
 

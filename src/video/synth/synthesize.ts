@@ -19,6 +19,8 @@ export interface SynthOptions {
   fps: number;
   seconds: [number, number];
   jobs: number;
+  /** Show a progress line on stderr (default true). */
+  progress?: boolean;
 }
 
 export interface SynthResult {
@@ -54,7 +56,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     path.join(options.out, 'synth.json'),
     JSON.stringify({ seed: options.seed, options, classes: plan.classes, patterns: CLASS_PATTERNS }, null, 2),
   );
-  const progress = new Progress('synth', plan.clips.length, 'frames');
+  const progress = new Progress('synth', plan.clips.length, 'frames', options.progress === false ? null : process.stderr);
   const limit = pLimit(options.jobs);
   let written = 0;
   let skipped = 0;
