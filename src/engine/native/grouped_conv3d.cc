@@ -123,47 +123,53 @@ void backward_input_rows(const Dims& d, const float* dy, const float* wt, float*
   }
 }
 
+// Calls visit(x offset, dy offset) for every output position whose input under kernel tap
+// (a, b, c) lies inside the frame: the sum every filter-gradient entry of that tap runs over.
+template <typename F>
+inline void for_each_position_at_tap(const Dims& d, int64_t tap, F visit) {
+  const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
+  for (int64_t n = 0; n < d.n; ++n)
+    for (int64_t to = 0; to < d.to; ++to) {
+      const int64_t ti = to * d.st - d.pt + a;
+      if (ti < 0 || ti >= d.t) continue;
+      for (int64_t ho = 0; ho < d.ho; ++ho) {
+        const int64_t hi = ho * d.sh - d.ph + b;
+        if (hi < 0 || hi >= d.h) continue;
+        const int64_t x_row = ((n * d.t + ti) * d.h + hi) * d.w, dy_row = ((n * d.to + to) * d.ho + ho) * d.wo;
+        for (int64_t wo = 0; wo < d.wo; ++wo) {
+          const int64_t wi = wo * d.sw - d.pw + c;
+          if (wi >= 0 && wi < d.w) visit((x_row + wi) * d.c, (dy_row + wo) * d.cout);
+        }
+      }
+    }
+}
+
 // One task: the filter gradient of kernel tap `tap` for group g. Input channels go four at a
 // time, their accumulators (4 x COG) staying in registers across every output position.
 template <int COG>
 void backward_filter_task(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g) {
   const int64_t cg = d.cg(), cog = COG > 0 ? COG : d.cog();
-  const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
   float* out = dw + tap * cg * d.cout + g * cog;
   for (int64_t i0 = 0; i0 < cg; i0 += 4) {
     const int64_t lanes = std::min<int64_t>(4, cg - i0);
     float acc[4][COG > 0 ? COG : 64] = {};
-    for (int64_t n = 0; n < d.n; ++n) {
-      for (int64_t to = 0; to < d.to; ++to) {
-        const int64_t ti = to * d.st - d.pt + a;
-        if (ti < 0 || ti >= d.t) continue;
-        for (int64_t ho = 0; ho < d.ho; ++ho) {
-          const int64_t hi = ho * d.sh - d.ph + b;
-          if (hi < 0 || hi >= d.h) continue;
-          const float* xrow = x + ((n * d.t + ti) * d.h + hi) * d.w * d.c + g * cg + i0;
-          const float* dyrow = dy + ((n * d.to + to) * d.ho + ho) * d.wo * d.cout + g * cog;
-          for (int64_t wo = 0; wo < d.wo; ++wo) {
-            const int64_t wi = wo * d.sw - d.pw + c;
-            if (wi < 0 || wi >= d.w) continue;
-            const float* __restrict xp = xrow + wi * d.c;
-            const float* __restrict dyp = dyrow + wo * d.cout;
-            if (lanes == 4) {
-              const float x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3];
-              for (int64_t o = 0; o < cog; ++o) {
-                const float v = dyp[o];
-                acc[0][o] += x0 * v;
-                acc[1][o] += x1 * v;
-                acc[2][o] += x2 * v;
-                acc[3][o] += x3 * v;
-              }
-            } else {
-              for (int64_t l = 0; l < lanes; ++l)
-                for (int64_t o = 0; o < cog; ++o) acc[l][o] += xp[l] * dyp[o];
-            }
-          }
+    for_each_position_at_tap(d, tap, [&](int64_t x_at, int64_t dy_at) {
+      const float* __restrict xp = x + x_at + g * cg + i0;
+      const float* __restrict dyp = dy + dy_at + g * cog;
+      if (lanes == 4) {
+        const float x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3];
+        for (int64_t o = 0; o < cog; ++o) {
+          const float v = dyp[o];
+          acc[0][o] += x0 * v;
+          acc[1][o] += x1 * v;
+          acc[2][o] += x2 * v;
+          acc[3][o] += x3 * v;
         }
+      } else {
+        for (int64_t l = 0; l < lanes; ++l)
+          for (int64_t o = 0; o < cog; ++o) acc[l][o] += xp[l] * dyp[o];
       }
-    }
+    });
     for (int64_t l = 0; l < lanes; ++l)
       for (int64_t o = 0; o < cog; ++o) out[(i0 + l) * d.cout + o] = acc[l][o];
   }
@@ -174,35 +180,20 @@ void backward_filter_task(const Dims& d, const float* x, const float* dy, float*
 template <int COG>
 void backward_filter_group_block(const Dims& d, const float* x, const float* dy, float* dw, int64_t tap, int64_t g0, int64_t g1, std::vector<float>& acc) {
   const int64_t cg = d.cg(), cog = COG > 0 ? COG : d.cog();
-  const int64_t a = tap / (d.kh * d.kw), b = (tap / d.kw) % d.kh, c = tap % d.kw;
   const int64_t block = cg * cog;
   acc.assign((g1 - g0) * block, 0.f);
-  for (int64_t n = 0; n < d.n; ++n) {
-    for (int64_t to = 0; to < d.to; ++to) {
-      const int64_t ti = to * d.st - d.pt + a;
-      if (ti < 0 || ti >= d.t) continue;
-      for (int64_t ho = 0; ho < d.ho; ++ho) {
-        const int64_t hi = ho * d.sh - d.ph + b;
-        if (hi < 0 || hi >= d.h) continue;
-        for (int64_t wo = 0; wo < d.wo; ++wo) {
-          const int64_t wi = wo * d.sw - d.pw + c;
-          if (wi < 0 || wi >= d.w) continue;
-          const float* xp = x + (((n * d.t + ti) * d.h + hi) * d.w + wi) * d.c;
-          const float* dyp = dy + (((n * d.to + to) * d.ho + ho) * d.wo + wo) * d.cout;
-          for (int64_t g = g0; g < g1; ++g) {
-            float* __restrict ag = acc.data() + (g - g0) * block;
-            const float* __restrict dyg = dyp + g * cog;
-            const float* xg = xp + g * cg;
-            for (int64_t i = 0; i < cg; ++i) {
-              const float xv = xg[i];
-              float* __restrict row = ag + i * cog;
-              for (int64_t o = 0; o < cog; ++o) row[o] += xv * dyg[o];
-            }
-          }
-        }
+  for_each_position_at_tap(d, tap, [&](int64_t x_at, int64_t dy_at) {
+    for (int64_t g = g0; g < g1; ++g) {
+      float* __restrict ag = acc.data() + (g - g0) * block;
+      const float* __restrict dyg = dy + dy_at + g * cog;
+      const float* xg = x + x_at + g * cg;
+      for (int64_t i = 0; i < cg; ++i) {
+        const float xv = xg[i];
+        float* __restrict row = ag + i * cog;
+        for (int64_t o = 0; o < cog; ++o) row[o] += xv * dyg[o];
       }
     }
-  }
+  });
   float* out = dw + tap * cg * d.cout;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t i = 0; i < cg; ++i)
