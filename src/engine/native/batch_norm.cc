@@ -27,14 +27,9 @@ bool read_args(napi_env env, napi_callback_info info, size_t expected, int32_t* 
   napi_value argv[16];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc != expected + 1) return false;
-  bool typed = false;
-  napi_is_typedarray(env, argv[0], &typed);
-  if (!typed) return false;
-  napi_typedarray_type type;
-  size_t length;
-  void* raw;
-  napi_get_typedarray_info(env, argv[0], &type, &length, &raw, nullptr, nullptr);
-  if (type != napi_int32_array || length != 6) return false;
+  void* raw = nullptr;
+  size_t length = 0;
+  if (!typed_array(env, argv[0], napi_int32_array, &raw, &length) || length != 6) return false;
   std::copy_n(static_cast<int32_t*>(raw), 6, header);
   for (size_t i = 1; i <= expected; ++i) {
     napi_valuetype vt;
@@ -44,10 +39,7 @@ bool read_args(napi_env env, napi_callback_info info, size_t expected, int32_t* 
       out->lengths.push_back(0);
       continue;
     }
-    napi_is_typedarray(env, argv[i], &typed);
-    if (!typed) return false;
-    napi_get_typedarray_info(env, argv[i], &type, &length, &raw, nullptr, nullptr);
-    if (type != napi_float32_array) return false;
+    if (!typed_array(env, argv[i], napi_float32_array, &raw, &length)) return false;
     out->arrays.push_back(static_cast<float*>(raw));
     out->lengths.push_back(length);
   }

@@ -285,26 +285,16 @@ void backward_input_as_forward(const Dims& d, const float* dy, const float* w, f
 // ---- N-API glue ---------------------------------------------------------------------------
 
 bool float_array(napi_env env, napi_value value, float** data, size_t* length) {
-  bool is_typed = false;
-  napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed) return false;
-  napi_typedarray_type type;
-  void* raw;
-  napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr);
-  if (type != napi_float32_array) return false;
+  void* raw = nullptr;
+  if (!typed_array(env, value, napi_float32_array, &raw, length)) return false;
   *data = static_cast<float*>(raw);
   return true;
 }
 
 bool read_dims(napi_env env, napi_value value, Dims* d) {
-  bool is_typed = false;
-  napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed) return false;
-  napi_typedarray_type type;
-  size_t length;
-  void* raw;
-  napi_get_typedarray_info(env, value, &type, &length, &raw, nullptr, nullptr);
-  if (type != napi_int32_array || length != 20) return false;
+  void* raw = nullptr;
+  size_t length = 0;
+  if (!typed_array(env, value, napi_int32_array, &raw, &length) || length != 20) return false;
   const int32_t* v = static_cast<int32_t*>(raw);
   *d = Dims{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19]};
   return d->groups > 0 && d->c % d->groups == 0 && d->cout % d->groups == 0 && d->threads > 0;

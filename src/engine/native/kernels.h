@@ -7,6 +7,16 @@
 #include <thread>
 #include <vector>
 
+// True when `value` is a typed array of the expected element type; fills its data and length.
+inline bool typed_array(napi_env env, napi_value value, napi_typedarray_type expected, void** data, size_t* length) {
+  bool is_typed = false;
+  napi_is_typedarray(env, value, &is_typed);
+  if (!is_typed) return false;
+  napi_typedarray_type type;
+  napi_get_typedarray_info(env, value, &type, length, data, nullptr, nullptr);
+  return type == expected;
+}
+
 // Splits [0, count) into contiguous chunks, one per thread (at most `threads`), and runs
 // fn(begin, end, thread) on each; returns when all are done.
 template <typename F>

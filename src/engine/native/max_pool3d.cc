@@ -12,18 +12,6 @@
 
 #include "kernels.h"
 
-namespace {
-
-bool typed(napi_env env, napi_value value, napi_typedarray_type expected, void** data, size_t* length) {
-  bool is_typed = false;
-  napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed) return false;
-  napi_typedarray_type type;
-  napi_get_typedarray_info(env, value, &type, length, data, nullptr, nullptr);
-  return type == expected;
-}
-
-}  // namespace
 
 // maxPool3dForward(dims: Int32Array[n,t,h,w,c,to,ho,wo,kernel,stride,pad,threads], x, y, argmax: Int32Array)
 napi_value MaxPool3dForward(napi_env env, napi_callback_info info) {
@@ -32,9 +20,9 @@ napi_value MaxPool3dForward(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   void *dims_raw, *x_raw, *y_raw, *arg_raw;
   size_t dims_len, x_len, y_len, arg_len;
-  if (argc != 4 || !typed(env, argv[0], napi_int32_array, &dims_raw, &dims_len) || dims_len != 12 ||
-      !typed(env, argv[1], napi_float32_array, &x_raw, &x_len) || !typed(env, argv[2], napi_float32_array, &y_raw, &y_len) ||
-      !typed(env, argv[3], napi_int32_array, &arg_raw, &arg_len)) {
+  if (argc != 4 || !typed_array(env, argv[0], napi_int32_array, &dims_raw, &dims_len) || dims_len != 12 ||
+      !typed_array(env, argv[1], napi_float32_array, &x_raw, &x_len) || !typed_array(env, argv[2], napi_float32_array, &y_raw, &y_len) ||
+      !typed_array(env, argv[3], napi_int32_array, &arg_raw, &arg_len)) {
     napi_throw_type_error(env, nullptr, "maxPool3dForward(dims: Int32Array(12), x: Float32Array, y: Float32Array, argmax: Int32Array)");
     return nullptr;
   }
@@ -93,8 +81,8 @@ napi_value MaxPool3dBackward(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   void *dy_raw, *arg_raw, *dx_raw;
   size_t dy_len, arg_len, dx_len;
-  if (argc != 3 || !typed(env, argv[0], napi_float32_array, &dy_raw, &dy_len) || !typed(env, argv[1], napi_int32_array, &arg_raw, &arg_len) ||
-      !typed(env, argv[2], napi_float32_array, &dx_raw, &dx_len) || dy_len != arg_len) {
+  if (argc != 3 || !typed_array(env, argv[0], napi_float32_array, &dy_raw, &dy_len) || !typed_array(env, argv[1], napi_int32_array, &arg_raw, &arg_len) ||
+      !typed_array(env, argv[2], napi_float32_array, &dx_raw, &dx_len) || dy_len != arg_len) {
     napi_throw_type_error(env, nullptr, "maxPool3dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array)");
     return nullptr;
   }

@@ -17,21 +17,10 @@ napi_value WarpNormalize(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   void *src_raw, *header_raw, *params_raw, *out_raw;
   size_t src_len, header_len, params_len, out_len;
-  napi_typedarray_type t0, t1, t2, t3;
-  bool ok = argc == 4;
-  for (int i = 0; ok && i < 4; ++i) {
-    bool typed = false;
-    napi_is_typedarray(env, argv[i], &typed);
-    ok = typed;
-  }
-  if (ok) {
-    napi_get_typedarray_info(env, argv[0], &t0, &src_len, &src_raw, nullptr, nullptr);
-    napi_get_typedarray_info(env, argv[1], &t1, &header_len, &header_raw, nullptr, nullptr);
-    napi_get_typedarray_info(env, argv[2], &t2, &params_len, &params_raw, nullptr, nullptr);
-    napi_get_typedarray_info(env, argv[3], &t3, &out_len, &out_raw, nullptr, nullptr);
-    ok = t0 == napi_uint8_array && t1 == napi_int32_array && header_len == 4 && t2 == napi_float64_array && params_len == 12 &&
-         t3 == napi_float32_array;
-  }
+  const bool ok = argc == 4 && typed_array(env, argv[0], napi_uint8_array, &src_raw, &src_len) &&
+                  typed_array(env, argv[1], napi_int32_array, &header_raw, &header_len) && header_len == 4 &&
+                  typed_array(env, argv[2], napi_float64_array, &params_raw, &params_len) && params_len == 12 &&
+                  typed_array(env, argv[3], napi_float32_array, &out_raw, &out_len);
   if (!ok) {
     napi_throw_type_error(env, nullptr, "warpNormalize(src: Uint8Array, header: Int32Array(4), params: Float64Array(12), out: Float32Array)");
     return nullptr;
