@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { floatTypeAttr, int32TypeAttr, intsAttr, nativeBackend, stringAttr, type NativeBackend, type OpAttr } from './native-backend.js';
 
 export type Triple = [number, number, number];
 /**
@@ -8,25 +9,13 @@ export type Triple = [number, number, number];
  */
 export type GroupedConvImpl = 'auto' | 'native' | 'kernel' | 'split-per-group';
 
-/** The slice of the tfjs-node backend we call for TensorFlow ops that tfjs does not wrap. */
-interface NativeBackend {
-  binding: { TF_FLOAT: number; TF_INT32: number; TF_ATTR_INT: number; TF_ATTR_STRING: number; TF_ATTR_TYPE: number };
-  executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
-}
-
-function nativeBackend(): NativeBackend | null {
-  if (tf.getBackend() !== 'tensorflow') return null;
-  return tf.backend() as unknown as NativeBackend;
-}
-
-function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'VALID') {
-  const b = backend.binding;
+function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'VALID'): OpAttr[] {
   return [
-    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-    { name: 'strides', type: b.TF_ATTR_INT, value: [1, ...strides, 1] },
-    { name: 'padding', type: b.TF_ATTR_STRING, value: padding },
-    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NDHWC' },
-    { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1, 1] },
+    floatTypeAttr(backend),
+    intsAttr(backend, 'strides', [1, ...strides, 1]),
+    stringAttr(backend, 'padding', padding),
+    stringAttr(backend, 'data_format', 'NDHWC'),
+    intsAttr(backend, 'dilations', [1, 1, 1, 1, 1]),
   ];
 }
 
@@ -70,7 +59,6 @@ function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Tripl
   const backend = nativeBackend();
   if (backend === null) throw new Error('native grouped conv3d needs the tensorflow backend');
   const attrs = convAttrs(backend, strides, padding === 'same' ? 'SAME' : 'VALID');
-  const b = backend.binding;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, kernel, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
     save([input, kernel]);
@@ -83,7 +71,7 @@ function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Tripl
         const kernelShape = tf.tensor1d(savedKernel.shape, 'int32');
         const dx = backend.executeSingleOutput(
           'Conv3DBackpropInputV2',
-          [...attrs, { name: 'Tshape', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }],
+          [...attrs, int32TypeAttr(backend, 'Tshape')],
           [inputShape, savedKernel, dy],
         );
         const dk = backend.executeSingleOutput('Conv3DBackpropFilterV2', attrs, [savedInput, kernelShape, dy]);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { softmaxCrossEntropy } from '../engine/softmax-cross-entropy.js';
 
 /**
  * - `mean`: the batch mean of w_y * loss_i (the authors' CDB code and torch's reduction='none' then mean).
@@ -6,13 +7,9 @@ import * as tf from '@tensorflow/tfjs';
  */
 export type Reduction = 'mean' | 'weighted';
 
-/** -log p_y for each sample, from logits through log-softmax (finite for logits of any size). */
+/** -log p_y for each sample, from logits (finite for logits of any size). */
 export function perSampleCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const logProbabilities = tf.logSoftmax(logits);
-    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
-    return tf.neg(tf.sum(tf.mul(oneHot, logProbabilities), 1)) as tf.Tensor1D;
-  });
+  return softmaxCrossEntropy(labels, logits);
 }
 
 /** Reduces per-sample losses with per-class weights (null: unweighted mean). */

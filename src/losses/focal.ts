@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { softmaxCrossEntropy } from '../engine/softmax-cross-entropy.js';
 import { reduceWeighted, type Reduction } from './cross-entropy.js';
 
 /**
@@ -13,8 +14,7 @@ export function focalLoss(
   reduction: Reduction = 'mean',
 ): tf.Scalar {
   return tf.tidy(() => {
-    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
-    const logPt = tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1);
+    const logPt = tf.neg(softmaxCrossEntropy(labels, logits));
     // 1 - p_t as -expm1(log p_t): exact when p_t is close to 1.
     const oneMinusPt = tf.relu(tf.neg(tf.expm1(logPt)));
     const modulator = gamma === 0 ? tf.onesLike(logPt) : tf.pow(oneMinusPt, gamma);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
 import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
 import type { Triple } from '../engine/grouped-conv3d.js';
@@ -69,15 +70,16 @@ export function createConv2d(params: Parameters, name: string, inChannels: numbe
   return { stride, padding, weight, bias: biasVariable };
 }
 
-/** Convolution, bias and activation in one fused kernel (TensorFlow's _FusedConv2D on the native backend). */
-export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+/** Convolution, then bias and activation (native BiasAdd/Relu and their gradients: see bias-activation.ts). */
+export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: ForwardContext, activation: Activation = 'linear'): tf.Tensor4D {
   const y = tf.tidy(() => {
     const { padding: p, stride } = layer;
     const [kernel] = layer.weight.shape as number[];
     // PyTorch pads symmetrically; TensorFlow's 'same' does not when strided.
     const same = stride === 1 && kernel! % 2 === 1 && p === (kernel! - 1) / 2;
     const input = same || p === 0 ? x : (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D);
-    return tf.fused.conv2d({ x: input, filter: layer.weight as tf.Tensor4D, strides: stride, pad: same ? 'same' : 'valid', bias: layer.bias ?? undefined, activation });
+    const convolved = tf.conv2d(input, layer.weight as tf.Tensor4D, stride, same ? 'same' : 'valid');
+    return biasActivation(convolved, layer.bias as tf.Tensor1D | null, activation);
   });
   if (context.macs) {
     const [kh, kw, inChannels] = layer.weight.shape as number[];
@@ -174,19 +176,10 @@ export function createLinear(params: Parameters, name: string, inFeatures: numbe
   };
 }
 
-/** Product, bias and activation in one fused kernel (TensorFlow's _FusedMatMul on the native backend). */
-export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
+/** Product, then bias and activation (native BiasAdd/Relu and their gradients: see bias-activation.ts). */
+export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext, activation: Activation = 'linear'): tf.Tensor2D {
   if (context.macs) context.macs.count += x.shape[0] * layer.weight.size;
-  return tf.fused.matMul({ a: x, b: layer.weight as tf.Tensor2D, bias: layer.bias, activation }) as tf.Tensor2D;
-}
-
-/** 2D max pooling with PyTorch's symmetric zero padding; exact only after a ReLU (inputs >= 0). */
-export function maxPool2dAfterRelu(x: tf.Tensor4D, kernel: number, stride: number, padding: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const p = padding;
-    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D) : x;
-    return tf.maxPool(padded, kernel, stride, 'valid');
-  });
+  return tf.tidy(() => biasActivation(tf.matMul(x, layer.weight as tf.Tensor2D), layer.bias as tf.Tensor1D, activation));
 }
 
 /** Single-frame clips [N, 1, H, W, C] as images [N, H, W, C]. */

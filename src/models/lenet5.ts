@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxPool2d } from '../engine/max-pool.js';
 import type { ForwardContext } from './context.js';
 import { applyConv2d, applyLinear, createConv2d, createLinear, framesAsImages, type Conv2dLayer, type LinearLayer } from './layers.js';
 import type { ClipModel } from './model.js';
@@ -40,8 +41,8 @@ export class LeNet5 implements ClipModel {
     return tf.tidy(() => {
       const n = clips.shape[0];
       let x = framesAsImages(clips, this.arch);
-      x = tf.maxPool(applyConv2d(this.conv1, x, context, 'relu'), 2, 2, 'valid');
-      x = tf.maxPool(applyConv2d(this.conv2, x, context, 'relu'), 2, 2, 'valid');
+      x = maxPool2d(applyConv2d(this.conv1, x, context, 'relu'), 2, 2);
+      x = maxPool2d(applyConv2d(this.conv2, x, context, 'relu'), 2, 2);
       // Flatten channels-first, as PyTorch does, so its checkpoints load unchanged.
       const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n, -1]) as tf.Tensor2D;
       const hidden = applyLinear(this.fc2, applyLinear(this.fc1, flat, context, 'relu'), context, 'relu');

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxPool2d } from '../engine/max-pool.js';
 import type { ForwardContext } from './context.js';
 import {
   applyBatchNorm,
@@ -8,7 +9,6 @@ import {
   createConv2d,
   createLinear,
   framesAsImages,
-  maxPool2dAfterRelu,
   type BatchNormLayer,
   type Conv2dLayer,
   type LinearLayer,
@@ -107,7 +107,7 @@ export class ResNet2D implements ClipModel {
   forward(clips: tf.Tensor5D, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
       let x = applyBatchNorm(this.stem.bn, applyConv2d(this.stem.conv, framesAsImages(clips, this.arch), context), context, { relu: true });
-      if (this.config.style === 'imagenet') x = maxPool2dAfterRelu(x, 3, 2, 1);
+      if (this.config.style === 'imagenet') x = maxPool2d(x, 3, 2, 1);
       for (const stage of this.stages) {
         for (const block of stage) {
           const y = applyBatchNorm(block.bn1, applyConv2d(block.conv1, x, context), context, { relu: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { maxPool3d } from '../engine/max-pool3d.js';
+import { maxPool3d } from '../engine/max-pool.js';
 import type { ForwardContext } from './context.js';
 import {
   applyBatchNorm,

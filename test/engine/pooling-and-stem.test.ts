@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { kernelGroupedConv3d } from '../../src/engine/grouped-conv3d-kernel.js';
 import { kernelsAvailable } from '../../src/engine/kernels.js';
-import { maxPool3d } from '../../src/engine/max-pool3d.js';
+import { maxPool3d } from '../../src/engine/max-pool.js';
 import { difference } from '../helpers.js';
 
 describe.skipIf(!kernelsAvailable())("egtea's kernels against TensorFlow's ops", () => {

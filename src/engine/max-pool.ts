@@ -4,15 +4,16 @@ import { kernelThreads, loadKernels } from './kernels.js';
 
 /**
  * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
- * egtea's kernel keeps each maximum's position, so the gradient is a scatter; without the
- * kernels, zero padding and tfjs's pool, which is exact only for inputs >= 0 (after a ReLU).
+ * egtea's kernel keeps each maximum's position, so the gradient is a scatter: TensorFlow's CPU
+ * MaxPool3DGrad recomputes the windows and took 0.6 s for the 3D-ResNeXt stem's pool alone.
+ * Without the kernels, -Infinity padding and tfjs's pool.
  */
 export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
   const k = loadKernels();
   if (k === null) {
     return tf.tidy(() => {
       const p = padding;
-      const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]]) as tf.Tensor5D) : x;
+      const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]], -Infinity) as tf.Tensor5D) : x;
       return tf.maxPool3d(padded, kernel, stride, 'valid');
     });
   }
@@ -35,4 +36,16 @@ export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, paddin
     };
   });
   return op(x) as tf.Tensor5D;
+}
+
+/**
+ * 2D max pooling with a square window and PyTorch's padding, on [N, H, W, C]. TensorFlow's own
+ * 2D pool and its gradient run as native ops; copying into egtea's kernel costs more than it saves.
+ */
+export function maxPool2d(x: tf.Tensor4D, kernel: number, stride: number, padding = 0): tf.Tensor4D {
+  return tf.tidy(() => {
+    const p = padding;
+    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], -Infinity) as tf.Tensor4D) : x;
+    return tf.maxPool(padded, kernel, stride, 'valid');
+  });
 }

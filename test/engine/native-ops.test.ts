@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { biasActivation, type Activation } from '../../src/engine/bias-activation.js';
+import { maxPool2d } from '../../src/engine/max-pool.js';
+import { softmaxCrossEntropy } from '../../src/engine/softmax-cross-entropy.js';
+
+const active = tf.getBackend();
+
+/** Runs fn on the active backend and on the pure-JS one; returns both results as arrays. */
+async function onBothBackends(fn: () => tf.Tensor[]): Promise<{ ours: Float32Array[]; js: Float32Array[] }> {
+  const read = () => tf.tidy(fn).map((t) => {
+    const values = t.dataSync() as Float32Array;
+    t.dispose();
+    return Float32Array.from(values);
+  });
+  const ours = read();
+  await tf.setBackend('cpu');
+  try {
+    return { ours, js: read() };
+  } finally {
+    await tf.setBackend(active);
+  }
+}
+
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+function expectClose(result: { ours: Float32Array[]; js: Float32Array[] }, tolerance: number): void {
+  expect(result.ours.length).toBe(result.js.length);
+  result.ours.forEach((values, i) => expect(maxDifference(values, result.js[i]!)).toBeLessThan(tolerance));
+}
+
+afterAll(async () => {
+  await tf.setBackend(active);
+});
+
+describe('biasActivation (native BiasAdd/Relu with ReluGrad/BiasAddGrad backward)', () => {
+  const cases: { shape: number[]; activation: Activation; bias: boolean }[] = [
+    { shape: [4, 5, 5, 3], activation: 'relu', bias: true },
+    { shape: [6, 7], activation: 'relu', bias: true },
+    { shape: [6, 7], activation: 'linear', bias: true },
+    { shape: [2, 3, 4, 4, 5], activation: 'relu', bias: false },
+  ];
+  for (const { shape, activation, bias } of cases) {
+    it(`${activation}, ${bias ? 'with' : 'without'} bias, on [${shape.join(',')}]: values and gradients equal the tfjs composite`, async () => {
+      const channels = shape[shape.length - 1]!;
+      const result = await onBothBackends(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 11);
+        const b = tf.randomNormal([channels], 0, 1, 'float32', 12) as tf.Tensor1D;
+        const dy = tf.randomNormal(shape, 0, 1, 'float32', 13);
+        if (!bias) {
+          const f = (a: tf.Tensor) => biasActivation(a, null, activation);
+          return [f(x), tf.grad(f)(x, dy)];
+        }
+        const f = (a: tf.Tensor, c: tf.Tensor) => biasActivation(a, c as tf.Tensor1D, activation);
+        const [dx, db] = tf.grads(f)([x, b], dy);
+        return [f(x, b), dx!, db!];
+      });
+      expectClose(result, 1e-5);
+    });
+  }
+
+  it('the gradient of relu is zero where the output is zero and dy where it is positive', () => {
+    tf.tidy(() => {
+      const x = tf.tensor2d([[-2, -0.5, 0.5, 3]]);
+      const b = tf.tensor1d([0, 0, 0, 0]);
+      const [dx, db] = tf.grads((a: tf.Tensor, c: tf.Tensor) => biasActivation(a, c as tf.Tensor1D, 'relu'))([x, b], tf.tensor2d([[1, 2, 3, 4]]));
+      expect(Array.from(dx!.dataSync())).toEqual([0, 0, 3, 4]);
+      expect(Array.from(db!.dataSync())).toEqual([0, 0, 3, 4]);
+    });
+  });
+});
+
+describe('softmaxCrossEntropy (one native op forward and back)', () => {
+  it('equals -log softmax at the label, with the same gradient, on both backends', async () => {
+    const result = await onBothBackends(() => {
+      const logits = tf.randomNormal([9, 5], 0, 3, 'float32', 14) as tf.Tensor2D;
+      const labels = tf.tensor1d([0, 1, 2, 3, 4, 4, 3, 2, 1], 'int32');
+      const dy = tf.randomUniform([9], 0.5, 2, 'float32', 15);
+      const f = (l: tf.Tensor) => softmaxCrossEntropy(labels, l as tf.Tensor2D);
+      return [f(logits), tf.grad(f)(logits, dy)];
+    });
+    expectClose(result, 1e-5);
+    // By hand for one row: the log-sum-exp of [0, ln 3] is ln 4.
+    tf.tidy(() => {
+      const loss = softmaxCrossEntropy(tf.tensor1d([1], 'int32'), tf.tensor2d([[0, Math.log(3)]]));
+      expect(loss.dataSync()[0]).toBeCloseTo(Math.log(4) - Math.log(3), 6);
+    });
+  });
+
+  it('stays finite for logits of +-1000 and takes float labels', () => {
+    tf.tidy(() => {
+      const logits = tf.tensor2d([[1000, -1000, 0], [-1000, 1000, 0]]);
+      const f = (l: tf.Tensor) => tf.sum(softmaxCrossEntropy(tf.tensor1d([1, 1]), l as tf.Tensor2D));
+      const losses = softmaxCrossEntropy(tf.tensor1d([1, 1]), logits).dataSync();
+      expect(losses[0]).toBeCloseTo(2000, 2);
+      expect(losses[1]).toBeCloseTo(0, 6);
+      expect(Array.from(tf.grad(f)(logits).dataSync()).every(Number.isFinite)).toBe(true);
+    });
+  });
+
+  it.skipIf(active !== 'tensorflow')('refuses a label outside the classes instead of scoring it 0', () => {
+    expect(() => tf.tidy(() => softmaxCrossEntropy(tf.tensor1d([3], 'int32'), tf.tensor2d([[1, 2, 3]])).dataSync())).toThrow(/label value of 3/);
+  });
+});
+
+describe('maxPool2d (PyTorch padding: padded positions never win)', () => {
+  for (const [kernel, stride, padding] of [
+    [2, 2, 0],
+    [3, 2, 1],
+  ] as const) {
+    it(`kernel ${kernel}, stride ${stride}, padding ${padding}: values and gradient on negative inputs match a pool over -1e30 padding`, () => {
+      tf.tidy(() => {
+        const x = tf.sub(tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 16), 3) as tf.Tensor4D;
+        const p = padding;
+        const reference = (a: tf.Tensor) => tf.maxPool(tf.pad(a as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]], -1e30), kernel, stride, 'valid');
+        const ours = (a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, kernel, stride, padding);
+        const y = ours(x);
+        expect(y.shape).toEqual(reference(x).shape);
+        expect(maxDifference(y.dataSync() as Float32Array, reference(x).dataSync() as Float32Array)).toBe(0);
+        const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 17);
+        expect(maxDifference(tf.grad(ours)(x, dy).dataSync() as Float32Array, tf.grad(reference)(x, dy).dataSync() as Float32Array)).toBeLessThan(1e-6);
+      });
+    });
+  }
+});
