@@ -8,6 +8,7 @@ import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import { LeNet5 } from '../models/lenet5.js';
 import { Parameters } from '../models/parameters.js';
 import { applyBottleneck, createBottleneck } from '../models/resnext3d.js';
+import { Sgd } from '../train/sgd.js';
 import { trainStep } from '../train/step.js';
 import { runPythonReference, timeMs } from './reference.js';
 
@@ -32,7 +33,7 @@ const GOAL = 1.5;
 
 function lenetStepMs(steps: number): number {
   const model = new LeNet5(10, 0);
-  const optimizer = tf.train.momentum(0.01, 0.9);
+  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
   const loss = createLoss('ce', { numClasses: 10 });
   const clips = tf.randomNormal([100, 1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
   const labels = tf.tensor1d(Array.from({ length: 100 }, (_, i) => i % 10), 'int32');

@@ -5,6 +5,7 @@ import { registerBenchCommand } from './bench.js';
 import { registerEngineCommand } from './engine.js';
 import { registerInfoCommand } from './info.js';
 import { registerSynthCommand } from './synth.js';
+import { registerTrainCommand } from './train.js';
 import { registerPrepareCommand } from './prepare.js';
 import { registerModelCommand } from './model.js';
 import { registerWeightsCommand } from './weights.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerInfoCommand(program);
   registerSynthCommand(program);
   registerPrepareCommand(program);
+  registerTrainCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

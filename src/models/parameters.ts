@@ -48,6 +48,10 @@ export class Parameters {
     return [...this.entries.values()];
   }
 
+  trainable(): ParameterEntry[] {
+    return this.list().filter((e) => e.trainable);
+  }
+
   trainableVariables(): tf.Variable[] {
     return this.list().filter((e) => e.trainable).map((e) => e.variable);
   }

@@ -5,24 +5,17 @@ import type { ClipModel } from '../models/model.js';
 /** A loss as the trainer calls it: integer labels and logits in, a scalar out. */
 export type LossFunction = (labels: tf.Tensor1D, logits: tf.Tensor2D) => tf.Scalar;
 
+/** What applies gradients (keyed by tfjs variable name): egtea's Sgd or any tf.Optimizer. */
+export interface GradientApplier {
+  applyGradients(grads: tf.NamedTensorMap): void;
+}
+
 /**
  * One optimisation step: forward, loss, backward, update, then the batch-norm statistics.
  * Returns the loss value. Everything it makes is freed before it returns.
  */
-export function trainStep(
-  model: ClipModel,
-  optimizer: tf.Optimizer,
-  loss: LossFunction,
-  clips: tf.Tensor5D,
-  labels: tf.Tensor1D,
-): number {
-  const context = trainingContext();
-  const value = optimizer.minimize(() => loss(labels, model.forward(clips, context)), true, model.parameters.trainableVariables());
-  applyBatchNormUpdates(context);
-  if (!value) throw new Error('the optimizer returned no loss');
-  const result = value.dataSync()[0]!;
-  value.dispose();
-  return result;
+export function trainStep(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, clips: tf.Tensor5D, labels: tf.Tensor1D): number {
+  return accumulatedTrainStep(model, optimizer, loss, [{ clips, labels }]);
 }
 
 /**
@@ -31,7 +24,7 @@ export function trainStep(
  */
 export function accumulatedTrainStep(
   model: ClipModel,
-  optimizer: tf.Optimizer,
+  optimizer: GradientApplier,
   loss: LossFunction,
   microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[],
 ): number {
@@ -54,12 +47,12 @@ export function accumulatedTrainStep(
     }
   }
   if (sums === null) throw new Error('no micro-batches');
-  const scale = 1 / microBatches.length;
   const named: tf.NamedTensorMap = {};
+  const scale = 1 / microBatches.length;
   variables.forEach((v, i) => {
-    named[v.name] = tf.mul(sums![i]!, scale);
+    named[v.name] = scale === 1 ? sums![i]! : tf.mul(sums![i]!, scale);
   });
   optimizer.applyGradients(named);
-  tf.dispose([...sums, ...Object.values(named)]);
+  tf.dispose(scale === 1 ? sums : [...sums, ...Object.values(named)]);
   return total / microBatches.length;
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createLoss } from '../../src/losses/create-loss.js';
 import { createModel } from '../../src/models/presets.js';
+import { Sgd } from '../../src/train/sgd.js';
 import { accumulatedTrainStep, trainStep } from '../../src/train/step.js';
 import { difference } from '../helpers.js';
 
@@ -12,8 +13,8 @@ describe('gradient accumulation', () => {
     const loss = createLoss('ce', { numClasses: 10 });
     const whole = createModel({ arch: 'lenet5', numClasses: 10, seed: 3 });
     const parts = createModel({ arch: 'lenet5', numClasses: 10, seed: 3 });
-    const sgdWhole = tf.train.sgd(0.1);
-    const sgdParts = tf.train.sgd(0.1);
+    const sgdWhole = new Sgd(whole.parameters.trainable(), { learningRate: 0.1, momentum: 0, weightDecay: 0 });
+    const sgdParts = new Sgd(parts.parameters.trainable(), { learningRate: 0.1, momentum: 0, weightDecay: 0 });
     trainStep(whole, sgdWhole, loss, clips, labels);
     const halves = [0, 4].map((start) => ({
       clips: tf.slice(clips, [start, 0, 0, 0, 0], [4, 1, 28, 28, 1]) as tf.Tensor5D,

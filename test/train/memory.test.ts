@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLoss } from '../../src/losses/create-loss.js';
 import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';
 import { createModel } from '../../src/models/presets.js';
+import { Sgd } from '../../src/train/sgd.js';
 import { accumulatedTrainStep, trainStep } from '../../src/train/step.js';
 
 describe('tensor memory across training', () => {
@@ -10,7 +11,7 @@ describe('tensor memory across training', () => {
     const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 2, size: 16, seed: 1 });
     const tracker = new DifficultyTracker(3, { tau: 'dynamic' });
     const loss = createLoss('cdb', { numClasses: 3, tracker });
-    const optimizer = tf.train.momentum(0.01, 0.9);
+    const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4 });
     const clips = tf.randomNormal([2, 2, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor5D;
     const labels = tf.tensor1d([0, 2], 'int32');
     const counts: number[] = [];
@@ -35,7 +36,7 @@ describe('tensor memory across training', () => {
   it('gradient accumulation over micro-batches leaks nothing either', () => {
     const model = createModel({ arch: 'lenet5', numClasses: 2, seed: 2 });
     const loss = createLoss('ce', { numClasses: 2 });
-    const optimizer = tf.train.sgd(0.01);
+    const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
     const micro = [0, 1].map((i) => ({
       clips: tf.randomNormal([4, 1, 28, 28, 1], 0, 1, 'float32', i) as tf.Tensor5D,
       labels: tf.tensor1d([0, 1, 0, 1], 'int32'),

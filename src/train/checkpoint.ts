@@ -1,0 +1,80 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { readSafetensors, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
+import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
+import type { ClipModel } from '../models/model.js';
+import { exportTorchStateDict, importTorchStateDict } from '../models/torch-weights.js';
+import { UserError } from '../util/errors.js';
+import { pathExists } from '../util/files.js';
+import type { Sgd } from './sgd.js';
+
+/** What a run needs to continue after the epoch it last finished. */
+export interface CheckpointState {
+  /** The last finished epoch (1-based). */
+  epoch: number;
+  seed: number;
+  tracker: { weights: number[]; rawWeights: number[] } | null;
+}
+
+export const CHECKPOINT_DIR = 'checkpoint';
+
+/**
+ * Saves weights (PyTorch names, running statistics included), the optimizer's momentum and the
+ * run state into <run>/checkpoint. It is written beside the old one and swapped in by renames,
+ * so a kill at any moment leaves one whole checkpoint.
+ */
+export async function saveCheckpoint(run: string, model: ClipModel, optimizer: Sgd, state: CheckpointState): Promise<void> {
+  const final = path.join(run, CHECKPOINT_DIR);
+  const next = `${final}.next`;
+  const old = `${final}.old`;
+  await fs.rm(next, { recursive: true, force: true });
+  await fs.mkdir(next, { recursive: true });
+  await writeSafetensors(path.join(next, 'weights.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+  const momentum = new Map<string, StoredTensor>();
+  for (const [name, buffer] of optimizer.state()) momentum.set(name, { shape: buffer.shape, data: buffer.dataSync() as Float32Array });
+  await writeSafetensors(path.join(next, 'optimizer.safetensors'), momentum);
+  await fs.writeFile(path.join(next, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  await fs.rm(old, { recursive: true, force: true });
+  if (await pathExists(final)) await fs.rename(final, old);
+  await fs.rename(next, final);
+  await fs.rm(old, { recursive: true, force: true });
+}
+
+/** The checkpoint of a run folder, or null when there is none. A kill between the two renames leaves it in checkpoint.old. */
+export async function findCheckpoint(run: string): Promise<string | null> {
+  for (const name of [CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`]) {
+    const dir = path.join(run, name);
+    if (await pathExists(path.join(dir, 'state.json'))) return dir;
+  }
+  return null;
+}
+
+/** Loads a checkpoint into the model, optimizer and tracker; returns its state. */
+export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: Sgd, tracker: DifficultyTracker | null): Promise<CheckpointState> {
+  const stateFile = path.join(dir, 'state.json');
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as CheckpointState;
+  } catch (error) {
+    throw new UserError(`${stateFile}: not a readable checkpoint state (${(error as Error).message}); rerun with --restart to start over`);
+  }
+  if (!Number.isInteger(state.epoch) || state.epoch < 1) throw new UserError(`${stateFile}: 'epoch' is ${JSON.stringify(state.epoch)}`);
+  const weightsFile = path.join(dir, 'weights.safetensors');
+  importTorchStateDict(model.parameters, await readSafetensors(weightsFile), weightsFile);
+  const optimizerFile = path.join(dir, 'optimizer.safetensors');
+  const buffers = new Map<string, tf.Tensor>();
+  try {
+    for (const [name, stored] of await readSafetensors(optimizerFile)) buffers.set(name, tf.tensor(Float32Array.from(stored.data), stored.shape, 'float32'));
+    optimizer.restore(buffers, optimizerFile);
+  } catch (error) {
+    throw error instanceof UserError ? error : new UserError((error as Error).message);
+  } finally {
+    tf.dispose([...buffers.values()]);
+  }
+  if (tracker !== null) {
+    if (state.tracker === null || state.tracker.weights.length !== tracker.numClasses) throw new UserError(`${stateFile}: no CDB weights for ${tracker.numClasses} classes`);
+    tracker.restore(state.tracker.weights, state.tracker.rawWeights);
+  }
+  return state;
+}

@@ -1,0 +1,228 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
+import { ClipLoader, type ClipRecord } from '../data/clip-loader.js';
+import { loadFrameDataset } from '../data/frame-dataset.js';
+import { evaluateModel } from '../eval/evaluate.js';
+import { summarize, type ClassificationMetrics, type SummaryMetrics } from '../eval/metrics.js';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { createLoss } from '../losses/create-loss.js';
+import { DifficultyTracker } from '../losses/difficulty-tracker.js';
+import type { ClipModel } from '../models/model.js';
+import { createModel } from '../models/presets.js';
+import { exportTorchStateDict, importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
+import { UserError } from '../util/errors.js';
+import { pathExists, writeFileAtomic } from '../util/files.js';
+import { SeededRandom } from '../util/random.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { learningRateAt, type Pipeline } from './pipeline.js';
+import { Sgd } from './sgd.js';
+import { accumulatedTrainStep } from './step.js';
+
+export interface TrainOptions {
+  pipeline: Pipeline;
+  /** Folder the pipeline's dataset paths are relative to. */
+  dataRoot: string;
+  /** Run folder: run.json, history.jsonl, checkpoint/, model.safetensors. */
+  out: string;
+  /** Weights to start from; overrides the pipeline's model.init. */
+  init?: string;
+  /** Discard a checkpoint in `out` instead of resuming from it. */
+  restart?: boolean;
+  /** Where progress lines go (stderr in the command line). */
+  log?: (line: string) => void;
+  /** Called after each epoch is checkpointed. */
+  onEpochEnd?: (record: EpochRecord) => void;
+}
+
+/** Metrics of one evaluation: every class, and each class group. */
+export interface EvaluationSummary extends SummaryMetrics {
+  groups: Record<keyof ClassGroups, SummaryMetrics>;
+  perClass: ClassificationMetrics['perClass'];
+}
+
+/** One line of history.jsonl. */
+export interface EpochRecord {
+  epoch: number;
+  seed: number;
+  learningRate: number;
+  trainLoss: number;
+  seconds: number;
+  validation: EvaluationSummary;
+  /** The CDB weights the next epoch trains with (null for other losses). */
+  cdb: { tau: number; weights: number[]; warnings: string[] } | null;
+}
+
+export interface TrainResult {
+  out: string;
+  classes: string[];
+  groups: ClassGroups;
+  trainingCounts: number[];
+  init: (ImportReport & { file: string }) | null;
+  resumedFrom: number | null;
+  epochs: EpochRecord[];
+}
+
+export function summarizeEvaluation(metrics: ClassificationMetrics, groups: ClassGroups, classes: (c: readonly number[]) => ClassificationMetrics): EvaluationSummary {
+  return {
+    ...summarize(metrics),
+    groups: { majority: summarize(classes(groups.majority)), minority: summarize(classes(groups.minority)) },
+    perClass: metrics.perClass,
+  };
+}
+
+/** Splits a batch into at most `parts` near-equal micro-batches (the last batch of an epoch may be short). */
+function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: number): { clips: tf.Tensor5D; labels: tf.Tensor1D }[] {
+  const n = labels.shape[0];
+  const count = Math.min(parts, n);
+  if (count === 1) return [{ clips, labels }];
+  const sizes = Array.from({ length: count }, (_, i) => Math.floor(n / count) + (i < n % count ? 1 : 0));
+  const clipParts = tf.split(clips, sizes, 0) as tf.Tensor5D[];
+  const labelParts = tf.split(labels, sizes, 0) as tf.Tensor1D[];
+  return clipParts.map((c, i) => ({ clips: c, labels: labelParts[i]! }));
+}
+
+/** History lines of finished, checkpointed epochs: a kill between the two writes leaves one extra. */
+async function keepHistoryUpTo(file: string, lastEpoch: number): Promise<EpochRecord[]> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const records = text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as EpochRecord];
+      } catch {
+        return [];
+      }
+    })
+    .filter((r) => r.epoch <= lastEpoch);
+  await writeFileAtomic(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return records;
+}
+
+async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
+  if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
+  const report = importTorchStateDict(model.parameters, await readSafetensors(file), file, { headPrefix: model.headPrefix, replaceHead: true });
+  return { ...report, file };
+}
+
+/**
+ * Trains one pipeline: every epoch, a pass over the training clips, then validation; CDB's
+ * class weights come from the validation accuracies. A checkpoint after every epoch lets a
+ * killed run continue from its last finished epoch when started again with the same --out.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { pipeline: p, out } = options;
+  const log = options.log ?? (() => {});
+  const dataset = await loadFrameDataset({
+    annotations: path.resolve(options.dataRoot, p.dataset.annotations),
+    frames: path.resolve(options.dataRoot, p.dataset.frames),
+    label: p.dataset.label,
+    validationSubjects: p.dataset.validationSubjects,
+  });
+  if (dataset.missing.length > 0) {
+    const first = dataset.missing[0]!;
+    log(`warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`);
+  }
+  if (dataset.train.length === 0) throw new UserError(`${p.dataset.annotations}: no training clips with prepared frames`);
+  if (dataset.validation.length === 0) throw new UserError(`${p.dataset.annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
+  const classes = dataset.classes;
+  const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
+  const groups = classGroups(trainingCounts, Math.min(p.dataset.majorityClasses, classes.length));
+
+  await fs.mkdir(out, { recursive: true });
+  const runFile = path.join(out, 'run.json');
+  const checkpoint = options.restart ? null : await findCheckpoint(out);
+  if (checkpoint !== null) {
+    const previous = JSON.parse(await fs.readFile(runFile, 'utf8').catch(() => 'null')) as { pipeline?: Pipeline } | null;
+    // More epochs extend a run; any other change makes it a different run.
+    const withoutEpochs = (q: Pipeline | undefined) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 } } : null);
+    if (withoutEpochs(previous?.pipeline) !== withoutEpochs(p)) {
+      throw new UserError(`${out}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
+    }
+  } else {
+    await fs.rm(path.join(out, 'history.jsonl'), { force: true });
+    await fs.writeFile(runFile, `${JSON.stringify({ pipeline: p, seed: p.seed, classes, trainingCounts, groups, backend: tf.getBackend(), startedAt: new Date().toISOString() }, null, 2)}\n`);
+  }
+
+  const model = createModel({ arch: p.model.arch, numClasses: classes.length, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });
+  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
+  let epoch = 0;
+  const loss = createLoss(p.loss.name, {
+    numClasses: classes.length,
+    counts: trainingCounts,
+    ...(tracker ? { tracker } : {}),
+    random: new SeededRandom(p.seed).fork('loss'),
+    epoch: () => epoch - 1,
+  });
+  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
+  const loaderOptions = { segments: p.clips.frames, transform: p.clips.transform, seed: p.seed, concurrency: p.loader.concurrency, prefetch: p.loader.prefetch };
+  const trainLoader = new ClipLoader(dataset.train, { ...loaderOptions, batchSize: p.schedule.batchSize, training: true });
+  const validationLoader = new ClipLoader(dataset.validation as ClipRecord[], { ...loaderOptions, batchSize: p.schedule.batchSize / p.schedule.accumulation, training: false });
+  const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, epochs: [] };
+  try {
+    let first = 1;
+    if (checkpoint !== null) {
+      const state = await loadCheckpoint(checkpoint, model, optimizer, tracker);
+      first = state.epoch + 1;
+      result.resumedFrom = state.epoch;
+      result.epochs = await keepHistoryUpTo(path.join(out, 'history.jsonl'), state.epoch);
+      log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
+    } else {
+      const init = options.init ?? p.model.init;
+      if (init !== undefined) {
+        result.init = await importInit(model, init);
+        const replaced = result.init.replacedHead.length > 0 ? `; new head for ${classes.length} classes (${result.init.replacedHead.join(', ')})` : '';
+        log(`initialised from ${init}: ${result.init.loaded.length} tensors${replaced}`);
+      }
+    }
+    log(`training ${p.name}: ${dataset.train.length} clips (${dataset.validation.length} for validation), ${classes.length} classes, ${model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
+    for (epoch = first; epoch <= p.schedule.epochs; epoch++) {
+      const started = Date.now();
+      optimizer.learningRate = learningRateAt(p.schedule, epoch);
+      const batches = trainLoader.batchCount();
+      let lossSum = 0;
+      let seen = 0;
+      let b = 0;
+      for await (const batch of trainLoader.batches(epoch)) {
+        const parts = microBatches(batch.clips, batch.labels, p.schedule.accumulation);
+        const value = accumulatedTrainStep(model, optimizer, loss, parts);
+        if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
+        if (!Number.isFinite(value)) throw new Error(`epoch ${epoch}, batch ${b + 1}: the loss is ${value}; lower the learning rate`);
+        lossSum += value * batch.names.length;
+        seen += batch.names.length;
+        b += 1;
+        if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
+          const seconds = (Date.now() - started) / 1000;
+          log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${(seen / seconds).toFixed(1)} clips/s`);
+        }
+      }
+      const metrics = await evaluateModel(model, validationLoader, classes);
+      const validation = summarizeEvaluation(metrics.result(), groups, (c) => metrics.result(c));
+      let cdb: EpochRecord['cdb'] = null;
+      if (tracker !== null) {
+        const update = tracker.update(validation.perClass.map((c) => c.accuracy), epoch);
+        cdb = { tau: update.tau, weights: update.weights, warnings: update.warnings };
+      }
+      const record: EpochRecord = { epoch, seed: p.seed, learningRate: optimizer.learningRate, trainLoss: lossSum / seen, seconds: (Date.now() - started) / 1000, validation, cdb };
+      result.epochs.push(record);
+      await fs.appendFile(path.join(out, 'history.jsonl'), `${JSON.stringify(record)}\n`);
+      await saveCheckpoint(out, model, optimizer, { epoch, seed: p.seed, tracker: tracker?.state() ?? null });
+      options.onEpochEnd?.(record);
+      const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+      log(
+        `epoch ${epoch}: loss ${record.trainLoss.toFixed(4)}; validation top-1 ${pct(validation.top1)}, macro recall ${pct(validation.macroRecall)} ` +
+          `(majority ${pct(validation.groups.majority.macroRecall)}, minority ${pct(validation.groups.minority.macroRecall)})` +
+          (cdb ? `; tau ${cdb.tau.toFixed(3)}` : ''),
+      );
+    }
+    await writeSafetensors(path.join(out, 'model.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+    return result;
+  } finally {
+    optimizer.dispose();
+    loss.dispose();
+    tracker?.dispose();
+    model.parameters.dispose();
+  }
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { smallSyntheticDataset } from '../synthetic-data.js';
+import { egtea } from './run-cli.js';
+
+let dataRoot: string;
+let work: string;
+
+beforeAll(async () => {
+  dataRoot = (await smallSyntheticDataset()).root;
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-train-cli-'));
+});
+
+describe('egtea train', () => {
+  it('runs a pipeline module, prints one JSON summary, and a second call resumes with nothing left to do', () => {
+    // A user's pipeline: the built-in synth recipe pointed at the test set, smaller clips.
+    const file = path.join(work, 'small.mjs');
+    const synth = path.resolve('dist', 'pipelines', 'synth.js');
+    fs.writeFileSync(
+      file,
+      `import synth from ${JSON.stringify(synth)};\n` +
+        `export default { ...synth, name: 'small', dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },\n` +
+        `  clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } }, schedule: { ...synth.schedule, epochs: 1, learningRate: 0.01 } };\n`,
+    );
+    const out = path.join(work, 'run');
+    const run = egtea(['train', '--pipeline', file, '--data', dataRoot, '--out', out, '--loss', 'cdb', '--tau', '1', '--seed', '7', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout);
+    expect(document.pipeline.seed).toBe(7);
+    expect(document.pipeline.loss).toEqual({ name: 'cdb', tau: 1 });
+    expect(document.epochs).toHaveLength(1);
+    expect(document.epochs[0].seed).toBe(7);
+    expect(run.stderr).toMatch(/epoch 1: loss \d/);
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
+    const again = egtea(['train', '--pipeline', file, '--data', dataRoot, '--out', out, '--loss', 'cdb', '--tau', '1', '--seed', '7']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/resuming after epoch 1/);
+  });
+
+  it('names what is wrong: an unknown pipeline, a bad tau, a data root without prepared frames', () => {
+    const unknown = egtea(['train', '--pipeline', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown pipeline 'nope'; built in: egtea, synth/);
+    const tau = egtea(['train', '--tau', 'high', '--data', dataRoot]);
+    expect(tau.code).toBe(1);
+    expect(tau.stderr).toMatch(/--tau 'high' is neither/);
+    const empty = egtea(['train', '--data', work, '--out', path.join(work, 'x')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/synth\/annotations/);
+  });
+});

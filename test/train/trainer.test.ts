@@ -1,0 +1,134 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import synth from '../../pipelines/synth.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { createModel } from '../../src/models/presets.js';
+import { exportTorchStateDict } from '../../src/models/torch-weights.js';
+import { validatePipeline, type Pipeline } from '../../src/train/pipeline.js';
+import { train, type EpochRecord } from '../../src/train/trainer.js';
+import { smallSyntheticDataset } from '../synthetic-data.js';
+
+let dataRoot: string;
+let work: string;
+
+/** The built-in synth pipeline on the small test set: 46 training clips, 24 for validation. */
+function pipeline(changes: { epochs?: number; loss?: Pipeline['loss'] } = {}): Pipeline {
+  return validatePipeline(
+    {
+      ...synth,
+      dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },
+      clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } },
+      loss: changes.loss ?? synth.loss,
+      schedule: { ...synth.schedule, epochs: changes.epochs ?? 2, batchSize: 12, accumulation: 2, learningRate: 0.01 },
+    },
+    'test pipeline',
+  );
+}
+
+beforeAll(async () => {
+  dataRoot = (await smallSyntheticDataset()).root;
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'egtea-train-'));
+});
+
+async function readHistory(out: string): Promise<EpochRecord[]> {
+  const text = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8');
+  return text.trim().split('\n').map((line) => JSON.parse(line) as EpochRecord);
+}
+
+async function finalWeights(out: string): Promise<Map<string, Float32Array>> {
+  const tensors = await readSafetensors(path.join(out, 'model.safetensors'));
+  return new Map([...tensors].map(([name, t]) => [name, Float32Array.from(t.data)]));
+}
+
+describe('train (CDB-CE on the small synthetic set)', () => {
+  it('records each epoch with its seed, updates the CDB weights from validation, and leaks no tensors', async () => {
+    const out = path.join(work, 'cdb');
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const result = await train({ pipeline: pipeline({ epochs: 3 }), dataRoot, out, onEpochEnd: () => counts.push(tf.memory().numTensors) });
+    expect(tf.memory().numTensors).toBe(before);
+    // Momentum buffers appear in the first step; after that nothing grows from epoch to epoch.
+    expect(new Set(counts).size).toBe(1);
+    const history = await readHistory(out);
+    expect(history.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    for (const record of history) {
+      expect(record.seed).toBe(synth.seed);
+      expect(Number.isFinite(record.trainLoss)).toBe(true);
+      expect(record.validation.samples).toBe(24);
+      expect(record.validation.groups.majority.samples + record.validation.groups.minority.samples).toBe(24);
+      // normalize 'classes': the weights sum to the number of classes.
+      expect(record.cdb!.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(result.classes.length, 4);
+      expect(record.cdb!.tau).toBeGreaterThanOrEqual(0);
+      expect(record.cdb!.tau).toBeLessThanOrEqual(2);
+    }
+    // Weights follow difficulty: a class validated perfectly weighs less than one always missed.
+    const last = history.at(-1)!;
+    const accuracies = last.validation.perClass.map((c) => c.accuracy);
+    const best = accuracies.indexOf(Math.max(...accuracies.map((a) => a ?? -1)));
+    const worst = accuracies.indexOf(Math.min(...accuracies.map((a) => a ?? 2)));
+    if (accuracies[best]! > accuracies[worst]!) expect(last.cdb!.weights[best]!).toBeLessThan(last.cdb!.weights[worst]!);
+    const run = JSON.parse(await fs.readFile(path.join(out, 'run.json'), 'utf8'));
+    expect(run.seed).toBe(synth.seed);
+    expect(run.groups.majority).toHaveLength(5);
+  });
+
+  it('a run stopped after epoch 1 and started again ends where an uninterrupted run does', async () => {
+    const whole = path.join(work, 'whole');
+    const split = path.join(work, 'split');
+    await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out: whole });
+    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: split });
+    const resumed = await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out: split });
+    expect(resumed.resumedFrom).toBe(1);
+    expect((await readHistory(split)).map((r) => r.epoch)).toEqual([1, 2]);
+    const a = await finalWeights(whole);
+    const b = await finalWeights(split);
+    for (const [name, values] of a) {
+      const other = b.get(name)!;
+      let worst = 0;
+      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - other[i]!));
+      expect(worst, name).toBeLessThan(1e-4);
+    }
+    // Running it once more has nothing left to do.
+    expect((await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out: split })).epochs).toHaveLength(2);
+  });
+
+  it('refuses to resume a run folder made by a different pipeline', async () => {
+    const out = path.join(work, 'other');
+    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out });
+    await expect(train({ pipeline: pipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out })).rejects.toThrow(/different pipeline; pass --restart/);
+    const restarted = await train({ pipeline: pipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out, restart: true });
+    expect(restarted.epochs[0]!.cdb).toBeNull();
+  });
+
+  it('--init loads every tensor of a checkpoint with another class count and replaces only the head', async () => {
+    const p = pipeline({ epochs: 1 });
+    const donor = createModel({ arch: p.model.arch, numClasses: 7, frames: p.clips.frames, size: p.clips.transform.size, seed: 9 });
+    const file = path.join(work, 'donor.safetensors');
+    await writeSafetensors(file, exportTorchStateDict(donor.parameters));
+    const donorStem = Float32Array.from(exportTorchStateDict(donor.parameters).get('conv1.weight')!.data);
+    donor.parameters.dispose();
+    const result = await train({ pipeline: p, dataRoot, out: path.join(work, 'init'), init: file });
+    expect(result.init!.replacedHead.sort()).toEqual(['fc.bias', 'fc.weight']);
+    expect(result.init!.loaded).toContain('conv1.weight');
+    expect(result.init!.loaded).not.toContain('fc.weight');
+    // Training moved the weights away from the donor's, but from the donor's start, not a fresh one.
+    const trained = (await finalWeights(path.join(work, 'init'))).get('conv1.weight')!;
+    const fresh = createModel({ arch: p.model.arch, numClasses: 19, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });
+    const freshStem = exportTorchStateDict(fresh.parameters).get('conv1.weight')!.data;
+    fresh.parameters.dispose();
+    const distance = (x: ArrayLike<number>) => Math.sqrt(Array.from(trained).reduce((sum, v, i) => sum + (v - x[i]!) ** 2, 0));
+    expect(distance(donorStem)).toBeLessThan(distance(freshStem));
+  });
+
+  it('--init with weights of another architecture names the tensor that does not fit', async () => {
+    const lenet = createModel({ arch: 'lenet5', numClasses: 19 });
+    const file = path.join(work, 'lenet.safetensors');
+    await writeSafetensors(file, exportTorchStateDict(lenet.parameters));
+    lenet.parameters.dispose();
+    await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(/lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/);
+    await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') })).rejects.toThrow(/absent.safetensors: no such weights file/);
+  });
+});
