@@ -1,4 +1,4 @@
-// egtea as a library: the losses, the engine, the models and the training step.
+// egtea as a library: the losses, the engine, the models, training and metrics.
 export * from './losses/index.js';
 export { selectBackend, activeEngine, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type EngineInfo } from './engine/backend.js';
 export { conv3d, resolveGroupedConvImpl, type Conv3dSpec } from './engine/conv3d.js';
@@ -10,7 +10,15 @@ export type { ClipModel } from './models/model.js';
 export { trainingContext, inferenceContext, applyBatchNormUpdates, type ForwardContext } from './models/context.js';
 export { importTorchStateDict, exportTorchStateDict } from './models/torch-weights.js';
 export { readSafetensors, writeSafetensors, parseSafetensors } from './io/safetensors.js';
-export { trainStep, accumulatedTrainStep, type LossFunction } from './train/step.js';
+export { trainStep, accumulatedTrainStep, type LossFunction, type GradientApplier } from './train/step.js';
+export { Sgd, type SgdOptions } from './train/sgd.js';
+export { train, type TrainOptions, type TrainResult, type EpochRecord, type EvaluationSummary } from './train/trainer.js';
+export { validatePipeline, learningRateAt, PAPER_TRANSFORM, type Pipeline } from './train/pipeline.js';
+export { MetricsAccumulator, summarize, type ClassificationMetrics, type SummaryMetrics } from './eval/metrics.js';
+export { evaluateModel } from './eval/evaluate.js';
+export { biasActivation, type Activation } from './engine/bias-activation.js';
+export { softmaxCrossEntropy } from './engine/softmax-cross-entropy.js';
+export { maxPool2d, maxPool3d } from './engine/max-pool.js';
 export { SeededRandom } from './util/random.js';
 export { readAnnotations, readSplitFile, readClassIndex, labelOf, classNames, type ClipAnnotation, type AnnotationSet, type LabelKind } from './data/annotations.js';
 export { parseClipName } from './data/clip-name.js';

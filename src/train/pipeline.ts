@@ -82,7 +82,12 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
   }
   check(Number.isInteger(p.dataset.majorityClasses) && p.dataset.majorityClasses >= 0, source, 'dataset.majorityClasses', 'must be a whole number >= 0');
   check(positiveInt(p.clips?.frames), source, 'clips.frames', 'must be a positive whole number');
-  check(positiveInt(p.clips.transform?.size), source, 'clips.transform.size', 'must be a positive whole number');
+  const t = p.clips.transform;
+  check(positiveInt(t?.size), source, 'clips.transform.size', 'must be a positive whole number');
+  check(Array.isArray(t.cropScale) && t.cropScale.length === 2 && t.cropScale.every((v) => v > 0 && v <= 1) && t.cropScale[0] <= t.cropScale[1], source, 'clips.transform.cropScale', 'must be [low, high] within (0, 1]');
+  check(nonNegative(t.rotation), source, 'clips.transform.rotation', 'must be degrees >= 0');
+  check(nonNegative(t.flipProbability) && t.flipProbability <= 1, source, 'clips.transform.flipProbability', 'must lie in [0, 1]');
+  check(Array.isArray(t.mean) && t.mean.length === 3 && Array.isArray(t.std) && t.std.length === 3 && t.std.every((v) => v > 0), source, 'clips.transform.mean/std', 'must give 3 channels (std > 0)');
   check((ARCHITECTURES as readonly string[]).includes(p.model?.arch), source, 'model.arch', `must be one of ${ARCHITECTURES.join(', ')}`);
   check((LOSS_NAMES as readonly string[]).includes(p.loss?.name), source, 'loss.name', `must be one of ${LOSS_NAMES.join(', ')}`);
   check(p.loss.tau === 'dynamic' || nonNegative(p.loss.tau), source, 'loss.tau', "must be a number >= 0 or 'dynamic'");

@@ -15,7 +15,7 @@ import { exportTorchStateDict, importTorchStateDict, type ImportReport } from '.
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_DIR, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
 import { accumulatedTrainStep } from './step.js';
@@ -115,8 +115,9 @@ async function importInit(model: ClipModel, file: string): Promise<ImportReport 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { pipeline: p, out } = options;
   const log = options.log ?? (() => {});
+  const annotations = path.resolve(options.dataRoot, p.dataset.annotations);
   const dataset = await loadFrameDataset({
-    annotations: path.resolve(options.dataRoot, p.dataset.annotations),
+    annotations,
     frames: path.resolve(options.dataRoot, p.dataset.frames),
     label: p.dataset.label,
     validationSubjects: p.dataset.validationSubjects,
@@ -125,8 +126,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const first = dataset.missing[0]!;
     log(`warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`);
   }
-  if (dataset.train.length === 0) throw new UserError(`${p.dataset.annotations}: no training clips with prepared frames`);
-  if (dataset.validation.length === 0) throw new UserError(`${p.dataset.annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
+  if (dataset.train.length === 0) throw new UserError(`${annotations}: no training clips with prepared frames`);
+  if (dataset.validation.length === 0) throw new UserError(`${annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
   const classes = dataset.classes;
   const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
   const groups = classGroups(trainingCounts, Math.min(p.dataset.majorityClasses, classes.length));
@@ -142,7 +143,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new UserError(`${out}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
     }
   } else {
-    await fs.rm(path.join(out, 'history.jsonl'), { force: true });
+    // A fresh run: nothing of an earlier one may be resumed later by mistake.
+    for (const stale of ['history.jsonl', 'model.safetensors', CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`, `${CHECKPOINT_DIR}.next`]) {
+      await fs.rm(path.join(out, stale), { recursive: true, force: true });
+    }
     await fs.writeFile(runFile, `${JSON.stringify({ pipeline: p, seed: p.seed, classes, trainingCounts, groups, backend: tf.getBackend(), startedAt: new Date().toISOString() }, null, 2)}\n`);
   }
 
@@ -169,6 +173,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       result.resumedFrom = state.epoch;
       result.epochs = await keepHistoryUpTo(path.join(out, 'history.jsonl'), state.epoch);
       log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
+      if (options.init !== undefined) log(`warning: --init ${options.init} is not used: the run resumes from its checkpoint (pass --restart to start over)`);
     } else {
       const init = options.init ?? p.model.init;
       if (init !== undefined) {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,17 +14,22 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-train-cli-'));
 });
 
+/** A user's pipeline module: the built-in synth recipe pointed at the test set, smaller clips. */
+function writePipeline(name: string, epochs: number): string {
+  const file = path.join(work, `${name}.mjs`);
+  const synth = path.resolve('dist', 'pipelines', 'synth.js');
+  fs.writeFileSync(
+    file,
+    `import synth from ${JSON.stringify(synth)};\n` +
+      `export default { ...synth, name: ${JSON.stringify(name)}, dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },\n` +
+      `  clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } }, schedule: { ...synth.schedule, epochs: ${epochs} } };\n`,
+  );
+  return file;
+}
+
 describe('egtea train', () => {
   it('runs a pipeline module, prints one JSON summary, and a second call resumes with nothing left to do', () => {
-    // A user's pipeline: the built-in synth recipe pointed at the test set, smaller clips.
-    const file = path.join(work, 'small.mjs');
-    const synth = path.resolve('dist', 'pipelines', 'synth.js');
-    fs.writeFileSync(
-      file,
-      `import synth from ${JSON.stringify(synth)};\n` +
-        `export default { ...synth, name: 'small', dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },\n` +
-        `  clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } }, schedule: { ...synth.schedule, epochs: 1, learningRate: 0.01 } };\n`,
-    );
+    const file = writePipeline('small', 1);
     const out = path.join(work, 'run');
     const run = egtea(['train', '--pipeline', file, '--data', dataRoot, '--out', out, '--loss', 'cdb', '--tau', '1', '--seed', '7', '--json']);
     expect(run.code, run.stderr).toBe(0);
@@ -37,6 +43,25 @@ describe('egtea train', () => {
     const again = egtea(['train', '--pipeline', file, '--data', dataRoot, '--out', out, '--loss', 'cdb', '--tau', '1', '--seed', '7']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/resuming after epoch 1/);
+  });
+
+  it('killed (SIGKILL) after its first checkpoint, the same command finishes the run from there', async () => {
+    const file = writePipeline('killed', 4);
+    const out = path.join(work, 'killed');
+    const args = [path.resolve('bin', 'egtea'), 'train', '--pipeline', file, '--data', dataRoot, '--out', out];
+    const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    const checkpoint = path.join(out, 'checkpoint', 'state.json');
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    for (let waited = 0; !fs.existsSync(checkpoint) && waited < 120_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await exited;
+    const finished = JSON.parse(fs.readFileSync(checkpoint, 'utf8')).epoch as number;
+    expect(finished).toBeGreaterThanOrEqual(1);
+    const rerun = egtea(['train', '--pipeline', file, '--data', dataRoot, '--out', out, '--json']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain(`resuming after epoch ${finished}`);
+    const document = JSON.parse(rerun.stdout);
+    expect(document.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3, 4]);
   });
 
   it('names what is wrong: an unknown pipeline, a bad tau, a data root without prepared frames', () => {
