@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { synthesize } from '../video/synth/synthesize.js';
+import { SYNTH_DEFAULTS, synthesize } from '../video/synth/synthesize.js';
 import { parsePositiveInt } from './options.js';
 import { emit } from './output.js';
 
@@ -23,11 +23,11 @@ export function registerSynthCommand(program: Command): void {
     .command('synth')
     .description('make an EGTEA-like dataset of real H.264 clips (EGTEA classes, subjects and imbalance, scaled), seeded')
     .option('--out <dir>', 'output folder', path.join('data', 'synth'))
-    .option('--clips <n>', 'number of clips (at least 57: 3 per class)', parsePositiveInt, 400)
-    .option('--seed <n>', 'seed of every random choice', parsePositiveInt, 1)
-    .option('--size <WxH>', 'frame size', parseSize, { width: 640, height: 480 })
-    .option('--fps <n>', 'frames per second', parsePositiveInt, 24)
-    .option('--seconds <min-max>', 'clip duration range in seconds', parseSeconds, [1.5, 3.5] as [number, number])
+    .option('--clips <n>', 'number of clips (at least 57: 3 per class)', parsePositiveInt, SYNTH_DEFAULTS.clips)
+    .option('--seed <n>', 'seed of every random choice', parsePositiveInt, SYNTH_DEFAULTS.seed)
+    .option('--size <WxH>', 'frame size', parseSize, { width: SYNTH_DEFAULTS.width, height: SYNTH_DEFAULTS.height })
+    .option('--fps <n>', 'frames per second', parsePositiveInt, SYNTH_DEFAULTS.fps)
+    .option('--seconds <min-max>', 'clip duration range in seconds', parseSeconds, SYNTH_DEFAULTS.seconds)
     .option('--jobs <n>', 'clips encoded at once', parsePositiveInt, os.availableParallelism())
     .option('--json', 'print one JSON document', false)
     .action(async (o: { out: string; clips: number; seed: number; size: { width: number; height: number }; fps: number; seconds: [number, number]; jobs: number; json: boolean }) => {

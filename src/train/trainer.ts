@@ -42,6 +42,19 @@ export interface EvaluationSummary extends SummaryMetrics {
   perClass: ClassificationMetrics['perClass'];
 }
 
+/** run.json: what a run folder was made from. */
+export interface RunInfo {
+  pipeline: Pipeline;
+  /** The data root, absolute, so evaluation finds the same data. */
+  dataRoot: string;
+  seed: number;
+  classes: string[];
+  trainingCounts: number[];
+  groups: ClassGroups;
+  backend: string;
+  startedAt: string;
+}
+
 /** One line of history.jsonl. */
 export interface EpochRecord {
   epoch: number;
@@ -147,7 +160,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (const stale of ['history.jsonl', 'model.safetensors', CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`, `${CHECKPOINT_DIR}.next`]) {
       await fs.rm(path.join(out, stale), { recursive: true, force: true });
     }
-    await fs.writeFile(runFile, `${JSON.stringify({ pipeline: p, seed: p.seed, classes, trainingCounts, groups, backend: tf.getBackend(), startedAt: new Date().toISOString() }, null, 2)}\n`);
+    const run: RunInfo = { pipeline: p, dataRoot: path.resolve(options.dataRoot), seed: p.seed, classes, trainingCounts, groups, backend: tf.getBackend(), startedAt: new Date().toISOString() };
+    await fs.writeFile(runFile, `${JSON.stringify(run, null, 2)}\n`);
   }
 
   const model = createModel({ arch: p.model.arch, numClasses: classes.length, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });

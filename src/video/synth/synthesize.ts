@@ -10,6 +10,9 @@ import { CLASS_PATTERNS } from './patterns.js';
 import { planSyntheticDataset, type PlannedClip } from './plan.js';
 import { renderClip } from './render.js';
 
+/** The defaults of `egtea synth` (and of the demo): 400 clips of 640x480 at 24 fps, 1.5 to 3.5 s. */
+export const SYNTH_DEFAULTS = { clips: 400, seed: 1, width: 640, height: 480, fps: 24, seconds: [1.5, 3.5] as [number, number] };
+
 export interface SynthOptions {
   out: string;
   clips: number;

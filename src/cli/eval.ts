@@ -1,0 +1,61 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { selectBackend } from '../engine/backend.js';
+import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName, type RunEvaluation } from '../eval/evaluate-run.js';
+import { UserError } from '../util/errors.js';
+import { parseChoice } from './options.js';
+import { emit, log, table } from './output.js';
+
+interface EvalOptions {
+  run: string;
+  split: EvaluationSplit;
+  groups: string;
+  weights?: string;
+  data?: string;
+  json: boolean;
+}
+
+function parseGroups(value: string): GroupName[] {
+  const names = value.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  for (const name of names) {
+    if (!(GROUP_NAMES as readonly string[]).includes(name)) throw new UserError(`--groups: unknown group '${name}'; choose from ${GROUP_NAMES.join(', ')}`);
+  }
+  return names as GroupName[];
+}
+
+/** The evaluation as a table: every class, then each group (percentages). */
+export function evaluationTable(evaluation: RunEvaluation): string {
+  const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
+  const rows = [
+    { name: 'all', metrics: evaluation.overall },
+    ...evaluation.groups.map((g) => ({ name: `${g.name} (${g.classes.length})`, metrics: g.metrics })),
+  ].map(({ name, metrics: m }) => [name, m.samples, pct(m.top1), pct(m.top5), pct(m.macroRecall), pct(m.macroPrecision)]);
+  return table(['classes', 'clips', 'top-1', 'top-5', 'macro recall', 'macro precision'], rows);
+}
+
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a trained run on its test split: top-1/top-5 and macro recall/precision, overall and per class group')
+    .requiredOption('--run <dir>', 'a run folder written by egtea train')
+    .option('--split <name>', 'test or validation', parseChoice(['test', 'validation'] as const), 'test')
+    .option('--groups <list>', `class groups to report, comma-separated: ${GROUP_NAMES.join(', ')}`, GROUP_NAMES.join(','))
+    .option('--weights <file>', 'weights to evaluate (default: <run>/model.safetensors)')
+    .option('--data <dir>', 'the data root (default: the one the run was trained on)')
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: EvalOptions) => {
+      const groups = parseGroups(options.groups);
+      await selectBackend(program.opts<{ backend?: string }>().backend);
+      const evaluation = await evaluateRun({
+        run: options.run,
+        split: options.split,
+        groups,
+        ...(options.weights ? { weights: options.weights } : {}),
+        ...(options.data ? { dataRoot: options.data } : {}),
+        log,
+      });
+      emit(options.json, evaluation, () =>
+        [`${options.run}, ${options.split} split, ${evaluation.clips} clips, seed ${evaluation.seed} (%):`, evaluationTable(evaluation), `saved: ${path.join(options.run, `eval-${options.split}.json`)}`].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import synth from '../../pipelines/synth.js';
+import { readClassResults } from '../../src/eval/report-file.js';
+import { validatePipeline } from '../../src/train/pipeline.js';
+import { train } from '../../src/train/trainer.js';
+import { smallSyntheticDataset } from '../synthetic-data.js';
+import { egtea } from './run-cli.js';
+
+let run: string;
+let work: string;
+
+beforeAll(async () => {
+  const dataRoot = (await smallSyntheticDataset()).root;
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-eval-'));
+  run = path.join(work, 'run');
+  const pipeline = validatePipeline(
+    {
+      ...synth,
+      dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },
+      clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } },
+      schedule: { ...synth.schedule, epochs: 1 },
+    },
+    'test pipeline',
+  );
+  await train({ pipeline, dataRoot, out: run });
+});
+
+describe('egtea eval', () => {
+  it('reports the test split overall and by class group, and saves a report egtea weights can read', async () => {
+    const result = egtea(['eval', '--run', run, '--groups', 'majority,minority', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document.split).toBe('test');
+    expect(document.overall.samples).toBe(document.clips);
+    expect(document.groups.map((g: { name: string }) => g.name)).toEqual(['majority', 'minority']);
+    expect(document.groups[0].metrics.samples + document.groups[1].metrics.samples).toBe(document.clips);
+    expect(document.groups[0].classes).toHaveLength(5);
+    for (const key of ['top1', 'top5', 'macroRecall', 'macroPrecision']) {
+      expect(document.overall[key]).toBeGreaterThanOrEqual(0);
+      expect(document.overall[key]).toBeLessThanOrEqual(1);
+    }
+    expect(document.overall.top5).toBeGreaterThanOrEqual(document.overall.top1);
+    const saved = await readClassResults(path.join(run, 'eval-test.json'));
+    expect(saved).toHaveLength(19);
+    expect(saved.reduce((sum, c) => sum + c.support, 0)).toBe(document.clips);
+    const weights = egtea(['weights', '--from', path.join(run, 'eval-test.json'), '--json']);
+    expect(weights.code, weights.stderr).toBe(0);
+    expect(JSON.parse(weights.stdout).classes).toHaveLength(19);
+  });
+
+  it('names a folder that is not a run, and an unknown group', () => {
+    const missing = egtea(['eval', '--run', work]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${path.join(work, 'run.json')}: missing; is this a folder made by egtea train?`);
+    const group = egtea(['eval', '--run', run, '--groups', 'majority,rare']);
+    expect(group.code).toBe(1);
+    expect(group.stderr).toMatch(/unknown group 'rare'/);
+  });
+});
+
+describe('egtea demo', () => {
+  it('runs synth, prepare, train and eval end to end on a small set', () => {
+    const data = path.join(work, 'demo-data');
+    const out = path.join(work, 'demo-run');
+    const result = egtea(['demo', '--data', data, '--clips', '60', '--epochs', '1', '--out', out, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document.split).toBe('test');
+    expect(document.clips).toBeGreaterThan(0);
+    expect(result.stderr).toMatch(/demo 4\/4/);
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
+    expect(fs.existsSync(path.join(data, 'frames', 'manifest.jsonl'))).toBe(true);
+  });
+});
