@@ -18,16 +18,17 @@ export function registerBenchCommand(program: Command): void {
     .description('LeNet-5 training step and a 3D-ResNeXt bottleneck fwd+bwd, beside PyTorch CPU with the same threads (goal: ratio <= 1.5)')
     .option('--lenet-steps <n>', 'timed LeNet-5 steps', parsePositiveInt, 30)
     .option('--block-reps <n>', 'timed bottleneck repetitions', parsePositiveInt, 5)
+    .option('--rounds <n>', 'rounds of reference-then-egtea; ratios are the median over rounds', parsePositiveInt, 3)
     .option('--json', 'print one JSON document', false)
-    .action(async (options: { lenetSteps: number; blockReps: number; json: boolean }) => {
+    .action(async (options: { lenetSteps: number; blockReps: number; rounds: number; json: boolean }) => {
       const engine = await selectBackend(backend());
-      process.stderr.write('running the PyTorch reference, then egtea...\n');
+      process.stderr.write(`${options.rounds} rounds of the PyTorch reference, then egtea...\n`);
       const result = runEngineBench(engine, options);
       emit(options.json, result, () =>
         [
           `engine: ${engine.backend} (TensorFlow ${engine.tensorflowVersion ?? '-'}), PyTorch ${result.torch}, ${result.threads} threads`,
           table(
-            ['case', 'egtea ms', 'PyTorch ms', 'ratio', 'goal'],
+            ['case', 'egtea ms', 'PyTorch ms', `ratio (median of ${result.rounds.length})`, 'goal'],
             result.cases.map((c) => [c.case, c.egteaMs.toFixed(1), c.pytorchMs.toFixed(1), c.ratio.toFixed(2), `<= ${c.goal} ${c.met ? 'met' : 'NOT met'}`]),
           ),
           'grouped conv3d implementations (bottleneck fwd+bwd):',

@@ -15,13 +15,31 @@ export interface SgdOptions {
  */
 export class Sgd {
   private readonly buffers = new Map<string, tf.Variable>();
-  learningRate: number;
+  // Kept scalars: a JS number in an op would upload a new tensor every time.
+  private readonly momentumScalar: tf.Scalar;
+  private readonly decayScalar: tf.Scalar;
+  private rateScalar: tf.Scalar;
+  private rate: number;
 
   constructor(
     private readonly parameters: readonly ParameterEntry[],
     readonly options: SgdOptions,
   ) {
-    this.learningRate = options.learningRate;
+    this.rate = options.learningRate;
+    this.momentumScalar = tf.keep(tf.scalar(options.momentum));
+    this.decayScalar = tf.keep(tf.scalar(options.weightDecay));
+    this.rateScalar = tf.keep(tf.scalar(options.learningRate));
+  }
+
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  set learningRate(value: number) {
+    if (value === this.rate) return;
+    this.rate = value;
+    this.rateScalar.dispose();
+    this.rateScalar = tf.keep(tf.scalar(value));
   }
 
   /** Applies one update from gradients keyed by tfjs variable name (as tf.variableGrads gives them). */
@@ -31,18 +49,18 @@ export class Sgd {
       for (const { name, variable } of this.parameters) {
         const grad = grads[variable.name];
         if (grad === undefined) continue;
-        const decayed = weightDecay > 0 ? tf.add(grad, tf.mul(variable, weightDecay)) : grad;
+        const decayed = weightDecay > 0 ? tf.add(grad, tf.mul(variable, this.decayScalar)) : grad;
         let direction: tf.Tensor = decayed;
         if (momentum > 0) {
           const buffer = this.buffers.get(name);
           if (buffer === undefined) {
             this.buffers.set(name, tf.variable(decayed, false));
           } else {
-            buffer.assign(tf.add(tf.mul(buffer, momentum), decayed));
+            buffer.assign(tf.add(tf.mul(buffer, this.momentumScalar), decayed));
             direction = buffer;
           }
         }
-        variable.assign(tf.sub(variable, tf.mul(direction, this.learningRate)));
+        variable.assign(tf.sub(variable, tf.mul(direction, this.rateScalar)));
       }
     });
   }
@@ -60,12 +78,17 @@ export class Sgd {
       if (variable === undefined) throw new Error(`${source}: momentum for '${name}', which the model does not have`);
       if (!tf.util.arraysEqual(variable.shape, value.shape)) throw new Error(`${source}: momentum for '${name}' has shape [${value.shape}], the parameter [${variable.shape}]`);
     }
-    this.dispose();
+    this.disposeBuffers();
     for (const [name, value] of buffers) this.buffers.set(name, tf.variable(value, false));
   }
 
-  dispose(): void {
+  private disposeBuffers(): void {
     for (const buffer of this.buffers.values()) buffer.dispose();
     this.buffers.clear();
+  }
+
+  dispose(): void {
+    this.disposeBuffers();
+    tf.dispose([this.momentumScalar, this.decayScalar, this.rateScalar]);
   }
 }
