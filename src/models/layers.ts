@@ -157,7 +157,7 @@ function composedBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, con
     }
     let y = tf.reshape(normalised, x.shape);
     if (extras.residual) y = tf.add(y, extras.residual);
-    return (extras.relu ? tf.relu(y) : y) as T;
+    return biasActivation(y, null, extras.relu ? 'relu' : 'linear') as T;
   });
 }
 
