@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
+import { registerCompareCommand } from './compare.js';
 import { registerDemoCommand } from './demo.js';
 import { registerEngineCommand } from './engine.js';
 import { registerEvalCommand } from './eval.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerCompareCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

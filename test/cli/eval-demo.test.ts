@@ -61,6 +61,24 @@ describe('egtea eval', () => {
   });
 });
 
+describe('egtea compare', () => {
+  it('puts evaluated runs in one table and names a run that was never evaluated', async () => {
+    // Needs the saved evaluation of the first test of egtea eval.
+    if (!fs.existsSync(path.join(run, 'eval-test.json'))) expect(egtea(['eval', '--run', run]).code).toBe(0);
+    const result = egtea(['compare', run, run, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document.runs).toHaveLength(2);
+    expect(document.runs[0].loss).toBe('cdb');
+    expect(document.runs[0].groups.minority.samples).toBeGreaterThan(0);
+    const text = egtea(['compare', run]);
+    expect(text.stdout).toMatch(/minority R/);
+    const validation = egtea(['compare', run, '--split', 'validation']);
+    expect(validation.code).toBe(1);
+    expect(validation.stderr).toContain(`eval-validation.json: missing; run egtea eval --run ${run} --split validation first`);
+  });
+});
+
 describe('egtea demo', () => {
   it('runs synth, prepare, train and eval end to end on a small set', () => {
     const data = path.join(work, 'demo-data');
