@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
+import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
 import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
 import { centreAugmentation, drawAugmentation, loadClipFramesInto, type TransformConfig } from './transforms.js';
@@ -71,6 +72,15 @@ export class ClipLoader {
 
   /** Loads one clip as float32 [T, size, size, 3] into `out` at `offset`. */
   async loadClip(record: ClipRecord, epoch: number, out: Float32Array, offset: number): Promise<void> {
+    try {
+      await this.decodeClip(record, epoch, out, offset);
+    } catch (error) {
+      // prepare redoes a clip whose folder is gone, so that is the way to repair a damaged one.
+      throw new UserError(`${(error as Error).message} (clip ${record.clip}); delete ${record.frameDir} and run egtea prepare again to extract it anew`, { cause: error });
+    }
+  }
+
+  private async decodeClip(record: ClipRecord, epoch: number, out: Float32Array, offset: number): Promise<void> {
     const { segments, training, transform } = this.options;
     const random = new SeededRandom(this.options.seed).fork(`epoch/${epoch}/clip/${record.clip}`);
     const indices = training ? trainingFrameIndices(record.frameCount, segments, random) : evaluationFrameIndices(record.frameCount, segments);

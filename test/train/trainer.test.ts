@@ -131,4 +131,21 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(/lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/);
     await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') })).rejects.toThrow(/absent.safetensors: no such weights file/);
   });
+
+  it('a damaged frame stops the run with its file and the repair, and the finished epochs stay', async () => {
+    const copy = path.join(work, 'damaged-data');
+    await fs.cp(dataRoot, copy, { recursive: true });
+    const out = path.join(work, 'damaged');
+    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot: copy, out });
+    const manifest = (await fs.readFile(path.join(copy, 'frames', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { clip: string });
+    const victim = manifest.map((r) => r.clip).find((clip) => clip.startsWith('P20-'))!;
+    const session = victim.split('-').slice(0, 3).join('-');
+    const folder = path.join(copy, 'frames', session, victim);
+    for (const name of await fs.readdir(folder)) await fs.writeFile(path.join(folder, name), 'not a jpeg');
+    await expect(train({ pipeline: pipeline({ epochs: 2 }), dataRoot: copy, out })).rejects.toThrow(
+      new RegExp(`${victim}/img_\\d+\\.jpg: .*delete .*${victim} and run egtea prepare again`),
+    );
+    expect((await readHistory(out)).map((r) => r.epoch)).toEqual([1]);
+    expect(JSON.parse(await fs.readFile(path.join(out, 'checkpoint', 'state.json'), 'utf8')).epoch).toBe(1);
+  });
 });
