@@ -95,6 +95,16 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     expect((await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out: split })).epochs).toHaveLength(2);
   });
 
+  it('a kill between the checkpoint renames leaves checkpoint.old, and the run resumes from it', async () => {
+    const out = path.join(work, 'renamed');
+    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out });
+    await fs.rename(path.join(out, 'checkpoint'), path.join(out, 'checkpoint.old'));
+    const resumed = await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out });
+    expect(resumed.resumedFrom).toBe(1);
+    expect(await fs.readdir(out)).not.toContain('checkpoint.old');
+    expect(JSON.parse(await fs.readFile(path.join(out, 'checkpoint', 'state.json'), 'utf8')).epoch).toBe(2);
+  });
+
   it('refuses to resume a run folder made by a different pipeline', async () => {
     const out = path.join(work, 'other');
     await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out });
