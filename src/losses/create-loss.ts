@@ -28,7 +28,7 @@ export interface LossOptions {
   eqlLambda?: number;
   eqlGamma?: number;
   /** eql's Bernoulli draws; pass the run's seeded generator. */
-  random?: SeededRandom;
+  random?: Pick<SeededRandom, 'bernoulli'>;
   /** ldam: largest margin (0.5) and logit scale (30). */
   ldamMaxMargin?: number;
   ldamScale?: number;

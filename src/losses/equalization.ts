@@ -25,6 +25,6 @@ export function rareClassMask(counts: readonly number[], lambda: number): number
   return counts.map((n) => (total > 0 && n / total < lambda ? 1 : 0));
 }
 
-export function drawBeta(random: SeededRandom, gamma: number): 0 | 1 {
+export function drawBeta(random: Pick<SeededRandom, 'bernoulli'>, gamma: number): 0 | 1 {
   return random.bernoulli(gamma) ? 1 : 0;
 }

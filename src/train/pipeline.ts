@@ -1,7 +1,7 @@
 import { LABEL_KINDS, type LabelKind } from '../data/annotations.js';
 import { parseSubjects } from '../data/splits.js';
 import { DEFAULT_TRANSFORM, type TransformConfig } from '../data/transforms.js';
-import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
+import { LOSS_NAMES, type LossName, type LossOptions } from '../losses/create-loss.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
 
@@ -37,6 +37,8 @@ export interface Pipeline {
     name: LossName;
     /** CDB's tau: a number, or 'dynamic' (recomputed from the validation accuracies each epoch). */
     tau: number | 'dynamic';
+    /** The baselines' settings (see createLoss): focal gamma, class-balanced beta, EQL lambda and gamma, LDAM margin, scale and DRW epoch. */
+    settings?: Pick<LossOptions, 'gamma' | 'beta' | 'eqlLambda' | 'eqlGamma' | 'ldamMaxMargin' | 'ldamScale' | 'drwEpoch'>;
   };
   schedule: {
     epochs: number;
@@ -91,6 +93,9 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
   check((ARCHITECTURES as readonly string[]).includes(p.model?.arch), source, 'model.arch', `must be one of ${ARCHITECTURES.join(', ')}`);
   check((LOSS_NAMES as readonly string[]).includes(p.loss?.name), source, 'loss.name', `must be one of ${LOSS_NAMES.join(', ')}`);
   check(p.loss.tau === 'dynamic' || nonNegative(p.loss.tau), source, 'loss.tau', "must be a number >= 0 or 'dynamic'");
+  for (const [key, value] of Object.entries(p.loss.settings ?? {})) {
+    check(value === null || nonNegative(value), source, `loss.settings.${key}`, 'must be a number >= 0');
+  }
   const s = p.schedule;
   check(positiveInt(s?.epochs), source, 'schedule.epochs', 'must be a positive whole number');
   check(positiveInt(s.batchSize), source, 'schedule.batchSize', 'must be a positive whole number');

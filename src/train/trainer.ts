@@ -167,11 +167,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = createModel({ arch: p.model.arch, numClasses: classes.length, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });
   const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
   let epoch = 0;
+  // Random draws in the loss (EQL) come from one generator per epoch, so a resumed run draws
+  // what an uninterrupted one would.
+  let epochRandom = new SeededRandom(p.seed).fork('loss/epoch/0');
   const loss = createLoss(p.loss.name, {
+    ...p.loss.settings,
     numClasses: classes.length,
     counts: trainingCounts,
     ...(tracker ? { tracker } : {}),
-    random: new SeededRandom(p.seed).fork('loss'),
+    random: { bernoulli: (probability: number) => epochRandom.bernoulli(probability) },
     epoch: () => epoch - 1,
   });
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
@@ -199,6 +203,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`training ${p.name}: ${dataset.train.length} clips (${dataset.validation.length} for validation), ${classes.length} classes, ${model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
     for (epoch = first; epoch <= p.schedule.epochs; epoch++) {
       const started = Date.now();
+      epochRandom = new SeededRandom(p.seed).fork(`loss/epoch/${epoch}`);
       optimizer.learningRate = learningRateAt(p.schedule, epoch);
       const batches = trainLoader.batchCount();
       let lossSum = 0;

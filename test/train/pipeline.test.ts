@@ -28,5 +28,6 @@ describe('pipelines', () => {
     expect(bad((p) => ((p.model as { arch: string }).arch = 'resnet999'))).toThrow(/my.js: model.arch must be one of/);
     expect(bad((p) => ((p.loss as { tau: unknown }).tau = -1))).toThrow("my.js: loss.tau must be a number >= 0 or 'dynamic'");
     expect(bad((p) => (p.dataset.validationSubjects = 'P30-P20'))).toThrow(/my.js: dataset.validationSubjects/);
+    expect(bad((p) => (p.loss.settings = { gamma: -1 }))).toThrow('my.js: loss.settings.gamma must be a number >= 0');
   });
 });
