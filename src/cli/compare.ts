@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { compareRuns } from '../eval/compare-runs.js';
 import type { EvaluationSplit } from '../eval/evaluate-run.js';
+import { percent as pct } from '../report/metrics-table.js';
 import { parseChoice } from './options.js';
 import { emit, table } from './output.js';
 
@@ -13,7 +14,6 @@ export function registerCompareCommand(program: Command): void {
     .option('--json', 'print one JSON document', false)
     .action(async (runs: string[], options: { split: EvaluationSplit; json: boolean }) => {
       const compared = await compareRuns(runs, options.split);
-      const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
       emit(options.json, { split: options.split, runs: compared }, () =>
         [
           `${options.split} split (%): top-1, top-5 and macro recall overall; macro recall and precision per class group`,

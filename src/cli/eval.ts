@@ -4,7 +4,8 @@ import { selectBackend } from '../engine/backend.js';
 import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName, type RunEvaluation } from '../eval/evaluate-run.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
-import { emit, log, table } from './output.js';
+import { metricsTable } from '../report/metrics-table.js';
+import { emit, log } from './output.js';
 
 interface EvalOptions {
   run: string;
@@ -25,12 +26,10 @@ function parseGroups(value: string): GroupName[] {
 
 /** The evaluation as a table: every class, then each group (percentages). */
 export function evaluationTable(evaluation: RunEvaluation): string {
-  const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
-  const rows = [
+  return metricsTable([
     { name: 'all', metrics: evaluation.overall },
     ...evaluation.groups.map((g) => ({ name: `${g.name} (${g.classes.length})`, metrics: g.metrics })),
-  ].map(({ name, metrics: m }) => [name, m.samples, pct(m.top1), pct(m.top5), pct(m.macroRecall), pct(m.macroPrecision)]);
-  return table(['classes', 'clips', 'top-1', 'top-5', 'macro recall', 'macro precision'], rows);
+  ]);
 }
 
 export function registerEvalCommand(program: Command): void {

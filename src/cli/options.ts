@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { UserError } from '../util/errors.js';
 
 // Option parsers: a bad value is a usage error (exit 2) that names the option's value.
 
@@ -27,4 +28,14 @@ export function parseChoice<T extends string>(choices: readonly T[]) {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`'${value}' is not one of: ${choices.join(', ')}`);
     return value as T;
   };
+}
+
+/** CDB's --tau: a non-negative number or 'dynamic'. Checked inside the command, so a bad value is a user error (exit 1). */
+export function parseTau(value: string): number | 'dynamic' {
+  if (value === 'dynamic') return value;
+  try {
+    return parseNonNegativeNumber(value);
+  } catch {
+    throw new UserError(`--tau '${value}' is neither a non-negative number nor 'dynamic'`);
+  }
 }

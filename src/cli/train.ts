@@ -7,8 +7,9 @@ import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { train } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
-import { parseChoice, parseNonNegativeNumber, parsePositiveInt } from './options.js';
-import { emit, log, table } from './output.js';
+import { metricsTable } from '../report/metrics-table.js';
+import { parseChoice, parsePositiveInt, parseTau } from './options.js';
+import { emit, log } from './output.js';
 
 interface TrainCommandOptions {
   pipeline: string;
@@ -36,15 +37,6 @@ export async function resolvePipeline(name: string): Promise<Pipeline> {
   }
   if (!module.default) throw new UserError(`${name}: no default export; export the pipeline object as default`);
   return validatePipeline(module.default, name);
-}
-
-function parseTau(value: string): number | 'dynamic' {
-  if (value === 'dynamic') return value;
-  try {
-    return parseNonNegativeNumber(value);
-  } catch {
-    throw new UserError(`--tau '${value}' is neither a non-negative number nor 'dynamic'`);
-  }
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -76,17 +68,17 @@ export function registerTrainCommand(program: Command): void {
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
       const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, log });
       const last = result.epochs.at(-1);
-      const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
       emit(options.json, { ...result, pipeline }, () => {
         if (!last) return `nothing to do: ${out} already finished ${pipeline.schedule.epochs} epochs`;
-        const rows = (['all', 'majority', 'minority'] as const).map((group) => {
-          const m = group === 'all' ? last.validation : last.validation.groups[group];
-          return [group, m.samples, pct(m.top1), pct(m.top5), pct(m.macroRecall), pct(m.macroPrecision)];
-        });
+        const { groups } = last.validation;
         return [
           `${pipeline.name}, loss ${pipeline.loss.name}, seed ${pipeline.seed}: ${last.epoch} epochs in ${out}`,
           `validation after epoch ${last.epoch} (%):`,
-          table(['classes', 'clips', 'top-1', 'top-5', 'macro recall', 'macro precision'], rows),
+          metricsTable([
+            { name: 'all', metrics: last.validation },
+            { name: 'majority', metrics: groups.majority },
+            { name: 'minority', metrics: groups.minority },
+          ]),
           `weights: ${path.join(out, 'model.safetensors')}; history: ${path.join(out, 'history.jsonl')}`,
         ].join('\n');
       });

@@ -4,7 +4,7 @@ import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
 import { readClassResults } from '../eval/report-file.js';
 import { selectBackend } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
-import { parseChoice, parseNonNegativeNumber, parseNumberList } from './options.js';
+import { parseChoice, parseNonNegativeNumber, parseNumberList, parseTau } from './options.js';
 import { emit, table } from './output.js';
 
 interface WeightsOptions {
@@ -16,12 +16,6 @@ interface WeightsOptions {
   minDifficulty: number;
   names?: string;
   json: boolean;
-}
-
-function parseTau(value: string): number | 'dynamic' {
-  if (value === 'dynamic') return value;
-  const tau = parseNonNegativeNumber(value);
-  return tau;
 }
 
 export function registerWeightsCommand(program: Command): void {
@@ -57,13 +51,7 @@ export function registerWeightsCommand(program: Command): void {
       for (const [c, a] of accuracy.entries()) {
         if (a !== null && !(a >= 0 && a <= 1)) throw new UserError(`accuracy of ${names[c]} is ${a}; accuracies lie in [0, 1]`);
       }
-      const tau = (() => {
-        try {
-          return parseTau(options.tau);
-        } catch {
-          throw new UserError(`--tau '${options.tau}' is neither a non-negative number nor 'dynamic'`);
-        }
-      })();
+      const tau = parseTau(options.tau);
       const tracker = new DifficultyTracker(accuracy.length, { tau, tauRule: options.tauRule, normalize: options.normalize, minDifficulty: options.minDifficulty });
       const update = tracker.update(accuracy, 1);
       tracker.dispose();

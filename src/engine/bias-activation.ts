@@ -19,36 +19,24 @@ export function biasActivation<T extends tf.Tensor>(x: T, bias: tf.Tensor1D | nu
       return (activation === 'relu' ? tf.relu(shifted) : shifted) as T;
     });
   }
-  return tf.tidy(() => (bias === null ? nativeRelu(backend, x) : nativeBiasActivation(backend, x, bias, activation)) as T);
+  return tf.tidy(() => nativeBiasActivation(backend, x, bias, activation) as T);
 }
 
-function nativeBiasActivation(backend: NativeBackend, x: tf.Tensor, bias: tf.Tensor1D, activation: Activation): tf.Tensor {
+function nativeBiasActivation(backend: NativeBackend, x: tf.Tensor, bias: tf.Tensor1D | null, activation: Activation): tf.Tensor {
   const biasAttrs = [floatTypeAttr(backend), stringAttr(backend, 'data_format', 'NHWC')];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
-    const shifted = backend.executeSingleOutput('BiasAdd', biasAttrs, [input, b]);
+    const input = args[0] as tf.Tensor;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const shifted = bias === null ? input : backend.executeSingleOutput('BiasAdd', biasAttrs, [input, args[1] as tf.Tensor1D]);
     const y = activation === 'relu' ? backend.executeSingleOutput('Relu', [floatTypeAttr(backend)], [shifted]) : shifted;
     save([y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const dz = activation === 'relu' ? backend.executeSingleOutput('ReluGrad', [floatTypeAttr(backend)], [dy, saved[0]!]) : dy;
-        return [dz, backend.executeSingleOutput('BiasAddGrad', biasAttrs, [dz])];
+        return bias === null ? [dz] : [dz, backend.executeSingleOutput('BiasAddGrad', biasAttrs, [dz])];
       },
     };
   });
-  return op(x, bias);
-}
-
-function nativeRelu(backend: NativeBackend, x: tf.Tensor): tf.Tensor {
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const y = backend.executeSingleOutput('Relu', [floatTypeAttr(backend)], [input]);
-    save([y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backend.executeSingleOutput('ReluGrad', [floatTypeAttr(backend)], [dy, saved[0]!]),
-    };
-  });
-  return op(x);
+  return bias === null ? op(x) : op(x, bias);
 }

@@ -1,10 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ClipLoader } from '../data/clip-loader.js';
-import { loadFrameDataset } from '../data/frame-dataset.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { createModel } from '../models/presets.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
+import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import type { RunInfo } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
@@ -60,27 +58,14 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
     weights = checkpoint;
   }
   const dataRoot = options.dataRoot ?? info.dataRoot;
-  const dataset = await loadFrameDataset({
-    annotations: path.resolve(dataRoot, p.dataset.annotations),
-    frames: path.resolve(dataRoot, p.dataset.frames),
-    label: p.dataset.label,
-    validationSubjects: p.dataset.validationSubjects,
-  });
+  const { annotations, dataset } = await loadPipelineDataset(p, dataRoot);
   if (JSON.stringify(dataset.classes) !== JSON.stringify(info.classes)) throw new UserError(`${dataRoot}: its classes differ from those the run was trained on`);
   const records = options.split === 'test' ? dataset.test : dataset.validation;
-  if (records.length === 0) throw new UserError(`${path.resolve(dataRoot, p.dataset.annotations)}: no ${options.split} clips with prepared frames`);
-  const model = createModel({ arch: p.model.arch, numClasses: info.classes.length, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });
+  if (records.length === 0) throw new UserError(`${annotations}: no ${options.split} clips with prepared frames`);
+  const model = createPipelineModel(p, info.classes.length);
   try {
     importTorchStateDict(model.parameters, await readSafetensors(weights), weights);
-    const loader = new ClipLoader(records, {
-      batchSize: p.schedule.batchSize / p.schedule.accumulation,
-      segments: p.clips.frames,
-      training: false,
-      transform: p.clips.transform,
-      seed: p.seed,
-      concurrency: p.loader.concurrency,
-      prefetch: p.loader.prefetch,
-    });
+    const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
     const metrics = await evaluateModel(model, loader, info.classes);
     const all = metrics.result();

@@ -2,20 +2,19 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
-import { ClipLoader, type ClipRecord } from '../data/clip-loader.js';
-import { loadFrameDataset } from '../data/frame-dataset.js';
 import { evaluateModel } from '../eval/evaluate.js';
-import { summarize, type ClassificationMetrics, type SummaryMetrics } from '../eval/metrics.js';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
+import { readSafetensors } from '../io/safetensors.js';
 import { createLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
-import { createModel } from '../models/presets.js';
-import { exportTorchStateDict, importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
+import { importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
+import { percent } from '../report/metrics-table.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
 import { CHECKPOINT_DIR, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from './from-pipeline.js';
 import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
 import { accumulatedTrainStep } from './step.js';
@@ -77,11 +76,12 @@ export interface TrainResult {
   epochs: EpochRecord[];
 }
 
-export function summarizeEvaluation(metrics: ClassificationMetrics, groups: ClassGroups, classes: (c: readonly number[]) => ClassificationMetrics): EvaluationSummary {
+function summarizeEvaluation(metrics: MetricsAccumulator, groups: ClassGroups): EvaluationSummary {
+  const all = metrics.result();
   return {
-    ...summarize(metrics),
-    groups: { majority: summarize(classes(groups.majority)), minority: summarize(classes(groups.minority)) },
-    perClass: metrics.perClass,
+    ...summarize(all),
+    groups: { majority: summarize(metrics.result(groups.majority)), minority: summarize(metrics.result(groups.minority)) },
+    perClass: all.perClass,
   };
 }
 
@@ -128,13 +128,7 @@ async function importInit(model: ClipModel, file: string): Promise<ImportReport 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { pipeline: p, out } = options;
   const log = options.log ?? (() => {});
-  const annotations = path.resolve(options.dataRoot, p.dataset.annotations);
-  const dataset = await loadFrameDataset({
-    annotations,
-    frames: path.resolve(options.dataRoot, p.dataset.frames),
-    label: p.dataset.label,
-    validationSubjects: p.dataset.validationSubjects,
-  });
+  const { annotations, dataset } = await loadPipelineDataset(p, options.dataRoot);
   if (dataset.missing.length > 0) {
     const first = dataset.missing[0]!;
     log(`warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`);
@@ -164,7 +158,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await fs.writeFile(runFile, `${JSON.stringify(run, null, 2)}\n`);
   }
 
-  const model = createModel({ arch: p.model.arch, numClasses: classes.length, frames: p.clips.frames, size: p.clips.transform.size, seed: p.seed });
+  const model = createPipelineModel(p, classes.length);
   const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
   let epoch = 0;
   // Random draws in the loss (EQL) come from one generator per epoch, so a resumed run draws
@@ -179,9 +173,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     epoch: () => epoch - 1,
   });
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
-  const loaderOptions = { segments: p.clips.frames, transform: p.clips.transform, seed: p.seed, concurrency: p.loader.concurrency, prefetch: p.loader.prefetch };
-  const trainLoader = new ClipLoader(dataset.train, { ...loaderOptions, batchSize: p.schedule.batchSize, training: true });
-  const validationLoader = new ClipLoader(dataset.validation as ClipRecord[], { ...loaderOptions, batchSize: p.schedule.batchSize / p.schedule.accumulation, training: false });
+  const trainLoader = createPipelineLoader(p, dataset.train, 'train');
+  const validationLoader = createPipelineLoader(p, dataset.validation, 'evaluate');
   const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, epochs: [] };
   try {
     let first = 1;
@@ -222,8 +215,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${(seen / seconds).toFixed(1)} clips/s`);
         }
       }
-      const metrics = await evaluateModel(model, validationLoader, classes);
-      const validation = summarizeEvaluation(metrics.result(), groups, (c) => metrics.result(c));
+      const validation = summarizeEvaluation(await evaluateModel(model, validationLoader, classes), groups);
       let cdb: EpochRecord['cdb'] = null;
       if (tracker !== null) {
         const update = tracker.update(validation.perClass.map((c) => c.accuracy), epoch);
@@ -234,14 +226,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await fs.appendFile(path.join(out, 'history.jsonl'), `${JSON.stringify(record)}\n`);
       await saveCheckpoint(out, model, optimizer, { epoch, seed: p.seed, tracker: tracker?.state() ?? null });
       options.onEpochEnd?.(record);
-      const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)}%`);
+      const pct = (v: number | null) => percent(v, '%');
       log(
         `epoch ${epoch}: loss ${record.trainLoss.toFixed(4)}; validation top-1 ${pct(validation.top1)}, macro recall ${pct(validation.macroRecall)} ` +
           `(majority ${pct(validation.groups.majority.macroRecall)}, minority ${pct(validation.groups.minority.macroRecall)})` +
           (cdb ? `; tau ${cdb.tau.toFixed(3)}` : ''),
       );
     }
-    await writeSafetensors(path.join(out, 'model.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+    // The last checkpoint holds the final weights already.
+    const finalCheckpoint = await findCheckpoint(out);
+    if (finalCheckpoint === null) throw new Error(`${out}: no checkpoint after training`);
+    await fs.copyFile(path.join(finalCheckpoint, 'weights.safetensors'), path.join(out, 'model.safetensors'));
     return result;
   } finally {
     optimizer.dispose();

@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import synth from '../../pipelines/synth.js';
 import { readClassResults } from '../../src/eval/report-file.js';
-import { validatePipeline } from '../../src/train/pipeline.js';
 import { train } from '../../src/train/trainer.js';
-import { smallSyntheticDataset } from '../synthetic-data.js';
+import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 import { egtea } from './run-cli.js';
 
 let run: string;
@@ -16,16 +14,7 @@ beforeAll(async () => {
   const dataRoot = (await smallSyntheticDataset()).root;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-eval-'));
   run = path.join(work, 'run');
-  const pipeline = validatePipeline(
-    {
-      ...synth,
-      dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },
-      clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } },
-      schedule: { ...synth.schedule, epochs: 1 },
-    },
-    'test pipeline',
-  );
-  await train({ pipeline, dataRoot, out: run });
+  await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: run });
 });
 
 describe('egtea eval', () => {

@@ -7,26 +7,12 @@ import synth from '../../pipelines/synth.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/presets.js';
 import { exportTorchStateDict } from '../../src/models/torch-weights.js';
-import { validatePipeline, type Pipeline } from '../../src/train/pipeline.js';
+import type { Pipeline } from '../../src/train/pipeline.js';
 import { train, type EpochRecord } from '../../src/train/trainer.js';
-import { smallSyntheticDataset } from '../synthetic-data.js';
+import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 
 let dataRoot: string;
 let work: string;
-
-/** The built-in synth pipeline on the small test set: 46 training clips, 24 for validation. */
-function pipeline(changes: { epochs?: number; loss?: Pipeline['loss'] } = {}): Pipeline {
-  return validatePipeline(
-    {
-      ...synth,
-      dataset: { ...synth.dataset, annotations: 'annotations', frames: 'frames' },
-      clips: { frames: 4, transform: { ...synth.clips.transform, size: 32 } },
-      loss: changes.loss ?? synth.loss,
-      schedule: { ...synth.schedule, epochs: changes.epochs ?? 2, batchSize: 12, accumulation: 2, learningRate: 0.01 },
-    },
-    'test pipeline',
-  );
-}
 
 beforeAll(async () => {
   dataRoot = (await smallSyntheticDataset()).root;
@@ -48,7 +34,7 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     const out = path.join(work, 'cdb');
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    const result = await train({ pipeline: pipeline({ epochs: 3 }), dataRoot, out, onEpochEnd: () => counts.push(tf.memory().numTensors) });
+    const result = await train({ pipeline: smallPipeline({ epochs: 3 }), dataRoot, out, onEpochEnd: () => counts.push(tf.memory().numTensors) });
     expect(tf.memory().numTensors).toBe(before);
     // Momentum buffers appear in the first step; after that nothing grows from epoch to epoch.
     expect(new Set(counts).size).toBe(1);
@@ -81,9 +67,9 @@ describe('train (CDB-CE on the small synthetic set)', () => {
       const loss: Pipeline['loss'] = { name: lossName, tau: 'dynamic', settings: { eqlLambda: 0.05, eqlGamma: 0.5 } };
       const whole = path.join(work, `whole-${lossName}`);
       const split = path.join(work, `split-${lossName}`);
-      await train({ pipeline: pipeline({ epochs: 2, loss }), dataRoot, out: whole });
-      await train({ pipeline: pipeline({ epochs: 1, loss }), dataRoot, out: split });
-      const resumed = await train({ pipeline: pipeline({ epochs: 2, loss }), dataRoot, out: split });
+      await train({ pipeline: smallPipeline({ epochs: 2, loss }), dataRoot, out: whole });
+      await train({ pipeline: smallPipeline({ epochs: 1, loss }), dataRoot, out: split });
+      const resumed = await train({ pipeline: smallPipeline({ epochs: 2, loss }), dataRoot, out: split });
       expect(resumed.resumedFrom).toBe(1);
       expect((await readHistory(split)).map((r) => r.epoch)).toEqual([1, 2]);
       const a = await finalWeights(whole);
@@ -95,15 +81,15 @@ describe('train (CDB-CE on the small synthetic set)', () => {
         expect(worst, name).toBeLessThan(1e-4);
       }
       // Running it once more has nothing left to do.
-      expect((await train({ pipeline: pipeline({ epochs: 2, loss }), dataRoot, out: split })).epochs).toHaveLength(2);
+      expect((await train({ pipeline: smallPipeline({ epochs: 2, loss }), dataRoot, out: split })).epochs).toHaveLength(2);
     });
   }
 
   it('a kill between the checkpoint renames leaves checkpoint.old, and the run resumes from it', async () => {
     const out = path.join(work, 'renamed');
-    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out });
+    await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out });
     await fs.rename(path.join(out, 'checkpoint'), path.join(out, 'checkpoint.old'));
-    const resumed = await train({ pipeline: pipeline({ epochs: 2 }), dataRoot, out });
+    const resumed = await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out });
     expect(resumed.resumedFrom).toBe(1);
     expect(await fs.readdir(out)).not.toContain('checkpoint.old');
     expect(JSON.parse(await fs.readFile(path.join(out, 'checkpoint', 'state.json'), 'utf8')).epoch).toBe(2);
@@ -111,14 +97,14 @@ describe('train (CDB-CE on the small synthetic set)', () => {
 
   it('refuses to resume a run folder made by a different pipeline', async () => {
     const out = path.join(work, 'other');
-    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out });
-    await expect(train({ pipeline: pipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out })).rejects.toThrow(/different pipeline; pass --restart/);
-    const restarted = await train({ pipeline: pipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out, restart: true });
+    await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out });
+    await expect(train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out })).rejects.toThrow(/different pipeline; pass --restart/);
+    const restarted = await train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out, restart: true });
     expect(restarted.epochs[0]!.cdb).toBeNull();
   });
 
   it('--init loads every tensor of a checkpoint with another class count and replaces only the head', async () => {
-    const p = pipeline({ epochs: 1 });
+    const p = smallPipeline({ epochs: 1 });
     const donor = createModel({ arch: p.model.arch, numClasses: 7, frames: p.clips.frames, size: p.clips.transform.size, seed: 9 });
     const file = path.join(work, 'donor.safetensors');
     await writeSafetensors(file, exportTorchStateDict(donor.parameters));
@@ -142,21 +128,21 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     const file = path.join(work, 'lenet.safetensors');
     await writeSafetensors(file, exportTorchStateDict(lenet.parameters));
     lenet.parameters.dispose();
-    await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(/lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/);
-    await expect(train({ pipeline: pipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') })).rejects.toThrow(/absent.safetensors: no such weights file/);
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(/lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/);
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') })).rejects.toThrow(/absent.safetensors: no such weights file/);
   });
 
   it('a damaged frame stops the run with its file and the repair, and the finished epochs stay', async () => {
     const copy = path.join(work, 'damaged-data');
     await fs.cp(dataRoot, copy, { recursive: true });
     const out = path.join(work, 'damaged');
-    await train({ pipeline: pipeline({ epochs: 1 }), dataRoot: copy, out });
+    await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot: copy, out });
     const manifest = (await fs.readFile(path.join(copy, 'frames', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { clip: string });
     const victim = manifest.map((r) => r.clip).find((clip) => clip.startsWith('P20-'))!;
     const session = victim.split('-').slice(0, 3).join('-');
     const folder = path.join(copy, 'frames', session, victim);
     for (const name of await fs.readdir(folder)) await fs.writeFile(path.join(folder, name), 'not a jpeg');
-    await expect(train({ pipeline: pipeline({ epochs: 2 }), dataRoot: copy, out })).rejects.toThrow(
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot: copy, out })).rejects.toThrow(
       new RegExp(`${victim}/img_\\d+\\.jpg: .*delete .*${victim} and run egtea prepare again`),
     );
     expect((await readHistory(out)).map((r) => r.epoch)).toEqual([1]);

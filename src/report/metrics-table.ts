@@ -1,0 +1,15 @@
+import type { SummaryMetrics } from '../eval/metrics.js';
+import { table } from './table.js';
+
+/** A fraction as a percentage with one decimal; '-' when nothing was measured. */
+export function percent(value: number | null | undefined, unit = ''): string {
+  return value === null || value === undefined ? '-' : `${(100 * value).toFixed(1)}${unit}`;
+}
+
+/** Rows of summary metrics (every class, then class groups) as a table, in percent. */
+export function metricsTable(rows: { name: string; metrics: SummaryMetrics }[]): string {
+  return table(
+    ['classes', 'clips', 'top-1', 'top-5', 'macro recall', 'macro precision'],
+    rows.map(({ name, metrics: m }) => [name, m.samples, percent(m.top1), percent(m.top5), percent(m.macroRecall), percent(m.macroPrecision)]),
+  );
+}
