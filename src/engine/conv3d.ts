@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMul } from './mat-mul.js';
 import { checkGroupedShapes, groupedConv3d, groupedConvImpl, nativeGroupedConvAvailable, type GroupedConvImpl, type Triple } from './grouped-conv3d.js';
 import { kernelGroupedConv3d } from './grouped-conv3d-kernel.js';
 import { kernelsAvailable } from './kernels.js';
@@ -47,7 +48,7 @@ function pointwiseConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, stride: Triple): t
   return tf.tidy(() => {
     const [inChannels, outChannels] = filter.shape.slice(3) as [number, number];
     const strided = stride.every((s) => s === 1) ? x : subsample3d(x, stride);
-    const product = tf.matMul(tf.reshape(strided, [-1, inChannels]) as tf.Tensor2D, tf.reshape(filter, [inChannels, outChannels]) as tf.Tensor2D);
+    const product = matMul(tf.reshape(strided, [-1, inChannels]) as tf.Tensor2D, tf.reshape(filter, [inChannels, outChannels]) as tf.Tensor2D);
     const [n, t, h, w] = strided.shape;
     return tf.reshape(product, [n, t, h, w, outChannels]) as tf.Tensor5D;
   });

@@ -9,14 +9,26 @@ export interface NativeBackend {
   binding: {
     TF_FLOAT: number;
     TF_INT32: number;
+    TF_INT64: number;
     TF_BOOL: number;
     TF_ATTR_INT: number;
     TF_ATTR_BOOL: number;
     TF_ATTR_STRING: number;
     TF_ATTR_TYPE: number;
+    executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): OutputMetadata[];
+    deleteTensor(id: number): void;
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
+  getInputTensorIds(tensors: tf.Tensor[]): number[];
+  createOutputTensor(metadata: OutputMetadata): tf.Tensor;
+}
+
+/** A TensorFlow tensor handle as the binding returns it, before tfjs wraps it. */
+export interface OutputMetadata {
+  id: number;
+  shape: number[];
+  dtype: number;
 }
 
 export interface OpAttr {
@@ -39,10 +51,45 @@ export function int32TypeAttr(backend: NativeBackend, name: string): OpAttr {
   return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT32 };
 }
 
+export function int64TypeAttr(backend: NativeBackend, name: string): OpAttr {
+  return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT64 };
+}
+
 export function intsAttr(backend: NativeBackend, name: string, value: number[]): OpAttr {
   return { name, type: backend.binding.TF_ATTR_INT, value };
 }
 
 export function stringAttr(backend: NativeBackend, name: string, value: string): OpAttr {
   return { name, type: backend.binding.TF_ATTR_STRING, value };
+}
+
+export function boolAttr(backend: NativeBackend, name: string, value: boolean): OpAttr {
+  return { name, type: backend.binding.TF_ATTR_BOOL, value };
+}
+
+/**
+ * Runs ops on raw TensorFlow handles, for intermediates that tfjs cannot hold (int64), and
+ * frees every handle `run` records once it returns. `run` gets the input ids and returns the
+ * metadata of the one result to wrap as a tfjs tensor.
+ */
+export function withTransientHandles(
+  backend: NativeBackend,
+  inputs: tf.Tensor[],
+  run: (inputIds: number[], execute: (name: string, attrs: OpAttr[], ids: number[]) => OutputMetadata) => OutputMetadata,
+): tf.Tensor {
+  const transient: number[] = [];
+  const execute = (name: string, attrs: OpAttr[], ids: number[]): OutputMetadata => {
+    const [output] = backend.binding.executeOp(name, attrs, ids, 1);
+    transient.push(output!.id);
+    return output!;
+  };
+  try {
+    const result = run(backend.getInputTensorIds(inputs), execute);
+    const index = transient.indexOf(result.id);
+    if (index < 0) throw new Error('withTransientHandles: the result must come from execute');
+    transient.splice(index, 1);
+    return backend.createOutputTensor(result);
+  } finally {
+    for (const id of transient) backend.binding.deleteTensor(id);
+  }
 }

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
 import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
+import { matMul } from '../engine/mat-mul.js';
 import type { Triple } from '../engine/grouped-conv3d.js';
 import type { ForwardContext } from './context.js';
-import type { Parameters } from './parameters.js';
+import type { FlattenedMapLayout, Parameters } from './parameters.js';
 
 // Building blocks shared by the model families. Each creates its parameters under PyTorch's
 // names and initialises them as PyTorch does.
@@ -166,20 +167,24 @@ export interface LinearLayer {
   bias: tf.Variable;
 }
 
-/** A fully connected layer, PyTorch's default init; the weight is stored [in, out]. */
-export function createLinear(params: Parameters, name: string, inFeatures: number, outFeatures: number): LinearLayer {
+/**
+ * A fully connected layer, PyTorch's default init; the weight is stored [in, out]. `input`
+ * describes a flattened feature map when the layer follows one (see FlattenedMapLayout).
+ */
+export function createLinear(params: Parameters, name: string, inFeatures: number, outFeatures: number, input?: FlattenedMapLayout): LinearLayer {
   const bound = 1 / Math.sqrt(inFeatures);
   const seed = params.seedFor(name);
+  if (input && input.height * input.width * input.channels !== inFeatures) throw new Error(`${name}: a ${input.height}x${input.width}x${input.channels} map does not flatten to ${inFeatures} features`);
   return {
-    weight: params.add(`${name}.weight`, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', seed), 'linear'),
+    weight: params.add(`${name}.weight`, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', seed), input ?? 'linear'),
     bias: params.add(`${name}.bias`, tf.randomUniform([outFeatures], -bound, bound, 'float32', seed + 1), 'vector'),
   };
 }
 
-/** Product, then bias and activation (native BiasAdd/Relu and their gradients: see bias-activation.ts). */
+/** Product, then bias and activation (native MatMul, BiasAdd, Relu and their gradients: see engine/). */
 export function applyLinear(layer: LinearLayer, x: tf.Tensor2D, context: ForwardContext, activation: Activation = 'linear'): tf.Tensor2D {
   if (context.macs) context.macs.count += x.shape[0] * layer.weight.size;
-  return tf.tidy(() => biasActivation(tf.matMul(x, layer.weight as tf.Tensor2D), layer.bias as tf.Tensor1D, activation));
+  return tf.tidy(() => biasActivation(matMul(x, layer.weight as tf.Tensor2D), layer.bias as tf.Tensor1D, activation));
 }
 
 /** Single-frame clips [N, 1, H, W, C] as images [N, H, W, C]. */

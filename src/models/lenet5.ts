@@ -32,7 +32,7 @@ export class LeNet5 implements ClipModel {
     const after = Math.floor((Math.floor((size - 4) / 2) - 4) / 2);
     this.conv1 = createConv2d(p, 'conv1', channels, 6, 5);
     this.conv2 = createConv2d(p, 'conv2', 6, 16, 5);
-    this.fc1 = createLinear(p, 'fc1', 16 * after * after, 120);
+    this.fc1 = createLinear(p, 'fc1', 16 * after * after, 120, { kind: 'linear-after-flatten', height: after, width: after, channels: 16 });
     this.fc2 = createLinear(p, 'fc2', 120, 84);
     this.fc3 = createLinear(p, 'fc3', 84, numClasses);
   }
@@ -43,8 +43,8 @@ export class LeNet5 implements ClipModel {
       let x = framesAsImages(clips, this.arch);
       x = maxPool2d(applyConv2d(this.conv1, x, context, 'relu'), 2, 2);
       x = maxPool2d(applyConv2d(this.conv2, x, context, 'relu'), 2, 2);
-      // Flatten channels-first, as PyTorch does, so its checkpoints load unchanged.
-      const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n, -1]) as tf.Tensor2D;
+      // Flattened channels-last; fc1's rows are reordered to PyTorch's channels-first on import and export.
+      const flat = tf.reshape(x, [n, -1]) as tf.Tensor2D;
       const hidden = applyLinear(this.fc2, applyLinear(this.fc1, flat, context, 'relu'), context, 'relu');
       return applyLinear(this.fc3, hidden, context);
     });

@@ -5,7 +5,18 @@ import { hashString } from '../util/random.js';
  * How a parameter is laid out in PyTorch, so weights can be imported and exported under
  * PyTorch state-dict names: conv filters and linear weights are transposed on the way.
  */
-export type TorchLayout = 'conv3d' | 'conv2d' | 'linear' | 'vector';
+export type TorchLayout = 'conv3d' | 'conv2d' | 'linear' | 'vector' | FlattenedMapLayout;
+
+/**
+ * A linear layer fed by a flattened [H, W, C] feature map. PyTorch flattens channels-first, so its
+ * rows are reordered on the way in and out, and the forward pass flattens without a transpose.
+ */
+export interface FlattenedMapLayout {
+  kind: 'linear-after-flatten';
+  height: number;
+  width: number;
+  channels: number;
+}
 
 export interface ParameterEntry {
   name: string;

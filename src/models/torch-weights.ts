@@ -4,12 +4,15 @@ import { UserError } from '../util/errors.js';
 import type { Parameters, TorchLayout } from './parameters.js';
 
 // PyTorch layout -> TensorFlow.js layout, as a transpose permutation.
-const FROM_TORCH: Record<TorchLayout, number[] | null> = {
+const FROM_TORCH: Record<Exclude<TorchLayout, object>, number[] | null> = {
   conv3d: [2, 3, 4, 1, 0], // [out, in/g, kt, kh, kw] -> [kt, kh, kw, in/g, out]
   conv2d: [2, 3, 1, 0], // [out, in, kh, kw] -> [kh, kw, in, out]
   linear: [1, 0], // [out, in] -> [in, out]
   vector: null,
 };
+
+// A flattened map's linear weight: [out, C*H*W] viewed as [out, C, H, W] -> [H, W, C, out].
+const MAP_FROM_TORCH = [2, 3, 1, 0];
 
 function inverse(permutation: number[]): number[] {
   const result = new Array<number>(permutation.length);
@@ -18,8 +21,30 @@ function inverse(permutation: number[]): number[] {
 }
 
 function torchShape(shape: number[], layout: TorchLayout): number[] {
-  const permutation = FROM_TORCH[layout];
+  const permutation = typeof layout === 'object' ? FROM_TORCH.linear : FROM_TORCH[layout];
   return permutation ? inverse(permutation).map((axis) => shape[axis]!) : [...shape];
+}
+
+/** A tensor in PyTorch's layout, rearranged into the model's. */
+function fromTorch(t: tf.Tensor, layout: TorchLayout): tf.Tensor {
+  if (typeof layout !== 'object') {
+    const permutation = FROM_TORCH[layout];
+    return permutation ? tf.transpose(t, permutation) : t.clone();
+  }
+  const { height, width, channels } = layout;
+  const out = t.shape[0]!;
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(t, [out, channels, height, width]), MAP_FROM_TORCH), [height * width * channels, out]));
+}
+
+/** A model tensor rearranged into PyTorch's layout. */
+function toTorch(t: tf.Tensor, layout: TorchLayout): tf.Tensor {
+  if (typeof layout !== 'object') {
+    const permutation = FROM_TORCH[layout];
+    return permutation ? tf.transpose(t, inverse(permutation)) : t.clone();
+  }
+  const { height, width, channels } = layout;
+  const out = t.shape[1]!;
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(t, [height, width, channels, out]), inverse(MAP_FROM_TORCH)), [out, channels * height * width]));
 }
 
 export interface ImportReport {
@@ -61,11 +86,7 @@ export function importTorchStateDict(
         }
         throw new UserError(`${source}: tensor '${entry.name}' has shape [${stored.shape.join(', ')}]; the model needs [${expected.join(', ')}]`);
       }
-      const permutation = FROM_TORCH[entry.layout];
-      const value = tf.tidy(() => {
-        const t = tf.tensor(Float32Array.from(stored.data), stored.shape, 'float32');
-        return permutation ? tf.transpose(t, permutation) : t;
-      });
+      const value = tf.tidy(() => fromTorch(tf.tensor(Float32Array.from(stored.data), stored.shape, 'float32'), entry.layout));
       assignments.push([entry.variable, value]);
       report.loaded.push(entry.name);
     }
@@ -83,8 +104,7 @@ export function importTorchStateDict(
 export function exportTorchStateDict(params: Parameters): Map<string, StoredTensor> {
   const out = new Map<string, StoredTensor>();
   for (const entry of params.list()) {
-    const permutation = FROM_TORCH[entry.layout];
-    const value = tf.tidy(() => (permutation ? tf.transpose(entry.variable, inverse(permutation)) : entry.variable.clone()));
+    const value = toTorch(entry.variable, entry.layout);
     out.set(entry.name, { shape: value.shape, data: value.dataSync() as Float32Array });
     value.dispose();
   }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { biasActivation, type Activation } from '../../src/engine/bias-activation.js';
+import { matMul } from '../../src/engine/mat-mul.js';
 import { maxPool2d } from '../../src/engine/max-pool.js';
 import { softmaxCrossEntropy } from '../../src/engine/softmax-cross-entropy.js';
 
@@ -108,7 +109,51 @@ describe('softmaxCrossEntropy (one native op forward and back)', () => {
   });
 });
 
+describe('matMul (native MatMul forward and back)', () => {
+  it('values and both gradients equal tfjs matMul on the pure-JS backend', async () => {
+    const result = await onBothBackends(() => {
+      const x = tf.randomNormal([7, 5], 0, 1, 'float32', 21) as tf.Tensor2D;
+      const w = tf.randomNormal([5, 3], 0, 1, 'float32', 22) as tf.Tensor2D;
+      const dy = tf.randomNormal([7, 3], 0, 1, 'float32', 23);
+      const f = (a: tf.Tensor, b: tf.Tensor) => matMul(a as tf.Tensor2D, b as tf.Tensor2D);
+      const [dx, dw] = tf.grads(f)([x, w], dy);
+      return [f(x, w), dx!, dw!];
+    });
+    expectClose(result, 1e-5);
+  });
+
+  it('names both shapes when the inner sizes differ', () => {
+    tf.tidy(() => {
+      expect(() => matMul(tf.zeros([2, 3]), tf.zeros([4, 5]))).toThrow(/\[2,3\] x \[4,5\]/);
+    });
+  });
+});
+
 describe('maxPool2d (PyTorch padding: padded positions never win)', () => {
+  for (const [kernel, stride, padding] of [
+    [2, 2, 0],
+    [3, 2, 1],
+  ] as const) {
+    it(`kernel ${kernel}, stride ${stride}, padding ${padding}: values and gradient (overlapping windows add up) equal the pure-JS backend`, async () => {
+      const result = await onBothBackends(() => {
+        const x = tf.randomNormal([3, 10, 9, 4], 0, 1, 'float32', 24) as tf.Tensor4D;
+        const f = (a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, kernel, stride, padding);
+        const y = f(x);
+        return [y, tf.grad(f)(x, tf.randomNormal(y.shape, 0, 1, 'float32', 25)), x];
+      });
+      expectClose(result, 1e-6);
+    });
+  }
+
+  it('a window of equal values passes its gradient to one position, as PyTorch does', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
+      const dx = tf.grad((a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, 2, 2))(x, tf.ones([1, 2, 2, 2]));
+      expect(dx.sum().dataSync()[0]).toBe(8);
+      expect(Array.from(dx.dataSync()).filter((v) => v !== 0)).toEqual(new Array(8).fill(1));
+    });
+  });
+
   for (const [kernel, stride, padding] of [
     [2, 2, 0],
     [3, 2, 1],
