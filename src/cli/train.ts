@@ -8,7 +8,7 @@ import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { train } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { metricsTable } from '../report/metrics-table.js';
-import { parseChoice, parsePositiveInt, parseTau } from './options.js';
+import { parseChoice, parseNonNegativeNumber, parsePositiveInt, parseTau } from './options.js';
 import { emit, log } from './output.js';
 
 interface TrainCommandOptions {
@@ -21,6 +21,7 @@ interface TrainCommandOptions {
   tau?: string;
   seed?: number;
   restart: boolean;
+  checkpointMinutes: number;
   json: boolean;
 }
 
@@ -42,7 +43,7 @@ export async function resolvePipeline(name: string): Promise<Pipeline> {
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a pipeline (dataset, clips, model, loss, schedule); resumes from the last finished epoch of --out')
+    .description('train a pipeline (dataset, clips, model, loss, schedule); resumes from the last checkpoint in --out')
     .option('--pipeline <name|file.js>', `a built-in pipeline (${Object.keys(PIPELINES).join(', ')}) or a module exporting one`, 'synth')
     .option('--data <dir>', "the data root the pipeline's paths are relative to", 'data')
     .option('--out <dir>', 'run folder (default: runs/<pipeline>-<loss>)')
@@ -52,6 +53,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--tau <value>', "override CDB's tau: a number, or 'dynamic'")
     .option('--seed <n>', "override the pipeline's seed", parsePositiveInt)
     .option('--restart', 'discard a checkpoint in --out instead of resuming from it', false)
+    .option('--checkpoint-minutes <m>', 'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one', parseNonNegativeNumber, 10)
     .option('--json', 'print one JSON document (the run summary)', false)
     .action(async (options: TrainCommandOptions) => {
       await selectBackend(program.opts<{ backend?: string }>().backend);
@@ -66,7 +68,7 @@ export function registerTrainCommand(program: Command): void {
         'command-line overrides',
       );
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
-      const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, log });
+      const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, log });
       const last = result.epochs.at(-1);
       emit(options.json, { ...result, pipeline }, () => {
         if (!last) return `nothing to do: ${out} already finished ${pipeline.schedule.epochs} epochs`;

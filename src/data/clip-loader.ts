@@ -103,8 +103,12 @@ export class ClipLoader {
     return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };
   }
 
-  /** The batches of one epoch. Each batch's tensors are disposed when the next one is requested. */
-  async *batches(epoch: number): AsyncGenerator<Batch> {
+  /**
+   * The batches of one epoch, from batch `first` (0-based; a run resumed inside an epoch skips
+   * the batches it trained on: every draw is keyed by epoch and clip, so the rest are unchanged).
+   * Each batch's tensors are disposed when the next one is requested.
+   */
+  async *batches(epoch: number, first = 0): AsyncGenerator<Batch> {
     const order = this.order(epoch);
     const { batchSize, segments, transform, prefetch } = this.options;
     const count = this.batchCount();
@@ -112,8 +116,8 @@ export class ClipLoader {
     const schedule = (b: number) => {
       if (b < count) pending.push(this.loadBatch(order.slice(b * batchSize, (b + 1) * batchSize), epoch));
     };
-    for (let b = 0; b <= prefetch; b++) schedule(b);
-    for (let b = 0; b < count; b++) {
+    for (let b = first; b <= first + prefetch; b++) schedule(b);
+    for (let b = first; b < count; b++) {
       const loaded = await pending.shift()!;
       schedule(b + prefetch + 1);
       const batch: Batch = {

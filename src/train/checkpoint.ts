@@ -9,12 +9,22 @@ import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
 import type { Sgd } from './sgd.js';
 
-/** What a run needs to continue after the epoch it last finished. */
+/** What a run needs to continue after the epoch it last finished, or inside the next one. */
 export interface CheckpointState {
-  /** The last finished epoch (1-based). */
+  /** The last finished epoch (1-based; 0 when the first epoch is still in progress). */
   epoch: number;
   seed: number;
   tracker: { weights: number[]; rawWeights: number[] } | null;
+  /** Set when saved inside epoch `epoch + 1`: the batches it has trained on and their running loss. */
+  partial?: PartialEpoch | null;
+}
+
+export interface PartialEpoch {
+  /** Batches finished (the next one to train is this, 0-based). */
+  batches: number;
+  lossSum: number;
+  seen: number;
+  seconds: number;
 }
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -59,7 +69,11 @@ export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: S
   } catch (error) {
     throw new UserError(`${stateFile}: not a readable checkpoint state (${(error as Error).message}); rerun with --restart to start over`);
   }
-  if (!Number.isInteger(state.epoch) || state.epoch < 1) throw new UserError(`${stateFile}: 'epoch' is ${JSON.stringify(state.epoch)}`);
+  const partial = state.partial ?? null;
+  if (!Number.isInteger(state.epoch) || state.epoch < (partial ? 0 : 1)) throw new UserError(`${stateFile}: 'epoch' is ${JSON.stringify(state.epoch)}`);
+  if (partial && !(Number.isInteger(partial.batches) && partial.batches > 0 && Number.isFinite(partial.lossSum) && partial.seen > 0 && partial.seconds >= 0)) {
+    throw new UserError(`${stateFile}: 'partial' is not a finished-batch record: ${JSON.stringify(partial)}`);
+  }
   const weightsFile = path.join(dir, 'weights.safetensors');
   importTorchStateDict(model.parameters, await readSafetensors(weightsFile), weightsFile);
   const optimizerFile = path.join(dir, 'optimizer.safetensors');

@@ -13,7 +13,7 @@ import { percent } from '../report/metrics-table.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
-import { CHECKPOINT_DIR, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_DIR, findCheckpoint, loadCheckpoint, saveCheckpoint, type PartialEpoch } from './checkpoint.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from './from-pipeline.js';
 import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
@@ -31,8 +31,12 @@ export interface TrainOptions {
   restart?: boolean;
   /** Where progress lines go (stderr in the command line). */
   log?: (line: string) => void;
+  /** Minutes between checkpoints inside an epoch (default 10; 0: after every batch). Every epoch ends with one. */
+  checkpointMinutes?: number;
   /** Called after each epoch is checkpointed. */
   onEpochEnd?: (record: EpochRecord) => void;
+  /** Called after each training batch (1-based), after any checkpoint it triggered. */
+  onBatchEnd?: (epoch: number, batch: number) => void;
 }
 
 /** Metrics of one evaluation: every class, and each class group. */
@@ -72,7 +76,10 @@ export interface TrainResult {
   groups: ClassGroups;
   trainingCounts: number[];
   init: (ImportReport & { file: string }) | null;
+  /** The last finished epoch of the checkpoint the run resumed from (null: a fresh run). */
   resumedFrom: number | null;
+  /** Set when that checkpoint was saved inside an epoch: the epoch and the batches already trained. */
+  resumedInside: { epoch: number; batches: number } | null;
   epochs: EpochRecord[];
 }
 
@@ -122,8 +129,9 @@ async function importInit(model: ClipModel, file: string): Promise<ImportReport 
 
 /**
  * Trains one pipeline: every epoch, a pass over the training clips, then validation; CDB's
- * class weights come from the validation accuracies. A checkpoint after every epoch lets a
- * killed run continue from its last finished epoch when started again with the same --out.
+ * class weights come from the validation accuracies. A checkpoint after every epoch, and every
+ * few minutes inside one, lets a killed run continue where it was when started again with the
+ * same --out; the continued run trains exactly as an uninterrupted one would.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { pipeline: p, out } = options;
@@ -161,29 +169,40 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = createPipelineModel(p, classes.length);
   const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
   let epoch = 0;
-  // Random draws in the loss (EQL) come from one generator per epoch, so a resumed run draws
-  // what an uninterrupted one would.
-  let epochRandom = new SeededRandom(p.seed).fork('loss/epoch/0');
+  // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at any
+  // checkpoint draws what an uninterrupted one would.
+  let batchRandom = new SeededRandom(p.seed).fork('loss/epoch/0');
   const loss = createLoss(p.loss.name, {
     ...p.loss.settings,
     numClasses: classes.length,
     counts: trainingCounts,
     ...(tracker ? { tracker } : {}),
-    random: { bernoulli: (probability: number) => epochRandom.bernoulli(probability) },
+    random: { bernoulli: (probability: number) => batchRandom.bernoulli(probability) },
     epoch: () => epoch - 1,
   });
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
   const trainLoader = createPipelineLoader(p, dataset.train, 'train');
   const validationLoader = createPipelineLoader(p, dataset.validation, 'evaluate');
-  const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, epochs: [] };
+  const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
+  const checkpointMs = (options.checkpointMinutes ?? 10) * 60_000;
   try {
     let first = 1;
+    let partial: PartialEpoch | null = null;
     if (checkpoint !== null) {
       const state = await loadCheckpoint(checkpoint, model, optimizer, tracker);
       first = state.epoch + 1;
+      partial = state.partial ?? null;
       result.resumedFrom = state.epoch;
       result.epochs = await keepHistoryUpTo(path.join(out, 'history.jsonl'), state.epoch);
-      log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
+      if (partial !== null && first > p.schedule.epochs) {
+        throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
+      }
+      if (partial !== null) {
+        result.resumedInside = { epoch: first, batches: partial.batches };
+        log(`resuming epoch ${first} after batch ${partial.batches} from ${checkpoint}`);
+      } else {
+        log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
+      }
       if (options.init !== undefined) log(`warning: --init ${options.init} is not used: the run resumes from its checkpoint (pass --restart to start over)`);
     } else {
       const init = options.init ?? p.model.init;
@@ -195,14 +214,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     log(`training ${p.name}: ${dataset.train.length} clips (${dataset.validation.length} for validation), ${classes.length} classes, ${model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
     for (epoch = first; epoch <= p.schedule.epochs; epoch++) {
-      const started = Date.now();
-      epochRandom = new SeededRandom(p.seed).fork(`loss/epoch/${epoch}`);
+      // A partial epoch from the checkpoint carries its batches, running loss and time.
+      const carried = epoch === first ? partial : null;
+      const started = Date.now() - (carried?.seconds ?? 0) * 1000;
       optimizer.learningRate = learningRateAt(p.schedule, epoch);
       const batches = trainLoader.batchCount();
-      let lossSum = 0;
-      let seen = 0;
-      let b = 0;
-      for await (const batch of trainLoader.batches(epoch)) {
+      let lossSum = carried?.lossSum ?? 0;
+      let seen = carried?.seen ?? 0;
+      let b = carried?.batches ?? 0;
+      const resumedSeen = seen;
+      const resumedAt = Date.now();
+      let lastCheckpoint = Date.now();
+      for await (const batch of trainLoader.batches(epoch, b)) {
+        batchRandom = new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`);
         const parts = microBatches(batch.clips, batch.labels, p.schedule.accumulation);
         const value = accumulatedTrainStep(model, optimizer, loss, parts);
         if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
@@ -211,9 +235,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seen += batch.names.length;
         b += 1;
         if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
-          const seconds = (Date.now() - started) / 1000;
-          log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${(seen / seconds).toFixed(1)} clips/s`);
+          const seconds = (Date.now() - resumedAt) / 1000;
+          log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`);
         }
+        if (b < batches && Date.now() - lastCheckpoint >= checkpointMs) {
+          const seconds = (Date.now() - started) / 1000;
+          await saveCheckpoint(out, model, optimizer, { epoch: epoch - 1, seed: p.seed, tracker: tracker?.state() ?? null, partial: { batches: b, lossSum, seen, seconds } });
+          lastCheckpoint = Date.now();
+        }
+        options.onBatchEnd?.(epoch, b);
       }
       const validation = summarizeEvaluation(await evaluateModel(model, validationLoader, classes), groups);
       let cdb: EpochRecord['cdb'] = null;

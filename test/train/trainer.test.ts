@@ -85,6 +85,50 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     });
   }
 
+  it('a run stopped inside an epoch resumes at the next batch and ends where an uninterrupted run does', async () => {
+    // EQL with even odds, so the loss's random draws must line up too.
+    const loss: Pipeline['loss'] = { name: 'eql', tau: 'dynamic', settings: { eqlLambda: 0.05, eqlGamma: 0.5 } };
+    const pipeline = smallPipeline({ epochs: 2, loss });
+    const whole = path.join(work, 'whole-inside');
+    const split = path.join(work, 'split-inside');
+    await train({ pipeline, dataRoot, out: whole });
+    const stop = new Error('stopped for the test');
+    const trained: string[] = [];
+    await expect(
+      train({
+        pipeline,
+        dataRoot,
+        out: split,
+        checkpointMinutes: 0,
+        onBatchEnd: (epoch, batch) => {
+          trained.push(`${epoch}/${batch}`);
+          if (epoch === 2 && batch === 1) throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    const state = JSON.parse(await fs.readFile(path.join(split, 'checkpoint', 'state.json'), 'utf8'));
+    expect(state.epoch).toBe(1);
+    expect(state.partial.batches).toBe(1);
+    // Fewer epochs than the one it stopped in would end on weights from inside an epoch: refused.
+    await expect(train({ pipeline: smallPipeline({ epochs: 1, loss }), dataRoot, out: split })).rejects.toThrow(/inside epoch 2; train to at least 2 epochs/);
+    const resumed: string[] = [];
+    const result = await train({ pipeline, dataRoot, out: split, onBatchEnd: (epoch, batch) => resumed.push(`${epoch}/${batch}`) });
+    expect(result.resumedInside).toEqual({ epoch: 2, batches: 1 });
+    expect(resumed[0]).toBe('2/2');
+    expect(trained.length + resumed.length).toBe(2 * Number(trained.filter((b) => b.startsWith('1/')).length));
+    expect((await readHistory(split)).map((r) => r.epoch)).toEqual([1, 2]);
+    const [a, b] = [await finalWeights(whole), await finalWeights(split)];
+    for (const [name, values] of a) {
+      const other = b.get(name)!;
+      let worst = 0;
+      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - other[i]!));
+      expect(worst, name).toBeLessThan(1e-4);
+    }
+    // The epoch's loss counts the batches before the stop as well.
+    const [wholeLast, splitLast] = [(await readHistory(whole)).at(-1)!, (await readHistory(split)).at(-1)!];
+    expect(splitLast.trainLoss).toBeCloseTo(wholeLast.trainLoss, 4);
+  });
+
   it('a kill between the checkpoint renames leaves checkpoint.old, and the run resumes from it', async () => {
     const out = path.join(work, 'renamed');
     await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out });
