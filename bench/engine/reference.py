@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for `egtea bench engine`: the same two cases as the TypeScript side,
-same shapes, same thread count. Prints one JSON document.
+same shapes, same thread count. Prints one JSON document, or with --serve times runs of steps on
+request, so the two sides can alternate in short turns.
 
   lenet:      LeNet-5 training step, batch 100 of 1x28x28, SGD momentum 0.9, cross-entropy
   bottleneck: one 3D-ResNeXt bottleneck (256 -> 128 grouped x32 -> 256, identity shortcut,
@@ -11,6 +12,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -51,15 +53,37 @@ class Bottleneck(nn.Module):
         return F.relu(o + x)
 
 
-def timed(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
+def times_ms(fn, reps):
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return times
+
+
+def make_cases():
+    """The two timed steps, built once (and warmed up), as egtea's side builds its own."""
+    net = LeNet5()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(100, 1, 28, 28)
+    y = torch.randint(0, 10, (100,))
+
+    def lenet_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+    block = Bottleneck().train()
+    clip = torch.randn(1, 256, 5, 56, 56)
+
+    def block_step():
+        block.zero_grad(set_to_none=True)
+        block(clip).sum().backward()
+
+    times_ms(lenet_step, 5)
+    times_ms(block_step, 2)
+    return {'lenet': lenet_step, 'bottleneck': block_step}
 
 
 def main():
@@ -67,36 +91,24 @@ def main():
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--lenet-steps', type=int, default=30)
     ap.add_argument('--block-reps', type=int, default=5)
-    ap.add_argument('--case', choices=['all', 'lenet', 'bottleneck'], default='all')
+    ap.add_argument('--serve', action='store_true',
+                    help='read "<case> <reps>" lines on stdin, answer each with one JSON line of step times')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    result = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
-
-    if a.case in ('all', 'lenet'):
-        net = LeNet5()
-        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-        x = torch.randn(100, 1, 28, 28)
-        y = torch.randint(0, 10, (100,))
-
-        def lenet_step():
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x), y).backward()
-            opt.step()
-
-        result['lenet_ms'] = timed(lenet_step, 5, a.lenet_steps)
-
-    if a.case in ('all', 'bottleneck'):
-        block = Bottleneck().train()
-        x = torch.randn(1, 256, 5, 56, 56)
-
-        def block_step():
-            block.zero_grad(set_to_none=True)
-            block(x).sum().backward()
-
-        result['bottleneck_ms'] = timed(block_step, 2, a.block_reps)
-
-    print(json.dumps(result))
+    cases = make_cases()
+    header = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    if not a.serve:
+        result = dict(header)
+        result['lenet_ms'] = statistics.median(times_ms(cases['lenet'], a.lenet_steps))
+        result['bottleneck_ms'] = statistics.median(times_ms(cases['bottleneck'], a.block_reps))
+        print(json.dumps(result))
+        return
+    # Served: egtea alternates short runs of each side, so the machine's drift falls on both.
+    print(json.dumps(header), flush=True)
+    for line in sys.stdin:
+        name, reps = line.split()
+        print(json.dumps({'case': name, 'ms': times_ms(cases[name], int(reps))}), flush=True)
 
 
 if __name__ == '__main__':

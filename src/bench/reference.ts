@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import readline from 'node:readline';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 
@@ -17,20 +18,70 @@ export function runPythonReference(script: string, args: string[]): Record<strin
   return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
 }
 
+/**
+ * A Python reference kept running (`--serve`): each request is one stdin line, each answer one
+ * JSON line. Lets egtea and the reference take short turns in one benchmark.
+ */
+export class ReferenceServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly answers: AsyncIterator<string>;
+  private stderr = '';
+
+  constructor(
+    readonly file: string,
+    args: string[],
+  ) {
+    const python = process.env.EGTEA_PYTHON ?? 'python3';
+    this.child = spawn(python, [file, ...args, '--serve']);
+    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-3000)));
+    this.child.on('error', () => {});
+    this.answers = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(script: string, args: string[]): Promise<{ server: ReferenceServer; header: Record<string, unknown> }> {
+    const server = new ReferenceServer(path.join(projectRoot(), 'bench', script), args);
+    return { server, header: await server.next() };
+  }
+
+  async request(line: string): Promise<Record<string, unknown>> {
+    this.child.stdin.write(`${line}\n`);
+    return this.next();
+  }
+
+  private async next(): Promise<Record<string, unknown>> {
+    const { value, done } = await this.answers.next();
+    if (done) {
+      const hint = /No module named 'torch'/.test(this.stderr) ? ' (PyTorch is missing: pip install torch==2.13.0)' : /ENOENT|not found/.test(this.stderr) ? '; set EGTEA_PYTHON' : '';
+      throw new UserError(`the reference ${this.file} stopped${hint}:\n${this.stderr}`);
+    }
+    return JSON.parse(value) as Record<string, unknown>;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Median milliseconds of fn over reps runs, after warmup runs. */
-export function timeMs(fn: () => void, warmup: number, reps: number): number {
-  for (let i = 0; i < warmup; i++) fn();
+/** Milliseconds of each of reps runs of fn. */
+export function timesMs(fn: () => void, reps: number): number[] {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = performance.now();
     fn();
     times.push(performance.now() - start);
   }
-  return median(times);
+  return times;
+}
+
+/** Median milliseconds of fn over reps runs, after warmup runs. */
+export function timeMs(fn: () => void, warmup: number, reps: number): number {
+  timesMs(fn, warmup);
+  return median(timesMs(fn, reps));
 }

@@ -16,14 +16,14 @@ export function registerBenchCommand(program: Command): void {
   bench
     .command('engine')
     .description('LeNet-5 training step and a 3D-ResNeXt bottleneck fwd+bwd, beside PyTorch CPU with the same threads (goal: ratio <= 1.5)')
-    .option('--lenet-steps <n>', 'timed LeNet-5 steps', parsePositiveInt, 30)
-    .option('--block-reps <n>', 'timed bottleneck repetitions', parsePositiveInt, 5)
-    .option('--rounds <n>', 'rounds of reference-then-egtea; ratios are the median over rounds', parsePositiveInt, 3)
+    .option('--lenet-steps <n>', 'timed LeNet-5 steps per turn', parsePositiveInt, 20)
+    .option('--block-reps <n>', 'timed bottleneck repetitions per turn', parsePositiveInt, 2)
+    .option('--rounds <n>', 'rounds of turns, PyTorch then egtea; ratios are the median over rounds', parsePositiveInt, 10)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { lenetSteps: number; blockReps: number; rounds: number; json: boolean }) => {
       const engine = await selectBackend(backend());
-      process.stderr.write(`${options.rounds} rounds of the PyTorch reference, then egtea...\n`);
-      const result = runEngineBench(engine, options);
+      process.stderr.write(`${options.rounds} rounds of turns, PyTorch then egtea...\n`);
+      const result = await runEngineBench(engine, options);
       emit(options.json, result, () =>
         [
           `engine: ${engine.backend} (TensorFlow ${engine.tensorflowVersion ?? '-'}), PyTorch ${result.torch}, ${result.threads} threads`,
