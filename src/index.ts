@@ -29,5 +29,10 @@ export { segmentBoundaries, trainingFrameIndices, evaluationFrameIndices } from 
 export { DEFAULT_TRANSFORM, IMAGENET_MEAN, IMAGENET_STD, drawAugmentation, centreAugmentation, loadClipFramesInto, type TransformConfig, type ClipAugmentation } from './data/transforms.js';
 export { ClipLoader, type ClipRecord, type LoaderOptions, type Batch } from './data/clip-loader.js';
 export { loadFrameDataset, type FrameDataset } from './data/frame-dataset.js';
+export { importImages, IMAGE_DATASETS, type ImageDataset, type ImportImagesOptions } from './data/images/import-images.js';
+export { readMnist } from './data/images/mnist-idx.js';
+export { readCifar, type CifarKind } from './data/images/cifar-binary.js';
+export { imbalancedMnistSplits, longTailedSplits, IMBALANCED_MNIST, type ImageSplits } from './data/images/imbalanced-splits.js';
+export { matMul } from './engine/mat-mul.js';
 export { synthesize, type SynthOptions } from './video/synth/synthesize.js';
 export { prepareFrames, type PrepareOptions, type PrepareSummary } from './video/prepare.js';

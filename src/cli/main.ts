@@ -6,6 +6,7 @@ import { registerCompareCommand } from './compare.js';
 import { registerDemoCommand } from './demo.js';
 import { registerEngineCommand } from './engine.js';
 import { registerEvalCommand } from './eval.js';
+import { registerImagesCommand } from './images.js';
 import { registerInfoCommand } from './info.js';
 import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerInfoCommand(program);
   registerSynthCommand(program);
   registerPrepareCommand(program);
+  registerImagesCommand(program);
   registerDemoCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);

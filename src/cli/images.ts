@@ -1,0 +1,32 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { IMAGE_DATASETS, importImages, type ImageDataset } from '../data/images/import-images.js';
+import { parseChoice, parseNonNegativeNumber, parsePositiveInt } from './options.js';
+import { emit, table } from './output.js';
+
+export function registerImagesCommand(program: Command): void {
+  program
+    .command('images')
+    .description("build one of the paper's imbalanced image datasets from its public files, as one-frame clips the video pipeline trains on")
+    .requiredOption('--dataset <name>', `${IMAGE_DATASETS.join(', ')}`, parseChoice(IMAGE_DATASETS))
+    .requiredOption('--source <dir>', "the source files: MNIST's four IDX files (plain or .gz), or CIFAR's binary version")
+    .option('--out <dir>', 'dataset root to write (default: data/<dataset>)')
+    .option('--majority-ratio <r>', 'mnist-imbalanced: share of the majority digit (9) among the 5000 training images', parseNonNegativeNumber, 0.99)
+    .option('--imbalance <n>', 'cifar*-lt: largest class size over the smallest', parseNonNegativeNumber, 100)
+    .option('--seed <n>', 'seed of every choice of images', parsePositiveInt, 1)
+    .option('--json', 'print one JSON document', false)
+    .action(async (o: { dataset: ImageDataset; source: string; out?: string; majorityRatio: number; imbalance: number; seed: number; json: boolean }) => {
+      const out = o.out ?? path.join('data', o.dataset);
+      const result = await importImages({ dataset: o.dataset, source: o.source, out, seed: o.seed, majorityRatio: o.majorityRatio, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
+      const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
+      emit(o.json, result, () =>
+        [
+          `${o.dataset} in ${out} (seed ${result.seed}): ${result.written} images written, ${result.skipped} already there`,
+          table(
+            ['split', 'images', 'largest class', 'smallest class'],
+            (['train', 'validation', 'test'] as const).map((part) => [part, String(sum(result.counts[part])), String(Math.max(...result.counts[part])), String(Math.min(...result.counts[part]))]),
+          ),
+        ].join('\n'),
+      );
+    });
+}

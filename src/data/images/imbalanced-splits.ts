@@ -1,0 +1,98 @@
+import { UserError } from '../../util/errors.js';
+import type { SeededRandom } from '../../util/random.js';
+import type { ImageSet } from './image-set.js';
+
+/** One chosen image: its index in the source split and its class in the new dataset. */
+export interface Pick {
+  index: number;
+  label: number;
+}
+
+export interface ImageSplits {
+  classes: string[];
+  /** From the source's training split. */
+  train: Pick[];
+  /** From the source's training split, disjoint from train. */
+  validation: Pick[];
+  /** From the source's test split. */
+  test: Pick[];
+}
+
+function indicesOf(set: ImageSet, label: number): number[] {
+  const out: number[] = [];
+  set.labels.forEach((l, i) => {
+    if (l === label) out.push(i);
+  });
+  return out;
+}
+
+function take(set: ImageSet, indices: number[], count: number, what: string): number[] {
+  if (indices.length < count) throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}`);
+  return indices.slice(0, count);
+}
+
+export interface ImbalancedMnistOptions {
+  /** Majority-class share of the training images (the paper: 0.9 to 0.995). */
+  majorityRatio: number;
+  majorityDigit: number;
+  minorityDigit: number;
+  trainingImages: number;
+  validationPerClass: number;
+  testPerClass: number;
+}
+
+/** The CDB paper's (after L2RW) imbalanced MNIST: 5000 training images of 4 and 9, 9 the majority; 500 per class for validation; 800 per class from the test set. */
+export const IMBALANCED_MNIST: ImbalancedMnistOptions = { majorityRatio: 0.99, majorityDigit: 9, minorityDigit: 4, trainingImages: 5000, validationPerClass: 500, testPerClass: 800 };
+
+export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: ImbalancedMnistOptions, random: SeededRandom): ImageSplits {
+  const { majorityRatio, majorityDigit, minorityDigit, trainingImages } = options;
+  if (!(majorityRatio >= 0.5 && majorityRatio < 1)) throw new UserError(`majority ratio ${majorityRatio} must be in [0.5, 1)`);
+  const majority = Math.round(trainingImages * majorityRatio);
+  const digits = [minorityDigit, majorityDigit].sort((a, b) => a - b);
+  const wanted = new Map([
+    [majorityDigit, majority],
+    [minorityDigit, trainingImages - majority],
+  ]);
+  const splits: ImageSplits = { classes: digits.map(String), train: [], validation: [], test: [] };
+  digits.forEach((digit, label) => {
+    const pool = random.fork(`train/${digit}`).shuffle(indicesOf(train, digit));
+    const validation = take(train, pool, options.validationPerClass, `digit ${digit}'s validation`);
+    const rest = pool.slice(validation.length);
+    const training = take(train, rest, wanted.get(digit)!, `digit ${digit}'s training set (plus ${validation.length} for validation)`);
+    const testing = take(test, random.fork(`test/${digit}`).shuffle(indicesOf(test, digit)), options.testPerClass, `digit ${digit}'s test set`);
+    splits.train.push(...training.map((index) => ({ index, label })));
+    splits.validation.push(...validation.map((index) => ({ index, label })));
+    splits.test.push(...testing.map((index) => ({ index, label })));
+  });
+  return splits;
+}
+
+export interface LongTailedOptions {
+  /** Largest class size over the smallest (the paper: 10 to 200). */
+  imbalance: number;
+  validationPerClass: number;
+}
+
+/**
+ * Long-tailed CIFAR as the CDB paper builds it: a validation set of `validationPerClass` per
+ * class first, then class c keeps n_c * mu^c of its remaining n_c images, mu chosen so the first
+ * class is `imbalance` times the last. The test split stays whole and balanced.
+ */
+export function longTailedSplits(train: ImageSet, test: ImageSet, classes: string[], options: LongTailedOptions, random: SeededRandom): ImageSplits {
+  const { imbalance, validationPerClass } = options;
+  if (!(imbalance >= 1)) throw new UserError(`imbalance ${imbalance} must be at least 1`);
+  // mu^c as (1 / imbalance)^(c / (C - 1)), as Cui et al.'s code computes it: the last class gets
+  // exactly n / imbalance, where a power of a rounded mu can land just under a whole number.
+  const share = (c: number) => (classes.length > 1 ? Math.pow(1 / imbalance, c / (classes.length - 1)) : 1);
+  const splits: ImageSplits = { classes, train: [], validation: [], test: [] };
+  classes.forEach((name, label) => {
+    const pool = random.fork(`train/${label}`).shuffle(indicesOf(train, label));
+    const validation = take(train, pool, validationPerClass, `class ${name}'s validation`);
+    const rest = pool.slice(validation.length);
+    const keep = Math.max(1, Math.floor(rest.length * share(label)));
+    splits.train.push(...rest.slice(0, keep).map((index) => ({ index, label })));
+    splits.validation.push(...validation.map((index) => ({ index, label })));
+  });
+  test.labels.forEach((label, index) => splits.test.push({ index, label }));
+  return splits;
+}

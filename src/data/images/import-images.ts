@@ -1,0 +1,75 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic } from '../../util/files.js';
+import { SeededRandom } from '../../util/random.js';
+import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
+import type { ImageSet } from './image-set.js';
+import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits, type ImageSplits } from './imbalanced-splits.js';
+import { readMnist } from './mnist-idx.js';
+import { writeImageClips, type ImageClipSummary } from './write-image-clips.js';
+
+export const IMAGE_DATASETS = ['mnist-imbalanced', 'cifar10-lt', 'cifar100-lt'] as const;
+export type ImageDataset = (typeof IMAGE_DATASETS)[number];
+
+export interface ImportImagesOptions {
+  dataset: ImageDataset;
+  /** Folder with the source files: MNIST's IDX files, or CIFAR's binary version. */
+  source: string;
+  /** Dataset root to write (annotations/, frames/, dataset.json). */
+  out: string;
+  seed: number;
+  /** mnist-imbalanced: the majority class's share of the training images. */
+  majorityRatio?: number;
+  /** cifar*-lt: largest class over smallest. */
+  imbalance?: number;
+  /** mnist-imbalanced only, for small tests: images instead of the paper's 5000 / 500 / 800. */
+  sizes?: { trainingImages: number; validationPerClass: number; testPerClass: number };
+  /** cifar*-lt only, for small tests: validation images per class instead of the paper's 50. */
+  validationPerClass?: number;
+  log?: (line: string) => void;
+}
+
+export interface ImportImagesResult extends ImageClipSummary {
+  dataset: ImageDataset;
+  seed: number;
+  settings: Record<string, number>;
+}
+
+/** CIFAR's class names from the file its binary version ships, else class_<i>. */
+async function cifarNames(dir: string, kind: CifarKind): Promise<string[]> {
+  const file = path.join(dir, kind === 'cifar10' ? 'batches.meta.txt' : 'fine_label_names.txt');
+  const count = cifarClasses(kind);
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const names = text.split('\n').map((l) => l.trim().replace(/\s+/g, '_')).filter((l) => l !== '');
+  return names.length === count ? names : Array.from({ length: count }, (_, i) => `class_${i}`);
+}
+
+/**
+ * Builds one of the paper's image datasets from its public files and writes it as one-frame
+ * clips. Every choice of images comes from the seed, which dataset.json records with the settings.
+ */
+export async function importImages(options: ImportImagesOptions): Promise<ImportImagesResult> {
+  const random = new SeededRandom(options.seed).fork(options.dataset);
+  let sources: { train: ImageSet; test: ImageSet };
+  let splits: ImageSplits;
+  let settings: Record<string, number>;
+  let recipe: string;
+  if (options.dataset === 'mnist-imbalanced') {
+    sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
+    const construction = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
+    splits = imbalancedMnistSplits(sources.train, sources.test, construction, random);
+    settings = { ...construction };
+    recipe = 'mnist';
+  } else {
+    const kind: CifarKind = options.dataset === 'cifar10-lt' ? 'cifar10' : 'cifar100';
+    sources = { train: await readCifar(options.source, kind, 'train'), test: await readCifar(options.source, kind, 'test') };
+    const construction = { imbalance: options.imbalance ?? 100, validationPerClass: options.validationPerClass ?? 50 };
+    splits = longTailedSplits(sources.train, sources.test, await cifarNames(options.source, kind), construction, random);
+    settings = { ...construction };
+    recipe = kind;
+  }
+  const summary = await writeImageClips(options.out, recipe, sources, splits, options.log);
+  const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
+  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: path.resolve(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
+  return result;
+}

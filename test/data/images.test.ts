@@ -1,0 +1,123 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
+import { frameFile } from '../../src/data/clip-loader.js';
+import { loadFrameDataset } from '../../src/data/frame-dataset.js';
+import { readCifar } from '../../src/data/images/cifar-binary.js';
+import { importImages } from '../../src/data/images/import-images.js';
+import { readMnist } from '../../src/data/images/mnist-idx.js';
+import { validatePipeline } from '../../src/train/pipeline.js';
+import { train } from '../../src/train/trainer.js';
+import { cifarRecord, writeCifar10Source, writeMnistSource } from '../image-sources.js';
+
+let work: string;
+let mnist: string;
+let cifar: string;
+const sizes = { trainingImages: 40, validationPerClass: 5, testPerClass: 8 };
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'egtea-images-'));
+  mnist = path.join(work, 'mnist-source');
+  cifar = path.join(work, 'cifar-source');
+  await writeMnistSource(mnist, { train: 50, test: 10 });
+  await writeCifar10Source(cifar, { train: 20, test: 3 });
+});
+
+describe('imbalanced MNIST as one-frame clips', () => {
+  it("builds the paper's construction (scaled down), readable as a frame dataset split by subject", async () => {
+    const root = path.join(work, 'mnist-imbalanced');
+    const result = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: root, seed: 7, majorityRatio: 0.9, sizes });
+    expect(result.classes).toEqual(['4', '9']);
+    expect(result.counts).toEqual({ train: [4, 36], validation: [5, 5], test: [8, 8] });
+    expect(result.written).toBe(66);
+    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    expect([dataset.train.length, dataset.validation.length, dataset.test.length]).toEqual([40, 10, 16]);
+    expect(dataset.missing).toEqual([]);
+    // Validation images are not training images (both come from MNIST's training file).
+    const sourceIndex = (clip: string) => Number(clip.split('-').at(-1)!.slice(1));
+    const trainingIndices = new Set(dataset.train.map((r) => sourceIndex(r.clip)));
+    expect(dataset.validation.filter((r) => trainingIndices.has(sourceIndex(r.clip)))).toEqual([]);
+    // A frame is the source image, grey as RGB, through JPEG at quality 95.
+    const source = await readMnist(mnist, 'train');
+    const record = dataset.train.find((r) => r.label === 1)!;
+    const index = Number(record.clip.split('-').at(-1)!.slice(1));
+    const { data, info } = await sharp(frameFile(record.frameDir, 0)).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([28, 28, 3]);
+    expect(source.labels[index]).toBe(9);
+    let worst = 0;
+    for (let p = 0; p < 784; p++) for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(data[p * 3 + c]! - source.pixels[index * 784 + p]!));
+    expect(worst).toBeLessThan(24);
+    const recorded = JSON.parse(await fs.readFile(path.join(root, 'dataset.json'), 'utf8'));
+    expect(recorded.seed).toBe(7);
+    expect(recorded.settings.majorityRatio).toBe(0.9);
+  });
+
+  it('a rerun writes nothing again, and the same seed picks the same images', async () => {
+    const root = path.join(work, 'mnist-imbalanced');
+    const before = await fs.readFile(path.join(root, 'annotations', 'train_split1.txt'), 'utf8');
+    const again = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: root, seed: 7, majorityRatio: 0.9, sizes });
+    expect([again.written, again.skipped]).toEqual([0, 66]);
+    expect(await fs.readFile(path.join(root, 'annotations', 'train_split1.txt'), 'utf8')).toBe(before);
+  });
+
+  it('trains through the mnist-imbalanced pipeline (LeNet-5 on one-frame clips) and validates on both digits', async () => {
+    const pipeline = validatePipeline(
+      { ...mnistImbalanced, dataset: { ...mnistImbalanced.dataset, annotations: 'annotations', frames: 'frames' }, schedule: { ...mnistImbalanced.schedule, epochs: 2, batchSize: 10, milestones: [] } },
+      'test pipeline',
+    );
+    const result = await train({ pipeline, dataRoot: path.join(work, 'mnist-imbalanced'), out: path.join(work, 'mnist-run') });
+    expect(result.epochs).toHaveLength(2);
+    expect(result.groups).toEqual({ majority: [1], minority: [0] });
+    const last = result.epochs.at(-1)!;
+    expect(last.validation.samples).toBe(10);
+    expect(last.cdb!.weights).toHaveLength(2);
+  });
+
+  it('names the file when an IDX file is cut short, is not IDX, or is missing', async () => {
+    const broken = path.join(work, 'mnist-broken');
+    await fs.cp(mnist, broken, { recursive: true });
+    const images = path.join(broken, 't10k-images-idx3-ubyte');
+    const bytes = await fs.readFile(images);
+    await fs.writeFile(images, bytes.subarray(0, bytes.length - 100));
+    await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: ${bytes.length - 100} bytes, the header promises ${bytes.length}`);
+    await fs.writeFile(images, Buffer.from('not an idx file at all'));
+    await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: not an IDX file of images`);
+    await fs.rm(images);
+    await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: missing (nor t10k-images-idx3-ubyte.gz)`);
+  });
+
+  it('refuses a construction the source cannot fill, naming the file', async () => {
+    await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'too-big'), seed: 1, sizes: { ...sizes, testPerClass: 11 } })).rejects.toThrow(/t10k-images-idx3-ubyte: digit 4's test set needs 11 images, the file has 10/);
+  });
+});
+
+describe('long-tailed CIFAR as one-frame clips', () => {
+  it('keeps n_c * mu^c of each class after the validation images, the test set whole, colours channel by channel', async () => {
+    const root = path.join(work, 'cifar10-lt');
+    const result = await importImages({ dataset: 'cifar10-lt', source: cifar, out: root, seed: 2, imbalance: 4, validationPerClass: 2 });
+    expect(result.classes[0]).toBe('airplane');
+    expect(result.counts.train).toEqual([18, 15, 13, 11, 9, 8, 7, 6, 5, 4]);
+    expect(result.counts.train[0]! / result.counts.train[9]!).toBeCloseTo(18 / 4, 5);
+    expect(result.counts.validation).toEqual(new Array(10).fill(2));
+    expect(result.counts.test).toEqual(new Array(10).fill(3));
+    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    const record = dataset.test.find((r) => r.label === 3)!;
+    const { data } = await sharp(frameFile(record.frameDir, 0)).raw().toBuffer({ resolveWithObject: true });
+    expect(Math.abs(data[0]! - 30)).toBeLessThanOrEqual(3);
+    expect(Math.abs(data[1]! - 23)).toBeLessThanOrEqual(3);
+    expect(Math.abs(data[2]! - 170)).toBeLessThanOrEqual(3);
+  });
+
+  it('names the file and record for a cut batch or a label outside the classes', async () => {
+    const broken = path.join(work, 'cifar-broken');
+    await fs.cp(cifar, broken, { recursive: true });
+    const file = path.join(broken, 'test_batch.bin');
+    await fs.writeFile(file, Buffer.concat([cifarRecord(1, [0, 0, 0]), Buffer.alloc(10)]));
+    await expect(readCifar(broken, 'cifar10', 'test')).rejects.toThrow(`${file}: 3083 bytes is not a whole number of 3073-byte cifar10 records`);
+    await fs.writeFile(file, Buffer.concat([cifarRecord(1, [0, 0, 0]), cifarRecord(12, [0, 0, 0])]));
+    await expect(readCifar(broken, 'cifar10', 'test')).rejects.toThrow(`${file}: record 1 has label 12; cifar10 has 10 classes`);
+  });
+});
