@@ -26,6 +26,7 @@ export class ReferenceServer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly answers: AsyncIterator<string>;
   private stderr = '';
+  private spawnError: string | null = null;
 
   constructor(
     readonly file: string,
@@ -34,7 +35,7 @@ export class ReferenceServer {
     const python = process.env.EGTEA_PYTHON ?? 'python3';
     this.child = spawn(python, [file, ...args, '--serve']);
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-3000)));
-    this.child.on('error', () => {});
+    this.child.on('error', (error) => (this.spawnError = error.message));
     this.answers = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 
@@ -51,7 +52,10 @@ export class ReferenceServer {
   private async next(): Promise<Record<string, unknown>> {
     const { value, done } = await this.answers.next();
     if (done) {
-      const hint = /No module named 'torch'/.test(this.stderr) ? ' (PyTorch is missing: pip install torch==2.13.0)' : /ENOENT|not found/.test(this.stderr) ? '; set EGTEA_PYTHON' : '';
+      // A failed spawn reports its error after the output closes.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.spawnError !== null) throw new UserError(`cannot run ${process.env.EGTEA_PYTHON ?? 'python3'} for the reference (${this.spawnError}); set EGTEA_PYTHON`);
+      const hint = /No module named 'torch'/.test(this.stderr) ? ' (PyTorch is missing: pip install torch==2.13.0)' : '';
       throw new UserError(`the reference ${this.file} stopped${hint}:\n${this.stderr}`);
     }
     return JSON.parse(value) as Record<string, unknown>;
