@@ -3,6 +3,8 @@ import { ClipLoader, type ClipRecord } from '../data/clip-loader.js';
 import { loadFrameDataset, type FrameDataset } from '../data/frame-dataset.js';
 import type { ClipModel } from '../models/model.js';
 import { createModel } from '../models/presets.js';
+import { UserError } from '../util/errors.js';
+import { pathExists } from '../util/files.js';
 import type { Pipeline } from './pipeline.js';
 
 // What a pipeline names, built one way for training and for evaluation.
@@ -10,6 +12,9 @@ import type { Pipeline } from './pipeline.js';
 /** The pipeline's prepared frames under a data root, split by subject. */
 export async function loadPipelineDataset(p: Pipeline, dataRoot: string): Promise<{ annotations: string; dataset: FrameDataset }> {
   const annotations = path.resolve(dataRoot, p.dataset.annotations);
+  if (!(await pathExists(annotations))) {
+    throw new UserError(`${annotations}: no such folder (pipeline ${p.name} reads ${p.dataset.annotations} under --data ${dataRoot}); make the data with egtea synth and prepare, egtea images, or copy EGTEA's annotation files there`);
+  }
   const dataset = await loadFrameDataset({
     annotations,
     frames: path.resolve(dataRoot, p.dataset.frames),

@@ -73,6 +73,9 @@ describe('egtea train', () => {
     expect(tau.stderr).toMatch(/--tau 'high' is neither/);
     const empty = egtea(['train', '--data', work, '--out', path.join(work, 'x')]);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/synth\/annotations/);
+    expect(empty.stderr).toMatch(/synth\/annotations: no such folder \(pipeline synth reads synth\/annotations under --data /);
+    const images = egtea(['train', '--pipeline', 'mnist-imbalanced', '--data', work, '--out', path.join(work, 'y')]);
+    expect(images.code).toBe(1);
+    expect(images.stderr).toMatch(/mnist-imbalanced\/annotations: no such folder .*egtea images/);
   });
 });
