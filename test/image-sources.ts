@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import sharp from 'sharp';
 import { SeededRandom } from '../src/util/random.js';
 
 // Small image sources in the public formats (MNIST IDX, CIFAR binary), made by the tests.
@@ -62,4 +63,30 @@ export async function writeCifar10Source(dir: string, perClass: { train: number;
   for (let n = 0; n < perClass.test; n++) for (let c = 0; c < 10; c++) test.push(cifarRecord(c, colour(c)));
   await fs.writeFile(path.join(dir, 'test_batch.bin'), Buffer.concat(test));
   await fs.writeFile(path.join(dir, 'batches.meta.txt'), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].join('\n') + '\n');
+}
+
+/**
+ * A small ImageNet-like root (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG, 48x40 colour JPEGs, one
+ * grey JPEG and one PNG under a .JPEG name, as ImageNet has) and ImageNet-LT-style lists.
+ */
+export async function writeImagenetLtSource(root: string, perClass: { train: number[]; validation: number; test: number }): Promise<void> {
+  const wnids = perClass.train.map((_, c) => `n0000000${c + 1}`);
+  const lists: Record<'train' | 'val' | 'test', string[]> = { train: [], val: [], test: [] };
+  const image = (c: number) => sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 40 * c, g: 100, b: 200 - 40 * c } } });
+  for (const [c, wnid] of wnids.entries()) {
+    for (const [part, folder, count] of [['train', 'train', perClass.train[c]!], ['val', 'val', perClass.validation], ['test', 'val', perClass.test]] as const) {
+      await fs.mkdir(path.join(root, folder, wnid), { recursive: true });
+      for (let i = 0; i < count; i++) {
+        const relative = `${folder}/${wnid}/${wnid}_${part}_${i}.JPEG`;
+        const file = path.join(root, relative);
+        if (c === 0 && part === 'train' && i === 0) await image(c).png().toFile(file);
+        else if (c === 1 && part === 'train' && i === 0) await image(c).toColourspace('b-w').jpeg().toFile(file);
+        else await image(c).jpeg().toFile(file);
+        lists[part].push(`${relative} ${c}`);
+      }
+    }
+  }
+  await fs.writeFile(path.join(root, 'ImageNet_LT_train.txt'), lists.train.join('\n') + '\n');
+  await fs.writeFile(path.join(root, 'ImageNet_LT_val.txt'), lists.val.join('\n') + '\n');
+  await fs.writeFile(path.join(root, 'ImageNet_LT_test.txt'), lists.test.join('\n') + '\n');
 }

@@ -9,15 +9,16 @@ export function registerImagesCommand(program: Command): void {
     .command('images')
     .description("build one of the paper's imbalanced image datasets from its public files, as one-frame clips the video pipeline trains on")
     .requiredOption('--dataset <name>', `${IMAGE_DATASETS.join(', ')}`, parseChoice(IMAGE_DATASETS))
-    .requiredOption('--source <dir>', "the source files: MNIST's four IDX files (plain or .gz), or CIFAR's binary version")
+    .requiredOption('--source <dir>', "the source files: MNIST's four IDX files (plain or .gz), CIFAR's binary version, or the ImageNet root")
+    .option('--lists <dir>', "imagenet-lt: the folder with ImageNet_LT_{train,val,test}.txt (default: --source)")
     .option('--out <dir>', 'dataset root to write (default: data/<dataset>)')
     .option('--majority-ratio <r>', 'mnist-imbalanced: share of the majority digit (9) among the 5000 training images', parseNonNegativeNumber, 0.99)
     .option('--imbalance <n>', 'cifar*-lt: largest class size over the smallest', parseNonNegativeNumber, 100)
     .option('--seed <n>', 'seed of every choice of images', parsePositiveInt, 1)
     .option('--json', 'print one JSON document', false)
-    .action(async (o: { dataset: ImageDataset; source: string; out?: string; majorityRatio: number; imbalance: number; seed: number; json: boolean }) => {
+    .action(async (o: { dataset: ImageDataset; source: string; lists?: string; out?: string; majorityRatio: number; imbalance: number; seed: number; json: boolean }) => {
       const out = o.out ?? path.join('data', o.dataset);
-      const result = await importImages({ dataset: o.dataset, source: o.source, out, seed: o.seed, majorityRatio: o.majorityRatio, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
+      const result = await importImages({ dataset: o.dataset, source: o.source, ...(o.lists ? { lists: o.lists } : {}), out, seed: o.seed, majorityRatio: o.majorityRatio, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
       const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
       emit(o.json, result, () =>
         [

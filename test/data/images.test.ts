@@ -11,7 +11,8 @@ import { importImages } from '../../src/data/images/import-images.js';
 import { readMnist } from '../../src/data/images/mnist-idx.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
 import { train } from '../../src/train/trainer.js';
-import { cifarRecord, writeCifar10Source, writeMnistSource } from '../image-sources.js';
+import { ClipLoader } from '../../src/data/clip-loader.js';
+import { cifarRecord, writeCifar10Source, writeImagenetLtSource, writeMnistSource } from '../image-sources.js';
 
 let work: string;
 let mnist: string;
@@ -119,5 +120,40 @@ describe('long-tailed CIFAR as one-frame clips', () => {
     await expect(readCifar(broken, 'cifar10', 'test')).rejects.toThrow(`${file}: 3083 bytes is not a whole number of 3073-byte cifar10 records`);
     await fs.writeFile(file, Buffer.concat([cifarRecord(1, [0, 0, 0]), cifarRecord(12, [0, 0, 0])]));
     await expect(readCifar(broken, 'cifar10', 'test')).rejects.toThrow(`${file}: record 1 has label 12; cifar10 has 10 classes`);
+  });
+});
+
+describe('ImageNet-LT as one-frame clips', () => {
+  it("follows Liu et al.'s lists: frames link to the ImageNet JPEGs, odd files are re-encoded, the loader reads them all", async () => {
+    const source = path.join(work, 'imagenet');
+    await writeImagenetLtSource(source, { train: [6, 3, 1], validation: 2, test: 2 });
+    const root = path.join(work, 'imagenet-lt');
+    const result = await importImages({ dataset: 'imagenet-lt', source, out: root, seed: 1 });
+    expect(result.classes).toEqual(['n00000001', 'n00000002', 'n00000003']);
+    expect(result.counts).toEqual({ train: [6, 3, 1], validation: [2, 2, 2], test: [2, 2, 2] });
+    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    const frames = [...dataset.train, ...dataset.validation, ...dataset.test].map((r) => frameFile(r.frameDir, 0));
+    const links = await Promise.all(frames.map(async (f) => (await fs.lstat(f)).isSymbolicLink()));
+    // The PNG and the grey JPEG are re-encoded; the other 26 are links.
+    expect(links.filter((l) => !l)).toHaveLength(2);
+    const loader = new ClipLoader(dataset.train, { batchSize: 10, segments: 1, training: true, transform: { ...mnistImbalanced.clips.transform, size: 32 }, seed: 1, concurrency: 4, prefetch: 1 });
+    for await (const batch of loader.batches(1)) {
+      expect(batch.clips.shape).toEqual([10, 1, 32, 32, 3]);
+      expect(Array.from(batch.labels.dataSync()).sort()).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 2]);
+    }
+  });
+
+  it('names the list file and line for a malformed line, a path out of the root, or a missing image', async () => {
+    const source = path.join(work, 'imagenet-broken');
+    await writeImagenetLtSource(source, { train: [2, 1], validation: 1, test: 1 });
+    const list = path.join(source, 'ImageNet_LT_val.txt');
+    const good = await fs.readFile(list, 'utf8');
+    const out = path.join(work, 'imagenet-lt-broken');
+    await fs.writeFile(list, `${good}val/n00000001/x.JPEG\n`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: expected '<image path> <label>', got 'val/n00000001/x.JPEG'`);
+    await fs.writeFile(list, `${good}../etc/passwd 0\n`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: image path '../etc/passwd' leaves the ImageNet root`);
+    await fs.writeFile(list, `${good}val/n00000001/gone.JPEG 0\n`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: ${path.join(source, 'val/n00000001/gone.JPEG')}: not a readable image`);
   });
 });

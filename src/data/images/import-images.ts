@@ -5,16 +5,19 @@ import { SeededRandom } from '../../util/random.js';
 import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
 import type { ImageSet } from './image-set.js';
 import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits, type ImageSplits } from './imbalanced-splits.js';
+import { imagenetLtClips } from './imagenet-lt.js';
 import { readMnist } from './mnist-idx.js';
-import { writeImageClips, type ImageClipSummary } from './write-image-clips.js';
+import { pixelClips, writeImageClips, type ImageClipSummary } from './write-image-clips.js';
 
-export const IMAGE_DATASETS = ['mnist-imbalanced', 'cifar10-lt', 'cifar100-lt'] as const;
+export const IMAGE_DATASETS = ['mnist-imbalanced', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt'] as const;
 export type ImageDataset = (typeof IMAGE_DATASETS)[number];
 
 export interface ImportImagesOptions {
   dataset: ImageDataset;
-  /** Folder with the source files: MNIST's IDX files, or CIFAR's binary version. */
+  /** Folder with the source files: MNIST's IDX files, CIFAR's binary version, or the ImageNet root. */
   source: string;
+  /** imagenet-lt: the folder with ImageNet-LT's three list files (default: source). */
+  lists?: string;
   /** Dataset root to write (annotations/, frames/, dataset.json). */
   out: string;
   seed: number;
@@ -54,6 +57,12 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
   let splits: ImageSplits;
   let settings: Record<string, number>;
   let recipe: string;
+  if (options.dataset === 'imagenet-lt') {
+    // The split is Liu et al.'s lists, so no choice is made here and the seed is unused.
+    const { classes, clips } = await imagenetLtClips(options.source, options.lists ?? options.source);
+    const summary = await writeImageClips(options.out, 'imagenet', classes, clips, options.log);
+    return finish(options, summary, {});
+  }
   if (options.dataset === 'mnist-imbalanced') {
     sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
     const construction = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
@@ -68,7 +77,12 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
     settings = { ...construction };
     recipe = kind;
   }
-  const summary = await writeImageClips(options.out, recipe, sources, splits, options.log);
+  const summary = await writeImageClips(options.out, recipe, splits.classes, pixelClips(sources, splits), options.log);
+  return finish(options, summary, settings);
+}
+
+/** Records the dataset, seed, settings and counts in dataset.json beside the data. */
+async function finish(options: ImportImagesOptions, summary: ImageClipSummary, settings: Record<string, number>): Promise<ImportImagesResult> {
   const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
   await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: path.resolve(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
   return result;

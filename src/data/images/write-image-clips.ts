@@ -22,72 +22,82 @@ export interface ImageClipSummary {
   skipped: number;
 }
 
+/** One image to become a one-frame clip: where it goes and how its frame file is made. */
+export interface ImageClip {
+  part: keyof typeof IMAGE_SUBJECTS;
+  /** Unique within its part: the index in the source split. */
+  index: number;
+  label: number;
+  width?: number;
+  height?: number;
+  /** Writes the frame file (whole, or not at all). */
+  write: (file: string) => Promise<void>;
+}
+
+/** Pixel images of an ImageSet as clips: RGB JPEGs, quality 95, no chroma subsampling (grey becomes RGB: the loader reads RGB). */
+export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits: ImageSplits): ImageClip[] {
+  const clip = (part: ImageClip['part'], pick: Pick, set: ImageSet): ImageClip => ({
+    part,
+    index: pick.index,
+    label: pick.label,
+    width: set.width,
+    height: set.height,
+    write: async (file) => {
+      const raw = sharp(Buffer.from(imageAt(set, pick.index)), { raw: { width: set.width, height: set.height, channels: set.channels } });
+      await writeFileAtomic(file, await (set.channels === 1 ? raw.toColourspace('srgb') : raw).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer());
+    },
+  });
+  return [
+    ...splits.train.map((pick) => clip('train', pick, sources.train)),
+    ...splits.validation.map((pick) => clip('validation', pick, sources.train)),
+    ...splits.test.map((pick) => clip('test', pick, sources.test)),
+  ];
+}
+
 /**
  * Writes images as one-frame clips in the layout `egtea prepare` leaves: annotations/ (split
  * files and verb_idx.txt, one class per image label) and frames/<session>/<clip>/img_00001.jpg
- * with frames/manifest.jsonl, so image datasets train through the same pipeline as video.
- * Grey images are written as RGB (the loader reads RGB); JPEG quality 95 without chroma
- * subsampling. Each frame is renamed into place when whole, and a rerun skips finished frames.
+ * with frames/manifest.jsonl, so image datasets train through the same pipeline as video. A
+ * rerun skips frames already there; the index, split files and manifest are written last.
  */
-export async function writeImageClips(
-  root: string,
-  recipe: string,
-  sources: { train: ImageSet; test: ImageSet },
-  splits: ImageSplits,
-  log: (line: string) => void = () => {},
-): Promise<ImageClipSummary> {
+export async function writeImageClips(root: string, recipe: string, classes: string[], clips: ImageClip[], log: (line: string) => void = () => {}): Promise<ImageClipSummary> {
   const annotations = path.join(root, 'annotations');
   const frames = path.join(root, 'frames');
   await fs.mkdir(annotations, { recursive: true });
   await fs.mkdir(frames, { recursive: true });
-  const jobs: { part: keyof typeof IMAGE_SUBJECTS; pick: Pick; set: ImageSet }[] = [
-    ...splits.train.map((pick) => ({ part: 'train' as const, pick, set: sources.train })),
-    ...splits.validation.map((pick) => ({ part: 'validation' as const, pick, set: sources.train })),
-    ...splits.test.map((pick) => ({ part: 'test' as const, pick, set: sources.test })),
-  ];
   const limit = pLimit(8);
   const lines = { train: [] as string[], test: [] as string[] };
   const manifest: ManifestRecord[] = [];
-  const summary: ImageClipSummary = {
-    root,
-    classes: splits.classes,
-    counts: { train: new Array<number>(splits.classes.length).fill(0), validation: new Array<number>(splits.classes.length).fill(0), test: new Array<number>(splits.classes.length).fill(0) },
-    written: 0,
-    skipped: 0,
-  };
+  const zeros = () => new Array<number>(classes.length).fill(0);
+  const summary: ImageClipSummary = { root, classes, counts: { train: zeros(), validation: zeros(), test: zeros() }, written: 0, skipped: 0 };
   let done = 0;
   await Promise.all(
-    jobs.map(({ part, pick, set }) =>
+    clips.map((image) =>
       limit(async () => {
-        const subject = IMAGE_SUBJECTS[part];
-        const session = `${subject}-R01-${recipe}`;
-        const clip = `${session}-${pick.index}-${pick.index}-F${pick.index}-F${pick.index}`;
+        const session = `${IMAGE_SUBJECTS[image.part]}-R01-${recipe}`;
+        const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
         const dir = clipFrameDir(frames, { session, clip });
         const file = frameFile(dir, 0);
-        const exists = await fs.stat(file).then((s) => s.size > 0, () => false);
-        if (exists) {
+        if (await fs.stat(file).then((s) => s.size > 0, () => false)) {
           summary.skipped += 1;
         } else {
           await fs.mkdir(dir, { recursive: true });
-          const raw = sharp(Buffer.from(imageAt(set, pick.index)), { raw: { width: set.width, height: set.height, channels: set.channels } });
-          const jpeg = await (set.channels === 1 ? raw.toColourspace('srgb') : raw).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer();
-          await writeFileAtomic(file, jpeg);
+          await image.write(file);
           summary.written += 1;
         }
-        const id = pick.label + 1;
-        (part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
-        const annotation = path.join(annotations, part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
-        manifest.push({ clip, session, status: 'done', frames: 1, width: set.width, height: set.height, source: null, annotation, at: new Date().toISOString() });
-        summary.counts[part][pick.label]! += 1;
+        const id = image.label + 1;
+        (image.part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
+        const annotation = path.join(annotations, image.part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
+        manifest.push({ clip, session, status: 'done', frames: 1, ...(image.width ? { width: image.width, height: image.height } : {}), source: null, annotation, at: new Date().toISOString() });
+        summary.counts[image.part][image.label]! += 1;
         done += 1;
-        if (done % 2000 === 0 || done === jobs.length) log(`images: ${done}/${jobs.length} (${summary.written} written, ${summary.skipped} already there)`);
+        if (done % 2000 === 0 || done === clips.length) log(`images: ${done}/${clips.length} (${summary.written} written, ${summary.skipped} already there)`);
       }),
     ),
   );
-  // The index and the split files last: a dataset is readable only once all its frames are there.
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   await writeFileAtomic(path.join(frames, MANIFEST_FILE), manifest.sort((a, b) => byName(a.clip, b.clip)).map((r) => `${JSON.stringify(r)}\n`).join(''));
-  await writeFileAtomic(path.join(annotations, 'verb_idx.txt'), splits.classes.map((name, i) => `${name} ${i + 1}\n`).join(''));
+  await writeFileAtomic(path.join(annotations, 'verb_idx.txt'), classes.map((name, i) => `${name} ${i + 1}\n`).join(''));
   await writeFileAtomic(path.join(annotations, SPLIT_FILES.train), `${lines.train.sort(byName).join('\n')}\n`);
   await writeFileAtomic(path.join(annotations, SPLIT_FILES.test), `${lines.test.sort(byName).join('\n')}\n`);
   return summary;
