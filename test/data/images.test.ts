@@ -62,6 +62,8 @@ describe('imbalanced MNIST as one-frame clips', () => {
     const again = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: root, seed: 7, majorityRatio: 0.9, sizes });
     expect([again.written, again.skipped]).toEqual([0, 66]);
     expect(await fs.readFile(path.join(root, 'annotations', 'train_split1.txt'), 'utf8')).toBe(before);
+    // Frames are named by source index, so another source must not reuse the folder.
+    await expect(importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'elsewhere'), out: root, seed: 7, sizes })).rejects.toThrow(`${path.join(root, 'dataset.json')}: ${root} holds mnist-imbalanced built from ${mnist}`);
   });
 
   it('trains through the mnist-imbalanced pipeline (LeNet-5 on one-frame clips) and validates on both digits', async () => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { SeededRandom } from '../../util/random.js';
 import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
@@ -52,6 +53,7 @@ async function cifarNames(dir: string, kind: CifarKind): Promise<string[]> {
  * clips. Every choice of images comes from the seed, which dataset.json records with the settings.
  */
 export async function importImages(options: ImportImagesOptions): Promise<ImportImagesResult> {
+  await refuseOtherSource(options);
   const random = new SeededRandom(options.seed).fork(options.dataset);
   let sources: { train: ImageSet; test: ImageSet };
   let splits: ImageSplits;
@@ -79,6 +81,20 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
   }
   const summary = await writeImageClips(options.out, recipe, splits.classes, pixelClips(sources, splits), options.log);
   return finish(options, summary, settings);
+}
+
+/**
+ * Frames are named by their index in the source and a rerun keeps those already written, so a
+ * folder made from other files (or another dataset) must not be reused.
+ */
+async function refuseOtherSource(options: ImportImagesOptions): Promise<void> {
+  const file = path.join(options.out, 'dataset.json');
+  const text = await fs.readFile(file, 'utf8').catch(() => null);
+  if (text === null) return;
+  const previous = JSON.parse(text) as { dataset?: string; source?: string };
+  if (previous.dataset !== options.dataset || previous.source !== path.resolve(options.source)) {
+    throw new UserError(`${file}: ${options.out} holds ${previous.dataset} built from ${previous.source}; choose another --out, or delete it first`);
+  }
 }
 
 /** Records the dataset, seed, settings and counts in dataset.json beside the data. */
