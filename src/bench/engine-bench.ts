@@ -55,28 +55,28 @@ function lenetCase(): Case {
   };
 }
 
-/** Forward + backward of one layer1 bottleneck (BN in training mode), as the reference does. */
+/**
+ * Forward + backward of one layer1 bottleneck (BN in training mode), as the reference does, on
+ * the given grouped-conv path (selected while the case lives, restored when it is disposed).
+ */
 function bottleneckCase(impl: GroupedConvImpl): Case {
   const params = new Parameters(0);
   const block = createBottleneck(params, 'block', 256, 128, 32, 1);
   const x = tf.randomNormal([1, 5, 56, 56, 256], 0, 1, 'float32', 2) as tf.Tensor5D;
   const variables = params.trainableVariables();
+  const previous = groupedConvImpl();
+  setGroupedConvImpl(impl);
   return {
     step: () => {
-      const previous = groupedConvImpl();
-      setGroupedConvImpl(impl);
-      try {
-        const context = trainingContext();
-        const { value, grads } = tf.variableGrads(() => tf.sum(applyBottleneck(block, x, context)) as tf.Scalar, variables);
-        // Reading the gradients waits for the whole step, as PyTorch's backward() does.
-        tf.dispose(Object.values(grads).map((g) => (g.dataSync(), g)));
-        value.dispose();
-        applyBatchNormUpdates(context);
-      } finally {
-        setGroupedConvImpl(previous);
-      }
+      const context = trainingContext();
+      const { value, grads } = tf.variableGrads(() => tf.sum(applyBottleneck(block, x, context)) as tf.Scalar, variables);
+      // Reading the gradients waits for the whole step, as PyTorch's backward() does.
+      tf.dispose(Object.values(grads).map((g) => (g.dataSync(), g)));
+      value.dispose();
+      applyBatchNormUpdates(context);
     },
     dispose: () => {
+      setGroupedConvImpl(previous);
       x.dispose();
       params.dispose();
     },

@@ -18,12 +18,15 @@ export interface ImageSplits {
   test: Pick[];
 }
 
-function indicesOf(set: ImageSet, label: number): number[] {
-  const out: number[] = [];
-  set.labels.forEach((l, i) => {
-    if (l === label) out.push(i);
+/** Image indices by label, ascending, in one pass over the labels. */
+function byLabel(set: ImageSet): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  set.labels.forEach((label, i) => {
+    const group = groups.get(label);
+    if (group) group.push(i);
+    else groups.set(label, [i]);
   });
-  return out;
+  return groups;
 }
 
 function take(set: ImageSet, indices: number[], count: number, what: string): number[] {
@@ -54,12 +57,13 @@ export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: 
     [minorityDigit, trainingImages - majority],
   ]);
   const splits: ImageSplits = { classes: digits.map(String), train: [], validation: [], test: [] };
+  const [trainByLabel, testByLabel] = [byLabel(train), byLabel(test)];
   digits.forEach((digit, label) => {
-    const pool = random.fork(`train/${digit}`).shuffle(indicesOf(train, digit));
+    const pool = random.fork(`train/${digit}`).shuffle(trainByLabel.get(digit) ?? []);
     const validation = take(train, pool, options.validationPerClass, `digit ${digit}'s validation`);
     const rest = pool.slice(validation.length);
     const training = take(train, rest, wanted.get(digit)!, `digit ${digit}'s training set (plus ${validation.length} for validation)`);
-    const testing = take(test, random.fork(`test/${digit}`).shuffle(indicesOf(test, digit)), options.testPerClass, `digit ${digit}'s test set`);
+    const testing = take(test, random.fork(`test/${digit}`).shuffle(testByLabel.get(digit) ?? []), options.testPerClass, `digit ${digit}'s test set`);
     splits.train.push(...training.map((index) => ({ index, label })));
     splits.validation.push(...validation.map((index) => ({ index, label })));
     splits.test.push(...testing.map((index) => ({ index, label })));
@@ -85,8 +89,9 @@ export function longTailedSplits(train: ImageSet, test: ImageSet, classes: strin
   // exactly n / imbalance, where a power of a rounded mu can land just under a whole number.
   const share = (c: number) => (classes.length > 1 ? Math.pow(1 / imbalance, c / (classes.length - 1)) : 1);
   const splits: ImageSplits = { classes, train: [], validation: [], test: [] };
+  const trainByLabel = byLabel(train);
   classes.forEach((name, label) => {
-    const pool = random.fork(`train/${label}`).shuffle(indicesOf(train, label));
+    const pool = random.fork(`train/${label}`).shuffle(trainByLabel.get(label) ?? []);
     const validation = take(train, pool, validationPerClass, `class ${name}'s validation`);
     const rest = pool.slice(validation.length);
     const keep = Math.max(1, Math.floor(rest.length * share(label)));

@@ -4,11 +4,10 @@ import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { SeededRandom } from '../../util/random.js';
 import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
-import type { ImageSet } from './image-set.js';
-import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits, type ImageSplits } from './imbalanced-splits.js';
+import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits } from './imbalanced-splits.js';
 import { imagenetLtClips } from './imagenet-lt.js';
 import { readMnist } from './mnist-idx.js';
-import { pixelClips, writeImageClips, type ImageClipSummary } from './write-image-clips.js';
+import { pixelClips, writeImageClips, type ImageClip, type ImageClipSummary } from './write-image-clips.js';
 
 export const IMAGE_DATASETS = ['mnist-imbalanced', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt'] as const;
 export type ImageDataset = (typeof IMAGE_DATASETS)[number];
@@ -54,33 +53,31 @@ async function cifarNames(dir: string, kind: CifarKind): Promise<string[]> {
  */
 export async function importImages(options: ImportImagesOptions): Promise<ImportImagesResult> {
   await refuseOtherSource(options);
-  const random = new SeededRandom(options.seed).fork(options.dataset);
-  let sources: { train: ImageSet; test: ImageSet };
-  let splits: ImageSplits;
-  let settings: Record<string, number>;
-  let recipe: string;
+  const { recipe, classes, clips, settings } = await buildDataset(options);
+  const summary = await writeImageClips(options.out, recipe, classes, clips, options.log);
+  const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
+  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: path.resolve(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
+  return result;
+}
+
+/** The chosen images of one dataset, as clips to write, with the settings that chose them. */
+async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: string; classes: string[]; clips: ImageClip[]; settings: Record<string, number> }> {
   if (options.dataset === 'imagenet-lt') {
     // The split is Liu et al.'s lists, so no choice is made here and the seed is unused.
-    const { classes, clips } = await imagenetLtClips(options.source, options.lists ?? options.source);
-    const summary = await writeImageClips(options.out, 'imagenet', classes, clips, options.log);
-    return finish(options, summary, {});
+    return { recipe: 'imagenet', ...(await imagenetLtClips(options.source, options.lists ?? options.source)), settings: {} };
   }
+  const random = new SeededRandom(options.seed).fork(options.dataset);
   if (options.dataset === 'mnist-imbalanced') {
-    sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
-    const construction = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
-    splits = imbalancedMnistSplits(sources.train, sources.test, construction, random);
-    settings = { ...construction };
-    recipe = 'mnist';
-  } else {
-    const kind: CifarKind = options.dataset === 'cifar10-lt' ? 'cifar10' : 'cifar100';
-    sources = { train: await readCifar(options.source, kind, 'train'), test: await readCifar(options.source, kind, 'test') };
-    const construction = { imbalance: options.imbalance ?? 100, validationPerClass: options.validationPerClass ?? 50 };
-    splits = longTailedSplits(sources.train, sources.test, await cifarNames(options.source, kind), construction, random);
-    settings = { ...construction };
-    recipe = kind;
+    const sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
+    const settings = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
+    const splits = imbalancedMnistSplits(sources.train, sources.test, settings, random);
+    return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings };
   }
-  const summary = await writeImageClips(options.out, recipe, splits.classes, pixelClips(sources, splits), options.log);
-  return finish(options, summary, settings);
+  const kind: CifarKind = options.dataset === 'cifar10-lt' ? 'cifar10' : 'cifar100';
+  const sources = { train: await readCifar(options.source, kind, 'train'), test: await readCifar(options.source, kind, 'test') };
+  const settings = { imbalance: options.imbalance ?? 100, validationPerClass: options.validationPerClass ?? 50 };
+  const splits = longTailedSplits(sources.train, sources.test, await cifarNames(options.source, kind), settings, random);
+  return { recipe: kind, classes: splits.classes, clips: pixelClips(sources, splits), settings };
 }
 
 /**
@@ -95,11 +92,4 @@ async function refuseOtherSource(options: ImportImagesOptions): Promise<void> {
   if (previous.dataset !== options.dataset || previous.source !== path.resolve(options.source)) {
     throw new UserError(`${file}: ${options.out} holds ${previous.dataset} built from ${previous.source}; choose another --out, or delete it first`);
   }
-}
-
-/** Records the dataset, seed, settings and counts in dataset.json beside the data. */
-async function finish(options: ImportImagesOptions, summary: ImageClipSummary, settings: Record<string, number>): Promise<ImportImagesResult> {
-  const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
-  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: path.resolve(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
-  return result;
 }
