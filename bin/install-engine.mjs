@@ -19,10 +19,12 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { patchBinding } from './binding-patch/apply.mjs';
 
 const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
 const NAPI_VERSION = 8;
-const STAMP_VERSION = 1;
+// 2: the binding carries egtea's patch (bin/binding-patch).
+const STAMP_VERSION = 2;
 // Headers the binding's c_api.h / eager/c_api.h include, transitively.
 const HEADER_PREFIXES = [
   'tensorflow/include/tensorflow/c/',
@@ -153,6 +155,11 @@ function buildBinding(pkgDir) {
   if (!nodedir) fail('Node.js headers (include/node/node_api.h) were not found; set npm_config_nodedir to a Node source or headers folder.');
   const gyp = nodeGypScript();
   if (!gyp) fail('node-gyp was not found (it ships with npm); install it with npm install -g node-gyp.');
+  try {
+    if (patchBinding(pkgDir)) log('patched the binding source (loadGraphDef, opDef)');
+  } catch (error) {
+    fail(error.message);
+  }
   log('compiling the tfjs binding against it (node-gyp, about a minute)');
   const buildDir = path.join(pkgDir, 'build');
   const result = run(

@@ -2,6 +2,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
 import { groupedConvImpl, nativeGroupedConvAvailable, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
+import { GraphStep, type GraphStepState } from '../engine/graph/graph-step.js';
 import { kernelsAvailable } from '../engine/kernels.js';
 import { createLoss } from '../losses/create-loss.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
@@ -27,6 +28,8 @@ export interface EngineBenchResult {
   torch: string;
   cases: BenchCase[];
   groupedConv3d: { impl: GroupedConvImpl; ms: number | null; note?: string }[];
+  /** How egtea ran the LeNet-5 step: one TensorFlow graph, or op by op (and why). */
+  lenetStep: GraphStepState;
   /** Median [egtea ms, PyTorch ms] per case and round. */
   rounds: { lenet: [number, number]; bottleneck: [number, number] }[];
 }
@@ -39,15 +42,19 @@ interface Case {
   dispose: () => void;
 }
 
-function lenetCase(): Case {
+function lenetCase(graphStep: boolean, report: (state: GraphStepState) => void): Case {
   const model = new LeNet5(10, 0);
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
   const loss = createLoss('ce', { numClasses: 10 });
   const clips = tf.randomNormal([100, 1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
   const labels = tf.tensor1d(Array.from({ length: 100 }, (_, i) => i % 10), 'int32');
+  // As the trainer runs it: recorded, then one TensorFlow graph per step (the warm-up records it).
+  const graph = graphStep ? new GraphStep() : undefined;
   return {
-    step: () => trainStep(model, optimizer, loss, clips, labels),
+    step: () => trainStep(model, optimizer, loss, clips, labels, graph),
     dispose: () => {
+      report(graph?.state() ?? { mode: 'eager', reason: '--no-graph-step' });
+      graph?.dispose();
       tf.dispose([clips, labels]);
       optimizer.dispose();
       model.parameters.dispose();
@@ -107,7 +114,7 @@ function groupedConvPaths(reps: number): { paths: EngineBenchResult['groupedConv
  * sides. Each case reports the median over rounds of the per-round ratio of medians, and the
  * median times.
  */
-export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: number; blockReps: number; rounds: number }): Promise<EngineBenchResult> {
+export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: number; blockReps: number; rounds: number; graphStep: boolean }): Promise<EngineBenchResult> {
   const threads = os.availableParallelism();
   const { server, header } = await ReferenceServer.start('engine/reference.py', ['--threads', String(threads)]);
   try {
@@ -124,7 +131,8 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
         c.dispose();
       }
     };
-    const lenet = await inTurns('lenet', lenetCase(), options.lenetSteps, 5);
+    let lenetStep: GraphStepState = { mode: 'tracing' };
+    const lenet = await inTurns('lenet', lenetCase(options.graphStep, (state) => (lenetStep = state)), options.lenetSteps, 5);
     const grouped = groupedConvPaths(options.blockReps);
     const bottleneck = await inTurns('bottleneck', bottleneckCase(grouped.fastest), options.blockReps, 1);
     const rounds = lenet.map((l, i) => ({ lenet: l, bottleneck: bottleneck[i]! }));
@@ -138,6 +146,7 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
       torch: String(header.torch),
       cases: [make('lenet5 training step (batch 100, SGD momentum)', 'lenet'), make('3D-ResNeXt bottleneck fwd+bwd [1,5,56,56,256], groups 32', 'bottleneck')],
       groupedConv3d: grouped.paths,
+      lenetStep,
       rounds,
     };
   } finally {

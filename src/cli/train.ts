@@ -22,6 +22,7 @@ interface TrainCommandOptions {
   seed?: number;
   restart: boolean;
   checkpointMinutes: number;
+  graphStep: boolean;
   json: boolean;
 }
 
@@ -54,6 +55,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', "override the pipeline's seed", parsePositiveInt)
     .option('--restart', 'discard a checkpoint in --out instead of resuming from it', false)
     .option('--checkpoint-minutes <m>', 'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one', parseNonNegativeNumber, 10)
+    .option('--no-graph-step', 'dispatch every op of a training step on its own instead of running the recorded step as one TensorFlow graph')
     .option('--json', 'print one JSON document (the run summary)', false)
     .action(async (options: TrainCommandOptions) => {
       await selectBackend(program.opts<{ backend?: string }>().backend);
@@ -68,7 +70,7 @@ export function registerTrainCommand(program: Command): void {
         'command-line overrides',
       );
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
-      const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, log });
+      const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log });
       const last = result.epochs.at(-1);
       emit(options.json, { ...result, pipeline }, () => {
         if (!last) return `nothing to do: ${out} already finished ${pipeline.schedule.epochs} epochs`;

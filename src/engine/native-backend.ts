@@ -15,8 +15,17 @@ export interface NativeBackend {
     TF_ATTR_BOOL: number;
     TF_ATTR_STRING: number;
     TF_ATTR_TYPE: number;
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_SHAPE: number;
     executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): OutputMetadata[];
+    createTensor(shape: number[], dtype: number, values: ArrayBufferView | string[]): number;
+    tensorDataSync(id: number): ArrayBufferView;
     deleteTensor(id: number): void;
+    /** egtea's patch of the binding (bin/binding-patch): a session over GraphDef bytes. */
+    loadGraphDef?(graphDef: Uint8Array): number;
+    opDef?(opName: string): Uint8Array;
+    runSavedModel(sessionId: number, inputIds: number[], inputNames: string, outputNames: string): OutputMetadata[];
+    deleteSavedModel(sessionId: number): void;
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.Tensor[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
@@ -34,7 +43,7 @@ export interface OutputMetadata {
 export interface OpAttr {
   name: string;
   type: number;
-  value: number | number[] | string | boolean;
+  value: number | number[] | string | boolean | boolean[];
 }
 
 /** The tfjs-node backend when it is the active one, else null (pure-JS callers compose tfjs ops). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFunction } from '../train/step.js';
+import type { GraphInputs, LossFunction } from '../train/step.js';
 import { SeededRandom } from '../util/random.js';
 import { classBalancedWeights, inverseFrequencyWeights, ldamMargins } from './class-weights.js';
 import { weightedCrossEntropy, type Reduction } from './cross-entropy.js';
@@ -38,8 +38,11 @@ export interface LossOptions {
   epoch?: () => number;
 }
 
-/** A loss function that also owns constant tensors, freed by dispose(). */
-export type ClassLoss = LossFunction & { readonly lossName: LossName; dispose(): void };
+/**
+ * A loss function that also owns constant tensors, freed by dispose(), and names the tensors
+ * each call reads (GraphInputs), so a training step can run as one graph.
+ */
+export type ClassLoss = LossFunction & GraphInputs & { readonly lossName: LossName; dispose(): void };
 
 function needCounts(name: LossName, options: LossOptions): readonly number[] {
   const counts = options.counts;
@@ -52,8 +55,9 @@ function constant(values: readonly number[]): tf.Tensor1D {
   return tf.keep(tf.tensor1d([...values], 'float32'));
 }
 
-function finish(name: LossName, fn: LossFunction, owned: tf.Tensor[]): ClassLoss {
-  return Object.assign(fn, { lossName: name, dispose: () => tf.dispose(owned) });
+/** `reads` defaults to the owned tensors; null marks a loss that cannot run inside a graph. */
+function finish(name: LossName, fn: LossFunction, owned: tf.Tensor[], reads: () => tf.Tensor[] | null = () => owned): ClassLoss {
+  return Object.assign(fn, { lossName: name, dispose: () => tf.dispose(owned), graphInputs: reads });
 }
 
 export function isLossName(name: string): name is LossName {
@@ -71,7 +75,7 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
       const tracker = options.tracker;
       if (!tracker) throw new Error("loss 'cdb' needs a DifficultyTracker");
       if (tracker.numClasses !== options.numClasses) throw new Error(`the tracker has ${tracker.numClasses} classes, the loss ${options.numClasses}`);
-      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, tracker.weightsTensor(), reduction), []);
+      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, tracker.weightsTensor(), reduction), [], () => [tracker.weightsTensor()]);
     }
     case 'ifw': {
       const weights = constant(inverseFrequencyWeights(needCounts(name, options)));
@@ -95,7 +99,8 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
       const mask = constant(rareClassMask(needCounts(name, options), options.eqlLambda ?? 1.76e-3));
       const random = options.random ?? new SeededRandom(0);
       const gamma = options.eqlGamma ?? 0.9;
-      return finish(name, (labels, logits) => equalizationLoss(labels, logits, mask, drawBeta(random, gamma)), [mask]);
+      // Its Bernoulli draws are made in JavaScript each call; a graph would freeze one.
+      return finish(name, (labels, logits) => equalizationLoss(labels, logits, mask, drawBeta(random, gamma)), [mask], () => null);
     }
     case 'ldam': {
       const counts = needCounts(name, options);

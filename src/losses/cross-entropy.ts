@@ -16,7 +16,9 @@ export function perSampleCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D):
 export function reduceWeighted(perSample: tf.Tensor1D, labels: tf.Tensor1D, classWeights: tf.Tensor1D | null, reduction: Reduction): tf.Scalar {
   return tf.tidy(() => {
     if (classWeights === null) return tf.mean(perSample) as tf.Scalar;
-    const sampleWeights = tf.gather(classWeights, tf.cast(labels, 'int32'));
+    // A one-hot product, not tf.gather: tfjs-node's gather reads the labels into JavaScript to
+    // check them, which would keep the training step from running as one graph.
+    const sampleWeights = tf.sum(tf.mul(tf.oneHot(tf.cast(labels, 'int32'), classWeights.shape[0]), classWeights), 1);
     const weighted = tf.mul(sampleWeights, perSample);
     if (reduction === 'mean') return tf.mean(weighted) as tf.Scalar;
     // A batch whose classes all weigh 0 contributes 0, not 0/0.

@@ -65,6 +65,11 @@ export class Sgd {
     });
   }
 
+  /** The tensors a step reads besides the parameters: buffers, then momentum, decay and rate. */
+  graphInputs(): tf.Tensor[] {
+    return [...this.buffers.values(), this.momentumScalar, this.decayScalar, this.rateScalar];
+  }
+
   /** The momentum buffers by parameter name, for checkpoints. */
   state(): Map<string, tf.Tensor> {
     return new Map(this.buffers);

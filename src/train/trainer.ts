@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { GraphStep } from '../engine/graph/graph-step.js';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
@@ -33,6 +34,11 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Minutes between checkpoints inside an epoch (default 10; 0: after every batch). Every epoch ends with one. */
   checkpointMinutes?: number;
+  /**
+   * Run each training step as one TensorFlow graph once it has been recorded (default true;
+   * native engine only). Off: every op is dispatched on its own, as tfjs does.
+   */
+  graphStep?: boolean;
   /** Called after each epoch is checkpointed. */
   onEpochEnd?: (record: EpochRecord) => void;
   /** Called after each training batch (1-based), after any checkpoint it triggered. */
@@ -185,6 +191,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const validationLoader = createPipelineLoader(p, dataset.validation, 'evaluate');
   const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
   const checkpointMs = (options.checkpointMinutes ?? 10) * 60_000;
+  const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
+  let graphAnnounced = false;
   try {
     let first = 1;
     let partial: PartialEpoch | null = null;
@@ -228,7 +236,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for await (const batch of trainLoader.batches(epoch, b)) {
         batchRandom = new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`);
         const parts = microBatches(batch.clips, batch.labels, p.schedule.accumulation);
-        const value = accumulatedTrainStep(model, optimizer, loss, parts);
+        const value = accumulatedTrainStep(model, optimizer, loss, parts, graph);
+        const mode = graph?.state();
+        if (mode?.mode === 'graph' && !graphAnnounced) {
+          graphAnnounced = true;
+          log(`training steps now run as one TensorFlow graph (${mode.nodes} nodes)`);
+        }
         if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
         if (!Number.isFinite(value)) throw new Error(`epoch ${epoch}, batch ${b + 1}: the loss is ${value}; lower the learning rate`);
         lossSum += value * batch.names.length;
@@ -269,6 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await fs.copyFile(path.join(finalCheckpoint, 'weights.safetensors'), path.join(out, 'model.safetensors'));
     return result;
   } finally {
+    graph?.dispose();
     optimizer.dispose();
     loss.dispose();
     tracker?.dispose();

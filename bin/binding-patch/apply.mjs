@@ -1,0 +1,56 @@
+// Edits the tfjs-node binding's C++ source before egtea compiles it (bin/install-engine.mjs):
+//  - loadGraphDef(bytes): a TF_Session over a GraphDef, which egtea uses to run a traced
+//    training step as one call (src/engine/graph/); the stock runSavedModel runs it;
+//  - opDef(name): an op's serialized OpDef, to state the attributes eager execution infers.
+// Each edit is anchored on exact stock text and fails loudly if that text has moved.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const PATCH_MARKER = '// egtea-binding-patch v1';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const fragment = (name) => fs.readFileSync(path.join(here, name), 'utf8');
+
+function edit(file, text, anchor, replacement) {
+  const at = text.indexOf(anchor);
+  if (at < 0 || text.indexOf(anchor, at + 1) >= 0) throw new Error(`binding patch: ${path.basename(file)} does not contain the expected text once:\n${anchor}`);
+  return text.slice(0, at) + replacement + text.slice(at + anchor.length);
+}
+
+// Edits always start from the stock text, kept beside the file the first time, so a newer
+// patch replaces an older one instead of stacking on it.
+function patchFile(file, edits) {
+  const stock = `${file}.egtea-stock`;
+  if (!fs.existsSync(stock)) {
+    if (fs.readFileSync(file, 'utf8').startsWith('// egtea-binding-patch')) throw new Error(`binding patch: ${file} carries an older patch and no stock copy; reinstall @tensorflow/tfjs-node-gpu`);
+    fs.copyFileSync(file, stock);
+  }
+  let text = fs.readFileSync(stock, 'utf8');
+  for (const [anchor, replacement] of edits) text = edit(file, text, anchor, replacement);
+  fs.writeFileSync(file, `${PATCH_MARKER}\n${text}`);
+}
+
+/** Applies the edits once; a second call on a patched tree does nothing. Returns whether it edited. */
+export function patchBinding(pkgDir) {
+  const dir = path.join(pkgDir, 'binding');
+  const backend = path.join(dir, 'tfjs_backend.cc');
+  if (fs.readFileSync(backend, 'utf8').startsWith(PATCH_MARKER)) return false;
+
+  const getNum = '  napi_value GetNumOfSavedModels(napi_env env);\n';
+  patchFile(path.join(dir, 'tfjs_backend.h'), [
+    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n`],
+  ]);
+
+  const end = '}  // namespace tfnodejs';
+  patchFile(backend, [
+    [end, `${fragment('load_graph_def.cc')}${end}`],
+  ]);
+
+  const runWrapper = 'static napi_value RunSavedModel(napi_env env, napi_callback_info info) {';
+  const runProperty = '      {"runSavedModel", nullptr, RunSavedModel, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n';
+  patchFile(path.join(dir, 'tfjs_binding.cc'), [
+    [runWrapper, `${fragment('load_graph_def_binding.cc')}${runWrapper}`],
+    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
+  ]);
+  return true;
+}

@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { GraphStep } from '../../src/engine/graph/graph-step.js';
+import { ProtobufWriter } from '../../src/engine/graph/protobuf-writer.js';
+import { nativeBackend } from '../../src/engine/native-backend.js';
+import { createLoss } from '../../src/losses/create-loss.js';
+import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';
+import { LeNet5 } from '../../src/models/lenet5.js';
+import { Sgd } from '../../src/train/sgd.js';
+import { trainStep } from '../../src/train/step.js';
+
+const graphs = typeof nativeBackend()?.binding.loadGraphDef === 'function';
+
+function lenetRun(graph: GraphStep | undefined) {
+  const model = new LeNet5(4, 3);
+  const tracker = new DifficultyTracker(4, { tau: 'dynamic' });
+  const loss = createLoss('cdb', { numClasses: 4, tracker });
+  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+  const losses: number[] = [];
+  const counts: number[] = [];
+  for (let step = 0; step < 8; step++) {
+    const clips = tf.randomNormal([6, 1, 28, 28, 1], 0, 1, 'float32', 100 + step) as tf.Tensor5D;
+    const labels = tf.tensor1d([0, 1, 2, 3, 0, 1], 'int32');
+    // What changes between steps must be fed, not frozen: class weights and the learning rate.
+    if (step === 4) tracker.update([0.9, 0.5, 0.2, 0.7], 1);
+    if (step === 6) optimizer.learningRate = 0.01;
+    losses.push(trainStep(model, optimizer, loss, clips, labels, graph));
+    tf.dispose([clips, labels]);
+    counts.push(tf.memory().numTensors);
+  }
+  const weights = model.parameters.list().map((p) => Float32Array.from(p.variable.dataSync() as Float32Array));
+  const state = graph?.state();
+  optimizer.dispose();
+  loss.dispose();
+  tracker.dispose();
+  model.parameters.dispose();
+  return { losses, counts, weights, state };
+}
+
+describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow graph', () => {
+  it('a LeNet-5 CDB step gives the eager step\'s losses and weights while weights and rate change, and leaks nothing', () => {
+    const graph = new GraphStep();
+    const eager = lenetRun(undefined);
+    const replayed = lenetRun(graph);
+    expect(replayed.state).toEqual({ mode: 'graph', nodes: expect.any(Number) });
+    replayed.losses.forEach((l, i) => expect(l).toBeCloseTo(eager.losses[i]!, 5));
+    replayed.weights.forEach((w, i) => {
+      let worst = 0;
+      w.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - eager.weights[i]![j]!))));
+      expect(worst).toBeLessThan(1e-5);
+    });
+    // Steps 3..8 run the graph (steps 1-2 record; momentum buffers appear on step 1).
+    expect(new Set(replayed.counts.slice(1)).size).toBe(1);
+    graph.dispose();
+  });
+
+  it('infers the type and list attributes eager execution leaves out (ExpandDims, AddN, ConcatV2)', () => {
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const x = tf.tensor1d([0.5, -1, 2]);
+    const graph = new GraphStep();
+    const body = () => {
+      const stacked = tf.concat([tf.expandDims(v, 0), tf.expandDims(x, 0)], 0);
+      v.assign(tf.addN([v, x, tf.sum(stacked, 0)]));
+      return [tf.max(stacked)];
+    };
+    // The same arithmetic in JavaScript: max over v and x, then v <- 2 (v + x).
+    let expectedV = [1, 2, 3];
+    const xs = [0.5, -1, 2];
+    for (let i = 0; i < 4; i++) {
+      const [m] = graph.run([v, x], body);
+      expect(m!.dataSync()[0]).toBeCloseTo(Math.max(...expectedV, ...xs), 5);
+      m!.dispose();
+      expectedV = expectedV.map((e, j) => 2 * (e + xs[j]!));
+    }
+    expect(graph.state().mode).toBe('graph');
+    Array.from(v.dataSync()).forEach((value, j) => expect(value).toBeCloseTo(expectedV[j]!, 4));
+    tf.dispose([v, x]);
+    graph.dispose();
+  });
+
+  it('stays eager, with the reason, when the step reads a tensor it was not given', () => {
+    const v = tf.variable(tf.ones([2]));
+    const hidden = tf.tensor1d([2, 3]);
+    const reasons: string[] = [];
+    const graph = new GraphStep({ onEager: (r) => reasons.push(r) });
+    for (let i = 0; i < 3; i++) graph.run([v], () => (v.assign(tf.mul(v, hidden)), []));
+    expect(graph.state().mode).toBe('eager');
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/not among its inputs/);
+    expect(Array.from(v.dataSync())).toEqual([8, 27]);
+    tf.dispose([v, hidden]);
+  });
+
+  it('stays eager when the step reads values into JavaScript', () => {
+    const v = tf.variable(tf.tensor1d([1, -2]));
+    const graph = new GraphStep();
+    for (let i = 0; i < 3; i++) {
+      graph.run([v], () => {
+        const positive = tf.relu(v);
+        const total = positive.dataSync().reduce((a, b) => a + b, 0);
+        v.assign(tf.add(v, total));
+        positive.dispose();
+        return [];
+      });
+    }
+    expect(graph.state()).toMatchObject({ mode: 'eager', reason: expect.stringMatching(/into JavaScript/) });
+    // 1,-2 -> 2,-1 -> 4,1 -> 9,6: every call computed from the live values.
+    expect(Array.from(v.dataSync())).toEqual([9, 6]);
+    v.dispose();
+  });
+
+  it('stays eager when a JavaScript value it bakes in changes every call (a random draw, say)', () => {
+    const v = tf.variable(tf.zeros([1]));
+    const graph = new GraphStep({ maxDisagreements: 3 });
+    for (let call = 1; call <= 6; call++) graph.run([v], () => (v.assign(tf.add(v, tf.scalar(call))), []));
+    expect(graph.state()).toMatchObject({ mode: 'eager', reason: expect.stringMatching(/changed/) });
+    expect(v.dataSync()[0]).toBe(21);
+    v.dispose();
+  });
+});
+
+describe('ProtobufWriter', () => {
+  it('writes varints, negative int64 as ten bytes, and nested messages with their length', () => {
+    expect(Array.from(new ProtobufWriter().int(1, 300).finish())).toEqual([0x08, 0xac, 0x02]);
+    const minusOne = new ProtobufWriter().int(1, -1).finish();
+    expect(Array.from(minusOne)).toEqual([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    expect(Array.from(new ProtobufWriter().message(2, (m) => m.string(1, 'ab')).finish())).toEqual([0x12, 0x04, 0x0a, 0x02, 0x61, 0x62]);
+  });
+});
