@@ -97,7 +97,7 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     for (let i = 0; i < 3; i++) {
       graph.run([v], () => {
         const positive = tf.relu(v);
-        const total = positive.dataSync().reduce((a, b) => a + b, 0);
+        const total = Array.from(positive.dataSync()).reduce((a: number, b: number) => a + b, 0);
         v.assign(tf.add(v, total));
         positive.dispose();
         return [];
