@@ -28,8 +28,8 @@ export interface EngineBenchResult {
   torch: string;
   cases: BenchCase[];
   groupedConv3d: { impl: GroupedConvImpl; ms: number | null; note?: string }[];
-  /** How egtea ran the LeNet-5 step: one TensorFlow graph, or op by op (and why). */
-  lenetStep: GraphStepState;
+  /** How egtea ran each case: one TensorFlow graph, or op by op (and why). */
+  steps: { lenet: GraphStepState; bottleneck: GraphStepState };
   /** Median [egtea ms, PyTorch ms] per case and round. */
   rounds: { lenet: [number, number]; bottleneck: [number, number] }[];
 }
@@ -39,10 +39,14 @@ const GOAL = 1.5;
 /** A timed step, built once, and what frees it. */
 interface Case {
   step: () => void;
+  /** How the step ran (read before dispose). */
+  mode: () => GraphStepState;
   dispose: () => void;
 }
 
-function lenetCase(graphStep: boolean, report: (state: GraphStepState) => void): Case {
+const opByOp: GraphStepState = { mode: 'eager', reason: '--no-graph-step' };
+
+function lenetCase(graphStep: boolean): Case {
   const model = new LeNet5(10, 0);
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
   const loss = createLoss('ce', { numClasses: 10 });
@@ -52,8 +56,8 @@ function lenetCase(graphStep: boolean, report: (state: GraphStepState) => void):
   const graph = graphStep ? new GraphStep() : undefined;
   return {
     step: () => trainStep(model, optimizer, loss, clips, labels, graph),
+    mode: () => graph?.state() ?? opByOp,
     dispose: () => {
-      report(graph?.state() ?? { mode: 'eager', reason: '--no-graph-step' });
       graph?.dispose();
       tf.dispose([clips, labels]);
       optimizer.dispose();
@@ -65,24 +69,33 @@ function lenetCase(graphStep: boolean, report: (state: GraphStepState) => void):
 /**
  * Forward + backward of one layer1 bottleneck (BN in training mode), as the reference does, on
  * the given grouped-conv path (selected while the case lives, restored when it is disposed).
+ * With a GraphStep it runs as train runs its steps: recorded, then one TensorFlow graph (the
+ * recording keeps to TensorFlow's ops, so the grouped conv is split per group inside it).
  */
-function bottleneckCase(impl: GroupedConvImpl): Case {
+function bottleneckCase(impl: GroupedConvImpl, graph?: GraphStep): Case {
   const params = new Parameters(0);
   const block = createBottleneck(params, 'block', 256, 128, 32, 1);
   const x = tf.randomNormal([1, 5, 56, 56, 256], 0, 1, 'float32', 2) as tf.Tensor5D;
   const variables = params.trainableVariables();
   const previous = groupedConvImpl();
   setGroupedConvImpl(impl);
+  const body = (): tf.Tensor[] => {
+    const context = trainingContext();
+    const { value, grads } = tf.variableGrads(() => tf.sum(applyBottleneck(block, x, context)) as tf.Scalar, variables);
+    applyBatchNormUpdates(context);
+    return [value, ...variables.map((v) => grads[v.name]!)];
+  };
+  const inputs = [x, ...params.list().map((p) => p.variable)];
   return {
     step: () => {
-      const context = trainingContext();
-      const { value, grads } = tf.variableGrads(() => tf.sum(applyBottleneck(block, x, context)) as tf.Scalar, variables);
+      const outputs = graph ? graph.run(inputs, body) : body();
       // Reading the gradients waits for the whole step, as PyTorch's backward() does.
-      tf.dispose(Object.values(grads).map((g) => (g.dataSync(), g)));
-      value.dispose();
-      applyBatchNormUpdates(context);
+      for (const t of outputs) t.dataSync();
+      tf.dispose(outputs);
     },
+    mode: () => graph?.state() ?? opByOp,
     dispose: () => {
+      graph?.dispose();
       setGroupedConvImpl(previous);
       x.dispose();
       params.dispose();
@@ -118,6 +131,7 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
   const threads = os.availableParallelism();
   const { server, header } = await ReferenceServer.start('engine/reference.py', ['--threads', String(threads)]);
   try {
+    const steps: EngineBenchResult['steps'] = { lenet: opByOp, bottleneck: opByOp };
     const inTurns = async (name: 'lenet' | 'bottleneck', c: Case, reps: number, warmup: number): Promise<[number, number][]> => {
       try {
         timesMs(c.step, warmup);
@@ -126,15 +140,17 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
           const reference = (await server.request(`${name} ${reps}`)).ms as number[];
           rounds.push([median(timesMs(c.step, reps)), median(reference)]);
         }
+        steps[name] = c.mode();
         return rounds;
       } finally {
         c.dispose();
       }
     };
-    let lenetStep: GraphStepState = { mode: 'tracing' };
-    const lenet = await inTurns('lenet', lenetCase(options.graphStep, (state) => (lenetStep = state)), options.lenetSteps, 5);
+    const lenet = await inTurns('lenet', lenetCase(options.graphStep), options.lenetSteps, 5);
     const grouped = groupedConvPaths(options.blockReps);
-    const bottleneck = await inTurns('bottleneck', bottleneckCase(grouped.fastest), options.blockReps, 1);
+    // Op by op the fastest grouped-conv path is compared; as a graph, TensorFlow's ops are.
+    const blockGraph = options.graphStep ? new GraphStep() : undefined;
+    const bottleneck = await inTurns('bottleneck', bottleneckCase(blockGraph ? 'auto' : grouped.fastest, blockGraph), options.blockReps, 3);
     const rounds = lenet.map((l, i) => ({ lenet: l, bottleneck: bottleneck[i]! }));
     const make = (name: string, key: 'lenet' | 'bottleneck'): BenchCase => {
       const ratio = median(rounds.map((r) => r[key][0] / r[key][1]));
@@ -146,7 +162,7 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
       torch: String(header.torch),
       cases: [make('lenet5 training step (batch 100, SGD momentum)', 'lenet'), make('3D-ResNeXt bottleneck fwd+bwd [1,5,56,56,256], groups 32', 'bottleneck')],
       groupedConv3d: grouped.paths,
-      lenetStep,
+      steps,
       rounds,
     };
   } finally {

@@ -19,7 +19,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--lenet-steps <n>', 'timed LeNet-5 steps per turn', parsePositiveInt, 20)
     .option('--block-reps <n>', 'timed bottleneck repetitions per turn', parsePositiveInt, 2)
     .option('--rounds <n>', 'rounds of turns, PyTorch then egtea; ratios are the median over rounds', parsePositiveInt, 10)
-    .option('--no-graph-step', 'run the LeNet-5 step op by op instead of as one recorded TensorFlow graph (as train does by default)')
+    .option('--no-graph-step', 'run both cases op by op instead of as one recorded TensorFlow graph (as train runs its steps by default)')
     .option('--json', 'print one JSON document', false)
     .action(async (options: { lenetSteps: number; blockReps: number; rounds: number; graphStep: boolean; json: boolean }) => {
       const engine = await selectBackend(backend());
@@ -32,8 +32,11 @@ export function registerBenchCommand(program: Command): void {
             ['case', 'egtea ms', 'PyTorch ms', `ratio (median of ${result.rounds.length})`, 'goal'],
             result.cases.map((c) => [c.case, c.egteaMs.toFixed(1), c.pytorchMs.toFixed(1), c.ratio.toFixed(2), `<= ${c.goal} ${c.met ? 'met' : 'NOT met'}`]),
           ),
-          `LeNet-5 step: ${result.lenetStep.mode === 'graph' ? `one TensorFlow graph (${result.lenetStep.nodes} nodes)` : result.lenetStep.mode === 'eager' ? `op by op (${result.lenetStep.reason})` : 'still recording'}`,
-          'grouped conv3d implementations (bottleneck fwd+bwd):',
+          ...(['lenet', 'bottleneck'] as const).map((name) => {
+            const s = result.steps[name];
+            return `${name} step: ${s.mode === 'graph' ? `one TensorFlow graph (${s.nodes} nodes)` : s.mode === 'eager' ? `op by op (${s.reason})` : 'still recording'}`;
+          }),
+          'grouped conv3d implementations (bottleneck fwd+bwd, op by op):',
           ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(16)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
         ].join('\n'),
       );

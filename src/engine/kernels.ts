@@ -53,7 +53,7 @@ let addon: KernelAddon | null | undefined;
 let enabled = process.env.EGTEA_KERNELS !== '0';
 
 export function loadKernels(): KernelAddon | null {
-  if (!enabled) return null;
+  if (!enabled || suspended > 0) return null;
   if (addon === undefined) {
     addon = null;
     if (fs.existsSync(KERNEL_ADDON_PATH)) {
@@ -69,6 +69,26 @@ export function loadKernels(): KernelAddon | null {
 
 export function kernelsAvailable(): boolean {
   return loadKernels() !== null;
+}
+
+let suspended = 0;
+
+/**
+ * Runs fn with egtea's kernels set aside, so every op stays a TensorFlow op. A step being
+ * recorded as a graph needs that: the kernels compute in C++ on buffers copied out of
+ * TensorFlow, which a graph cannot contain.
+ */
+export function withoutKernels<T>(fn: () => T): T {
+  suspended++;
+  try {
+    return fn();
+  } finally {
+    suspended--;
+  }
+}
+
+export function kernelsSuspended(): boolean {
+  return suspended > 0;
 }
 
 /** Turns egtea's kernels off (tests and benchmarks compare against the pure-tfjs paths). */

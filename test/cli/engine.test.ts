@@ -9,10 +9,12 @@ describe('egtea engine', () => {
     expect(['tensorflow', 'cpu']).toContain(info.backend);
     expect(info.threads.cores).toBeGreaterThan(0);
     expect(info).toHaveProperty('groupedConv3d');
+    // The native engine egtea installs carries the binding patch that graph steps need.
+    expect(info.graphSteps).toBe(info.backend === 'tensorflow');
   });
 
   it('runs on the pure-JS backend when asked, and refuses an unknown one with the choices', () => {
-    expect(JSON.parse(egtea(['--backend', 'cpu', 'engine', '--json']).stdout).backend).toBe('cpu');
+    expect(JSON.parse(egtea(['--backend', 'cpu', 'engine', '--json']).stdout)).toMatchObject({ backend: 'cpu', graphSteps: false });
     const bad = egtea(['--backend', 'gpu', 'engine']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/choose one of: auto, tensorflow, cpu/);

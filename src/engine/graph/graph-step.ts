@@ -28,10 +28,11 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  * Runs a step -- a function of a fixed list of input tensors that may reassign the variables
  * among them and returns tensors -- as one TensorFlow graph once its recordings agree.
  *
- * The first calls run eagerly and are recorded (step-trace.ts). When consecutive recordings
- * for the same input shapes are identical, constants included, the recording becomes a
- * TF_Session; later calls feed the inputs, fetch the results and the variables' new values,
- * and assign those. One call in place of some two hundred eager ops saves their dispatch and
+ * The first calls run eagerly while being recorded (step-trace.ts); their updates are then
+ * undone and the recording itself runs as a TF_Session, so every step's numbers come from a
+ * graph. Once consecutive recordings for the same input shapes are identical, constants
+ * included, the session is trusted: later calls only feed the inputs, fetch the results and
+ * the variables' new values, and assign those. One call in place of some two hundred eager ops saves their dispatch and
  * lets TensorFlow's graph passes fuse kernels (oneDNN's conv + bias + relu, for one).
  *
  * Like tf.function: JavaScript values the step reads become constants, so anything that
@@ -41,7 +42,8 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  */
 export class GraphStep {
   private readonly compiled = new Map<string, CompiledStep>();
-  private readonly lastKey = new Map<string, { key: string; agreeing: number; disagreeing: number }>();
+  /** Recordings not yet trusted, by input signature, with the session built from the last one. */
+  private readonly pending = new Map<string, { key: string; step: CompiledStep; agreeing: number; disagreeing: number }>();
   private eagerReason: string | null = null;
   private readonly agreeingTraces: number;
   private readonly maxDisagreements: number;
@@ -65,28 +67,49 @@ export class GraphStep {
     const backend = nativeBackend();
     if (this.eagerReason !== null || backend === null) return body();
     const signature = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(' ');
-    const compiled = this.compiled.get(signature);
-    if (compiled) return this.replay(backend, compiled, inputs);
+    const trusted = this.compiled.get(signature);
+    if (trusted) return this.replay(backend, trusted, inputs);
 
+    // Kept (without a copy) so the eager run's updates can be undone.
+    const before = inputs.map((t) => (t instanceof tf.Variable ? tf.clone(t) : null));
     const { results, reassigned, trace } = traceStep(backend, inputs, body);
     if (trace instanceof UntraceableStepError) {
+      tf.dispose(before.filter((t) => t !== null));
       this.stayEager(trace.message);
       return results;
     }
-    const last = this.lastKey.get(signature);
-    const agreeing = last?.key === trace.key ? last.agreeing + 1 : 1;
-    const disagreeing = last && last.key !== trace.key ? last.disagreeing + 1 : 0;
+    const last = this.pending.get(signature);
+    const agrees = last?.key === trace.key;
+    const disagreeing = last && !agrees ? last.disagreeing + 1 : 0;
+    if (last && !agrees) backend.binding.deleteSavedModel(last.step.session);
     if (disagreeing >= this.maxDisagreements) {
+      this.pending.delete(signature);
+      tf.dispose(before.filter((t) => t !== null));
       this.stayEager(`its graph changed in ${disagreeing} recordings in a row (a JavaScript value that varies, such as a random draw, becomes a constant)`);
       return results;
     }
-    this.lastKey.set(signature, { key: trace.key, agreeing, disagreeing });
+    const step = agrees ? last!.step : this.compile(backend, trace, reassigned, results.length);
+    const agreeing = agrees ? last!.agreeing + 1 : 1;
+
+    // Every step's numbers come from a graph, recorded ones included: undo the eager run and
+    // replay this very recording. Otherwise a run resumed from a checkpoint, which records its
+    // first steps again, would round differently from the run it continues.
+    reassigned.forEach((i) => (inputs[i] as tf.Variable).assign(before[i]!));
+    tf.dispose(before.filter((t) => t !== null));
+    tf.dispose(results.filter((t) => !inputs.includes(t)));
+    const outputs = this.replay(backend, step, inputs);
     if (agreeing >= this.agreeingTraces) {
-      const session = backend.binding.loadGraphDef!(encodeGraphDef(trace.nodes));
-      this.compiled.set(signature, { session, trace, inputNames: trace.inputNames.join(','), outputNames: trace.outputNames.join(','), reassigned, resultCount: results.length });
-      this.lastKey.delete(signature);
+      this.compiled.set(signature, step);
+      this.pending.delete(signature);
+    } else {
+      this.pending.set(signature, { key: trace.key, step, agreeing, disagreeing });
     }
-    return results;
+    return outputs;
+  }
+
+  private compile(backend: NativeBackend, trace: TracedStep, reassigned: number[], resultCount: number): CompiledStep {
+    const session = backend.binding.loadGraphDef!(encodeGraphDef(trace.nodes));
+    return { session, trace, inputNames: trace.inputNames.join(','), outputNames: trace.outputNames.join(','), reassigned, resultCount };
   }
 
   private replay(backend: NativeBackend, step: CompiledStep, inputs: readonly tf.Tensor[]): tf.Tensor[] {
@@ -109,9 +132,9 @@ export class GraphStep {
   /** Frees the sessions; later calls run eagerly. */
   dispose(): void {
     const backend = nativeBackend();
-    for (const step of this.compiled.values()) backend?.binding.deleteSavedModel(step.session);
+    for (const step of [...this.compiled.values(), ...[...this.pending.values()].map((p) => p.step)]) backend?.binding.deleteSavedModel(step.session);
     this.compiled.clear();
-    this.lastKey.clear();
+    this.pending.clear();
     this.eagerReason ??= 'disposed';
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';
 import type { GraphAttrValue, GraphNode } from './graph-def.js';
 import { decodeOpDef, inferInputAttrs, type OpDefSummary } from './op-def.js';
@@ -52,6 +53,14 @@ function graphAttr(backend: NativeBackend, attr: OpAttr): GraphAttrValue {
   throw new UntraceableStepError(`attribute '${attr.name}' has a type the graph writer does not know (${type})`);
 }
 
+/** The one element every element of a large constant equals, or null. */
+function uniformElement(bytes: Uint8Array, elements: number): Uint8Array | null {
+  if (elements < 64 || bytes.length % elements !== 0) return null;
+  const size = bytes.length / elements;
+  for (let i = size; i < bytes.length; i++) if (bytes[i] !== bytes[i % size]) return null;
+  return bytes.slice(0, size);
+}
+
 function attrKey(value: GraphAttrValue): string {
   if (value.kind === 'tensor') return `tensor(${value.value.dtype},[${value.value.shape}],${createHash('sha1').update(value.value.bytes).digest('hex')})`;
   return `${value.kind}(${JSON.stringify(value.value)})`;
@@ -66,7 +75,8 @@ function attrKey(value: GraphAttrValue): string {
  * the value the step assigned to it (`reassigned` lists which). Tensors the body creates from
  * JavaScript values become constants. The step is untraceable when it reads a made-before
  * tensor that is not among the inputs (the graph would have nothing to feed it from) or reads
- * a tensor's values into JavaScript (what it computes from them would be frozen).
+ * a tensor's values into JavaScript (what it computes from them would be frozen). egtea's own
+ * CPU kernels do the latter, so the body runs without them (TensorFlow's ops instead).
  */
 export function traceStep(
   backend: NativeBackend,
@@ -87,12 +97,12 @@ export function traceStep(
     try {
       const dtype = tfDtype(backend, t.dtype);
       nodes.push({ name, op: 'Placeholder', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['shape', { kind: 'shape', value: t.shape }]]) });
+      dtypes.set(`${name}:0`, dtype);
     } catch (error) {
       problems.push((error as Error).message);
     }
     // An input passed twice (the same tensor in two roles) feeds the first placeholder.
     if (!sources.has(inputIds[i]!)) sources.set(inputIds[i]!, `${name}:0`);
-    dtypes.set(`${name}:0`, t.dtype === 'float32' ? backend.binding.TF_FLOAT : t.dtype === 'int32' ? backend.binding.TF_INT32 : backend.binding.TF_BOOL);
     return name;
   });
 
@@ -105,7 +115,21 @@ export function traceStep(
     const view = values as ArrayBufferView;
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
     const name = `const${constants++}`;
-    nodes.push({ name, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape, bytes } }]]) });
+    const elements = shape.reduce((a, b) => a * b, 1);
+    const fill = uniformElement(bytes, elements);
+    if (fill !== null) {
+      // tfjs's gradients make full-size tensors of ones (the mean's, for one); a Fill keeps
+      // them out of the graph's bytes.
+      const int32 = backend.binding.TF_INT32;
+      const dims = new Uint8Array(Int32Array.from(shape).buffer);
+      nodes.push(
+        { name: `${name}_dims`, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: int32 }], ['value', { kind: 'tensor', value: { dtype: int32, shape: [shape.length], bytes: dims } }]]) },
+        { name: `${name}_value`, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape: [], bytes: fill } }]]) },
+        { name, op: 'Fill', inputs: [`${name}_dims:0`, `${name}_value:0`], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtype }], ['index_type', { kind: 'type', value: int32 }]]) },
+      );
+    } else {
+      nodes.push({ name, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape, bytes } }]]) });
+    }
     sources.set(id, `${name}:0`);
     dtypes.set(`${name}:0`, dtype);
     return id;
@@ -154,7 +178,7 @@ export function traceStep(
   backend.binding = recording;
   let results: tf.Tensor[];
   try {
-    results = body();
+    results = withoutKernels(body);
   } finally {
     backend.binding = real;
   }
@@ -174,7 +198,7 @@ export function traceStep(
     // A graph output must be an op's output: an input fed straight through needs an Identity.
     if (!source.startsWith('input')) return source;
     const name = `passthrough${i}`;
-    nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map([['T', { kind: 'type', value: tfDtype(backend, inputs[Number(source.slice(5, source.indexOf(':')))]!.dtype) }]]) });
+    nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtypes.get(source)! }]]) });
     return `${name}:0`;
   };
   [...resultIds, ...reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
