@@ -31,6 +31,16 @@ export function parseChoice<T extends string>(choices: readonly T[]) {
 }
 
 /** CDB's --tau: a non-negative number or 'dynamic'. Checked inside the command, so a bad value is a user error (exit 1). */
+/** A comma-separated list, each item one of `choices`. */
+export function parseChoiceList<T extends string>(choices: readonly T[]) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((item) => item.trim());
+    const bad = items.find((item) => !(choices as readonly string[]).includes(item));
+    if (bad !== undefined) throw new InvalidArgumentError(`'${bad}' is not one of: ${choices.join(', ')}`);
+    return items as T[];
+  };
+}
+
 export function parseTau(value: string): number | 'dynamic' {
   if (value === 'dynamic') return value;
   try {

@@ -72,6 +72,10 @@ export function stringAttr(backend: NativeBackend, name: string, value: string):
   return { name, type: backend.binding.TF_ATTR_STRING, value };
 }
 
+export function floatAttr(backend: NativeBackend, name: string, value: number): OpAttr {
+  return { name, type: backend.binding.TF_ATTR_FLOAT, value };
+}
+
 export function boolAttr(backend: NativeBackend, name: string, value: boolean): OpAttr {
   return { name, type: backend.binding.TF_ATTR_BOOL, value };
 }

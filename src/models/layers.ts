@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
+import { nativeTrainingBatchNorm, type BatchStatistics } from '../engine/batch-norm.js';
 import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
 import { matMul } from '../engine/mat-mul.js';
 import type { Triple } from '../engine/grouped-conv3d.js';
@@ -116,7 +117,10 @@ export interface BatchNormExtras {
   relu?: boolean;
 }
 
-/** act(BN(x) [+ residual]): one fused kernel when egtea's kernels are built, tfjs ops otherwise. */
+/**
+ * act(BN(x) [+ residual]): one fused kernel when egtea's kernels are built; otherwise
+ * TensorFlow's FusedBatchNormV3 in training (native backend), tfjs ops elsewhere.
+ */
 export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras = {}): T {
   const fused = fusedBatchNorm(x, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, extras.residual ?? null, {
     training: context.training,
@@ -128,18 +132,22 @@ export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T,
   if (fused === null) return composedBatchNorm(layer, x, context, extras);
   if (fused.batchMean && fused.batchVariance) {
     const count = x.size / x.shape[x.shape.length - 1]!;
-    tf.tidy(() => recordRunningStatistics(layer, context, tf.tensor1d(fused.batchMean!), tf.tensor1d(fused.batchVariance!), count));
+    tf.tidy(() => recordRunningStatistics(layer, context, tf.tensor1d(fused.batchMean!), unbiased(tf.tensor1d(fused.batchVariance!), count)));
   }
   return fused.y as T;
 }
 
+/** The batch variance with Bessel's correction, as PyTorch's running variance takes it. */
+function unbiased(variance: tf.Tensor, count: number): tf.Tensor {
+  return tf.mul(variance, count / Math.max(count - 1, 1));
+}
+
 /** Running averages as PyTorch keeps them: momentum 0.1, unbiased variance. Kept past every tidy until applied. */
-function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext, mean: tf.Tensor, variance: tf.Tensor, count: number): void {
+function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext, mean: tf.Tensor, unbiasedVariance: tf.Tensor): void {
   const m = layer.momentum;
-  const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
   context.batchNormUpdates.push(
     { variable: layer.runningMean, value: tf.keep(tf.add(tf.mul(layer.runningMean, 1 - m), tf.mul(mean, m))) },
-    { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiased, m))) },
+    { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiasedVariance, m))) },
   );
 }
 
@@ -150,9 +158,18 @@ function composedBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, con
     const flat = tf.reshape(x, [-1, channels]) as tf.Tensor2D;
     let normalised: tf.Tensor;
     if (context.training) {
-      const { mean, variance } = tf.moments(flat, 0);
-      recordRunningStatistics(layer, context, mean, variance, flat.shape[0]);
-      normalised = tf.batchNorm(flat, mean, variance, layer.bias, layer.weight, layer.epsilon);
+      let statistics: BatchStatistics | null = null;
+      const native = nativeTrainingBatchNorm(flat, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, layer.epsilon, (s) => (statistics = s));
+      if (native !== null && statistics !== null) {
+        const { mean, unbiasedVariance } = statistics as BatchStatistics;
+        recordRunningStatistics(layer, context, mean, unbiasedVariance);
+        tf.dispose([mean, unbiasedVariance]);
+        normalised = native;
+      } else {
+        const { mean, variance } = tf.moments(flat, 0);
+        recordRunningStatistics(layer, context, mean, unbiased(variance, flat.shape[0]));
+        normalised = tf.batchNorm(flat, mean, variance, layer.bias, layer.weight, layer.epsilon);
+      }
     } else {
       normalised = tf.batchNorm(flat, layer.runningMean, layer.runningVar, layer.bias, layer.weight, layer.epsilon);
     }

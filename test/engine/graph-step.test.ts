@@ -57,14 +57,15 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
   });
 
   it('each step of a tiny 3D-ResNeXt, recorded or replayed, matches the eager step from the same state (TensorFlow ops; egtea\'s kernels set aside)', () => {
-    const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 2, size: 16, seed: 5 });
+    const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 4, size: 32, seed: 5 });
     const loss = createLoss('ce', { numClasses: 3 });
     const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4 });
     const graph = new GraphStep();
     // Parameters, running statistics and momentum: everything a step reads and rewrites.
     const state = () => [...model.parameters.list().map((p) => p.variable), ...(optimizer.state().values() as Iterable<tf.Variable>)];
+    const names = () => [...model.parameters.list().map((p) => p.name), ...[...optimizer.state().keys()].map((k) => `momentum of ${k}`)];
     const batch = (step: number) => ({
-      clips: tf.randomNormal([4, 2, 16, 16, 3], 0, 1, 'float32', 40 + step) as tf.Tensor5D,
+      clips: tf.randomNormal([4, 4, 32, 32, 3], 0, 1, 'float32', 40 + step) as tf.Tensor5D,
       labels: tf.tensor1d([step % 3, (step + 1) % 3, (step + 2) % 3, step % 3], 'int32'),
     });
     const first = batch(0);
@@ -87,8 +88,14 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
       state().forEach((v, i) => {
         const values = v.dataSync();
         let worst = 0;
-        values.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - eagerState[i]![j]!))));
-        expect(worst, `step ${step}, ${v.name}`).toBeLessThan(1e-4);
+        let scale = 1;
+        values.forEach((x, j) => {
+          worst = Math.max(worst, Math.abs(x - eagerState[i]![j]!));
+          scale = Math.max(scale, Math.abs(x));
+        });
+        // Relative to the variable's scale: the graph's fused kernels (oneDNN's batch norm
+        // among them) round differently from the eager ones.
+        expect(worst / scale, `step ${step}, ${names()[i]} (largest value ${scale})`).toBeLessThan(1e-4);
       });
       tf.dispose([clips, labels]);
     }

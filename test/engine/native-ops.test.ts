@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nativeTrainingBatchNorm } from '../../src/engine/batch-norm.js';
 import { biasActivation, type Activation } from '../../src/engine/bias-activation.js';
 import { matMul } from '../../src/engine/mat-mul.js';
 import { maxPool2d } from '../../src/engine/max-pool.js';
@@ -106,6 +107,31 @@ describe('softmaxCrossEntropy (one native op forward and back)', () => {
 
   it.skipIf(active !== 'tensorflow')('refuses a label outside the classes instead of scoring it 0', () => {
     expect(() => tf.tidy(() => softmaxCrossEntropy(tf.tensor1d([3], 'int32'), tf.tensor2d([[1, 2, 3]])).dataSync())).toThrow(/label value of 3/);
+  });
+});
+
+describe('nativeTrainingBatchNorm (FusedBatchNormV3 forward, FusedBatchNormGradV3 back)', () => {
+  it('output, batch mean, unbiased variance and the three gradients equal tfjs moments + batchNorm on the pure-JS backend', async () => {
+    const result = await onBothBackends(() => {
+      const x = tf.randomNormal([37, 6], 0.5, 2, 'float32', 31) as tf.Tensor2D;
+      const scale = tf.randomUniform([6], 0.5, 1.5, 'float32', 32) as tf.Tensor1D;
+      const offset = tf.randomNormal([6], 0, 1, 'float32', 33) as tf.Tensor1D;
+      const dy = tf.randomNormal([37, 6], 0, 1, 'float32', 34);
+      const stats: tf.Tensor[] = [];
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const native = nativeTrainingBatchNorm(a as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, (s) => stats.push(s.mean, s.unbiasedVariance));
+        if (native !== null) return native;
+        const { mean, variance } = tf.moments(a, 0);
+        stats.push(tf.keep(mean), tf.keep(tf.mul(variance, 37 / 36)));
+        return tf.batchNorm(a as tf.Tensor2D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+      };
+      const [dx, dscale, doffset] = tf.grads(f)([x, scale, offset], dy);
+      const y = f(x, scale, offset);
+      const out = [y, dx!, dscale!, doffset!, ...stats.slice(0, 2)];
+      tf.dispose(stats.slice(2));
+      return out;
+    });
+    expectClose(result, 1e-4);
   });
 });
 

@@ -32,8 +32,9 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  * undone and the recording itself runs as a TF_Session, so every step's numbers come from a
  * graph. Once consecutive recordings for the same input shapes are identical, constants
  * included, the session is trusted: later calls only feed the inputs, fetch the results and
- * the variables' new values, and assign those. One call in place of some two hundred eager ops saves their dispatch and
- * lets TensorFlow's graph passes fuse kernels (oneDNN's conv + bias + relu, for one).
+ * the variables' new values, and assign those. One call in place of hundreds of eager ops
+ * saves their dispatch, lets TensorFlow run independent ops side by side and lets its graph
+ * passes fuse kernels (oneDNN's convolution + bias + relu, for one).
  *
  * Like tf.function: JavaScript values the step reads become constants, so anything that
  * changes from call to call must be an input tensor. A step whose recordings keep differing
@@ -56,7 +57,7 @@ export class GraphStep {
     else if (typeof backend.binding.loadGraphDef !== 'function') this.eagerReason = "the tfjs binding lacks egtea's patch (run: egtea engine install)";
   }
 
-  /** The mode of the most recent input shapes (callers report it). */
+  /** Eager (and why), still recording, or a graph (the latest trusted one's size). */
   state(): GraphStepState {
     if (this.eagerReason !== null) return { mode: 'eager', reason: this.eagerReason };
     const last = [...this.compiled.values()].pop();
