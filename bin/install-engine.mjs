@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { patchBinding } from './binding-patch/apply.mjs';
+import { PATCH_DIGEST, patchBinding } from './binding-patch/apply.mjs';
 
 const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
 const NAPI_VERSION = 8;
@@ -217,10 +217,10 @@ function main() {
   const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
   const pkgDir = tfjsNodeDir();
   const stampFile = path.join(pkgDir, 'egtea-engine.json');
-  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, node: process.versions.modules };
+  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, node: process.versions.modules, patch: PATCH_DIGEST };
   if (!force && fs.existsSync(stampFile)) {
     const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
-    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node;
+    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node && stamp.patch === wanted.patch;
     const version = same ? bindingLoads(pkgDir) : null;
     if (version) {
       log(`native engine ready: TensorFlow ${version} (${stamp.wheel}, cached)`);

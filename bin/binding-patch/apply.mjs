@@ -3,13 +3,22 @@
 //    training step as one call (src/engine/graph/); the stock runSavedModel runs it;
 //  - opDef(name): an op's serialized OpDef, to state the attributes eager execution infers.
 // Each edit is anchored on exact stock text and fails loudly if that text has moved.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const PATCH_MARKER = '// egtea-binding-patch v1';
-
 const here = path.dirname(new URL(import.meta.url).pathname);
 const fragment = (name) => fs.readFileSync(path.join(here, name), 'utf8');
+
+/** Digest of this patch (this script and its C++ fragments): a changed patch means a rebuild. */
+export const PATCH_DIGEST = createHash('sha256')
+  .update(fs.readFileSync(new URL(import.meta.url)))
+  .update(fragment('load_graph_def.cc'))
+  .update(fragment('load_graph_def_binding.cc'))
+  .digest('hex')
+  .slice(0, 16);
+
+export const PATCH_MARKER = `// egtea-binding-patch ${PATCH_DIGEST}`;
 
 function edit(file, text, anchor, replacement) {
   const at = text.indexOf(anchor);

@@ -61,6 +61,10 @@ function uniformElement(bytes: Uint8Array, elements: number): Uint8Array | null 
   return bytes.slice(0, size);
 }
 
+function constNode(name: string, dtype: number, shape: readonly number[], bytes: Uint8Array): GraphNode {
+  return { name, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape, bytes } }]]) };
+}
+
 function attrKey(value: GraphAttrValue): string {
   if (value.kind === 'tensor') return `tensor(${value.value.dtype},[${value.value.shape}],${createHash('sha1').update(value.value.bytes).digest('hex')})`;
   return `${value.kind}(${JSON.stringify(value.value)})`;
@@ -123,12 +127,12 @@ export function traceStep(
       const int32 = backend.binding.TF_INT32;
       const dims = new Uint8Array(Int32Array.from(shape).buffer);
       nodes.push(
-        { name: `${name}_dims`, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: int32 }], ['value', { kind: 'tensor', value: { dtype: int32, shape: [shape.length], bytes: dims } }]]) },
-        { name: `${name}_value`, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape: [], bytes: fill } }]]) },
+        constNode(`${name}_dims`, int32, [shape.length], dims),
+        constNode(`${name}_value`, dtype, [], fill),
         { name, op: 'Fill', inputs: [`${name}_dims:0`, `${name}_value:0`], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtype }], ['index_type', { kind: 'type', value: int32 }]]) },
       );
     } else {
-      nodes.push({ name, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape, bytes } }]]) });
+      nodes.push(constNode(name, dtype, shape, bytes));
     }
     sources.set(id, `${name}:0`);
     dtypes.set(`${name}:0`, dtype);
