@@ -20,7 +20,7 @@ export function registerEngineCommand(program: Command): void {
           `TensorFlow         ${info.tensorflowVersion ?? 'not loaded'}${info.wheel ? ` (from ${info.wheel})` : ''}`,
           `TensorFlow.js      ${info.tfjsVersion}`,
           `grouped conv3d     ${info.groupedConv3d}`,
-          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow graph)' : info.backend === 'tensorflow' ? "no: the binding lacks egtea's patch (egtea engine install --force)" : 'no (pure-JS backend)'}`,
+          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow graph)' : info.backend !== 'tensorflow' ? 'no (pure-JS backend)' : info.device === 'gpu' ? 'no (CPU-only for now)' : "no: the binding lacks egtea's patch (egtea engine install --force)"}`,
           `threads            ${info.threads.cores} cores; intra-op ${info.threads.intraOp}, inter-op ${info.threads.interOp}`,
         ].join('\n'),
       );

@@ -30,7 +30,6 @@ export function parseChoice<T extends string>(choices: readonly T[]) {
   };
 }
 
-/** CDB's --tau: a non-negative number or 'dynamic'. Checked inside the command, so a bad value is a user error (exit 1). */
 /** A comma-separated list, each item one of `choices`. */
 export function parseChoiceList<T extends string>(choices: readonly T[]) {
   return (value: string): T[] => {
@@ -41,6 +40,7 @@ export function parseChoiceList<T extends string>(choices: readonly T[]) {
   };
 }
 
+/** CDB's --tau: a non-negative number or 'dynamic'. Checked inside the command, so a bad value is a user error (exit 1). */
 export function parseTau(value: string): number | 'dynamic' {
   if (value === 'dynamic') return value;
   try {

@@ -3,10 +3,10 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { nativeBackend } from './native-backend.js';
 import { UserError } from '../util/errors.js';
 import { resolveGroupedConvImpl } from './conv3d.js';
 import { nativeGroupedConvAvailable } from './grouped-conv3d.js';
+import { nativeBackend } from './native-backend.js';
 import { withCapturedStderr } from './kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
@@ -23,7 +23,7 @@ export interface EngineInfo {
   wheel: string | null;
   /** The grouped conv3d path `auto` takes here. */
   groupedConv3d: 'native' | 'kernel' | 'split-per-group';
-  /** Whether training steps can run as one TensorFlow graph (the binding carries egtea's patch). */
+  /** Whether training steps run as one TensorFlow graph here (patched binding, CPU). */
   graphSteps: boolean;
   threads: { cores: number; intraOp: string; interOp: string };
   warning: string | null;
@@ -117,7 +117,8 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
     tensorflowVersion,
     wheel: backend === 'tensorflow' ? installedWheel() : null,
     groupedConv3d: resolveGroupedConvImpl('auto'),
-    graphSteps: typeof nativeBackend()?.binding.loadGraphDef === 'function',
+    // The patched binding is needed, and graph steps are CPU-only for now (graph/graph-step.ts).
+    graphSteps: !native && typeof nativeBackend()?.binding.loadGraphDef === 'function',
     threads: {
       cores: os.availableParallelism(),
       intraOp: process.env.TF_NUM_INTRAOP_THREADS ?? 'all cores',

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GraphStep } from '../engine/graph/graph-step.js';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
+import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
 import { readSafetensors } from '../io/safetensors.js';
@@ -192,6 +192,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
   const checkpointMs = (options.checkpointMinutes ?? 10) * 60_000;
   const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
+  if (graph && graph.state().mode !== 'eager' && loss.graphInputs() === null) log(`training steps run op by op: loss ${p.loss.name} cannot run inside a graph`);
   let graphAnnounced = false;
   try {
     let first = 1;

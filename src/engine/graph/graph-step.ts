@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { activeEngine } from '../backend.js';
 import { nativeBackend, type NativeBackend } from '../native-backend.js';
 import { encodeGraphDef } from './graph-def.js';
 import { traceStep, UntraceableStepError, type TracedStep } from './step-trace.js';
@@ -39,7 +40,7 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  * Like tf.function: JavaScript values the step reads become constants, so anything that
  * changes from call to call must be an input tensor. A step whose recordings keep differing
  * (random draws made in JavaScript, say), or that reads a tensor it was not given, stays eager.
- * Without the native engine (or an unpatched binding) every call is eager.
+ * Without the native engine (or an unpatched binding), and on a GPU, every call is eager.
  */
 export class GraphStep {
   private readonly compiled = new Map<string, CompiledStep>();
@@ -55,6 +56,9 @@ export class GraphStep {
     const backend = nativeBackend();
     if (backend === null) this.eagerReason = 'not on the native TensorFlow backend';
     else if (typeof backend.binding.loadGraphDef !== 'function') this.eagerReason = "the tfjs binding lacks egtea's patch (run: egtea engine install)";
+    // The session call resolves every input to host memory: on a GPU that would copy the
+    // parameters out and back each step. Not measured here (no GPU), so not taken.
+    else if (activeEngine()?.device === 'gpu') this.eagerReason = 'graph steps are CPU-only for now (on a GPU each call would copy its inputs through host memory)';
   }
 
   /** Eager (and why), still recording, or a graph (the latest trusted one's size). */
