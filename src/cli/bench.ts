@@ -48,7 +48,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--reps <n>', 'timed repetitions after one warm-up', parsePositiveInt, 2)
     .option('--frames <t>', 'frames per clip', parsePositiveInt, 10)
     .option('--size <s>', 'frame size', parsePositiveInt, 224)
-    .option('--modes <list>', `how egtea runs the step, comma-separated: ${MODEL_BENCH_MODES.join(', ')} (graph: as train does by default)`, parseChoiceList(MODEL_BENCH_MODES), [...MODEL_BENCH_MODES])
+    .option('--modes <list>', `how egtea runs the step, comma-separated: ${MODEL_BENCH_MODES.join(', ')} (graph: as train does by default; graph-replay: the recorded graph alone, in a process of its own)`, parseChoiceList(MODEL_BENCH_MODES), [...MODEL_BENCH_MODES])
     .option('--json', 'print one JSON document', false)
     .action((options: { reps: number; frames: number; size: number; modes: ModelBenchMode[]; json: boolean }) => {
       process.stderr.write('running the PyTorch reference, then egtea, each in its own process...\n');
