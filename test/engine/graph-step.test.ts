@@ -9,7 +9,7 @@ import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';
 import { LeNet5 } from '../../src/models/lenet5.js';
 import { createModel } from '../../src/models/presets.js';
 import { Sgd } from '../../src/train/sgd.js';
-import { trainStep } from '../../src/train/step.js';
+import { accumulatedTrainStep, trainStep } from '../../src/train/step.js';
 
 const graphs = typeof nativeBackend()?.binding.loadGraphDef === 'function';
 
@@ -53,6 +53,35 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     });
     // Steps 3..8 run the graph (steps 1-2 record; momentum buffers appear on step 1).
     expect(new Set(replayed.counts.slice(1)).size).toBe(1);
+    graph.dispose();
+  });
+
+  it('gradient accumulation: two micro-batches and one update run as one graph, as they do eagerly', () => {
+    const run = (graph: GraphStep | undefined) => {
+      const model = new LeNet5(3, 9);
+      const loss = createLoss('ce', { numClasses: 3 });
+      const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+      const losses: number[] = [];
+      for (let step = 0; step < 5; step++) {
+        const micro = [0, 1].map((m) => ({
+          clips: tf.randomNormal([3, 1, 28, 28, 1], 0, 1, 'float32', 200 + 2 * step + m) as tf.Tensor5D,
+          labels: tf.tensor1d([0, 1, 2], 'int32'),
+        }));
+        losses.push(accumulatedTrainStep(model, optimizer, loss, micro, graph));
+        tf.dispose(micro.flatMap((m) => [m.clips, m.labels]));
+      }
+      const weights = Float32Array.from(model.parameters.list()[0]!.variable.dataSync() as Float32Array);
+      optimizer.dispose();
+      loss.dispose();
+      model.parameters.dispose();
+      return { losses, weights };
+    };
+    const eager = run(undefined);
+    const graph = new GraphStep();
+    const replayed = run(graph);
+    expect(graph.state()).toEqual({ mode: 'graph', nodes: expect.any(Number) });
+    replayed.losses.forEach((l, i) => expect(l).toBeCloseTo(eager.losses[i]!, 5));
+    replayed.weights.forEach((w, i) => expect(w).toBeCloseTo(eager.weights[i]!, 5));
     graph.dispose();
   });
 
