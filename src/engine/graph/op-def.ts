@@ -3,8 +3,6 @@ import type { GraphAttrValue } from './graph-def.js';
 /** The part of a tensorflow.OpDef that says which attributes an op's inputs determine. */
 interface ArgDef {
   name: string;
-  /** Set when the argument's dtype is fixed by the op. */
-  fixedType: number;
   typeAttr: string;
   numberAttr: string;
   typeListAttr: string;
@@ -17,7 +15,7 @@ export interface OpDefSummary {
 
 // Field numbers from tensorflow/core/framework/op_def.proto.
 const OP = { name: 1, inputArg: 2 } as const;
-const ARG = { name: 1, type: 3, typeAttr: 4, numberAttr: 5, typeListAttr: 6 } as const;
+const ARG = { name: 1, typeAttr: 4, numberAttr: 5, typeListAttr: 6 } as const;
 
 /** Reads (field, wire type, value) triples; enough protobuf for an OpDef. */
 function* fields(bytes: Uint8Array): Generator<[number, number, number | Uint8Array]> {
@@ -54,10 +52,9 @@ export function decodeOpDef(bytes: Uint8Array): OpDefSummary {
   for (const [field, , value] of fields(bytes)) {
     if (field === OP.name) summary.name = text(value);
     if (field === OP.inputArg) {
-      const arg: ArgDef = { name: '', fixedType: 0, typeAttr: '', numberAttr: '', typeListAttr: '' };
+      const arg: ArgDef = { name: '', typeAttr: '', numberAttr: '', typeListAttr: '' };
       for (const [f, , v] of fields(value as Uint8Array)) {
         if (f === ARG.name) arg.name = text(v);
-        else if (f === ARG.type) arg.fixedType = v as number;
         else if (f === ARG.typeAttr) arg.typeAttr = text(v);
         else if (f === ARG.numberAttr) arg.numberAttr = text(v);
         else if (f === ARG.typeListAttr) arg.typeListAttr = text(v);
