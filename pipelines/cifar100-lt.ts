@@ -1,3 +1,4 @@
+import { imageClipDataset } from '../src/data/images/write-image-clips.js';
 import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 
 /**
@@ -10,13 +11,7 @@ import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 const cifar100Lt: Pipeline = {
   name: 'cifar100-lt',
   description: 'long-tailed CIFAR-100, ResNet-32, CDB-CE (the paper setting)',
-  dataset: {
-    annotations: 'cifar100-lt/annotations',
-    frames: 'cifar100-lt/frames',
-    label: 'verb',
-    validationSubjects: 'V01',
-    majorityClasses: 33,
-  },
+  dataset: imageClipDataset('cifar100-lt', { majorityClasses: 33 }),
   clips: {
     frames: 1,
     transform: { size: 32, cropScale: [0.875, 1], rotation: 0, flipProbability: 0.5, mean: [0.507, 0.487, 0.441], std: [0.267, 0.256, 0.276] },

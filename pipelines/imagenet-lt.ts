@@ -1,3 +1,4 @@
+import { imageClipDataset } from '../src/data/images/write-image-clips.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/data/transforms.js';
 import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 
@@ -12,13 +13,7 @@ import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 const imagenetLt: Pipeline = {
   name: 'imagenet-lt',
   description: 'ImageNet-LT, ResNet-10, CDB-CE',
-  dataset: {
-    annotations: 'imagenet-lt/annotations',
-    frames: 'imagenet-lt/frames',
-    label: 'verb',
-    validationSubjects: 'V01',
-    majorityClasses: 385,
-  },
+  dataset: imageClipDataset('imagenet-lt', { majorityClasses: 385 }),
   clips: {
     frames: 1,
     transform: { size: 224, cropScale: [0.35, 1], rotation: 0, flipProbability: 0.5, mean: IMAGENET_MEAN, std: IMAGENET_STD },

@@ -1,3 +1,4 @@
+import { imageClipDataset } from '../src/data/images/write-image-clips.js';
 import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 
 /**
@@ -9,13 +10,7 @@ import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 const mnistImbalanced: Pipeline = {
   name: 'mnist-imbalanced',
   description: 'imbalanced MNIST 4 vs 9, LeNet-5, CDB-CE (the paper setting)',
-  dataset: {
-    annotations: 'mnist-imbalanced/annotations',
-    frames: 'mnist-imbalanced/frames',
-    label: 'verb',
-    validationSubjects: 'V01',
-    majorityClasses: 1,
-  },
+  dataset: imageClipDataset('mnist-imbalanced', { majorityClasses: 1 }),
   clips: {
     frames: 1,
     transform: { size: 28, cropScale: [1, 1], rotation: 0, flipProbability: 0, mean: [0.1307, 0.1307, 0.1307], std: [0.3081, 0.3081, 0.3081] },

@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { boolAttr, floatAttr, floatTypeAttr, nativeBackend, stringAttr, type NativeBackend } from './native-backend.js';
 
-/** Batch statistics of a training-mode batch norm: per-channel mean and unbiased variance. */
-export interface BatchStatistics {
+/** A training-mode batch norm's output, and its batch statistics for the running averages. */
+export interface TrainingBatchNorm {
+  y: tf.Tensor2D;
+  /** Per-channel mean and unbiased variance, kept past any tidy: the caller frees them. */
   mean: tf.Tensor1D;
   unbiasedVariance: tf.Tensor1D;
 }
 
 /**
  * Training-mode batch norm of a [rows, channels] view, (x - mean) / sqrt(var + eps) * scale +
- * offset over the rows, with gradients for x, scale and offset; `statistics` receives the batch
- * mean and unbiased variance for the running averages (kept: the caller frees them).
+ * offset over the rows, with gradients for x, scale and offset, and the batch statistics.
  *
  * On TensorFlow this is FusedBatchNormV3 forward and FusedBatchNormGradV3 backward. tfjs's
  * route (moments, then batchNorm) builds its mean gradients from full-size tensors of ones
@@ -22,16 +23,16 @@ export function nativeTrainingBatchNorm(
   scale: tf.Tensor1D,
   offset: tf.Tensor1D,
   epsilon: number,
-  statistics: (stats: BatchStatistics) => void,
-): tf.Tensor2D | null {
+): TrainingBatchNorm | null {
   const backend = nativeBackend();
   if (backend === null) return null;
-  return fusedTraining(backend, x, scale, offset, epsilon, statistics);
+  return fusedTraining(backend, x, scale, offset, epsilon);
 }
 
-function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number, statistics: (stats: BatchStatistics) => void): tf.Tensor2D {
+function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): TrainingBatchNorm {
   const [rows, channels] = x.shape;
   const attrs = [floatTypeAttr(backend), floatTypeAttr(backend, 'U'), floatAttr(backend, 'epsilon', epsilon), stringAttr(backend, 'data_format', 'NHWC'), boolAttr(backend, 'is_training', true)];
+  let statistics: Omit<TrainingBatchNorm, 'y'> | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, gamma, beta] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -40,7 +41,8 @@ function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1
     const empty = tf.tensor1d([], 'float32');
     const [y4, mean, variance, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs('FusedBatchNormV3', attrs, [x4, gamma, beta, empty, empty], 6) as tf.Tensor[];
     empty.dispose();
-    statistics({ mean: tf.keep(mean as tf.Tensor1D), unbiasedVariance: tf.keep(variance as tf.Tensor1D) });
+    // The statistics leave through the closure: a custom gradient returns one tensor.
+    statistics = { mean: tf.keep(mean as tf.Tensor1D), unbiasedVariance: tf.keep(variance as tf.Tensor1D) };
     save([x4, gamma, reserve1!, reserve2!, reserve3!]);
     return {
       value: tf.reshape(y4!, [rows, channels]) as tf.Tensor2D,
@@ -53,5 +55,6 @@ function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1
       },
     };
   });
-  return op(x, scale, offset) as tf.Tensor2D;
+  const y = op(x, scale, offset) as tf.Tensor2D;
+  return { y, ...statistics! };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
-import { nativeTrainingBatchNorm, type BatchStatistics } from '../engine/batch-norm.js';
+import { nativeTrainingBatchNorm } from '../engine/batch-norm.js';
 import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
 import { matMul } from '../engine/mat-mul.js';
 import type { Triple } from '../engine/grouped-conv3d.js';
@@ -129,7 +129,7 @@ export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T,
     runningMean: layer.runningMean as tf.Tensor1D,
     runningVar: layer.runningVar as tf.Tensor1D,
   });
-  if (fused === null) return composedBatchNorm(layer, x, context, extras);
+  if (fused === null) return batchNormWithoutKernel(layer, x, context, extras);
   if (fused.batchMean && fused.batchVariance) {
     const count = x.size / x.shape[x.shape.length - 1]!;
     tf.tidy(() => recordRunningStatistics(layer, context, tf.tensor1d(fused.batchMean!), unbiased(tf.tensor1d(fused.batchVariance!), count)));
@@ -151,20 +151,18 @@ function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext,
   );
 }
 
-function composedBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras): T {
+function batchNormWithoutKernel<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras): T {
   return tf.tidy(() => {
     // tfjs's batch-norm gradient handles rank <= 4 only: normalise a [-1, C] view of any rank.
     const channels = x.shape[x.shape.length - 1]!;
     const flat = tf.reshape(x, [-1, channels]) as tf.Tensor2D;
     let normalised: tf.Tensor;
     if (context.training) {
-      let statistics: BatchStatistics | null = null;
-      const native = nativeTrainingBatchNorm(flat, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, layer.epsilon, (s) => (statistics = s));
-      if (native !== null && statistics !== null) {
-        const { mean, unbiasedVariance } = statistics as BatchStatistics;
-        recordRunningStatistics(layer, context, mean, unbiasedVariance);
-        tf.dispose([mean, unbiasedVariance]);
-        normalised = native;
+      const native = nativeTrainingBatchNorm(flat, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, layer.epsilon);
+      if (native !== null) {
+        recordRunningStatistics(layer, context, native.mean, native.unbiasedVariance);
+        tf.dispose([native.mean, native.unbiasedVariance]);
+        normalised = native.y;
       } else {
         const { mean, variance } = tf.moments(flat, 0);
         recordRunningStatistics(layer, context, mean, unbiased(variance, flat.shape[0]));

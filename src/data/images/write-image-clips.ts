@@ -14,6 +14,23 @@ import type { ImageSplits, Pick } from './imbalanced-splits.js';
 /** The subjects that carry the splits in clip names; validation is carved out by subject, as for EGTEA. */
 export const IMAGE_SUBJECTS = { train: 'T01', validation: 'V01', test: 'E01' } as const;
 
+/** The folders a dataset root holds, as `egtea prepare` leaves them. */
+const LAYOUT = { annotations: 'annotations', frames: 'frames' } as const;
+
+/**
+ * A pipeline's `dataset` block for image clips written under <data root>/<folder>: this
+ * layout, one class per verb label, validation carved out by its subject.
+ */
+export function imageClipDataset(folder: string, { majorityClasses }: { majorityClasses: number }) {
+  return {
+    annotations: `${folder}/${LAYOUT.annotations}`,
+    frames: `${folder}/${LAYOUT.frames}`,
+    label: 'verb' as const,
+    validationSubjects: IMAGE_SUBJECTS.validation,
+    majorityClasses,
+  };
+}
+
 export interface ImageClipSummary {
   root: string;
   classes: string[];
@@ -61,8 +78,8 @@ export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits:
  * rerun skips frames already there; the index, split files and manifest are written last.
  */
 export async function writeImageClips(root: string, recipe: string, classes: string[], clips: ImageClip[], log: (line: string) => void = () => {}): Promise<ImageClipSummary> {
-  const annotations = path.join(root, 'annotations');
-  const frames = path.join(root, 'frames');
+  const annotations = path.join(root, LAYOUT.annotations);
+  const frames = path.join(root, LAYOUT.frames);
   await fs.mkdir(annotations, { recursive: true });
   await fs.mkdir(frames, { recursive: true });
   const limit = pLimit(8);
