@@ -187,7 +187,15 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
   const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(data.classes.length, { tau: p.loss.tau }) : null;
-  const loss = createLoss(p.loss.name, { ...p.loss.settings, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
+  let loss: ClassLoss;
+  try {
+    loss = createLoss(p.loss.name, { ...p.loss.settings, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
+  } catch (error) {
+    // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
+    tracker?.dispose();
+    model.parameters.dispose();
+    throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
+  }
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
   const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
   if (graph && graph.state().mode !== 'eager' && loss.graphInputs() === null) log(`training steps run op by op: loss ${p.loss.name} cannot run inside a graph`);

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import synth from '../../pipelines/synth.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/presets.js';
@@ -17,6 +17,9 @@ let work: string;
 beforeAll(async () => {
   dataRoot = (await smallSyntheticDataset()).root;
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'egtea-train-'));
+});
+afterAll(async () => {
+  await fs.rm(work, { recursive: true, force: true });
 });
 
 async function readHistory(out: string): Promise<EpochRecord[]> {
