@@ -68,13 +68,13 @@ export function accumulatedTrainStep(
   return values[0]!;
 }
 
-/** Names what went non-finite from the packed [loss, gradient flags, value flags], or null. */
+/** Names what went non-finite from the packed [loss, gradient sums, value sums], or null. */
 function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | null {
   const loss = packed[0]!;
   if (!Number.isFinite(loss)) return `the loss (${loss})`;
   const trainable = model.parameters.trainable();
   const all = model.parameters.list();
-  const failed = (names: string[], offset: number) => names.filter((_, i) => packed[offset + i] !== 1);
+  const failed = (names: string[], offset: number) => names.filter((_, i) => !Number.isFinite(packed[offset + i]!));
   const describe = (kind: string, names: string[]) => `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}`;
   const gradients = failed(trainable.map((p) => p.name), 1);
   if (gradients.length > 0) return describe('gradient', gradients);
@@ -83,14 +83,11 @@ function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | n
   return null;
 }
 
-/** 1 when every element of t is finite, else 0: a float, so all flags pack into one tensor. */
-function allFinite(t: tf.Tensor): tf.Tensor {
-  return tf.cast(tf.all(tf.isFinite(t)), 'float32');
-}
-
 /**
- * Applies the averaged gradients; returns [mean loss over the micro-batches, one all-finite flag
- * per gradient, one per parameter after the update], checked in the step so a graph keeps it.
+ * Applies the averaged gradients; returns [mean loss over the micro-batches, the sum of each
+ * gradient, the sum of each parameter after the update]. A sum is finite exactly when every
+ * element is (NaN and Inf propagate; finite values overflow only far past divergence), and one
+ * reduction per tensor, computed in the step, keeps the check cheap and inside a graph.
  */
 function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[]): tf.Tensor1D {
   const variables = model.parameters.trainableVariables();
@@ -121,15 +118,12 @@ function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, lo
   variables.forEach((v, i) => {
     named[v.name] = scale === 1 ? sums![i]! : tf.mul(sums![i]!, scale);
   });
-  const gradientFlags = variables.map((v) => tf.tidy(() => allFinite(named[v.name]!)));
+  const gradientSums = variables.map((v) => tf.sum(named[v.name]!));
   optimizer.applyGradients(named);
   tf.dispose(scale === 1 ? sums! : [...sums!, ...Object.values(named)]);
   const mean = scale === 1 ? total! : (tf.mul(total!, scale) as tf.Scalar);
   if (scale !== 1) total!.dispose();
-  const packed = tf.tidy(() => {
-    const valueFlags = model.parameters.list().map((p) => allFinite(p.variable));
-    return tf.concat([mean, ...gradientFlags, ...valueFlags].map((t) => tf.reshape(t, [1]))) as tf.Tensor1D;
-  });
-  tf.dispose([mean, ...gradientFlags]);
+  const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
+  tf.dispose([mean, ...gradientSums]);
   return packed;
 }
