@@ -8,6 +8,7 @@ import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { train } from '../train/trainer.js';
 import { groupedMetricsTable } from '../report/metrics-table.js';
+import { RunFolder } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';
 import { prepareFrames } from '../video/prepare.js';
@@ -56,7 +57,7 @@ export function registerDemoCommand(program: Command): void {
         [
           `egtea demo: ${pipeline.model.arch}, loss ${options.loss}, seed ${pipeline.seed}; test split, ${evaluation.clips} clips (%):`,
           groupedMetricsTable(evaluation),
-          `run folder: ${out} (history.jsonl has every epoch's validation by class group)`,
+          `run folder: ${out} (${new RunFolder(out).historyFile} has every epoch's validation by class group)`,
         ].join('\n'),
       );
     });
