@@ -7,11 +7,12 @@ import { evaluateRun } from '../eval/evaluate-run.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { train } from '../train/trainer.js';
+import { groupedMetricsTable } from '../report/metrics-table.js';
+import { RunFolder } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';
 import { prepareFrames } from '../video/prepare.js';
 import { SYNTH_DEFAULTS, synthesize } from '../video/synth/synthesize.js';
-import { evaluationTable } from './eval.js';
 import { parseChoice, parsePositiveInt } from './options.js';
 import { emit, log } from './output.js';
 
@@ -55,8 +56,8 @@ export function registerDemoCommand(program: Command): void {
       emit(options.json, evaluation, () =>
         [
           `egtea demo: ${pipeline.model.arch}, loss ${options.loss}, seed ${pipeline.seed}; test split, ${evaluation.clips} clips (%):`,
-          evaluationTable(evaluation),
-          `run folder: ${out} (history.jsonl has every epoch's validation by class group)`,
+          groupedMetricsTable(evaluation),
+          `run folder: ${out} (${new RunFolder(out).historyFile} has every epoch's validation by class group)`,
         ].join('\n'),
       );
     });

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/backend.js';
-import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName, type RunEvaluation } from '../eval/evaluate-run.js';
+import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '../eval/evaluate-run.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
-import { metricsTable } from '../report/metrics-table.js';
+import { groupedMetricsTable } from '../report/metrics-table.js';
 import { emit, log } from './output.js';
 
 interface EvalOptions {
@@ -18,18 +17,11 @@ interface EvalOptions {
 
 function parseGroups(value: string): GroupName[] {
   const names = value.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  if (names.length === 0) throw new UserError(`--groups: no class group given; choose from ${GROUP_NAMES.join(', ')} (comma-separated)`);
   for (const name of names) {
     if (!(GROUP_NAMES as readonly string[]).includes(name)) throw new UserError(`--groups: unknown group '${name}'; choose from ${GROUP_NAMES.join(', ')}`);
   }
-  return names as GroupName[];
-}
-
-/** The evaluation as a table: every class, then each group (percentages). */
-export function evaluationTable(evaluation: RunEvaluation): string {
-  return metricsTable([
-    { name: 'all', metrics: evaluation.overall },
-    ...evaluation.groups.map((g) => ({ name: `${g.name} (${g.classes.length})`, metrics: g.metrics })),
-  ]);
+  return [...new Set(names)] as GroupName[];
 }
 
 export function registerEvalCommand(program: Command): void {
@@ -39,7 +31,7 @@ export function registerEvalCommand(program: Command): void {
     .requiredOption('--run <dir>', 'a run folder written by egtea train')
     .option('--split <name>', 'test or validation', parseChoice(['test', 'validation'] as const), 'test')
     .option('--groups <list>', `class groups to report, comma-separated: ${GROUP_NAMES.join(', ')}`, GROUP_NAMES.join(','))
-    .option('--weights <file>', 'weights to evaluate (default: <run>/model.safetensors)')
+    .option('--weights <file>', 'weights to evaluate (default: <run>/model.safetensors); other weights are saved as eval-<split>.<digest>.json, never as the run\'s own')
     .option('--data <dir>', 'the data root (default: the one the run was trained on)')
     .option('--json', 'print one JSON document', false)
     .action(async (options: EvalOptions) => {
@@ -54,7 +46,7 @@ export function registerEvalCommand(program: Command): void {
         log,
       });
       emit(options.json, evaluation, () =>
-        [`${options.run}, ${options.split} split, ${evaluation.clips} clips, seed ${evaluation.seed} (%):`, evaluationTable(evaluation), `saved: ${path.join(options.run, `eval-${options.split}.json`)}`].join('\n'),
+        [`${options.run}, ${options.split} split, ${evaluation.clips} clips, seed ${evaluation.seed} (%):`, groupedMetricsTable(evaluation), `saved: ${evaluation.file}`].join('\n'),
       );
     });
 }

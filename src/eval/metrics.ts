@@ -26,11 +26,19 @@ const mean = (values: number[]): number | null => (values.length === 0 ? null : 
 export class MetricsAccumulator {
   private readonly confusion: number[][];
   private readonly top5Hits: number[];
+  /** Samples per true class whose scores held NaN or Inf: counted as misses, never as a prediction. */
+  private readonly unscored: number[];
 
   constructor(readonly classNames: readonly string[]) {
     const n = classNames.length;
     this.confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
     this.top5Hits = new Array<number>(n).fill(0);
+    this.unscored = new Array<number>(n).fill(0);
+  }
+
+  /** How many samples had non-finite scores (each counted as wrong, top-1 and top-5). */
+  get unscoredSamples(): number {
+    return this.unscored.reduce((a, b) => a + b, 0);
   }
 
   /** `scores` is [N * classes] row-major (logits or probabilities); `labels` has N entries. */
@@ -41,6 +49,11 @@ export class MetricsAccumulator {
       const label = labels[i]!;
       if (!(label >= 0 && label < classes)) throw new Error(`label ${label} outside [0, ${classes})`);
       const row = Array.from({ length: classes }, (_, c) => scores[i * classes + c]!);
+      // NaN compares false with everything, so it would pass every test below as a hit.
+      if (!row.every(Number.isFinite)) {
+        this.unscored[label]! += 1;
+        continue;
+      }
       let predicted = 0;
       for (let c = 1; c < classes; c++) if (row[c]! > row[predicted]!) predicted = c;
       this.confusion[label]![predicted]! += 1;
@@ -54,7 +67,7 @@ export class MetricsAccumulator {
   result(classes?: readonly number[]): ClassificationMetrics {
     const n = this.classNames.length;
     const chosen = classes ?? Array.from({ length: n }, (_, c) => c);
-    const support = (c: number) => this.confusion[c]!.reduce((a, b) => a + b, 0);
+    const support = (c: number) => this.confusion[c]!.reduce((a, b) => a + b, 0) + this.unscored[c]!;
     const predictedAs = (c: number) => this.confusion.reduce((sum, row) => sum + row[c]!, 0);
     const perClass: ClassResult[] = this.classNames.map((name, c) => ({
       index: c,

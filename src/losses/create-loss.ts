@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { GraphInputs, LossFunction } from '../train/step.js';
+import type { BatchProgress, EpochUpdate, GraphInputs, LossFunction, LossProgress } from './loss-function.js';
 import { SeededRandom } from '../util/random.js';
 import { classBalancedWeights, inverseFrequencyWeights, ldamMargins } from './class-weights.js';
 import { weightedCrossEntropy, type Reduction } from './cross-entropy.js';
@@ -27,22 +27,22 @@ export interface LossOptions {
   /** eql: frequency threshold lambda (default 1.76e-3, the EQL paper's) and Bernoulli probability (default 0.9). */
   eqlLambda?: number;
   eqlGamma?: number;
-  /** eql's Bernoulli draws; pass the run's seeded generator. */
+  /** eql's Bernoulli draws until beginBatch brings a generator of its own (default: seed 0). */
   random?: Pick<SeededRandom, 'bernoulli'>;
   /** ldam: largest margin (0.5) and logit scale (30). */
   ldamMaxMargin?: number;
   ldamScale?: number;
   /** ldam: the epoch (0-based) at which deferred re-weighting switches to class-balanced weights; null for none. */
   drwEpoch?: number | null;
-  /** The trainer's current epoch, for schedules. */
-  epoch?: () => number;
 }
 
 /**
- * A loss function that also owns constant tensors, freed by dispose(), and names the tensors
- * each call reads (GraphInputs), so a training step can run as one graph.
+ * A loss function that also owns constant tensors, freed by dispose(), names the tensors each
+ * call reads (GraphInputs), so a training step can run as one graph, and hears of training
+ * progress (LossProgress): CDB's weights follow validation, LDAM-DRW the epoch, EQL draws from
+ * each batch's generator.
  */
-export type ClassLoss = LossFunction & GraphInputs & { readonly lossName: LossName; dispose(): void };
+export type ClassLoss = LossFunction & GraphInputs & LossProgress & { readonly lossName: LossName; dispose(): void };
 
 function needCounts(name: LossName, options: LossOptions): readonly number[] {
   const counts = options.counts;
@@ -55,9 +55,24 @@ function constant(values: readonly number[]): tf.Tensor1D {
   return tf.keep(tf.tensor1d([...values], 'float32'));
 }
 
-/** `reads` defaults to the owned tensors; null marks a loss that cannot run inside a graph. */
-function finish(name: LossName, fn: LossFunction, owned: tf.Tensor[], reads: () => tf.Tensor[] | null = () => owned): ClassLoss {
-  return Object.assign(fn, { lossName: name, dispose: () => tf.dispose(owned), graphInputs: reads });
+interface LossParts {
+  /** Tensors the loss owns (freed by dispose). */
+  owned?: tf.Tensor[];
+  /** Tensors each call reads, default the owned ones; null: the loss cannot run inside a graph. */
+  reads?: () => tf.Tensor[] | null;
+  beginBatch?: (progress: BatchProgress) => void;
+  endEpoch?: (epoch: number, accuracy: readonly (number | null)[]) => EpochUpdate | null;
+}
+
+function finish(name: LossName, fn: LossFunction, parts: LossParts = {}): ClassLoss {
+  const owned = parts.owned ?? [];
+  return Object.assign(fn, {
+    lossName: name,
+    dispose: () => tf.dispose(owned),
+    graphInputs: parts.reads ?? (() => owned),
+    beginBatch: parts.beginBatch ?? (() => {}),
+    endEpoch: parts.endEpoch ?? (() => null),
+  });
 }
 
 export function isLossName(name: string): name is LossName {
@@ -70,37 +85,49 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
   const reduction = options.reduction ?? 'mean';
   switch (name) {
     case 'ce':
-      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, null), []);
+      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, null));
     case 'cdb': {
       const tracker = options.tracker;
       if (!tracker) throw new Error("loss 'cdb' needs a DifficultyTracker");
       if (tracker.numClasses !== options.numClasses) throw new Error(`the tracker has ${tracker.numClasses} classes, the loss ${options.numClasses}`);
-      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, tracker.weightsTensor(), reduction), [], () => [tracker.weightsTensor()]);
+      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, tracker.weightsTensor(), reduction), {
+        reads: () => [tracker.weightsTensor()],
+        endEpoch: (epoch, accuracy) => {
+          const update = tracker.update(accuracy, epoch);
+          return { tau: update.tau, weights: update.weights, warnings: update.warnings };
+        },
+      });
     }
     case 'ifw': {
       const weights = constant(inverseFrequencyWeights(needCounts(name, options)));
-      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, weights, reduction), [weights]);
+      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, weights, reduction), { owned: [weights] });
     }
     case 'cb': {
       const weights = constant(classBalancedWeights(needCounts(name, options), options.beta));
-      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, weights, reduction), [weights]);
+      return finish(name, (labels, logits) => weightedCrossEntropy(labels, logits, weights, reduction), { owned: [weights] });
     }
     case 'focal': {
       const alpha = options.alpha ? constant(options.alpha) : null;
       const gamma = options.gamma ?? 2;
-      return finish(name, (labels, logits) => focalLoss(labels, logits, gamma, alpha, reduction), alpha ? [alpha] : []);
+      return finish(name, (labels, logits) => focalLoss(labels, logits, gamma, alpha, reduction), { owned: alpha ? [alpha] : [] });
     }
     case 'cb-focal': {
       const weights = constant(classBalancedWeights(needCounts(name, options), options.beta));
       const gamma = options.gamma ?? 2;
-      return finish(name, (labels, logits) => focalLoss(labels, logits, gamma, weights, reduction), [weights]);
+      return finish(name, (labels, logits) => focalLoss(labels, logits, gamma, weights, reduction), { owned: [weights] });
     }
     case 'eql': {
       const mask = constant(rareClassMask(needCounts(name, options), options.eqlLambda ?? 1.76e-3));
-      const random = options.random ?? new SeededRandom(0);
+      let random = options.random ?? new SeededRandom(0);
       const gamma = options.eqlGamma ?? 0.9;
       // Its Bernoulli draws are made in JavaScript each call; a graph would freeze one.
-      return finish(name, (labels, logits) => equalizationLoss(labels, logits, mask, drawBeta(random, gamma)), [mask], () => null);
+      return finish(name, (labels, logits) => equalizationLoss(labels, logits, mask, drawBeta(random, gamma)), {
+        owned: [mask],
+        reads: () => null,
+        beginBatch: (progress) => {
+          if (progress.random) random = progress.random;
+        },
+      });
     }
     case 'ldam': {
       const counts = needCounts(name, options);
@@ -108,14 +135,20 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
       const drwWeights = constant(classBalancedWeights(counts, options.beta ?? 0.9999));
       const scale = options.ldamScale ?? 30;
       const drwEpoch = options.drwEpoch ?? null;
-      const epoch = options.epoch ?? (() => 0);
+      // The epoch being trained, 0-based as drwEpoch is; 0 until beginBatch says otherwise.
+      let epoch = 0;
       return finish(
         name,
         (labels, logits) => {
-          const reweight = drwEpoch !== null && epoch() >= drwEpoch;
+          const reweight = drwEpoch !== null && epoch >= drwEpoch;
           return ldamLoss(labels, logits, margins, scale, reweight ? drwWeights : null, options.reduction ?? 'weighted');
         },
-        [margins, drwWeights],
+        {
+          owned: [margins, drwWeights],
+          beginBatch: (progress) => {
+            epoch = progress.epoch - 1;
+          },
+        },
       );
     }
   }

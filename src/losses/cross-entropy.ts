@@ -7,11 +7,6 @@ import { softmaxCrossEntropy } from '../engine/softmax-cross-entropy.js';
  */
 export type Reduction = 'mean' | 'weighted';
 
-/** -log p_y for each sample, from logits (finite for logits of any size). */
-export function perSampleCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Tensor1D {
-  return softmaxCrossEntropy(labels, logits);
-}
-
 /** Reduces per-sample losses with per-class weights (null: unweighted mean). */
 export function reduceWeighted(perSample: tf.Tensor1D, labels: tf.Tensor1D, classWeights: tf.Tensor1D | null, reduction: Reduction): tf.Scalar {
   return tf.tidy(() => {
@@ -26,6 +21,7 @@ export function reduceWeighted(perSample: tf.Tensor1D, labels: tf.Tensor1D, clas
   });
 }
 
+/** Softmax cross-entropy (-log p_y, finite for logits of any size) reduced with per-class weights. */
 export function weightedCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor2D, classWeights: tf.Tensor1D | null, reduction: Reduction = 'mean'): tf.Scalar {
-  return tf.tidy(() => reduceWeighted(perSampleCrossEntropy(labels, logits), labels, classWeights, reduction));
+  return tf.tidy(() => reduceWeighted(softmaxCrossEntropy(labels, logits), labels, classWeights, reduction));
 }

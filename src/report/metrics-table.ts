@@ -1,3 +1,4 @@
+import type { GroupMetrics } from '../eval/grouped-metrics.js';
 import type { SummaryMetrics } from '../eval/metrics.js';
 import { table } from './table.js';
 
@@ -12,4 +13,10 @@ export function metricsTable(rows: { name: string; metrics: SummaryMetrics }[]):
     ['classes', 'clips', 'top-1', 'top-5', 'macro recall', 'macro precision'],
     rows.map(({ name, metrics: m }) => [name, m.samples, percent(m.top1), percent(m.top5), percent(m.macroRecall), percent(m.macroPrecision)]),
   );
+}
+
+/** Grouped metrics (see GroupedMetrics) as a table: every class, then each group with its class count. */
+export function groupedMetricsTable(metrics: SummaryMetrics & { groups: Partial<Record<string, GroupMetrics>> }): string {
+  const groups = Object.entries(metrics.groups).flatMap(([name, g]) => (g ? [{ name: `${name} (${g.classes.length})`, metrics: g }] : []));
+  return metricsTable([{ name: 'all', metrics }, ...groups]);
 }

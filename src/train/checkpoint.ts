@@ -7,6 +7,7 @@ import type { ClipModel } from '../models/model.js';
 import { exportTorchStateDict, importTorchStateDict } from '../models/torch-weights.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
+import type { RunFolder } from '../run/run-folder.js';
 import type { Sgd } from './sgd.js';
 
 /** What a run needs to continue after the epoch it last finished, or inside the next one. */
@@ -27,37 +28,29 @@ export interface PartialEpoch {
   seconds: number;
 }
 
-export const CHECKPOINT_DIR = 'checkpoint';
-
 /**
  * Saves weights (PyTorch names, running statistics included), the optimizer's momentum and the
- * run state into <run>/checkpoint. It is written beside the old one and swapped in by renames,
- * so a kill at any moment leaves one whole checkpoint.
+ * run state as the run folder's checkpoint. It is written beside the old one and swapped in by
+ * renames, so a kill at any moment leaves one whole checkpoint; a full disk leaves the old one
+ * and no temporary folder.
  */
-export async function saveCheckpoint(run: string, model: ClipModel, optimizer: Sgd, state: CheckpointState): Promise<void> {
-  const final = path.join(run, CHECKPOINT_DIR);
-  const next = `${final}.next`;
-  const old = `${final}.old`;
-  await fs.rm(next, { recursive: true, force: true });
-  await fs.mkdir(next, { recursive: true });
-  await writeSafetensors(path.join(next, 'weights.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+export async function saveCheckpoint(run: RunFolder, model: ClipModel, optimizer: Sgd, state: CheckpointState): Promise<void> {
+  const final = run.checkpointDir;
+  const next = run.nextCheckpointDir;
+  const old = run.previousCheckpointDir;
   const momentum = new Map<string, StoredTensor>();
   for (const [name, buffer] of optimizer.state()) momentum.set(name, { shape: buffer.shape, data: buffer.dataSync() as Float32Array });
-  await writeSafetensors(path.join(next, 'optimizer.safetensors'), momentum);
-  await fs.writeFile(path.join(next, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  await run.guardDiskFull(async () => {
+    await fs.rm(next, { recursive: true, force: true });
+    await fs.mkdir(next, { recursive: true });
+    await writeSafetensors(path.join(next, 'weights.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+    await writeSafetensors(path.join(next, 'optimizer.safetensors'), momentum);
+    await fs.writeFile(path.join(next, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  });
   await fs.rm(old, { recursive: true, force: true });
   if (await pathExists(final)) await fs.rename(final, old);
   await fs.rename(next, final);
   await fs.rm(old, { recursive: true, force: true });
-}
-
-/** The checkpoint of a run folder, or null when there is none. A kill between the two renames leaves it in checkpoint.old. */
-export async function findCheckpoint(run: string): Promise<string | null> {
-  for (const name of [CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`]) {
-    const dir = path.join(run, name);
-    if (await pathExists(path.join(dir, 'state.json'))) return dir;
-  }
-  return null;
 }
 
 /** Loads a checkpoint into the model, optimizer and tracker; returns its state. */

@@ -1,18 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphStep } from '../engine/graph/graph-step.js';
+import type { GraphInputs, LossFunction } from '../losses/loss-function.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import type { ClipModel } from '../models/model.js';
 
-/** A loss as the trainer calls it: integer labels and logits in, a scalar out. */
-export type LossFunction = (labels: tf.Tensor1D, logits: tf.Tensor2D) => tf.Scalar;
+export type { GraphInputs, LossFunction } from '../losses/loss-function.js';
 
 /**
- * Tensors made before a step that the step reads (an optimizer's buffers, a loss's class
- * weights), so a GraphStep can feed them instead of baking them in; null when the part
- * cannot run inside a graph at all.
+ * A step whose loss, gradients or updated values hold NaN or Inf. The model's variables are
+ * already updated when it is thrown: the caller must not save them.
  */
-export interface GraphInputs {
-  graphInputs(): tf.Tensor[] | null;
+export class NonFiniteStepError extends Error {
+  constructor(
+    /** What went non-finite, e.g. "the loss (NaN)" or "the gradient of 'fc.weight'". */
+    readonly what: string,
+  ) {
+    super(`the training step went non-finite: ${what}`);
+    this.name = 'NonFiniteStepError';
+  }
 }
 
 /** What applies gradients (keyed by tfjs variable name): egtea's Sgd or any tf.Optimizer. */
@@ -51,18 +56,40 @@ export function accumulatedTrainStep(
   const body = (): tf.Tensor[] => [updateFromMicroBatches(model, optimizer, loss, microBatches)];
   const optimizerInputs = graphInputsOf(optimizer);
   const lossInputs = graphInputsOf(loss);
-  const [meanLoss] =
+  const [packed] =
     graph && optimizerInputs && lossInputs
       ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels])], body)
       : body();
-  // Read after the update, so nothing inside the step waits on JavaScript.
-  const value = meanLoss!.dataSync()[0]!;
-  meanLoss!.dispose();
-  return value;
+  // One read per step, after the update, so nothing inside the step waits on JavaScript.
+  const values = packed!.dataSync();
+  packed!.dispose();
+  const problem = nonFiniteParts(model, values);
+  if (problem !== null) throw new NonFiniteStepError(problem);
+  return values[0]!;
 }
 
-/** Applies the averaged gradients and returns the mean loss over the micro-batches. */
-function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[]): tf.Scalar {
+/** Names what went non-finite from the packed [loss, gradient sums, value sums], or null. */
+function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | null {
+  const loss = packed[0]!;
+  if (!Number.isFinite(loss)) return `the loss (${loss})`;
+  const trainable = model.parameters.trainable();
+  const all = model.parameters.list();
+  const failed = (names: string[], offset: number) => names.filter((_, i) => !Number.isFinite(packed[offset + i]!));
+  const describe = (kind: string, names: string[]) => `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}`;
+  const gradients = failed(trainable.map((p) => p.name), 1);
+  if (gradients.length > 0) return describe('gradient', gradients);
+  const updated = failed(all.map((p) => p.name), 1 + trainable.length);
+  if (updated.length > 0) return describe('updated value', updated);
+  return null;
+}
+
+/**
+ * Applies the averaged gradients; returns [mean loss over the micro-batches, the sum of each
+ * gradient, the sum of each parameter after the update]. A sum is finite exactly when every
+ * element is (NaN and Inf propagate; finite values overflow only far past divergence), and one
+ * reduction per tensor, computed in the step, keeps the check cheap and inside a graph.
+ */
+function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[]): tf.Tensor1D {
   const variables = model.parameters.trainableVariables();
   let sums: tf.Tensor[] | null = null;
   let total: tf.Scalar | null = null;
@@ -91,10 +118,12 @@ function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, lo
   variables.forEach((v, i) => {
     named[v.name] = scale === 1 ? sums![i]! : tf.mul(sums![i]!, scale);
   });
+  const gradientSums = variables.map((v) => tf.sum(named[v.name]!));
   optimizer.applyGradients(named);
   tf.dispose(scale === 1 ? sums! : [...sums!, ...Object.values(named)]);
-  if (scale === 1) return total!;
-  const mean = tf.mul(total!, scale) as tf.Scalar;
-  total!.dispose();
-  return mean;
+  const mean = scale === 1 ? total! : (tf.mul(total!, scale) as tf.Scalar);
+  if (scale !== 1) total!.dispose();
+  const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
+  tf.dispose([mean, ...gradientSums]);
+  return packed;
 }

@@ -2,33 +2,41 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
+import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
-import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
+import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { createLoss } from '../losses/create-loss.js';
+import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
+import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
 import { importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
+import { RunFolder, type RunInfo } from '../run/run-folder.js';
+import { lockRunFolder } from '../run/run-lock.js';
 import { UserError } from '../util/errors.js';
-import { pathExists, writeFileAtomic } from '../util/files.js';
+import { pathExists } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
-import { CHECKPOINT_DIR, findCheckpoint, loadCheckpoint, saveCheckpoint, type PartialEpoch } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type PartialEpoch } from './checkpoint.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from './from-pipeline.js';
 import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
-import { accumulatedTrainStep } from './step.js';
+import { accumulatedTrainStep, NonFiniteStepError } from './step.js';
+
+export type { RunInfo } from '../run/run-folder.js';
 
 export interface TrainOptions {
   pipeline: Pipeline;
+  /** Where the pipeline came from (a file, or "built-in synth"), for messages; default its name. */
+  pipelineSource?: string;
   /** Folder the pipeline's dataset paths are relative to. */
   dataRoot: string;
-  /** Run folder: run.json, history.jsonl, checkpoint/, model.safetensors. */
+  /** Run folder (see RunFolder): run.json, history.jsonl, checkpoint/, model.safetensors. */
   out: string;
   /** Weights to start from; overrides the pipeline's model.init. */
   init?: string;
-  /** Discard a checkpoint in `out` instead of resuming from it. */
+  /** Discard a checkpoint and every result in `out` instead of resuming. */
   restart?: boolean;
   /** Where progress lines go (stderr in the command line). */
   log?: (line: string) => void;
@@ -45,24 +53,8 @@ export interface TrainOptions {
   onBatchEnd?: (epoch: number, batch: number) => void;
 }
 
-/** Metrics of one evaluation: every class, and each class group. */
-export interface EvaluationSummary extends SummaryMetrics {
-  groups: Record<keyof ClassGroups, SummaryMetrics>;
-  perClass: ClassificationMetrics['perClass'];
-}
-
-/** run.json: what a run folder was made from. */
-export interface RunInfo {
-  pipeline: Pipeline;
-  /** The data root, absolute, so evaluation finds the same data. */
-  dataRoot: string;
-  seed: number;
-  classes: string[];
-  trainingCounts: number[];
-  groups: ClassGroups;
-  backend: string;
-  startedAt: string;
-}
+/** Metrics of one validation: every class, each class group, and per class. */
+export type EvaluationSummary = GroupedMetrics;
 
 /** One line of history.jsonl. */
 export interface EpochRecord {
@@ -73,7 +65,7 @@ export interface EpochRecord {
   seconds: number;
   validation: EvaluationSummary;
   /** The CDB weights the next epoch trains with (null for other losses). */
-  cdb: { tau: number; weights: number[]; warnings: string[] } | null;
+  cdb: EpochUpdate | null;
 }
 
 export interface TrainResult {
@@ -89,17 +81,37 @@ export interface TrainResult {
   epochs: EpochRecord[];
 }
 
-function summarizeEvaluation(metrics: MetricsAccumulator, groups: ClassGroups): EvaluationSummary {
-  const all = metrics.result();
-  return {
-    ...summarize(all),
-    groups: { majority: summarize(metrics.result(groups.majority)), minority: summarize(metrics.result(groups.minority)) },
-    perClass: all.perClass,
-  };
+/** The data a run trains and validates on. */
+interface RunData {
+  annotations: string;
+  train: ClipRecord[];
+  validation: ClipRecord[];
+  classes: string[];
+  trainingCounts: number[];
+  groups: ClassGroups;
+}
+
+/** Everything one run trains with, made once and disposed together. */
+interface Training {
+  p: Pipeline;
+  options: TrainOptions;
+  folder: RunFolder;
+  data: RunData;
+  model: ClipModel;
+  tracker: DifficultyTracker | null;
+  loss: ClassLoss;
+  optimizer: Sgd;
+  trainLoader: ClipLoader;
+  validationLoader: ClipLoader;
+  graph: GraphStep | undefined;
+  log: (line: string) => void;
+  /** The last checkpoint written, for messages: "after epoch 2", "inside epoch 3, after batch 4". */
+  lastCheckpoint: string | null;
+  graphAnnounced: boolean;
 }
 
 /** Splits a batch into at most `parts` near-equal micro-batches (the last batch of an epoch may be short). */
-function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: number): { clips: tf.Tensor5D; labels: tf.Tensor1D }[] {
+export function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: number): { clips: tf.Tensor5D; labels: tf.Tensor1D }[] {
   const n = labels.shape[0];
   const count = Math.min(parts, n);
   if (count === 1) return [{ clips, labels }];
@@ -109,40 +121,14 @@ function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: number): {
   return clipParts.map((c, i) => ({ clips: c, labels: labelParts[i]! }));
 }
 
-/** History lines of finished, checkpointed epochs: a kill between the two writes leaves one extra. */
-async function keepHistoryUpTo(file: string, lastEpoch: number): Promise<EpochRecord[]> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const records = text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as EpochRecord];
-      } catch {
-        return [];
-      }
-    })
-    .filter((r) => r.epoch <= lastEpoch);
-  await writeFileAtomic(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  return records;
-}
-
 async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
   if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
   const report = importTorchStateDict(model.parameters, await readSafetensors(file), file, { headPrefix: model.headPrefix, replaceHead: true });
   return { ...report, file };
 }
 
-/**
- * Trains one pipeline: every epoch, a pass over the training clips, then validation; CDB's
- * class weights come from the validation accuracies. A checkpoint after every epoch, and every
- * few minutes inside one, lets a killed run continue where it was when started again with the
- * same --out; the continued run trains exactly as an uninterrupted one would.
- */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { pipeline: p, out } = options;
-  const log = options.log ?? (() => {});
-  const { annotations, dataset } = await loadPipelineDataset(p, options.dataRoot);
+async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) => void): Promise<RunData> {
+  const { annotations, dataset } = await loadPipelineDataset(p, dataRoot);
   if (dataset.missing.length > 0) {
     const first = dataset.missing[0]!;
     log(`warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`);
@@ -152,141 +138,254 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const classes = dataset.classes;
   const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
   const groups = classGroups(trainingCounts, Math.min(p.dataset.majorityClasses, classes.length));
+  return { annotations, train: dataset.train, validation: dataset.validation, classes, trainingCounts, groups };
+}
 
-  await fs.mkdir(out, { recursive: true });
-  const runFile = path.join(out, 'run.json');
-  const checkpoint = options.restart ? null : await findCheckpoint(out);
-  if (checkpoint !== null) {
-    const previous = JSON.parse(await fs.readFile(runFile, 'utf8').catch(() => 'null')) as { pipeline?: Pipeline } | null;
-    // More epochs extend a run; any other change makes it a different run.
-    const withoutEpochs = (q: Pipeline | undefined) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 } } : null);
-    if (withoutEpochs(previous?.pipeline) !== withoutEpochs(p)) {
-      throw new UserError(`${out}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
-    }
+/**
+ * Decides between resuming and starting afresh; returns the checkpoint to resume from (or
+ * null, after clearing what an earlier run left). Results are never deleted without --restart.
+ */
+async function openRunFolder(folder: RunFolder, options: TrainOptions, data: RunData): Promise<string | null> {
+  const p = options.pipeline;
+  if (options.restart) {
+    await folder.clear();
   } else {
-    // A fresh run: nothing of an earlier one may be resumed later by mistake.
-    for (const stale of ['history.jsonl', 'model.safetensors', CHECKPOINT_DIR, `${CHECKPOINT_DIR}.old`, `${CHECKPOINT_DIR}.next`]) {
-      await fs.rm(path.join(out, stale), { recursive: true, force: true });
-    }
-    const run: RunInfo = { pipeline: p, dataRoot: path.resolve(options.dataRoot), seed: p.seed, classes, trainingCounts, groups, backend: tf.getBackend(), startedAt: new Date().toISOString() };
-    await fs.writeFile(runFile, `${JSON.stringify(run, null, 2)}\n`);
-  }
-
-  const model = createPipelineModel(p, classes.length);
-  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
-  let epoch = 0;
-  // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at any
-  // checkpoint draws what an uninterrupted one would.
-  let batchRandom = new SeededRandom(p.seed).fork('loss/epoch/0');
-  const loss = createLoss(p.loss.name, {
-    ...p.loss.settings,
-    numClasses: classes.length,
-    counts: trainingCounts,
-    ...(tracker ? { tracker } : {}),
-    random: { bernoulli: (probability: number) => batchRandom.bernoulli(probability) },
-    epoch: () => epoch - 1,
-  });
-  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
-  const trainLoader = createPipelineLoader(p, dataset.train, 'train');
-  const validationLoader = createPipelineLoader(p, dataset.validation, 'evaluate');
-  const result: TrainResult = { out, classes, groups, trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
-  const checkpointMs = (options.checkpointMinutes ?? 10) * 60_000;
-  const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
-  if (graph && graph.state().mode !== 'eager' && loss.graphInputs() === null) log(`training steps run op by op: loss ${p.loss.name} cannot run inside a graph`);
-  let graphAnnounced = false;
-  try {
-    let first = 1;
-    let partial: PartialEpoch | null = null;
+    const checkpoint = await folder.findCheckpoint();
     if (checkpoint !== null) {
-      const state = await loadCheckpoint(checkpoint, model, optimizer, tracker);
-      first = state.epoch + 1;
-      partial = state.partial ?? null;
-      result.resumedFrom = state.epoch;
-      result.epochs = await keepHistoryUpTo(path.join(out, 'history.jsonl'), state.epoch);
-      if (partial !== null && first > p.schedule.epochs) {
-        throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
+      // More epochs extend a run; any other change makes it a different run.
+      const withoutEpochs = (q: Pipeline | null) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 } } : null);
+      if (withoutEpochs(await folder.recordedPipeline()) !== withoutEpochs(p)) {
+        throw new UserError(`${folder.dir}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
       }
-      if (partial !== null) {
-        result.resumedInside = { epoch: first, batches: partial.batches };
-        log(`resuming epoch ${first} after batch ${partial.batches} from ${checkpoint}`);
-      } else {
-        log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
-      }
-      if (options.init !== undefined) log(`warning: --init ${options.init} is not used: the run resumes from its checkpoint (pass --restart to start over)`);
-    } else {
-      const init = options.init ?? p.model.init;
-      if (init !== undefined) {
-        result.init = await importInit(model, init);
-        const replaced = result.init.replacedHead.length > 0 ? `; new head for ${classes.length} classes (${result.init.replacedHead.join(', ')})` : '';
-        log(`initialised from ${init}: ${result.init.loaded.length} tensors${replaced}`);
-      }
+      return checkpoint;
     }
-    log(`training ${p.name}: ${dataset.train.length} clips (${dataset.validation.length} for validation), ${classes.length} classes, ${model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
-    for (epoch = first; epoch <= p.schedule.epochs; epoch++) {
-      // A partial epoch from the checkpoint carries its batches, running loss and time.
-      const carried = epoch === first ? partial : null;
-      const started = Date.now() - (carried?.seconds ?? 0) * 1000;
-      optimizer.learningRate = learningRateAt(p.schedule, epoch);
-      const batches = trainLoader.batchCount();
-      let lossSum = carried?.lossSum ?? 0;
-      let seen = carried?.seen ?? 0;
-      let b = carried?.batches ?? 0;
-      const resumedSeen = seen;
-      const resumedAt = Date.now();
-      let lastCheckpoint = Date.now();
-      for await (const batch of trainLoader.batches(epoch, b)) {
-        batchRandom = new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`);
-        const parts = microBatches(batch.clips, batch.labels, p.schedule.accumulation);
-        const value = accumulatedTrainStep(model, optimizer, loss, parts, graph);
-        const mode = graph?.state();
-        if (mode?.mode === 'graph' && !graphAnnounced) {
-          graphAnnounced = true;
-          log(`training steps now run as one TensorFlow graph (${mode.nodes} nodes)`);
-        }
-        if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
-        if (!Number.isFinite(value)) throw new Error(`epoch ${epoch}, batch ${b + 1}: the loss is ${value}; lower the learning rate`);
-        lossSum += value * batch.names.length;
-        seen += batch.names.length;
-        b += 1;
-        if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
-          const seconds = (Date.now() - resumedAt) / 1000;
-          log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`);
-        }
-        if (b < batches && Date.now() - lastCheckpoint >= checkpointMs) {
-          const seconds = (Date.now() - started) / 1000;
-          await saveCheckpoint(out, model, optimizer, { epoch: epoch - 1, seed: p.seed, tracker: tracker?.state() ?? null, partial: { batches: b, lossSum, seen, seconds } });
-          lastCheckpoint = Date.now();
-        }
-        options.onBatchEnd?.(epoch, b);
-      }
-      const validation = summarizeEvaluation(await evaluateModel(model, validationLoader, classes), groups);
-      let cdb: EpochRecord['cdb'] = null;
-      if (tracker !== null) {
-        const update = tracker.update(validation.perClass.map((c) => c.accuracy), epoch);
-        cdb = { tau: update.tau, weights: update.weights, warnings: update.warnings };
-      }
-      const record: EpochRecord = { epoch, seed: p.seed, learningRate: optimizer.learningRate, trainLoss: lossSum / seen, seconds: (Date.now() - started) / 1000, validation, cdb };
-      result.epochs.push(record);
-      await fs.appendFile(path.join(out, 'history.jsonl'), `${JSON.stringify(record)}\n`);
-      await saveCheckpoint(out, model, optimizer, { epoch, seed: p.seed, tracker: tracker?.state() ?? null });
-      options.onEpochEnd?.(record);
-      const pct = (v: number | null) => percent(v, '%');
-      log(
-        `epoch ${epoch}: loss ${record.trainLoss.toFixed(4)}; validation top-1 ${pct(validation.top1)}, macro recall ${pct(validation.macroRecall)} ` +
-          `(majority ${pct(validation.groups.majority.macroRecall)}, minority ${pct(validation.groups.minority.macroRecall)})` +
-          (cdb ? `; tau ${cdb.tau.toFixed(3)}` : ''),
+    const results = await folder.results();
+    if (results.length > 0) {
+      throw new UserError(
+        `${folder.dir}: holds results (${results.join(', ')}) but no checkpoint to resume from (${path.join(path.basename(folder.checkpointDir), 'state.json')} is missing); ` +
+          'pass --restart to discard them and train from the start, or choose another --out to keep them',
       );
     }
-    // The last checkpoint holds the final weights already.
-    const finalCheckpoint = await findCheckpoint(out);
-    if (finalCheckpoint === null) throw new Error(`${out}: no checkpoint after training`);
-    await fs.copyFile(path.join(finalCheckpoint, 'weights.safetensors'), path.join(out, 'model.safetensors'));
-    return result;
-  } finally {
-    graph?.dispose();
-    optimizer.dispose();
-    loss.dispose();
+    // Nothing finished: whatever is left (a half-written checkpoint) goes.
+    await folder.clear();
+  }
+  const run: RunInfo = {
+    pipeline: p,
+    dataRoot: path.resolve(options.dataRoot),
+    seed: p.seed,
+    classes: data.classes,
+    trainingCounts: data.trainingCounts,
+    groups: data.groups,
+    backend: tf.getBackend(),
+    startedAt: new Date().toISOString(),
+  };
+  await folder.writeRunInfo(run);
+  return null;
+}
+
+function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
+  const p = options.pipeline;
+  const model = createPipelineModel(p, data.classes.length);
+  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(data.classes.length, { tau: p.loss.tau }) : null;
+  let loss: ClassLoss;
+  try {
+    loss = createLoss(p.loss.name, { ...p.loss.settings, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
+  } catch (error) {
+    // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
     tracker?.dispose();
     model.parameters.dispose();
+    throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
+  }
+  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
+  const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
+  if (graph && graph.state().mode !== 'eager' && loss.graphInputs() === null) log(`training steps run op by op: loss ${p.loss.name} cannot run inside a graph`);
+  return {
+    p,
+    options,
+    folder,
+    data,
+    model,
+    tracker,
+    loss,
+    optimizer,
+    trainLoader: createPipelineLoader(p, data.train, 'train'),
+    validationLoader: createPipelineLoader(p, data.validation, 'evaluate'),
+    graph,
+    log,
+    lastCheckpoint: null,
+    graphAnnounced: false,
+  };
+}
+
+function disposeTraining(t: Training): void {
+  t.graph?.dispose();
+  t.optimizer.dispose();
+  t.loss.dispose();
+  t.tracker?.dispose();
+  t.model.parameters.dispose();
+}
+
+/** Trains epoch `epoch` (from batch `carried.batches` when resuming inside it); returns its running loss and time. */
+async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch | null): Promise<PartialEpoch> {
+  const { p, log } = t;
+  const started = Date.now() - (carried?.seconds ?? 0) * 1000;
+  t.optimizer.learningRate = learningRateAt(p.schedule, epoch);
+  const batches = t.trainLoader.batchCount();
+  const checkpointMs = (t.options.checkpointMinutes ?? 10) * 60_000;
+  let lossSum = carried?.lossSum ?? 0;
+  let seen = carried?.seen ?? 0;
+  let b = carried?.batches ?? 0;
+  const resumedSeen = seen;
+  const resumedAt = Date.now();
+  let lastCheckpoint = Date.now();
+  for await (const batch of t.trainLoader.batches(epoch, b)) {
+    // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at
+    // any checkpoint draws what an uninterrupted one would.
+    t.loss.beginBatch({ epoch, batch: b, random: new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`) });
+    const value = trainStepOrStop(t, epoch, b + 1, batch.clips, batch.labels);
+    lossSum += value * batch.names.length;
+    seen += batch.names.length;
+    b += 1;
+    if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
+      const seconds = (Date.now() - resumedAt) / 1000;
+      log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`);
+    }
+    if (b < batches && Date.now() - lastCheckpoint >= checkpointMs) {
+      await writeCheckpoint(t, epoch - 1, { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 });
+      lastCheckpoint = Date.now();
+    }
+    t.options.onBatchEnd?.(epoch, b);
+  }
+  return { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 };
+}
+
+/** One optimisation step; a non-finite loss, gradient or value stops the run before anything is saved. */
+function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Tensor5D, labels: tf.Tensor1D): number {
+  const parts = microBatches(clips, labels, t.p.schedule.accumulation);
+  try {
+    const value = accumulatedTrainStep(t.model, t.optimizer, t.loss, parts, t.graph);
+    const mode = t.graph?.state();
+    if (mode?.mode === 'graph' && !t.graphAnnounced) {
+      t.graphAnnounced = true;
+      t.log(`training steps now run as one TensorFlow graph (${mode.nodes} nodes)`);
+    }
+    return value;
+  } catch (error) {
+    if (error instanceof NonFiniteStepError) throw divergence(t, epoch, batch, error.what);
+    throw error;
+  } finally {
+    if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
+  }
+}
+
+function divergence(t: Training, epoch: number, batch: number, what: string): UserError {
+  const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
+  const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept, and rerunning the same command resumes from it`;
+  return new UserError(
+    `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what} is not finite (NaN or Inf). Nothing of this step was saved; ${kept}. ` +
+      `Likely causes: a learning rate too high for this model (schedule.learningRate ${t.p.schedule.learningRate}), ` +
+      `a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}), ` +
+      'or initial weights that hold NaN (--init / model.init). After changing the pipeline, pass --restart.',
+  );
+}
+
+/** The model on the validation clips, by class group. */
+async function validate(t: Training): Promise<EvaluationSummary> {
+  const metrics = await evaluateModel(t.model, t.validationLoader, t.data.classes);
+  return groupedMetrics(metrics, t.data.groups);
+}
+
+async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
+  await saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  t.lastCheckpoint = partial ? `inside epoch ${finishedEpoch + 1}, after batch ${partial.batches}` : `after epoch ${finishedEpoch}`;
+}
+
+/** Ends an epoch: validation, the loss's update (CDB weights), the history line, then the checkpoint. */
+async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
+  const validationStarted = Date.now();
+  const validation = await validate(t);
+  const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));
+  const seconds = trained.seconds + (Date.now() - validationStarted) / 1000;
+  const record: EpochRecord = { epoch, seed: t.p.seed, learningRate: t.optimizer.learningRate, trainLoss: trained.lossSum / trained.seen, seconds, validation, cdb };
+  await t.folder.appendHistory(record);
+  await writeCheckpoint(t, epoch);
+  const pct = (v: number | null) => percent(v, '%');
+  t.log(
+    `epoch ${epoch}: loss ${record.trainLoss.toFixed(4)}; validation top-1 ${pct(validation.top1)}, macro recall ${pct(validation.macroRecall)} ` +
+      `(majority ${pct(validation.groups.majority.macroRecall)}, minority ${pct(validation.groups.minority.macroRecall)})` +
+      (cdb ? `; tau ${cdb.tau.toFixed(3)}` : ''),
+  );
+  return record;
+}
+
+/** Loads the checkpoint (or the initial weights of a fresh run); returns the first epoch to train and any partial one. */
+async function resumeOrInit(t: Training, checkpoint: string | null, result: TrainResult): Promise<{ first: number; partial: PartialEpoch | null }> {
+  const { p, options, log } = t;
+  if (checkpoint === null) {
+    const init = options.init ?? p.model.init;
+    if (init !== undefined) {
+      result.init = await importInit(t.model, init);
+      const replaced = result.init.replacedHead.length > 0 ? `; new head for ${t.data.classes.length} classes (${result.init.replacedHead.join(', ')})` : '';
+      log(`initialised from ${init}: ${result.init.loaded.length} tensors${replaced}`);
+    }
+    return { first: 1, partial: null };
+  }
+  const state = await loadCheckpoint(checkpoint, t.model, t.optimizer, t.tracker);
+  const first = state.epoch + 1;
+  const partial = state.partial ?? null;
+  result.resumedFrom = state.epoch;
+  result.epochs = await t.folder.keepHistoryUpTo<EpochRecord>(state.epoch);
+  t.lastCheckpoint = partial ? `inside epoch ${first}, after batch ${partial.batches}` : `after epoch ${state.epoch}`;
+  if (partial !== null && first > p.schedule.epochs) {
+    throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
+  }
+  if (partial !== null) {
+    result.resumedInside = { epoch: first, batches: partial.batches };
+    log(`resuming epoch ${first} after batch ${partial.batches} from ${checkpoint}`);
+  } else {
+    log(`resuming after epoch ${state.epoch} from ${checkpoint}`);
+  }
+  if (options.init !== undefined) log(`warning: --init ${options.init} is not used: the run resumes from its checkpoint (pass --restart to start over)`);
+  return { first, partial };
+}
+
+/**
+ * Trains one pipeline: every epoch, a pass over the training clips, then validation; CDB's
+ * class weights come from the validation accuracies. A checkpoint after every epoch, and every
+ * few minutes inside one, lets a killed run continue where it was when started again with the
+ * same --out; the continued run trains exactly as an uninterrupted one would. One process at a
+ * time writes a run folder (a lock), and a diverging step stops the run before it saves.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const p = options.pipeline;
+  const log = options.log ?? (() => {});
+  const data = await loadRunData(p, options.dataRoot, log);
+  const folder = new RunFolder(options.out);
+  await fs.mkdir(folder.dir, { recursive: true });
+  const lock = await lockRunFolder(folder.lockFile);
+  try {
+    const checkpoint = await openRunFolder(folder, options, data);
+    const t = createTraining(options, folder, data, log);
+    const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
+    try {
+      const { first, partial } = await resumeOrInit(t, checkpoint, result);
+      log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
+      for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
+        // A partial epoch from the checkpoint carries its batches, running loss and time.
+        const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);
+        const record = await finishEpoch(t, epoch, trained);
+        result.epochs.push(record);
+        options.onEpochEnd?.(record);
+      }
+      // The last checkpoint holds the final weights already.
+      const finalCheckpoint = await folder.findCheckpoint();
+      if (finalCheckpoint === null) throw new Error(`${folder.dir}: no checkpoint after training`);
+      await folder.writeModel(path.join(finalCheckpoint, 'weights.safetensors'));
+      return result;
+    } finally {
+      disposeTraining(t);
+    }
+  } finally {
+    await lock.release();
   }
 }

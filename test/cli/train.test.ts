@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallSyntheticDataset } from '../synthetic-data.js';
 import { egtea } from './run-cli.js';
 
@@ -12,6 +12,9 @@ let work: string;
 beforeAll(async () => {
   dataRoot = (await smallSyntheticDataset()).root;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-train-cli-'));
+});
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 /** A user's pipeline module: the built-in synth recipe pointed at the test set, smaller clips. */

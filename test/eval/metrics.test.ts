@@ -31,13 +31,37 @@ describe('MetricsAccumulator', () => {
     ]);
   });
 
-  it("restricted to a class group, counts only that group's samples", () => {
+  it("restricted to a class group, counts only that group's samples; its top-5 and precision too", () => {
     const m = new MetricsAccumulator(['a', 'b', 'c']);
     m.add(scores.flat(), labels);
     const minority = m.result([1, 2]);
     expect(minority.samples).toBe(2);
     expect(minority.top1).toBe(0.5);
     expect(minority.macroRecall).toBe(0.5);
+    // Three classes: every label is in the top five.
+    expect(minority.top5).toBe(1);
+    // b: right once in three predictions (one from class a's sample); c: samples, never predicted.
+    expect(minority.macroPrecision).toBeCloseTo((1 / 3 + 0) / 2, 10);
+    const majority = m.result([0]);
+    expect(majority.samples).toBe(3);
+    expect(majority.macroPrecision).toBe(1);
+    expect(majority.top1).toBeCloseTo(2 / 3, 10);
+  });
+
+  it('top-5 over seven classes within a group, and NaN or Inf scores never count as right', () => {
+    const m = new MetricsAccumulator(['0', '1', '2', '3', '4', '5', '6']);
+    m.add([0, 1, 2, 3, 4, 5, 6], [2]); // label 2 is fifth highest: top-5 hit, top-1 miss
+    m.add([0, 1, 2, 3, 4, 5, 6], [1]); // sixth: miss
+    m.add([Number.NaN, 0, 0, 0, 0, 0, 0], [0]); // a NaN logit: a miss both ways
+    m.add([1, Number.NaN, 0, 0, 0, 0, 0], [0]); // NaN elsewhere in the row: still a miss
+    m.add([Number.POSITIVE_INFINITY, 0, 0, 0, 0, 0, 0], [0]);
+    const r = m.result();
+    expect(r.samples).toBe(5);
+    expect(r.top1).toBe(0);
+    expect(r.top5).toBeCloseTo(1 / 5, 10);
+    expect(r.perClass[0]).toMatchObject({ support: 3, accuracy: 0, precision: null });
+    expect(m.unscoredSamples).toBe(3);
+    expect(m.result([1, 2]).top5).toBe(0.5);
   });
 
   it('top-5 counts the label among the five highest scores; ties count against it', () => {

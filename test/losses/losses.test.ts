@@ -82,26 +82,102 @@ describe('losses on hand-worked values', () => {
     tf.dispose([labels, logits, margins]);
   });
 
-  it('ldam switches to class-balanced weights at the DRW epoch', () => {
-    let epoch = 0;
-    const loss = createLoss('ldam', { numClasses: 3, counts, drwEpoch: 2, epoch: () => epoch });
+  it('ldam switches to class-balanced weights at the DRW epoch told by beginBatch', () => {
+    const loss = createLoss('ldam', { numClasses: 3, counts, drwEpoch: 2 });
     owned.push(loss);
     const labels = tf.tensor1d([2], 'int32');
     const logits = tf.tensor2d([[0.3, -0.2, 0.1]]);
     const before = scalar(loss(labels, logits));
-    epoch = 2;
+    loss.beginBatch({ epoch: 3, batch: 0 }); // 1-based epoch 3 = 0-based 2
     const after = scalar(loss(labels, logits));
     // One sample: the weighted reduction divides its weight out again, so the value is unchanged...
     expect(after).toBeCloseTo(before, 5);
-    // ...but in a mixed batch the rare class now counts for more.
+    // ...but in a mixed batch the rare class now counts for more: cb weights (beta 0.9999) of 900 and 10 clips.
     const mixed = tf.tensor1d([0, 2], 'int32');
     const mixedLogits = tf.tensor2d([[0.3, -0.2, 0.1], [0.3, -0.2, 0.1]]);
-    epoch = 0;
+    loss.beginBatch({ epoch: 2, batch: 0 });
     const plain = scalar(loss(mixed, mixedLogits));
-    epoch = 5;
+    loss.beginBatch({ epoch: 3, batch: 0 });
     const reweighted = scalar(loss(mixed, mixedLogits));
-    expect(reweighted).toBeGreaterThan(plain);
+    const margins = [900, 90, 10].map((n) => n ** -0.25);
+    const m = margins.map((x) => (0.5 * x) / Math.max(...margins));
+    const ce = (label: number) => {
+      const z = [0.3, -0.2, 0.1].map((v, c) => 30 * (v - (c === label ? m[label]! : 0)));
+      return Math.log(z.reduce((sum, v) => sum + Math.exp(v - z[label]!), 0));
+    };
+    const raw = [900, 90, 10].map((n) => (1 - 0.9999) / (1 - 0.9999 ** n));
+    const w = raw.map((x) => (3 * x) / raw.reduce((a, b) => a + b, 0));
+    expect(plain).toBeCloseTo((ce(0) + ce(2)) / 2, 4);
+    expect(reweighted).toBeCloseTo((w[0]! * ce(0) + w[2]! * ce(2)) / (w[0]! + w[2]!), 4);
     tf.dispose([labels, logits, mixed, mixedLogits]);
+  });
+
+  // Labels [0, 2] on zero logits: every sample's cross-entropy is ln 3, p_t = 1/3.
+  const zeroBatch = () => ({ labels: tf.tensor1d([0, 2], 'int32'), logits: tf.zeros([2, 3]) as tf.Tensor2D });
+  const LN3 = Math.log(3);
+
+  it('ifw: weights 1/n scaled to sum to 3, for counts 900, 90, 10 exactly 3/101, 30/101, 270/101', () => {
+    const loss = createLoss('ifw', { numClasses: 3, counts: [900, 90, 10] });
+    owned.push(loss);
+    const { labels, logits } = zeroBatch();
+    expect(scalar(loss(labels, logits))).toBeCloseTo(((3 / 101 + 270 / 101) / 2) * LN3, 6);
+    tf.dispose([labels, logits]);
+  });
+
+  // Class-balanced, beta 0.5, counts 1, 2, 3: (1 - b) / (1 - b^n) = 1, 2/3, 4/7, scaled to sum to 3: 63/47, 42/47, 36/47.
+  it('cb: effective-number weights, worked by hand for beta 0.5', () => {
+    const loss = createLoss('cb', { numClasses: 3, counts: [1, 2, 3], beta: 0.5 });
+    owned.push(loss);
+    const { labels, logits } = zeroBatch();
+    expect(scalar(loss(labels, logits))).toBeCloseTo(((63 / 47 + 36 / 47) / 2) * LN3, 6);
+    tf.dispose([labels, logits]);
+  });
+
+  it('cb-focal: the same weights times the focal factor (1 - 1/3)^2', () => {
+    const loss = createLoss('cb-focal', { numClasses: 3, counts: [1, 2, 3], beta: 0.5, gamma: 2 });
+    owned.push(loss);
+    const { labels, logits } = zeroBatch();
+    expect(scalar(loss(labels, logits))).toBeCloseTo(((63 / 47 + 36 / 47) / 2) * (4 / 9) * LN3, 6);
+    tf.dispose([labels, logits]);
+  });
+
+  it("eql: lambda 0.2 marks only class 0 (1/6 of the clips) rare; a batch's draw comes from beginBatch's generator", () => {
+    const loss = createLoss('eql', { numClasses: 3, counts: [1, 2, 3], eqlLambda: 0.2, eqlGamma: 0.5 });
+    owned.push(loss);
+    const labels = tf.tensor1d([1], 'int32');
+    const logits = tf.zeros([1, 3]) as tf.Tensor2D;
+    // Each class's sigmoid cross-entropy at logit 0 is ln 2; beta = 1 drops the rare negative class 0.
+    loss.beginBatch({ epoch: 1, batch: 0, random: { bernoulli: () => true } });
+    expect(scalar(loss(labels, logits))).toBeCloseTo(2 * LN2, 6);
+    loss.beginBatch({ epoch: 1, batch: 1, random: { bernoulli: () => false } });
+    expect(scalar(loss(labels, logits))).toBeCloseTo(3 * LN2, 6);
+    // Class 0's own sample is never suppressed.
+    loss.beginBatch({ epoch: 1, batch: 2, random: { bernoulli: () => true } });
+    const own = tf.tensor1d([0], 'int32');
+    expect(scalar(loss(own, logits))).toBeCloseTo(3 * LN2, 6);
+    tf.dispose([labels, logits, own]);
+  });
+
+  it("cdb's endEpoch updates the tracker and returns the new weights", () => {
+    const tracker = new DifficultyTracker(2, { tau: 1, normalize: 'none' });
+    owned.push(tracker);
+    const loss = createLoss('cdb', { numClasses: 2, tracker });
+    expect(loss.endEpoch(1, [0.5, 0])).toEqual({ tau: 1, weights: [0.5, 1], warnings: [] });
+    expect(Array.from(tracker.weightsTensor().dataSync())).toEqual([0.5, 1]);
+    expect(createLoss('ce', { numClasses: 2 }).endEpoch(1, [0.5, 0])).toBeNull();
+  });
+
+  it("the weighted reduction of a batch whose classes all weigh 0 is 0 with zero gradients, not 0/0", () => {
+    const tracker = new DifficultyTracker(2, { tau: 1, normalize: 'none' });
+    owned.push(tracker);
+    tracker.update([1, 0], 1); // class 0 perfect: weight 0
+    const loss = createLoss('cdb', { numClasses: 2, tracker, reduction: 'weighted' });
+    const labels = tf.tensor1d([0, 0], 'int32');
+    const logits = tf.tensor2d([[0.2, 0.1], [-1, 2]]);
+    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => loss(labels, z as tf.Tensor2D))(logits);
+    expect(value.dataSync()[0]).toBe(0);
+    expect(Array.from(grad.dataSync()).map(Math.abs)).toEqual([0, 0, 0, 0]);
+    tf.dispose([labels, logits, value, grad]);
   });
 
   it('refuses an unknown loss and lists the choices', () => {

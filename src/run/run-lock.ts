@@ -1,0 +1,110 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import { UserError } from '../util/errors.js';
+
+/** Who holds a run folder: written into its lock file. */
+export interface LockHolder {
+  pid: number;
+  command: string;
+  host: string;
+  since: string;
+}
+
+/** A held lock; release() removes it (only if it is still ours). */
+export interface RunLock {
+  readonly file: string;
+  release(): Promise<void>;
+}
+
+function processCommand(pid: number): Promise<string | null> {
+  return fs
+    .readFile(`/proc/${pid}/cmdline`, 'utf8')
+    .then((text) => text.split('\0').filter((s) => s !== '').join(' '))
+    .catch(() => null);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a recorded holder still runs: same host, its pid alive and (where /proc tells) running the recorded command. */
+async function holderAlive(holder: LockHolder): Promise<boolean> {
+  if (holder.host !== os.hostname()) return true; // Another machine's process: cannot tell, so assume it runs.
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !processAlive(holder.pid)) return false;
+  const running = await processCommand(holder.pid);
+  // A reused pid runs another command.
+  return running === null || running === holder.command;
+}
+
+async function readHolder(file: string): Promise<LockHolder | null> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as LockHolder;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // Cut short by a kill between create and write: nobody can hold it.
+    return { pid: -1, command: '', host: os.hostname(), since: '' };
+  }
+}
+
+/**
+ * Takes the lock file of a run folder (created with O_EXCL, holding pid and command), so two
+ * `train` processes never write one folder. A lock whose holder is gone (killed) is taken over;
+ * a takeover goes through a second O_EXCL file so two processes cannot both take it.
+ */
+export async function lockRunFolder(file: string, purpose = 'train'): Promise<RunLock> {
+  const me: LockHolder = { pid: process.pid, command: [process.argv0, ...process.argv.slice(1)].join(' '), host: os.hostname(), since: new Date().toISOString() };
+  // /proc's view of our own command line, so a later check of this lock compares like with like.
+  me.command = (await processCommand(process.pid)) ?? me.command;
+  const text = `${JSON.stringify(me)}\n`;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await fs.writeFile(file, text, { flag: 'wx' });
+      return { file, release: () => releaseIfOurs(file, text) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await readHolder(file);
+    if (holder === null) continue; // Released meanwhile: try again.
+    if (await holderAlive(holder)) {
+      const where = holder.host === os.hostname() ? '' : ` on ${holder.host}`;
+      throw new UserError(
+        `${file}: another ${purpose} is writing this run folder (pid ${holder.pid}${where}, since ${holder.since}: ${holder.command}); ` +
+          'wait for it to finish or stop it, or choose another --out',
+      );
+    }
+    await takeOverStale(file, holder);
+  }
+  throw new UserError(`${file}: could not take the lock; other processes keep taking it`);
+}
+
+async function takeOverStale(file: string, seen: LockHolder): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await fs.writeFile(guard, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another process is taking it over; a guard left by a kill is old and removed.
+    const stat = await fs.stat(guard).catch(() => null);
+    if (stat !== null && Date.now() - stat.mtimeMs > 10_000) await fs.rm(guard, { force: true });
+    else await new Promise((resolve) => setTimeout(resolve, 50));
+    return;
+  }
+  try {
+    // Still the stale holder we saw (not a lock just taken by someone else)?
+    const now = await readHolder(file);
+    if (now !== null && JSON.stringify(now) === JSON.stringify(seen)) await fs.rm(file, { force: true });
+  } finally {
+    await fs.rm(guard, { force: true });
+  }
+}
+
+async function releaseIfOurs(file: string, text: string): Promise<void> {
+  const current = await fs.readFile(file, 'utf8').catch(() => null);
+  if (current === text) await fs.rm(file, { force: true });
+}
