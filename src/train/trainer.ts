@@ -6,6 +6,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { lossSetup } from '../config/loss-config.js';
 import { createLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
@@ -173,13 +174,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const model = createPipelineModel(p, classes.length);
-  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
+  const lossOptions = lossSetup(p.loss);
+  const tracker = lossOptions.cdb ? new DifficultyTracker(classes.length, lossOptions.cdb) : null;
   let epoch = 0;
   // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at any
   // checkpoint draws what an uninterrupted one would.
   let batchRandom = new SeededRandom(p.seed).fork('loss/epoch/0');
-  const loss = createLoss(p.loss.name, {
-    ...p.loss.settings,
+  const loss = createLoss(lossOptions.name, {
+    ...lossOptions.options,
     numClasses: classes.length,
     counts: trainingCounts,
     ...(tracker ? { tracker } : {}),
