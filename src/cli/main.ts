@@ -1,5 +1,6 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
+import type { EnvironmentName } from '../config/environment.js';
 import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
   const program = new Command('egtea')
     .description('Train action recognition on class-imbalanced video with the Class-wise Difficulty-Balanced (CDB) loss')
     .version('0.1.0')
-    .option('--backend <name>', `TensorFlow backend: ${BACKEND_CHOICES.join(' | ')} (or EGTEA_BACKEND)`, 'auto')
+    // The variable's value is the default; a bogus one is refused naming the variable (exit 2).
+    .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(BACKEND_CHOICES).env('EGTEA_BACKEND' satisfies EnvironmentName).default('auto'))
     .option('--verbose', 'print stack traces with errors', false)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })

@@ -1,7 +1,7 @@
 import type { CdbNormalization, CdbOptions, TauRule } from '../losses/cdb-weights.js';
 import type { LossName, LossOptions } from '../losses/create-loss.js';
 import type { Reduction } from '../losses/cross-entropy.js';
-import { nullable, number, oneOf, optional, orWords, variants, wholeNumber, type Field, type FieldsOf, type Leaf } from './schema.js';
+import { nullable, number, oneOf, optional, optionName, orWords, variants, wholeNumber, type Field, type FieldsOf, type Leaf } from './schema.js';
 
 // A pipeline's loss block: one type per loss, so a setting is accepted only by the losses that
 // read it. Settings left out take the defaults below (the losses' own).
@@ -78,20 +78,30 @@ const reduction = (fallback: Reduction) =>
 const gamma = optional(number('focusing exponent of the focal term (default 2)', { min: 0 }));
 const beta = (what: string) => optional(number(`effective-number beta of ${what} (default 0.9999)`, { min: 0, max: 1, maxOpen: true }));
 
-/** CDB's options, in the order the README's table lists them. */
+/** CDB's options, in the order the README's table lists them; `cdbOptionsTable()` prints them. */
 export const CDB_FIELDS: FieldsOf<Omit<CdbLossConfig, 'name'>> & Record<string, Leaf> = {
-  tau: optional(orWords(number("exponent of w = d^tau: a number, or 'dynamic' (from the validation accuracies after every epoch; default)", { min: 0 }), ['dynamic'])),
+  tau: optional(orWords(number('exponent of w_c = d_c^tau: a number >= 0, or `dynamic` (recomputed from the validation accuracies after every epoch)', { min: 0 }), ['dynamic'])),
   tauRule: optional(
     oneOf(
-      "dynamic tau's rule: 'paper' (default): tau = 2 / (1 + e^-b), b = max A / (min A + 1e-4) - 1, in [2 / (1 + e), 2); 'official': what the authors' published code computes, tau = sigmoid(max A / (min A + 0.01)), in [0.5, 1)",
+      "dynamic tau's rule. `paper`: tau = 2 / (1 + e^-b), b = max A / (min A + 1e-4) - 1, in [2 / (1 + e), 2) = [0.54, 2). `official`: what the authors' published code computes, tau = sigmoid(max A / (min A + 0.01)), only in [0.5, 1)",
       ['paper', 'official'],
     ),
   ),
-  normalize: optional(oneOf("'classes' (default): weights scaled to sum to the number of classes (the authors' code); 'none': d^tau as written in the paper", ['classes', 'none'])),
-  reduction: reduction('mean'),
-  minDifficulty: optional(number('floor on d_c, so a perfectly classified class keeps some weight (default 0, as the paper)', { min: 0, max: 1 })),
-  smoothing: optional(number('exponential moving average of each difficulty over epochs: d <- s d_previous + (1 - s) d_new (default 0: the paper, no smoothing)', { min: 0, max: 1, maxOpen: true })),
+  normalize: optional(oneOf("`classes`: weights scaled to sum to the number of classes (the authors' code); `none`: d^tau as written in the paper", ['classes', 'none'])),
+  reduction: optional(oneOf('`mean`: batch mean of w_y CE_i; `weighted`: sum w_y CE_i / sum w_y', ['mean', 'weighted'])),
+  minDifficulty: optional(number('floor on d_c, in [0, 1], so a perfectly classified class keeps some weight', { min: 0, max: 1 })),
+  smoothing: optional(number("in [0, 1): each class's difficulty is an exponential moving average over epochs, d = s d_previous + (1 - s) d_new (0: the paper's rule)", { min: 0, max: 1, maxOpen: true })),
 };
+
+/** The README's table of CDB options: pipeline key, `train` option, default, meaning. */
+export function cdbOptionsTable(): string {
+  const defaults: Record<string, unknown> = LOSS_SETTING_DEFAULTS;
+  return [
+    '| option | `train` option | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(CDB_FIELDS).map(([key, field]) => `| \`${key}\` | \`${optionName(key)}\` | \`${String(defaults[key])}\` | ${field.doc.replace(/\|/g, '\\|')} |`),
+  ].join('\n');
+}
 
 const name = (loss: LossName) => oneOf(`the loss (${loss} here)`, [loss]);
 

@@ -3,7 +3,7 @@ import type { LossName } from '../losses/create-loss.js';
 import type { Reduction } from '../losses/cross-entropy.js';
 import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
-import { setByKey } from './schema.js';
+import { optionName, setByKey } from './schema.js';
 
 /** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
 export interface PipelineOverrides {
@@ -35,10 +35,7 @@ export const OVERRIDE_KEYS: { readonly [K in Exclude<keyof PipelineOverrides, 's
   seed: 'seed',
 };
 
-/** The command-line option of an override: minDifficulty -> --min-difficulty. */
-export function optionName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+export { optionName };
 
 /** One `--set` argument, `key=value`, split at its first '='. */
 export function parseSetArgument(argument: string): { key: string; text: string } {

@@ -132,6 +132,11 @@ export function variants(doc: string, key: string, cases: Readonly<Record<string
   return { kind: 'variants', key, variants: cases, retired, optional: false, doc };
 }
 
+/** The command-line option of a settings key: minDifficulty -> --min-difficulty. */
+export function optionName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 const join = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

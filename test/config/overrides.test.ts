@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import synth from '../../pipelines/synth.js';
-import { lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
+import { cdbOptionsTable, lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
 import { applyOverrides, optionName, parseSetArgument, setPipelineValue } from '../../src/config/overrides.js';
 import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
@@ -110,5 +110,15 @@ describe('resolvePipeline', () => {
     await expect(resolvePipeline('synht')).rejects.toThrow("unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar100-lt, imagenet-lt (did you mean 'synth'?)");
     fs.writeFileSync(path.join(work, 'broken.json'), '{');
     await expect(resolvePipeline(path.join(work, 'broken.json'))).rejects.toThrow(/broken\.json: not JSON/);
+  });
+});
+
+describe("the README's CDB options table", () => {
+  it('is cdbOptionsTable(), one row per CDB setting of the pipeline', () => {
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('| option | `train` option | default | meaning |');
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(readme.slice(start, readme.indexOf('\n\n', start))).toBe(cdbOptionsTable());
+    expect(cdbOptionsTable().split('\n').slice(2).map((row) => row.split('`')[1])).toEqual(['tau', 'tauRule', 'normalize', 'reduction', 'minDifficulty', 'smoothing']);
   });
 });
