@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { PIPELINES } from '../../pipelines/index.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
+import { upgradeLegacyPipeline } from './legacy-pipeline.js';
 import { suggestion } from './nearest-name.js';
 
 /** Built-in recipe names, for help texts. */
@@ -32,7 +33,7 @@ export async function resolvePipeline(nameOrFile: string): Promise<Pipeline> {
       throw new UserError(`${nameOrFile}: not JSON (${(error as Error).message})`);
     }
     // A run folder's run.json holds its pipeline under `pipeline`.
-    const candidate = typeof parsed === 'object' && parsed !== null && 'pipeline' in parsed && 'classes' in parsed ? (parsed as { pipeline: unknown }).pipeline : parsed;
+    const candidate = typeof parsed === 'object' && parsed !== null && 'pipeline' in parsed && 'classes' in parsed ? upgradeLegacyPipeline((parsed as { pipeline: unknown }).pipeline) : parsed;
     return validatePipeline(candidate as Pipeline, nameOrFile);
   }
   let module: { default?: Pipeline };

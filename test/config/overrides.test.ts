@@ -6,6 +6,7 @@ import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import synth from '../../pipelines/synth.js';
 import { cdbOptionsTable, lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
 import { applyOverrides, optionName, parseSetArgument, setPipelineValue } from '../../src/config/overrides.js';
+import { upgradeLegacyPipeline } from '../../src/config/legacy-pipeline.js';
 import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
 
@@ -120,5 +121,16 @@ describe("the README's CDB options table", () => {
     expect(start).toBeGreaterThanOrEqual(0);
     expect(readme.slice(start, readme.indexOf('\n\n', start))).toBe(cdbOptionsTable());
     expect(cdbOptionsTable().split('\n').slice(2).map((row) => row.split('`')[1])).toEqual(['tau', 'tauRule', 'normalize', 'reduction', 'minDifficulty', 'smoothing']);
+  });
+});
+
+describe('run.json from before each loss had its own settings', () => {
+  it('is read in the new layout: settings move into the loss, tau stays with CDB only', () => {
+    const old = (loss: unknown) => ({ ...synth, loss }) as unknown;
+    expect((upgradeLegacyPipeline(old({ name: 'ce', tau: 'dynamic' })) as Pipeline).loss).toEqual({ name: 'ce' });
+    expect((upgradeLegacyPipeline(old({ name: 'focal', tau: 1, settings: { gamma: 1, eqlLambda: 0.1 } })) as Pipeline).loss).toEqual({ name: 'focal', gamma: 1 });
+    expect((upgradeLegacyPipeline(old({ name: 'cdb', tau: 0.5, settings: { gamma: 1 } })) as Pipeline).loss).toEqual({ name: 'cdb', tau: 0.5 });
+    const current = { ...synth, loss: { name: 'cdb', tau: 1 } };
+    expect(upgradeLegacyPipeline(current)).toBe(current);
   });
 });
