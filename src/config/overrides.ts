@@ -3,7 +3,7 @@ import type { LossName } from '../losses/create-loss.js';
 import type { Reduction } from '../losses/cross-entropy.js';
 import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
-import { optionName, setByKey } from './schema.js';
+import { leafKeys, optionName, setByKey } from './schema.js';
 
 /** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
 export interface PipelineOverrides {
@@ -72,4 +72,9 @@ export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides,
     result = setByKey(PIPELINE_SCHEMA, result, key, { text }, `${source}: --set ${argument}`);
   }
   return validatePipeline(result as Pipeline, source);
+}
+
+/** Every key `--set` (and setPipelineValue) takes: what it must be, and the losses that take it when not every loss does. */
+export function pipelineKeys(): { key: string; expects: string; doc: string; losses?: string[] }[] {
+  return leafKeys(PIPELINE_SCHEMA).map(({ key, leaf, only }) => ({ key, expects: leaf.expects, doc: leaf.doc, ...(only ? { losses: only } : {}) }));
 }

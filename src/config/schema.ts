@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.js';
-import { nearestName, suggestion } from './nearest-name.js';
+import { nearestName } from './nearest-name.js';
 
 // A small schema for settings objects (pipelines): it checks every value, refuses unknown keys
 // with the nearest known one, and reads a command-line text as the type a key holds. One
@@ -160,7 +160,8 @@ function refuseUnknownKey(node: Group | Variants, fields: Readonly<Record<string
     const retired = nearestName(key, [...known, ...Object.keys(node.retired)]);
     if (retired !== null && retired in node.retired) throw new UserError(`${source}: ${join(path, key)} is not a setting: ${node.retired[retired]}`);
   }
-  throw new UserError(`${source}: ${join(path, key)} is not a setting; ${suggestion(key, known).replace(/'([^']+)'/, (_, k: string) => `'${join(path, k)}'`)}`);
+  const near = nearestName(key, known);
+  throw new UserError(`${source}: ${join(path, key)} is not a setting; ${near !== null ? `did you mean '${join(path, near)}'?` : `${path === '' ? 'the top level' : path} holds: ${known.join(', ')}`}`);
 }
 
 /** Checks `value` against `field` at `path`; the first problem is thrown as a UserError naming `source` and the key. */
@@ -195,7 +196,9 @@ export function leafKeys(field: Field, path = ''): { key: string; leaf: Leaf; on
   const seen = new Map<string, { key: string; leaf: Leaf; only?: string[] }>();
   for (const [name, fields] of Object.entries(field.variants)) {
     for (const [k, f] of Object.entries(fields)) {
-      for (const entry of leafKeys(f, join(path, k))) {
+      // The variant's key takes every variant's name.
+      const keyField = k === field.key ? oneOf(f.doc, Object.keys(field.variants)) : f;
+      for (const entry of leafKeys(keyField, join(path, k))) {
         const earlier = seen.get(entry.key);
         if (earlier) earlier.only?.push(name);
         else seen.set(entry.key, { ...entry, only: k === field.key ? undefined : [name] });

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import synth from '../../pipelines/synth.js';
 import { cdbOptionsTable, lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
-import { applyOverrides, optionName, parseSetArgument, setPipelineValue } from '../../src/config/overrides.js';
+import { applyOverrides, optionName, parseSetArgument, pipelineKeys, setPipelineValue } from '../../src/config/overrides.js';
 import { upgradeLegacyPipeline } from '../../src/config/legacy-pipeline.js';
 import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
@@ -80,6 +80,19 @@ describe('setPipelineValue: one dotted key, typed by the schema', () => {
     expect(() => setPipelineValue(synth, 'schedule.accumulation', '3')).toThrow('--set schedule.accumulation=3: schedule.accumulation must divide batchSize (16)');
     expect(() => parseSetArgument('schedule.learningRate')).toThrow("--set 'schedule.learningRate': write key=value");
     expect(parseSetArgument('dataset.validationSubjects=P01=P02')).toEqual({ key: 'dataset.validationSubjects', text: 'P01=P02' });
+  });
+});
+
+describe('pipelineKeys: what --set takes', () => {
+  it('lists every key once, with its type and the losses that take a loss setting', () => {
+    const keys = new Map(pipelineKeys().map((k) => [k.key, k]));
+    expect(keys.get('schedule.learningRate')).toMatchObject({ expects: 'a number > 0' });
+    expect(keys.get('schedule.learningRate')!.losses).toBeUndefined();
+    expect(keys.get('loss.name')).toMatchObject({ expects: 'one of ce, cdb, ifw, focal, cb, cb-focal, eql, ldam' });
+    expect(keys.get('loss.gamma')).toMatchObject({ expects: 'a number >= 0', losses: ['focal', 'cb-focal'] });
+    expect(keys.get('loss.smoothing')).toMatchObject({ expects: 'a number in [0, 1)', losses: ['cdb'] });
+    expect(keys.get('seed')).toMatchObject({ expects: 'a whole number >= 0' });
+    expect(keys.size).toBe(pipelineKeys().length);
   });
 });
 

@@ -56,7 +56,7 @@ describe('pipelines', () => {
     };
     expect(withKey((p) => (p.schedule.learningrate = 0.1))).toThrow("my.js: schedule.learningrate is not a setting; did you mean 'schedule.learningRate'?");
     expect(withKey((p) => (p.modle = {}))).toThrow("my.js: modle is not a setting; did you mean 'model'?");
-    expect(withKey((p) => (p.clips.transform.flip = 0.5))).toThrow("my.js: clips.transform.flip is not a setting; known: size, cropScale, rotation, flipProbability, mean, std");
+    expect(withKey((p) => (p.clips.transform.flip = 0.5))).toThrow("my.js: clips.transform.flip is not a setting; clips.transform holds: size, cropScale, rotation, flipProbability, mean, std");
     expect(withKey((p) => (p.loss = { name: 'focal', gama: 1 }))).toThrow("my.js: loss.gama is not a setting; did you mean 'loss.gamma'?");
     expect(withKey((p) => (p.loss = { name: 'cdb', setings: { gamma: 1 } }))).toThrow("my.js: loss.setings is not a setting: a loss's settings sit in the loss block itself now");
   });
