@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { resolvedLoss } from '../config/loss-config.js';
 import { applyOverrides, type PipelineOverrides } from '../config/overrides.js';
 import { PIPELINE_NAMES, resolvePipeline } from '../config/resolve-pipeline.js';
 import { selectBackend } from '../engine/backend.js';
@@ -64,7 +65,8 @@ export function registerTrainCommand(program: Command): void {
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
       const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log });
       const last = result.epochs.at(-1);
-      emit(options.json, { ...result, pipeline }, () => {
+      // The loss with every default filled in: what the run trained with.
+      emit(options.json, { ...result, pipeline, loss: resolvedLoss(pipeline.loss) }, () => {
         if (!last) return `nothing to do: ${out} already finished ${pipeline.schedule.epochs} epochs`;
         const { groups } = last.validation;
         return [
