@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readSafetensors } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
+import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import type { RunInfo } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
@@ -37,7 +38,7 @@ export async function readRunInfo(run: string): Promise<RunInfo> {
     throw new UserError(`${file}: ${reason}`);
   }
   if (!Array.isArray(info.classes) || !info.groups || typeof info.dataRoot !== 'string') throw new UserError(`${file}: not a run description (classes, groups, dataRoot)`);
-  validatePipeline(info.pipeline, file);
+  info.pipeline = validatePipeline(upgradeLegacyPipeline(info.pipeline) as RunInfo['pipeline'], file);
   return info;
 }
 

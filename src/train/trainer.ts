@@ -6,6 +6,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
 import { lossSetup } from '../config/loss-config.js';
 import { createLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
@@ -161,7 +162,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const previous = JSON.parse(await fs.readFile(runFile, 'utf8').catch(() => 'null')) as { pipeline?: Pipeline } | null;
     // More epochs extend a run; any other change makes it a different run.
     const withoutEpochs = (q: Pipeline | undefined) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 } } : null);
-    if (withoutEpochs(previous?.pipeline) !== withoutEpochs(p)) {
+    if (withoutEpochs(upgradeLegacyPipeline(previous?.pipeline) as Pipeline | undefined) !== withoutEpochs(p)) {
       throw new UserError(`${out}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
     }
   } else {

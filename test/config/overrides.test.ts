@@ -7,6 +7,7 @@ import synth from '../../pipelines/synth.js';
 import { cdbOptionsTable, lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
 import { applyOverrides, optionName, parseSetArgument, pipelineKeys, setPipelineValue } from '../../src/config/overrides.js';
 import { upgradeLegacyPipeline } from '../../src/config/legacy-pipeline.js';
+import { readRunInfo } from '../../src/eval/evaluate-run.js';
 import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
 
@@ -145,5 +146,12 @@ describe('run.json from before each loss had its own settings', () => {
     expect((upgradeLegacyPipeline(old({ name: 'cdb', tau: 0.5, settings: { gamma: 1 } })) as Pipeline).loss).toEqual({ name: 'cdb', tau: 0.5 });
     const current = { ...synth, loss: { name: 'cdb', tau: 1 } };
     expect(upgradeLegacyPipeline(current)).toBe(current);
+  });
+
+  it('an older CE run folder still reads for eval and compare', async () => {
+    const run = path.join(work, 'old-ce-run');
+    fs.mkdirSync(run);
+    fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ pipeline: { ...synth, loss: { name: 'ce', tau: 'dynamic' } }, dataRoot: work, seed: 1, classes: ['a', 'b'], trainingCounts: [2, 1], groups: { majority: [0], minority: [1] } }));
+    expect((await readRunInfo(run)).pipeline.loss).toEqual({ name: 'ce' });
   });
 });
