@@ -129,7 +129,7 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
 });
 
 function optionalText(doc: string) {
-  return optional({ ...text(doc), check: (v: unknown) => (typeof v === 'string' ? null : 'must be a text') });
+  return optional({ ...text(doc), expects: 'a text', check: (v: unknown) => (typeof v === 'string' ? null : 'must be a text') });
 }
 
 /**
