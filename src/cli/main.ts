@@ -13,6 +13,7 @@ import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrepareCommand } from './prepare.js';
 import { registerModelCommand } from './model.js';
+import { registerPipelineCommand } from './pipeline.js';
 import { registerWeightsCommand } from './weights.js';
 
 export const EXIT = { ok: 0, userError: 1, usage: 2 } as const;
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPrepareCommand(program);
   registerImagesCommand(program);
   registerDemoCommand(program);
+  registerPipelineCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
 import { egtea } from '../cli/run-cli.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-config-cli-'));
@@ -25,6 +26,21 @@ describe('train: command-line overrides are checked before anything runs', () =>
     const negative = egtea(['train', '--seed', '-1']);
     expect(negative.code).toBe(2);
     expect(negative.stderr).toMatch(/'-1' is not a seed \(a whole number >= 0\)/);
+  });
+});
+
+describe('egtea pipeline: a pipeline as train would run it', () => {
+  it('applies the same options as train and prints JSON that --pipeline reads back', async () => {
+    const run = egtea(['pipeline', '--pipeline', 'mnist-imbalanced', '--loss', 'focal', '--set', 'loss.gamma=1', '--initializer', 'he-normal', '--seed', '0', '--epochs', '40']);
+    expect(run.code, run.stderr).toBe(0);
+    const pipeline = JSON.parse(run.stdout);
+    expect(pipeline).toMatchObject({ name: 'mnist-imbalanced', loss: { name: 'focal', gamma: 1 }, model: { arch: 'lenet5', initializer: 'he-normal' }, seed: 0, schedule: { epochs: 40, learningRate: 0.001 } });
+    const file = path.join(work, 'mine.json');
+    fs.writeFileSync(file, run.stdout);
+    expect(await resolvePipeline(file)).toEqual(pipeline);
+    const keys = egtea(['pipeline', '--keys', '--json']);
+    expect(keys.code, keys.stderr).toBe(0);
+    expect(JSON.parse(keys.stdout)).toContainEqual(expect.objectContaining({ key: 'loss.gamma', expects: 'a number >= 0', losses: ['focal', 'cb-focal'] }));
   });
 });
 
