@@ -121,7 +121,7 @@ export const ENVIRONMENT_VARIABLES = [
     name: 'EGTEA_REQUIRE_ENGINE',
     effect: 'install: `1` fails (exit 1) instead of warning when the engine or kernels cannot be built (CI sets it)',
     fallback: 'a warning',
-    readBy: ['bin/install-engine.mjs', '.ci/run'],
+    readBy: ['bin/install-engine.mjs'],
   },
   {
     name: 'PYTHON',
