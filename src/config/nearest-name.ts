@@ -14,9 +14,3 @@ export function nearestName(word: string, known: readonly string[]): string | nu
   // A third of the word (at least 2 edits) is what a slip of the keyboard changes.
   return best !== null && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }
-
-/** " did you mean 'x'?" when a known name is close, else the list of known names. */
-export function suggestion(word: string, known: readonly string[]): string {
-  const near = nearestName(word, known);
-  return near !== null ? `did you mean '${near}'?` : `known: ${known.join(', ')}`;
-}

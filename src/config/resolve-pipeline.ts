@@ -5,7 +5,7 @@ import { PIPELINES } from '../../pipelines/index.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { upgradeLegacyPipeline } from './legacy-pipeline.js';
-import { suggestion } from './nearest-name.js';
+import { nearestName } from './nearest-name.js';
 
 /** Built-in recipe names, for help texts. */
 export const PIPELINE_NAMES: readonly string[] = Object.keys(PIPELINES);
@@ -18,7 +18,10 @@ export const PIPELINE_NAMES: readonly string[] = Object.keys(PIPELINES);
 export async function resolvePipeline(nameOrFile: string): Promise<Pipeline> {
   const builtIn = PIPELINES[nameOrFile];
   if (builtIn) return builtIn;
-  if (!/[./\\]/.test(nameOrFile)) throw new UserError(`unknown pipeline '${nameOrFile}'; built in: ${PIPELINE_NAMES.join(', ')} (${suggestion(nameOrFile, PIPELINE_NAMES)}), or give a .js/.mjs/.json file`);
+  if (!/[./\\]/.test(nameOrFile)) {
+    const near = nearestName(nameOrFile, PIPELINE_NAMES);
+    throw new UserError(`unknown pipeline '${nameOrFile}'; built in: ${PIPELINE_NAMES.join(', ')}${near !== null ? ` (did you mean '${near}'?)` : ''}, or give a .js/.mjs/.json file`);
+  }
   if (nameOrFile.endsWith('.json')) {
     let text: string;
     try {

@@ -123,6 +123,7 @@ describe('resolvePipeline', () => {
     fs.writeFileSync(module, `export default ${JSON.stringify({ ...synth, loss: { name: 'ldam', gamma: 2 } })};\n`);
     await expect(resolvePipeline(module)).rejects.toThrow(`${module}: loss.gamma does not apply to loss 'ldam'`);
     await expect(resolvePipeline('synht')).rejects.toThrow("unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar100-lt, imagenet-lt (did you mean 'synth'?)");
+    await expect(resolvePipeline('nope')).rejects.toThrow("unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar100-lt, imagenet-lt, or give a .js/.mjs/.json file");
     fs.writeFileSync(path.join(work, 'broken.json'), '{');
     await expect(resolvePipeline(path.join(work, 'broken.json'))).rejects.toThrow(/broken\.json: not JSON/);
   });
