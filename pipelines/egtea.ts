@@ -1,4 +1,5 @@
-import { PAPER_TRANSFORM, validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { DEFAULT_TRANSFORM } from '../src/data/transforms.js';
+import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 
 /**
  * EGTEA Gaze+ verbs (19 classes, split 1) as the CDB paper trains them: 3D-ResNeXt-101 on
@@ -16,7 +17,7 @@ const egtea: Pipeline = {
     validationSubjects: 'P20-P26',
     majorityClasses: 5,
   },
-  clips: { frames: 10, transform: PAPER_TRANSFORM },
+  clips: { frames: 10, transform: DEFAULT_TRANSFORM },
   model: { arch: 'resnext3d-101' },
   loss: { name: 'cdb', tau: 'dynamic' },
   schedule: {

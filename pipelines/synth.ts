@@ -1,4 +1,5 @@
-import { PAPER_TRANSFORM, validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { DEFAULT_TRANSFORM } from '../src/data/transforms.js';
+import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 
 /**
  * The built-in EGTEA-like data (`egtea synth`, then `egtea prepare`) on a CPU: the same
@@ -16,7 +17,7 @@ const synth: Pipeline = {
     validationSubjects: 'P20-P26',
     majorityClasses: 5,
   },
-  clips: { frames: 8, transform: { ...PAPER_TRANSFORM, size: 64 } },
+  clips: { frames: 8, transform: { ...DEFAULT_TRANSFORM, size: 64 } },
   model: { arch: 'resnext3d-tiny' },
   loss: { name: 'cdb', tau: 'dynamic' },
   schedule: {

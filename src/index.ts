@@ -13,7 +13,7 @@ export { readSafetensors, writeSafetensors, parseSafetensors } from './io/safete
 export { trainStep, accumulatedTrainStep, type LossFunction, type GradientApplier } from './train/step.js';
 export { Sgd, type SgdOptions } from './train/sgd.js';
 export { train, type TrainOptions, type TrainResult, type EpochRecord, type EvaluationSummary } from './train/trainer.js';
-export { validatePipeline, learningRateAt, PAPER_TRANSFORM, type Pipeline } from './train/pipeline.js';
+export { validatePipeline, learningRateAt, type Pipeline } from './train/pipeline.js';
 export { MetricsAccumulator, summarize, type ClassificationMetrics, type SummaryMetrics } from './eval/metrics.js';
 export { evaluateModel } from './eval/evaluate.js';
 export { biasActivation, type Activation } from './engine/bias-activation.js';

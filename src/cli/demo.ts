@@ -2,10 +2,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import synth from '../../pipelines/synth.js';
+import { applyOverrides } from '../config/overrides.js';
 import { selectBackend } from '../engine/backend.js';
 import { evaluateRun } from '../eval/evaluate-run.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
-import { validatePipeline } from '../train/pipeline.js';
 import { train } from '../train/trainer.js';
 import { groupedMetricsTable } from '../report/metrics-table.js';
 import { RunFolder } from '../run/run-folder.js';
@@ -44,10 +44,7 @@ export function registerDemoCommand(program: Command): void {
       log(`demo 2/4: extracting frames into ${path.join(options.data, 'frames')}`);
       const prepared = await prepareFrames({ videos: made.videos, annotations: made.annotations, out: path.join(options.data, 'frames'), frames: DEFAULT_FRAME_OPTIONS, jobs });
       if (prepared.failed.length > 0) throw new UserError(`${prepared.failed.length} clip(s) failed to prepare; see ${prepared.manifest}`);
-      const pipeline = validatePipeline(
-        { ...synth, loss: { ...synth.loss, name: options.loss }, schedule: { ...synth.schedule, epochs: options.epochs ?? synth.schedule.epochs } },
-        'demo options',
-      );
+      const pipeline = applyOverrides(synth, { loss: options.loss, epochs: options.epochs }, 'demo options');
       const out = options.out ?? path.join('runs', `demo-${options.loss}`);
       log(`demo 3/4: training ${pipeline.model.arch} with ${options.loss} for ${pipeline.schedule.epochs} epochs into ${out}`);
       await train({ pipeline, dataRoot: options.data, out, log });

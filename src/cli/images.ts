@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { IMAGE_DATASETS, importImages, type ImageDataset } from '../data/images/import-images.js';
-import { parseChoice, parseNonNegativeNumber, parsePositiveInt } from './options.js';
+import { parseChoice, parseNonNegativeNumber, parseSeed } from './options.js';
 import { emit, table } from './output.js';
 
 export function registerImagesCommand(program: Command): void {
@@ -14,7 +14,7 @@ export function registerImagesCommand(program: Command): void {
     .option('--out <dir>', 'dataset root to write (default: data/<dataset>)')
     .option('--majority-ratio <r>', 'mnist-imbalanced: share of the majority digit (9) among the 5000 training images', parseNonNegativeNumber, 0.99)
     .option('--imbalance <n>', 'cifar*-lt: largest class size over the smallest', parseNonNegativeNumber, 100)
-    .option('--seed <n>', 'seed of every choice of images', parsePositiveInt, 1)
+    .option('--seed <n>', 'seed of every choice of images (a whole number >= 0)', parseSeed, 1)
     .option('--json', 'print one JSON document', false)
     .action(async (o: { dataset: ImageDataset; source: string; lists?: string; out?: string; majorityRatio: number; imbalance: number; seed: number; json: boolean }) => {
       const out = o.out ?? path.join('data', o.dataset);

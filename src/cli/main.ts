@@ -1,5 +1,6 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
+import type { EnvironmentName } from '../config/environment.js';
 import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
@@ -12,6 +13,7 @@ import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrepareCommand } from './prepare.js';
 import { registerModelCommand } from './model.js';
+import { registerPipelineCommand } from './pipeline.js';
 import { registerWeightsCommand } from './weights.js';
 
 export const EXIT = { ok: 0, userError: 1, usage: 2 } as const;
@@ -20,7 +22,8 @@ export function buildProgram(): Command {
   const program = new Command('egtea')
     .description('Train action recognition on class-imbalanced video with the Class-wise Difficulty-Balanced (CDB) loss')
     .version('0.1.0')
-    .option('--backend <name>', `TensorFlow backend: ${BACKEND_CHOICES.join(' | ')} (or EGTEA_BACKEND)`, 'auto')
+    // The variable's value is the default; a bogus one is refused naming the variable (exit 2).
+    .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(BACKEND_CHOICES).env('EGTEA_BACKEND' satisfies EnvironmentName).default('auto'))
     .option('--verbose', 'print stack traces with errors', false)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
@@ -31,6 +34,7 @@ export function buildProgram(): Command {
   registerPrepareCommand(program);
   registerImagesCommand(program);
   registerDemoCommand(program);
+  registerPipelineCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);

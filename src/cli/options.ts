@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { SEED_FIELD } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 
 // Option parsers: a bad value is a usage error (exit 2) that names the option's value.
@@ -15,6 +16,18 @@ export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive integer`);
   return n;
+}
+
+/** Seeds follow one rule everywhere: a whole number >= 0, as pipelines accept (seed 0 included). */
+export function parseSeed(value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (SEED_FIELD.check(n) !== null) throw new InvalidArgumentError(`'${value}' is not a seed (${SEED_FIELD.expects})`);
+  return n;
+}
+
+/** A repeatable option's values, in order. */
+export function collect(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
 }
 
 export function parseNonNegativeNumber(value: string): number {

@@ -58,7 +58,7 @@ export async function compareRuns(runs: readonly string[], split: EvaluationSpli
     compared.push({
       run,
       loss: info.pipeline.loss.name,
-      tau: info.pipeline.loss.tau,
+      tau: info.pipeline.loss.name === 'cdb' ? (info.pipeline.loss.tau ?? 'dynamic') : 'dynamic', // shown for cdb only
       seed: info.seed,
       clips: evaluation.clips,
       overall: { samples, top1, top5, macroRecall, macroPrecision },

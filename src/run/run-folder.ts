@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
 import type { ClassGroups } from '../data/class-groups.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
@@ -108,7 +109,8 @@ export class RunFolder {
       throw new UserError(`${file}: ${reason}`);
     }
     if (!Array.isArray(info.classes) || !info.groups || typeof info.dataRoot !== 'string') throw new UserError(`${file}: not a run description (classes, groups, dataRoot)`);
-    validatePipeline(info.pipeline, file);
+    // Runs recorded before each loss had its own settings read in today's layout.
+    info.pipeline = validatePipeline(upgradeLegacyPipeline(info.pipeline) as Pipeline, file);
     return info;
   }
 
@@ -116,7 +118,8 @@ export class RunFolder {
   async recordedPipeline(): Promise<Pipeline | null> {
     const text = await fs.readFile(this.runInfoFile, 'utf8').catch(() => 'null');
     try {
-      return (JSON.parse(text) as { pipeline?: Pipeline } | null)?.pipeline ?? null;
+      const pipeline = (JSON.parse(text) as { pipeline?: unknown } | null)?.pipeline;
+      return pipeline === undefined ? null : (upgradeLegacyPipeline(pipeline) as Pipeline);
     } catch {
       return null;
     }

@@ -1,9 +1,16 @@
 import { LABEL_KINDS, type LabelKind } from '../data/annotations.js';
 import { parseSubjects } from '../data/splits.js';
-import { DEFAULT_TRANSFORM, type TransformConfig } from '../data/transforms.js';
-import { LOSS_NAMES, type LossName, type LossOptions } from '../losses/create-loss.js';
+import type { TransformConfig } from '../data/transforms.js';
+import { LOSS_FIELD, type LossConfig } from '../config/loss-config.js';
+import { checkValue, custom, group, number, numberList, oneOf, optional, text, wholeNumber, type Group } from '../config/schema.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
+
+/** How a model's weights start: PyTorch's default layer initialisation, or He-normal (fan-in). */
+export const MODEL_INITIALIZERS = ['torch-default', 'he-normal'] as const;
+export type ModelInitializer = (typeof MODEL_INITIALIZERS)[number];
+/** The architectures that implement an initialiser other than PyTorch's default. */
+const HE_NORMAL_ARCHS: readonly Architecture[] = ['lenet5'];
 
 /**
  * One dataset recipe, read top to bottom: where the data is, how clips are sampled and
@@ -32,14 +39,11 @@ export interface Pipeline {
     arch: Architecture;
     /** Weights to start from (safetensors, PyTorch names); the head is replaced when the class count differs. */
     init?: string;
+    /** How the weights start when not loaded from `init` (default 'torch-default'). */
+    initializer?: ModelInitializer;
   };
-  loss: {
-    name: LossName;
-    /** CDB's tau: a number, or 'dynamic' (recomputed from the validation accuracies each epoch). */
-    tau: number | 'dynamic';
-    /** The baselines' settings (see createLoss): focal gamma, class-balanced beta, EQL lambda and gamma, LDAM margin, scale and DRW epoch. */
-    settings?: Pick<LossOptions, 'gamma' | 'beta' | 'eqlLambda' | 'eqlGamma' | 'ldamMaxMargin' | 'ldamScale' | 'drwEpoch'>;
-  };
+  /** The loss and its own settings (see src/config/loss-config.ts): `{ name: 'cdb', tau: 'dynamic' }`, `{ name: 'focal', gamma: 1 }`. */
+  loss: LossConfig;
   schedule: {
     epochs: number;
     /** Clips per optimiser step; split into `accumulation` micro-batches of batchSize / accumulation. */
@@ -61,53 +65,88 @@ export interface Pipeline {
   seed: number;
 }
 
-/** The paper's clip transform: 224 x 224, random crop, +-10 degree rotation, flips. */
-export const PAPER_TRANSFORM: TransformConfig = DEFAULT_TRANSFORM;
+const positive = (doc: string) => number(doc, { min: 0, minOpen: true });
+const nonNegative = (doc: string) => number(doc, { min: 0 });
 
-function check(condition: boolean, source: string, field: string, message: string): void {
-  if (!condition) throw new UserError(`${source}: ${field} ${message}`);
+/** Seeds: any whole number >= 0, in pipelines and on the command line alike. */
+export const SEED_FIELD = wholeNumber('seed of every random choice of the run (data order, augmentation, initialisation, loss draws)', 0);
+
+const subjects = custom("subjects carved out of the training file for validation, e.g. 'P20-P26,OP01'", "subject ranges such as 'P20-P26'", (v) => {
+  if (typeof v !== 'string') return "must be subject ranges such as 'P20-P26'";
+  try {
+    parseSubjects(v);
+    return null;
+  } catch (error) {
+    return `is not valid: ${(error as Error).message}`;
+  }
+});
+
+const unitInterval = (doc: string) => number(doc, { min: 0, max: 1 });
+
+/** Every key of a pipeline: what it holds and what it must be. */
+export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
+  name: text('the recipe\'s name (runs default to runs/<name>-<loss>)'),
+  description: optionalText('one line saying what the recipe is'),
+  dataset: group<Pipeline['dataset']>('where the data is', {
+    annotations: text('folder of the split and class index files, under the data root'),
+    frames: text('folder of the prepared frames (with manifest.jsonl), under the data root'),
+    label: oneOf('what a class is', LABEL_KINDS),
+    validationSubjects: subjects,
+    majorityClasses: wholeNumber('the k most frequent training classes form the majority group in reports', 0),
+  }),
+  clips: group<Pipeline['clips']>('how clips are sampled and augmented', {
+    frames: wholeNumber('frames per clip, one per equal segment', 1),
+    transform: group<TransformConfig>('the frame transform', {
+      size: wholeNumber('output frames are size x size', 1),
+      cropScale: numberList('training crop: [low, high] fractions of the short side, drawn per clip', number('', { min: 0, max: 1, minOpen: true }), 2),
+      rotation: nonNegative('largest rotation in degrees, either way'),
+      flipProbability: unitInterval('probability of a horizontal flip'),
+      mean: numberList('per-channel mean subtracted after scaling to [0, 1]', number('', {}), 3),
+      std: numberList('per-channel deviation divided by', positive(''), 3),
+    }),
+  }),
+  model: group<Pipeline['model']>('the model', {
+    arch: oneOf('the architecture', ARCHITECTURES),
+    init: optional(text('safetensors weights to start from (PyTorch names)')),
+    initializer: optional(oneOf("how the weights start: 'torch-default' (PyTorch's layer defaults; default) or 'he-normal' (fan-in)", MODEL_INITIALIZERS)),
+  }),
+  loss: LOSS_FIELD,
+  schedule: group<Pipeline['schedule']>('the optimiser and its schedule', {
+    epochs: wholeNumber('epochs to train', 1),
+    batchSize: wholeNumber('clips per optimiser step', 1),
+    accumulation: wholeNumber('micro-batches a step is split into (must divide batchSize)', 1),
+    learningRate: positive('SGD learning rate'),
+    momentum: number('SGD momentum', { min: 0, max: 1, maxOpen: true }),
+    weightDecay: nonNegative('L2 weight decay'),
+    milestones: numberList('epochs (1-based) after which the rate is multiplied by gamma', wholeNumber('', 1)),
+    gamma: positive('factor of the rate at each milestone'),
+  }),
+  loader: group<Pipeline['loader']>('the clip loader', {
+    concurrency: wholeNumber('clips decoded at once', 1),
+    prefetch: wholeNumber('batches prepared ahead', 0),
+  }),
+  seed: SEED_FIELD,
+});
+
+function optionalText(doc: string) {
+  return optional({ ...text(doc), expects: 'a text', check: (v: unknown) => (typeof v === 'string' ? null : 'must be a text') });
 }
 
-const positiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-const nonNegative = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-
-/** Checks every field a run depends on; a bad one is named with the pipeline it came from. */
+/**
+ * Checks every key a run depends on and refuses unknown ones (with the nearest known key); a
+ * bad one is named with the pipeline it came from.
+ */
 export function validatePipeline(p: Pipeline, source: string): Pipeline {
-  check(typeof p.name === 'string' && p.name.length > 0, source, 'name', 'is missing');
-  check(typeof p.dataset?.annotations === 'string', source, 'dataset.annotations', 'must be a folder');
-  check(typeof p.dataset?.frames === 'string', source, 'dataset.frames', 'must be a folder');
-  check(LABEL_KINDS.includes(p.dataset.label), source, 'dataset.label', `must be one of ${LABEL_KINDS.join(', ')}`);
-  try {
-    parseSubjects(p.dataset.validationSubjects);
-  } catch (error) {
-    throw new UserError(`${source}: dataset.validationSubjects: ${(error as Error).message}`);
-  }
-  check(Number.isInteger(p.dataset.majorityClasses) && p.dataset.majorityClasses >= 0, source, 'dataset.majorityClasses', 'must be a whole number >= 0');
-  check(positiveInt(p.clips?.frames), source, 'clips.frames', 'must be a positive whole number');
-  const t = p.clips.transform;
-  check(positiveInt(t?.size), source, 'clips.transform.size', 'must be a positive whole number');
-  check(Array.isArray(t.cropScale) && t.cropScale.length === 2 && t.cropScale.every((v) => v > 0 && v <= 1) && t.cropScale[0] <= t.cropScale[1], source, 'clips.transform.cropScale', 'must be [low, high] within (0, 1]');
-  check(nonNegative(t.rotation), source, 'clips.transform.rotation', 'must be degrees >= 0');
-  check(nonNegative(t.flipProbability) && t.flipProbability <= 1, source, 'clips.transform.flipProbability', 'must lie in [0, 1]');
-  check(Array.isArray(t.mean) && t.mean.length === 3 && Array.isArray(t.std) && t.std.length === 3 && t.std.every((v) => v > 0), source, 'clips.transform.mean/std', 'must give 3 channels (std > 0)');
-  check((ARCHITECTURES as readonly string[]).includes(p.model?.arch), source, 'model.arch', `must be one of ${ARCHITECTURES.join(', ')}`);
-  check((LOSS_NAMES as readonly string[]).includes(p.loss?.name), source, 'loss.name', `must be one of ${LOSS_NAMES.join(', ')}`);
-  check(p.loss.tau === 'dynamic' || nonNegative(p.loss.tau), source, 'loss.tau', "must be a number >= 0 or 'dynamic'");
-  for (const [key, value] of Object.entries(p.loss.settings ?? {})) {
-    check(value === null || nonNegative(value), source, `loss.settings.${key}`, 'must be a number >= 0');
-  }
+  checkValue(PIPELINE_SCHEMA, p, '', source);
+  // What one key cannot say alone.
   const s = p.schedule;
-  check(positiveInt(s?.epochs), source, 'schedule.epochs', 'must be a positive whole number');
-  check(positiveInt(s.batchSize), source, 'schedule.batchSize', 'must be a positive whole number');
-  check(positiveInt(s.accumulation) && s.batchSize % s.accumulation === 0, source, 'schedule.accumulation', `must divide batchSize (${s.batchSize})`);
-  check(nonNegative(s.learningRate) && s.learningRate > 0, source, 'schedule.learningRate', 'must be > 0');
-  check(nonNegative(s.momentum) && s.momentum < 1, source, 'schedule.momentum', 'must lie in [0, 1)');
-  check(nonNegative(s.weightDecay), source, 'schedule.weightDecay', 'must be >= 0');
-  check(Array.isArray(s.milestones) && s.milestones.every(positiveInt), source, 'schedule.milestones', 'must list positive whole epochs');
-  check(nonNegative(s.gamma) && s.gamma > 0, source, 'schedule.gamma', 'must be > 0');
-  check(positiveInt(p.loader?.concurrency), source, 'loader.concurrency', 'must be a positive whole number');
-  check(Number.isInteger(p.loader.prefetch) && p.loader.prefetch >= 0, source, 'loader.prefetch', 'must be a whole number >= 0');
-  check(Number.isInteger(p.seed) && p.seed >= 0, source, 'seed', 'must be a whole number >= 0');
+  const [low, high] = p.clips.transform.cropScale;
+  if (low > high) throw new UserError(`${source}: clips.transform.cropScale [${low}, ${high}] must be [low, high] with low <= high`);
+  if (s.batchSize % s.accumulation !== 0) throw new UserError(`${source}: schedule.accumulation must divide batchSize (${s.batchSize})`);
+  const initializer = p.model.initializer ?? 'torch-default';
+  if (initializer !== 'torch-default' && !HE_NORMAL_ARCHS.includes(p.model.arch)) {
+    throw new UserError(`${source}: model.initializer '${initializer}' is implemented for ${HE_NORMAL_ARCHS.join(', ')} only; ${p.model.arch} starts from PyTorch's defaults (leave initializer out)`);
+  }
   return p;
 }
 

@@ -7,6 +7,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { lossSetup } from '../config/loss-config.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
@@ -186,10 +187,11 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
 function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
-  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(data.classes.length, { tau: p.loss.tau }) : null;
+  const setup = lossSetup(p.loss);
+  const tracker = setup.cdb ? new DifficultyTracker(data.classes.length, setup.cdb) : null;
   let loss: ClassLoss;
   try {
-    loss = createLoss(p.loss.name, { ...p.loss.settings, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
+    loss = createLoss(setup.name, { ...setup.options, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
   } catch (error) {
     // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
     tracker?.dispose();

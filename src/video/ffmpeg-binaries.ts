@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import ffmpeg from 'fluent-ffmpeg';
+import { environmentValue } from '../config/environment.js';
 
 export interface FfmpegBinaries {
   ffmpeg: string;
@@ -16,8 +17,8 @@ let resolved: FfmpegBinaries | null = null;
 export function ffmpegBinaries(): FfmpegBinaries {
   if (resolved) return resolved;
   const require = createRequire(import.meta.url);
-  const fromEnv = process.env.FFMPEG_PATH;
-  const probeFromEnv = process.env.FFPROBE_PATH;
+  const fromEnv = environmentValue('FFMPEG_PATH');
+  const probeFromEnv = environmentValue('FFPROBE_PATH');
   const bundledFfmpeg = () => (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
   const bundledFfprobe = () => (require('@ffprobe-installer/ffprobe') as { path: string }).path;
   resolved = {

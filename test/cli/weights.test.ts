@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { egtea } from './run-cli.js';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-weights-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('egtea weights', () => {
   it('prints exactly one JSON document with --json: tau, difficulty and weight per class', () => {
@@ -15,8 +18,7 @@ describe('egtea weights', () => {
   });
 
   it('reads per-class accuracies from a saved report, with names and an absent class', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-weights-'));
-    const report = path.join(dir, 'report.json');
+    const report = path.join(work, 'report.json');
     fs.writeFileSync(
       report,
       JSON.stringify({
@@ -45,5 +47,14 @@ describe('egtea weights', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/'x' in '0.5,x' is not a number/);
     expect(egtea(['weights', '--tau-rule', 'magic', '--accuracy', '0.5']).code).toBe(2);
+  });
+
+  it('refuses a report whose accuracies are all null instead of printing tau NaN', () => {
+    const report = path.join(work, 'empty.json');
+    fs.writeFileSync(report, JSON.stringify({ perClass: [0, 1].map((index) => ({ index, name: `c${index}`, support: 0, accuracy: null, precision: null })) }));
+    const run = egtea(['weights', '--from', report, '--json']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(`egtea: ${report}: every class's accuracy is null (the evaluation had no samples of any class); CDB weights need at least one measured accuracy`);
   });
 });

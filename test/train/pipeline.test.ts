@@ -40,6 +40,42 @@ describe('pipelines', () => {
     expect(bad((p) => ((p.model as { arch: string }).arch = 'resnet999'))).toThrow(/my.js: model.arch must be one of/);
     expect(bad((p) => ((p.loss as { tau: unknown }).tau = -1))).toThrow("my.js: loss.tau must be a number >= 0 or 'dynamic'");
     expect(bad((p) => (p.dataset.validationSubjects = 'P30-P20'))).toThrow(/my.js: dataset.validationSubjects/);
-    expect(bad((p) => (p.loss.settings = { gamma: -1 }))).toThrow('my.js: loss.settings.gamma must be a number >= 0');
+    expect(bad((p) => (p.loss = { name: 'focal', gamma: -1 }))).toThrow('my.js: loss.gamma must be a number >= 0');
+    expect(bad((p) => (p.loss = { name: 'cdb', smoothing: 1 }))).toThrow('my.js: loss.smoothing must be a number in [0, 1)');
+    expect(bad((p) => (p.loss = { name: 'cdb', minDifficulty: 1.5 }))).toThrow('my.js: loss.minDifficulty must be a number in [0, 1]');
+    expect(bad((p) => (p.clips.transform.cropScale = [0.9, 0.5]))).toThrow('my.js: clips.transform.cropScale [0.9, 0.5] must be [low, high] with low <= high');
+    expect(bad((p) => (p.seed = -1))).toThrow('my.js: seed must be a whole number >= 0');
+    expect(bad((p) => delete (p.schedule as Partial<Pipeline['schedule']>).epochs)).toThrow('my.js: schedule.epochs is missing; it must be a positive whole number');
+  });
+
+  it('refuses an unknown key at every level with the nearest known one', () => {
+    const withKey = (change: (p: Record<string, any>) => void) => {
+      const copy = structuredClone(egtea) as unknown as Record<string, any>;
+      change(copy);
+      return () => validatePipeline(copy as Pipeline, 'my.js');
+    };
+    expect(withKey((p) => (p.schedule.learningrate = 0.1))).toThrow("my.js: schedule.learningrate is not a setting; did you mean 'schedule.learningRate'?");
+    expect(withKey((p) => (p.modle = {}))).toThrow("my.js: modle is not a setting; did you mean 'model'?");
+    expect(withKey((p) => (p.clips.transform.flip = 0.5))).toThrow("my.js: clips.transform.flip is not a setting; clips.transform holds: size, cropScale, rotation, flipProbability, mean, std");
+    expect(withKey((p) => (p.loss = { name: 'focal', gama: 1 }))).toThrow("my.js: loss.gama is not a setting; did you mean 'loss.gamma'?");
+    expect(withKey((p) => (p.loss = { name: 'cdb', setings: { gamma: 1 } }))).toThrow("my.js: loss.setings is not a setting: a loss's settings sit in the loss block itself now");
+  });
+
+  it("a loss takes only its own settings: gamma on ldam is refused by name, and only CDB has tau", () => {
+    const withLoss = (loss: unknown) => () => validatePipeline({ ...egtea, loss } as Pipeline, 'my.js');
+    expect(withLoss({ name: 'ldam', gamma: 1 })).toThrow("my.js: loss.gamma does not apply to loss 'ldam' (only to focal, cb-focal); ldam takes ldamMaxMargin, ldamScale, drwEpoch, beta, reduction");
+    expect(withLoss({ name: 'ce', tau: 'dynamic' })).toThrow("my.js: loss.tau does not apply to loss 'ce' (only to cdb); ce takes no settings");
+    expect(withLoss({ name: 'magic' })).toThrow('my.js: loss.name must be one of ce, cdb, ifw, focal, cb, cb-focal, eql, ldam');
+    for (const loss of [{ name: 'ce' }, { name: 'cdb' }, { name: 'focal', gamma: 1 }, { name: 'ldam', drwEpoch: null, ldamScale: 10 }, { name: 'cdb', tau: 0, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.05, smoothing: 0.5 }]) {
+      expect(validatePipeline({ ...egtea, loss } as Pipeline, 'my.js').loss).toEqual(loss);
+    }
+  });
+
+  it('model.initializer: he-normal where the architecture implements it; torch-default anywhere', () => {
+    const mnist = PIPELINES['mnist-imbalanced']!;
+    expect(validatePipeline({ ...mnist, model: { arch: 'lenet5', initializer: 'he-normal' } }, 'my.js').model.initializer).toBe('he-normal');
+    expect(validatePipeline({ ...egtea, model: { arch: 'resnext3d-101', initializer: 'torch-default' } }, 'my.js').model.initializer).toBe('torch-default');
+    expect(() => validatePipeline({ ...egtea, model: { arch: 'resnext3d-101', initializer: 'he-normal' } }, 'my.js')).toThrow("my.js: model.initializer 'he-normal' is implemented for lenet5 only");
+    expect(() => validatePipeline({ ...egtea, model: { arch: 'lenet5', initializer: 'xavier' as 'he-normal' } }, 'my.js')).toThrow('my.js: model.initializer must be one of torch-default, he-normal');
   });
 });

@@ -68,7 +68,7 @@ describe('train (CDB-CE on the small synthetic set)', () => {
   for (const lossName of ['cdb', 'eql'] as const) {
     it(`${lossName}: a run stopped after epoch 1 and started again ends where an uninterrupted run does`, async () => {
       // EQL's lambda high enough that classes with one or two clips count as rare, and even odds, so its draws matter.
-      const loss: Pipeline['loss'] = { name: lossName, tau: 'dynamic', settings: { eqlLambda: 0.05, eqlGamma: 0.5 } };
+      const loss: Pipeline['loss'] = lossName === 'cdb' ? { name: 'cdb', tau: 'dynamic' } : { name: 'eql', eqlLambda: 0.05, eqlGamma: 0.5 };
       const whole = path.join(work, `whole-${lossName}`);
       const split = path.join(work, `split-${lossName}`);
       await train({ pipeline: smallPipeline({ epochs: 2, loss }), dataRoot, out: whole });
@@ -91,7 +91,7 @@ describe('train (CDB-CE on the small synthetic set)', () => {
 
   it('a run stopped inside an epoch resumes at the next batch and ends where an uninterrupted run does', async () => {
     // EQL with even odds, so the loss's random draws must line up too.
-    const loss: Pipeline['loss'] = { name: 'eql', tau: 'dynamic', settings: { eqlLambda: 0.05, eqlGamma: 0.5 } };
+    const loss: Pipeline['loss'] = { name: 'eql', eqlLambda: 0.05, eqlGamma: 0.5 };
     const pipeline = smallPipeline({ epochs: 2, loss });
     const whole = path.join(work, 'whole-inside');
     const split = path.join(work, 'split-inside');
@@ -146,8 +146,8 @@ describe('train (CDB-CE on the small synthetic set)', () => {
   it('refuses to resume a run folder made by a different pipeline', async () => {
     const out = path.join(work, 'other');
     await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out });
-    await expect(train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out })).rejects.toThrow(/different pipeline; pass --restart/);
-    const restarted = await train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out, restart: true });
+    await expect(train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce' } }), dataRoot, out })).rejects.toThrow(/different pipeline; pass --restart/);
+    const restarted = await train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce' } }), dataRoot, out, restart: true });
     expect(restarted.epochs[0]!.cdb).toBeNull();
   });
 

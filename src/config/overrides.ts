@@ -1,0 +1,80 @@
+import type { CdbNormalization, TauRule } from '../losses/cdb-weights.js';
+import type { LossName } from '../losses/create-loss.js';
+import type { Reduction } from '../losses/cross-entropy.js';
+import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
+import { UserError } from '../util/errors.js';
+import { leafKeys, optionName, setByKey } from './schema.js';
+
+/** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
+export interface PipelineOverrides {
+  loss?: LossName;
+  tau?: number | 'dynamic';
+  tauRule?: TauRule;
+  normalize?: CdbNormalization;
+  reduction?: Reduction;
+  minDifficulty?: number;
+  smoothing?: number;
+  initializer?: ModelInitializer;
+  epochs?: number;
+  seed?: number;
+  /** `key=value` pairs for any other key (`--set schedule.learningRate=0.01`), applied last, in order. */
+  set?: readonly string[];
+}
+
+/** The pipeline key each override sets, in the order they apply (the loss's name before its settings). */
+export const OVERRIDE_KEYS: { readonly [K in Exclude<keyof PipelineOverrides, 'set'>]-?: string } = {
+  loss: 'loss.name',
+  tau: 'loss.tau',
+  tauRule: 'loss.tauRule',
+  normalize: 'loss.normalize',
+  reduction: 'loss.reduction',
+  minDifficulty: 'loss.minDifficulty',
+  smoothing: 'loss.smoothing',
+  initializer: 'model.initializer',
+  epochs: 'schedule.epochs',
+  seed: 'seed',
+};
+
+export { optionName };
+
+/** One `--set` argument, `key=value`, split at its first '='. */
+export function parseSetArgument(argument: string): { key: string; text: string } {
+  const at = argument.indexOf('=');
+  const key = at < 0 ? '' : argument.slice(0, at).trim();
+  if (key === '') throw new UserError(`--set '${argument}': write key=value, e.g. --set schedule.learningRate=0.01`);
+  return { key, text: argument.slice(at + 1) };
+}
+
+/**
+ * A copy of the pipeline with one dotted key set from a command-line text, read as the type the
+ * pipeline's schema gives that key (`setPipelineValue(p, 'schedule.milestones', '15,30')`). An
+ * unknown key is refused with the nearest known one; the result is validated as a whole.
+ */
+export function setPipelineValue(pipeline: Pipeline, key: string, text: string, source = `--set ${key}=${text}`): Pipeline {
+  return validatePipeline(setByKey(PIPELINE_SCHEMA, pipeline, key, { text }, source) as Pipeline, source);
+}
+
+/**
+ * The one way commands change a pipeline: each given override sets its key, keeping everything
+ * else (a loss's own settings stay unless the loss changes to one that does not take them), then
+ * the result is validated. Problems name the option and `source` ('command line').
+ */
+export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides, source = 'command line'): Pipeline {
+  let result: unknown = pipeline;
+  for (const [option, key] of Object.entries(OVERRIDE_KEYS) as [keyof typeof OVERRIDE_KEYS, string][]) {
+    const value = overrides[option];
+    if (value === undefined) continue;
+    // The new loss's settings are set with it, so `--loss cdb --tau 1` works on a CE pipeline.
+    result = setByKey(PIPELINE_SCHEMA, result, key, { value }, `${source}: ${optionName(option)}`);
+  }
+  for (const argument of overrides.set ?? []) {
+    const { key, text } = parseSetArgument(argument);
+    result = setByKey(PIPELINE_SCHEMA, result, key, { text }, `${source}: --set ${argument}`);
+  }
+  return validatePipeline(result as Pipeline, source);
+}
+
+/** Every key `--set` (and setPipelineValue) takes: what it must be, and the losses that take it when not every loss does. */
+export function pipelineKeys(): { key: string; expects: string; doc: string; losses?: string[] }[] {
+  return leafKeys(PIPELINE_SCHEMA).map(({ key, leaf, only }) => ({ key, expects: leaf.expects, doc: leaf.doc, ...(only ? { losses: only } : {}) }));
+}
