@@ -1,13 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+// Whole runs: training, ffmpeg, the built command and the built package. Everything else is a
+// unit test of seconds (`npm run test:unit`).
+const END_TO_END = [
+  'test/cli/**/*.test.ts',
+  'test/video/**/*.test.ts',
+  'test/package/**/*.test.ts',
+  'test/train/trainer.test.ts',
+  'test/data/clip-loader.test.ts',
+  'test/data/images.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Native TensorFlow already uses every core inside one process; parallel test files
     // would only fight over them.
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     setupFiles: ['test/setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: END_TO_END } },
+      // dist/ is compiled once first: the CLI tests run bin/egtea, which runs dist/.
+      { extends: true, test: { name: 'e2e', include: END_TO_END, globalSetup: ['test/support/build-dist.ts'] } },
+    ],
   },
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { maxPool2d } from '../engine/max-pool.js';
+import { subsample3d } from '../engine/subsample.js';
 import type { ForwardContext } from './context.js';
 import {
   applyBatchNorm,
@@ -99,8 +100,8 @@ export class ResNet2D implements ClipModel {
     if (s.kind === 'identity') return x;
     if (s.kind === 'projection') return applyBatchNorm(s.bn, applyConv2d(s.conv, x, context), context);
     // Option A: keep every other pixel, add zero channels on both sides.
-    const [n, h, w, c] = x.shape;
-    const sub = tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, c], [1, s.stride, s.stride, 1]) as tf.Tensor4D;
+    // (subsample3d carries the gradient tfjs lacks for strided slices.)
+    const sub = tf.squeeze(subsample3d(tf.expandDims(x, 1) as tf.Tensor5D, [1, s.stride, s.stride]), [1]) as tf.Tensor4D;
     return tf.pad(sub, [[0, 0], [0, 0], [0, 0], [s.extra, s.extra]]);
   }
 

@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHARED } from '../helpers.js';
+import { skipWithoutShared } from '../support/shared.js';
 import { egtea } from './run-cli.js';
 
-describe('egtea info', () => {
+describe.skipIf(skipWithoutShared('egtea'))('egtea info', () => {
   it('reports the four splits and the class groups of the real annotations as JSON', () => {
     const run = egtea(['info', '--annotations', path.join(SHARED, 'egtea'), '--json']);
     expect(run.code).toBe(0);

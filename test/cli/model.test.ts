@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
-import { exportReferenceCase, torchAvailable } from '../reference.js';
+import { exportReferenceCase, referenceAvailable } from '../reference.js';
 import { egtea } from './run-cli.js';
 
 describe('egtea model', () => {
@@ -14,7 +14,7 @@ describe('egtea model', () => {
     expect(egtea(['model', 'info', '--arch', 'alexnet', '--classes', '3']).code).toBe(2);
   });
 
-  it.skipIf(!torchAvailable())('check: a converted checkpoint against its reference case; a wrong file is named with its tensor', () => {
+  it.skipIf(!referenceAvailable())('check: a converted checkpoint against its reference case; a wrong file is named with its tensor', () => {
     const dir = exportReferenceCase(['--layers', '1,1,1,1', '--T', '2', '--S', '32', '--classes', '4', '--seed', '9']);
     const weights = path.join(dir, 'weights.safetensors');
     const reference = path.join(dir, 'case.safetensors');

@@ -8,7 +8,7 @@ import { createModel } from '../../src/models/presets.js';
 import { ResNeXt3D, resnext3dConfig } from '../../src/models/resnext3d.js';
 import { exportTorchStateDict, importTorchStateDict } from '../../src/models/torch-weights.js';
 import { difference } from '../helpers.js';
-import { exportReferenceCase, torchAvailable } from '../reference.js';
+import { exportReferenceCase, referenceAvailable } from '../reference.js';
 
 describe('3D-ResNeXt', () => {
   it('has the parameter counts of Hara et al.: 47,560,147 for 19 classes, 48,340,816 for 400', () => {
@@ -42,7 +42,7 @@ describe('3D-ResNeXt', () => {
     model.parameters.dispose();
   });
 
-  it.skipIf(!torchAvailable())('equals the PyTorch reference from identical weights (layers 1,1,1,1; 4x32x32 clip; eval mode)', async () => {
+  it.skipIf(!referenceAvailable())('equals the PyTorch reference from identical weights (layers 1,1,1,1; 4x32x32 clip; eval mode)', async () => {
     const dir = exportReferenceCase(['--layers', '1,1,1,1', '--T', '4', '--S', '32', '--classes', '5', '--seed', '3']);
     const weights = await readSafetensors(path.join(dir, 'weights.safetensors'));
     const reference = await readSafetensors(path.join(dir, 'case.safetensors'));
