@@ -123,7 +123,7 @@ describe('egtea report', () => {
         expect(has(marks['curves-1']!, { epoch: String(record.epoch), metric: 'top-1', value: shown(record.validation.top1)! })).toBe(true);
       }
       expect(cdb.history[1]!.learningRate).toBeLessThan(cdb.history[0]!.learningRate);
-      expect(has(marks['curves-1']!, { epoch: '2', 'learning rate': String(cdb.history[1]!.learningRate) }), JSON.stringify(marks['curves-1']!.filter((m) => !('value' in m)))).toBe(true);
+      expect(has(marks['curves-1']!, { epoch: '2', 'learning rate': String(cdb.history[1]!.learningRate) })).toBe(true);
       // CDB: tau and every class's difficulty and weight, per epoch.
       for (const record of cdb.history) {
         expect(has(marks['cdb-1']!, { epoch: String(record.epoch), tau: shown(record.cdb!.tau)! })).toBe(true);
