@@ -3,6 +3,7 @@ import { cdbChart, classesChart, confusionChart, curvesChart, shownEvaluation, w
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
 import { percent } from './metrics-table.js';
 import { chartToSvg } from './render-chart.js';
+import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
 import { readRunFolder, type RunFolder } from './run-files.js';
 
 export interface RenderedChart {
@@ -77,7 +78,7 @@ export async function buildReport(dirs: readonly string[]): Promise<Report> {
     { heading: 'Training curves', charts: runs.map(curvesChart), note: 'Dashed lines mark the epochs whose learning rate changed.' },
     { heading: 'CDB over the epochs', charts: runs.map(cdbChart), note: 'Each epoch\u2019s validation accuracy A_c gives the difficulty 1 - A_c and the weight the next epoch trains with. Runs of other losses have no CDB state.' },
     { heading: 'Confusion matrices', charts: runs.map(confusionChart), note: 'Rows: true class, columns: predicted class, in training order; each row divided by its clips.' },
-    { heading: 'Weights against difficulty', charts: [weightsChart()] },
+    { heading: 'Weights against difficulty', charts: [weightsChart(DEFAULT_PLOT_TAUS)] },
   ];
   const charts: RenderedChart[] = [];
   const body: string[] = [`<h1>egtea report</h1>`, `<ul>${runs.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)} (${escapeHtml(r.info.pipeline.name)}, ${escapeHtml(lossName(r))}, seed ${r.info.seed}, ${r.history.length} epochs)</li>`).join('')}</ul>`];

@@ -221,7 +221,7 @@ export function confusionChart(run: RunFolder, index: number): ChartSpec | null 
 }
 
 /** w = d^tau over difficulty d for several tau, unnormalised (the paper's Fig. 2). */
-export function weightsChart(taus: readonly number[] = [0, 0.5, 1, 1.5, 2, 4]): ChartSpec {
+export function weightsChart(taus: readonly number[]): ChartSpec {
   const steps = 50;
   const accuracies = Array.from({ length: steps + 1 }, (_, i) => 1 - i / steps);
   const values = taus.flatMap((tau) => {
