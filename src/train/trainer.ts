@@ -5,11 +5,10 @@ import { classGroups, countPerClass, type ClassGroups } from '../data/class-grou
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { summarize, type ClassificationMetrics, type MetricsAccumulator, type SummaryMetrics } from '../eval/metrics.js';
-import { readSafetensors } from '../io/safetensors.js';
 import { createLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
-import { importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
+import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
@@ -129,7 +128,7 @@ async function keepHistoryUpTo(file: string, lastEpoch: number): Promise<EpochRe
 
 async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
   if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
-  const report = importTorchStateDict(model.parameters, await readSafetensors(file), file, { headPrefix: model.headPrefix, replaceHead: true });
+  const report = importTorchStateDict(model.parameters, await readWeightsFile(file), file, { headPrefix: model.headPrefix, replaceHead: true });
   return { ...report, file };
 }
 
