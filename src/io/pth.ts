@@ -102,6 +102,13 @@ function readTensor(ref: TensorRef, records: Record<string, Uint8Array>, prefix:
   const kind = STORAGES[ref.storage.type]!;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const count = ref.shape.reduce((a, b) => a * b, 1);
+  // Contiguous float32 (nearly every weight): one copy instead of a walk through the strides.
+  const contiguous = ref.shape.every((_, d) => ref.stride[d] === ref.shape.slice(d + 1).reduce((a, b) => a * b, 1) || ref.shape[d] === 1);
+  if (ref.storage.type === 'FloatStorage' && contiguous) {
+    const start = ref.offset * 4;
+    if (start + count * 4 > raw.byteLength) throw new UserError(`${file}: tensor '${name}' reaches past the end of its storage`);
+    return { shape: [...ref.shape], data: new Float32Array(raw.buffer.slice(raw.byteOffset + start, raw.byteOffset + start + count * 4)) };
+  }
   const data = kind.integer ? new Int32Array(count) : new Float32Array(count);
   // Walks the tensor in row-major order through its strides, so views and transposes read right.
   const index = new Array<number>(ref.shape.length).fill(0);
