@@ -25,7 +25,7 @@ export interface RunFolder {
   evaluations: Partial<Record<EvaluationSplit, RunEvaluation>>;
 }
 
-async function readHistory(file: string): Promise<EpochRecord[]> {
+export async function readHistory(file: string): Promise<EpochRecord[]> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');

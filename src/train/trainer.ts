@@ -10,6 +10,7 @@ import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
+import { logEpoch } from '../report/tensorboard.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
@@ -267,6 +268,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const record: EpochRecord = { epoch, seed: p.seed, learningRate: optimizer.learningRate, trainLoss: lossSum / seen, seconds: (Date.now() - started) / 1000, validation, cdb };
       result.epochs.push(record);
       await fs.appendFile(path.join(out, 'history.jsonl'), `${JSON.stringify(record)}\n`);
+      await logEpoch(out, record);
       await saveCheckpoint(out, model, optimizer, { epoch, seed: p.seed, tracker: tracker?.state() ?? null });
       options.onEpochEnd?.(record);
       const pct = (v: number | null) => percent(v, '%');
