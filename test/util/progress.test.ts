@@ -22,7 +22,7 @@ describe('Progress', () => {
     progress.finish();
     const lines = text.trim().split('\n');
     expect(lines).toHaveLength(11); // 0/20 is never printed: deciles 1..10 plus the first tick's
-    expect(lines.at(-1)).toMatch(/^prepare: 20\/20 \(18 done, 1 skipped, 1 failed\)(, \d+ frames\/s)?, \d+s$/);
+    expect(lines.at(-1)).toMatch(/^prepare: 20\/20 \(18 done, 1 skipped, 1 failed\)(, \d+ frames\/s)?, \d+s(, ETA \d+s)?$/);
     expect(text).not.toContain('\r');
   });
 
