@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { UserError } from '../util/errors.js';
 import { PickleError, PickledDict, unpickle } from './pickle.js';
-import type { StoredTensor } from './safetensors.js';
+import { halfToFloat, type StoredTensor } from './safetensors.js';
 
 /** Element sizes and decoders of the storage classes torch.save names. */
 const STORAGES: Record<string, { bytes: number; read: (view: DataView, offset: number) => number; integer: boolean }> = {
@@ -17,15 +17,6 @@ const STORAGES: Record<string, { bytes: number; read: (view: DataView, offset: n
   ByteStorage: { bytes: 1, read: (v, o) => v.getUint8(o), integer: true },
   BoolStorage: { bytes: 1, read: (v, o) => v.getUint8(o), integer: true },
 };
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
 
 /** A storage named by a persistent id: its element type and its record in the archive. */
 class StorageRef {
