@@ -19,7 +19,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 
 figure { margin: 1em 0; overflow-x: auto; } figcaption { font-weight: bold; margin-bottom: .4em; }
 table { border-collapse: collapse; margin: 1em 0; } caption { text-align: left; font-weight: bold; padding-bottom: .4em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; } td { text-align: right; font-variant-numeric: tabular-nums; }
-.note { color: #666; }
+.note { color: #666; } tbody th { text-align: left; font-weight: normal; }
 `;
 
 /** A self-contained page: inline style, inline SVG, no script, no request. */
