@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.js';
-import { cdbChart, classesChart, confusionChart, curvesChart, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
+import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
 import { percent } from './metrics-table.js';
 import { chartToSvg } from './render-chart.js';
@@ -77,7 +77,7 @@ export async function buildReport(dirs: readonly string[]): Promise<Report> {
     { heading: 'Classes', charts: [classesChart(runs)] },
     { heading: 'Training curves', charts: runs.map(curvesChart), note: 'Dashed lines mark the epochs whose learning rate changed.' },
     { heading: 'CDB over the epochs', charts: runs.map(cdbChart), note: 'Each epoch\u2019s validation accuracy A_c gives the difficulty 1 - A_c and the weight the next epoch trains with. Runs of other losses have no CDB state.' },
-    { heading: 'Confusion matrices', charts: runs.map(confusionChart), note: 'Rows: true class, columns: predicted class, in training order; each row divided by its clips.' },
+    { heading: 'Confusion matrices', charts: runs.map(confusionChart), note: `Rows: true class, columns: predicted class, in training order; each row divided by its clips.${runs[0]!.info.classes.length > MAX_MATRIX_CLASSES ? ` Not drawn for ${runs[0]!.info.classes.length} classes (more than ${MAX_MATRIX_CLASSES}); eval-<split>.json holds the matrix.` : ''}` },
     { heading: 'Weights against difficulty', charts: [weightsChart(DEFAULT_PLOT_TAUS)] },
   ];
   const charts: RenderedChart[] = [];

@@ -192,10 +192,13 @@ export function curvesChart(run: RunFolder, index: number): ChartSpec | null {
   };
 }
 
+/** Beyond this many classes a matrix has more cells than a page can show legibly (ImageNet-LT: a million). */
+export const MAX_MATRIX_CLASSES = 100;
+
 /** The confusion matrix of a run's shown evaluation, each row divided by its true class's clips. */
 export function confusionChart(run: RunFolder, index: number): ChartSpec | null {
   const shown = shownEvaluation(run);
-  if (!shown) return null;
+  if (!shown || run.info.classes.length > MAX_MATRIX_CLASSES) return null;
   const classes = [...run.info.classes];
   const cells = shown.evaluation.confusion.flatMap((row, t) => {
     const total = row.reduce((a, b) => a + b, 0);
