@@ -15,6 +15,7 @@ const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
 const CONFIG = { font: FONT, view: { stroke: null }, axis: { labelLimit: 160 }, legend: { labelLimit: 260 } } as const;
 
 /** Rounds for tooltips and mark descriptions: enough digits to read, few enough to compare. */
+// Axis formats must keep these digits: vega-lite describes each mark with its axis's format.
 const round = (value: number | null | undefined, digits = 4): number | null => (value === null || value === undefined ? null : Number(value.toFixed(digits)));
 
 function groupOf(run: RunFolder, classIndex: number): 'majority' | 'minority' {
@@ -126,7 +127,7 @@ export function cdbChart(run: RunFolder, index: number): ChartSpec | null {
           width: Math.max(240, 22 * epochs.length),
           height: 120,
           mark: { type: 'line' as const, point: true, tooltip: true },
-          encoding: { x: { field: 'epoch', type: 'ordinal' as const, axis: { labelAngle: 0 } }, y: { field: 'tau', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '.3~f' } } },
+          encoding: { x: { field: 'epoch', type: 'ordinal' as const, axis: { labelAngle: 0 } }, y: { field: 'tau', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } } },
         },
         {
           hconcat: [
@@ -172,7 +173,7 @@ export function curvesChart(run: RunFolder, index: number): ChartSpec | null {
           title: 'training loss',
           width: 280,
           height: 200,
-          layer: [{ data: { values: loss }, mark: { type: 'line' as const, point: true, tooltip: true }, encoding: { x: epochAxis, y: { field: 'training loss', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '.4~g' } } } }, ...(steps.length ? stepLayers : [])],
+          layer: [{ data: { values: loss }, mark: { type: 'line' as const, point: true, tooltip: true }, encoding: { x: epochAxis, y: { field: 'training loss', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } } } }, ...(steps.length ? stepLayers : [])],
         },
         {
           title: 'validation',
