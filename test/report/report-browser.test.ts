@@ -6,6 +6,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvaluation } from '../../src/eval/evaluate-run.js';
 import { evaluateRun } from '../../src/eval/evaluate-run.js';
+import { buildReport } from '../../src/report/build-report.js';
 import { percent } from '../../src/report/metrics-table.js';
 import { train, type EpochRecord, type RunInfo } from '../../src/train/trainer.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
@@ -161,16 +162,12 @@ describe('egtea report', () => {
     }
   });
 
-  it('names a folder that is not a run and a history line that is not JSON', () => {
-    const missing = egtea(['report', work, '--out', path.join(work, 'x.html')]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`${path.join(work, 'run.json')}: missing`);
+  it('names a folder that is not a run and a history line that is not JSON', async () => {
+    await expect(buildReport([work])).rejects.toThrow(`${path.join(work, 'run.json')}: missing`);
     const broken = path.join(work, 'broken');
     fs.cpSync(ceRun, broken, { recursive: true });
     fs.appendFileSync(path.join(broken, 'history.jsonl'), '{"epoch": 2, trunc\n');
-    const result = egtea(['report', broken, '--out', path.join(work, 'y.html')]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${path.join(broken, 'history.jsonl')}:2: not a JSON line`);
+    await expect(buildReport([broken])).rejects.toThrow(`${path.join(broken, 'history.jsonl')}:2: not a JSON line`);
     const notHtml = egtea(['report', ceRun, '--out', path.join(work, 'report.svg')]);
     expect(notHtml.code).toBe(1);
     expect(notHtml.stderr).toContain('--out');
