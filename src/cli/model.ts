@@ -8,7 +8,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readPth } from '../io/pth.js';
 import { countingContext, inferenceContext } from '../models/context.js';
 import { ARCHITECTURES, createModel } from '../models/presets.js';
-import { importTorchStateDict, matchStateDict, type StateDictMatch } from '../models/torch-weights.js';
+import { importTorchStateDict, matchStateDict, readWeightsFile, type StateDictMatch } from '../models/torch-weights.js';
 import { ResNeXt3D, resnext3dConfig } from '../models/resnext3d.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseNumberList, parsePositiveInt } from './options.js';
@@ -108,13 +108,13 @@ export function registerModelCommand(program: Command): void {
     .command('check')
     .description("run a converted checkpoint on a reference case (PyTorch's input and logits) and print the differences")
     .requiredOption('--arch <name>', `one of: ${ARCHITECTURES.join(', ')}`, parseChoice(ARCHITECTURES))
-    .requiredOption('--init <weights.safetensors>', 'weights under PyTorch state-dict names')
+    .requiredOption('--init <weights>', 'weights under PyTorch state-dict names (safetensors or .pth)')
     .requiredOption('--case <case.safetensors>', "tensors 'input' [N, C, T, H, W] and 'logits' [N, classes]")
     .option('--blocks <list>', '3D-ResNeXt only: blocks per stage, for a smaller member (e.g. 1,1,1,1)', parseNumberList)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { arch: string; init: string; case: string; blocks?: number[]; json: boolean }) => {
       await selectBackend(backend());
-      const weights = await readSafetensors(options.init);
+      const weights = await readWeightsFile(options.init);
       const reference = await readSafetensors(options.case);
       const input = reference.get('input');
       const logits = reference.get('logits');

@@ -48,7 +48,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--pipeline <name|file.js>', `a built-in pipeline (${Object.keys(PIPELINES).join(', ')}) or a module exporting one`, 'synth')
     .option('--data <dir>', "the data root the pipeline's paths are relative to", 'data')
     .option('--out <dir>', 'run folder (default: runs/<pipeline>-<loss>)')
-    .option('--init <weights.safetensors>', 'start from these weights (PyTorch names); the head is replaced when the class count differs')
+    .option('--init <weights>', 'start from these weights (safetensors, or a PyTorch .pth), PyTorch names; the head is replaced when the class count differs')
     .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
     .option('--loss <name>', `override the pipeline's loss: ${LOSS_NAMES.join(', ')}`, parseChoice(LOSS_NAMES))
     .option('--tau <value>', "override CDB's tau: a number, or 'dynamic'")
