@@ -26,13 +26,13 @@ export class Progress {
           stream,
           format: `${label} [{bar}] {percentage}% | {value}/{total} | {counts}{rate} | {duration_formatted}, ETA {eta_formatted}`,
           barsize: 24,
-          hideCursor: true,
           etaBuffer: 20,
           fps: 5,
         },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, this.payload(0));
+      this.unrefTimer();
     }
   }
 
@@ -44,6 +44,14 @@ export class Progress {
 
   finish(): void {
     this.render(true);
+  }
+
+  /**
+   * cli-progress redraws from a timer that would keep the process alive if the work failed
+   * before finish(); an unreferenced timer lets the command end with its error.
+   */
+  private unrefTimer(): void {
+    (this.bar as unknown as { timer?: NodeJS.Timeout | null }).timer?.unref();
   }
 
   private payload(seconds: number): { counts: string; rate: string } {
@@ -58,6 +66,7 @@ export class Progress {
     if (this.bar) {
       this.bar.update(finished, this.payload(seconds));
       if (final) this.bar.stop();
+      else this.unrefTimer();
       return;
     }
     const worked = this.done + this.failed;
