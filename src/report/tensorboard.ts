@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readRunInfo } from '../eval/evaluate-run.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { writeFileAtomic } from '../util/files.js';
 import { RUN_FILE_NAMES, readHistory } from './run-files.js';
 import { encodeEvents, type ScalarEvent } from './tfrecord.js';
 
@@ -50,6 +49,9 @@ export async function logEpoch(runDir: string, record: EpochRecord): Promise<str
   const dir = path.join(runDir, RUN_FILE_NAMES.tensorboard);
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `events.out.tfevents.${Math.floor(start)}.egtea`);
-  await writeFileAtomic(file, encodeEvents(events));
+  // The temporary file lies outside tb/: TensorBoard would take any *tfevents* name there for a log.
+  const temporary = path.join(runDir, `.tb-events.tmp-${process.pid}`);
+  await fs.writeFile(temporary, encodeEvents(events));
+  await fs.rename(temporary, file);
   return file;
 }
