@@ -16,6 +16,8 @@ beforeAll(async () => {
   const dataRoot = (await smallSyntheticDataset()).root;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-tb-'));
   run = path.join(work, 'run');
+  // One epoch, then the run extended to two: the resumed run adds its epoch to the same file.
+  await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: run, graphStep: false });
   await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out: run, graphStep: false });
 });
 afterAll(() => {
@@ -30,7 +32,7 @@ function eventFile(): string {
 }
 
 describe('TensorBoard event files', () => {
-  it('train writes every epoch\u2019s scalars, as history.jsonl has them', () => {
+  it('train writes every epoch\u2019s scalars, as history.jsonl has them, once each after a resume', () => {
     const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as RunInfo;
     const history = fs.readFileSync(path.join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
     const events = decodeEvents(fs.readFileSync(eventFile()), 'events');
