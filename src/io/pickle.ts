@@ -42,12 +42,17 @@ export class PickleError extends Error {}
 
 /** Unpickles `bytes`; throws PickleError on anything malformed or outside the subset. */
 export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
+  return unpickleAt(bytes, 0, hooks).value;
+}
+
+/** Unpickles the pickle starting at byte `start`; `end` is the byte after its STOP (files may hold several). */
+export function unpickleAt(bytes: Uint8Array, start: number, hooks: PickleHooks): { value: unknown; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder('utf-8');
   const latin1 = new TextDecoder('latin1');
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
-  let pos = 0;
+  let pos = start;
 
   const need = (n: number) => {
     if (pos + n > bytes.length) throw new PickleError(`truncated at byte ${pos}`);
@@ -99,7 +104,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks): unknown {
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: take(8); break; // FRAME: framing only
-      case 0x2e: return pop(); // STOP
+      case 0x2e: return { value: pop(), end: pos }; // STOP
       case 0x28: stack.push(MARK); break; // MARK
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
