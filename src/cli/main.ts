@@ -12,6 +12,7 @@ import { registerInfoCommand } from './info.js';
 import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrepareCommand } from './prepare.js';
+import { registerReportCommand } from './report.js';
 import { registerModelCommand } from './model.js';
 import { registerPipelineCommand } from './pipeline.js';
 import { registerWeightsCommand } from './weights.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);
+  registerReportCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

@@ -27,7 +27,7 @@ export function registerTrainCommand(program: Command): void {
   addPipelineOptions(command)
     .option('--data <dir>', "the data root the pipeline's paths are relative to", 'data')
     .option('--out <dir>', 'run folder (default: runs/<pipeline>-<loss>)')
-    .option('--init <weights.safetensors>', 'start from these weights (PyTorch names); the head is replaced when the class count differs')
+    .option('--init <weights>', 'start from these weights (safetensors, or a PyTorch .pth), PyTorch names; the head is replaced when the class count differs')
     .option('--restart', 'discard a checkpoint in --out instead of resuming from it', false)
     .option('--checkpoint-minutes <m>', 'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one', parseNonNegativeNumber, 10)
     .option('--no-graph-step', 'dispatch every op of a training step on its own instead of running the recorded step as one TensorFlow graph')

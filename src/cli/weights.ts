@@ -4,6 +4,7 @@ import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
 import { readClassResults } from '../eval/report-file.js';
 import { selectBackend } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
+import { writeWeightsPlot } from '../report/weights-plot.js';
 import { parseChoice, parseNonNegativeNumber, parseNumberList, parseTau } from './options.js';
 import { emit, table } from './output.js';
 
@@ -15,6 +16,7 @@ interface WeightsOptions {
   normalize: CdbNormalization;
   minDifficulty: number;
   names?: string;
+  plot?: string;
   json: boolean;
 }
 
@@ -29,6 +31,7 @@ export function registerWeightsCommand(program: Command): void {
     .option('--normalize <how>', "'classes' (sum to the number of classes) or 'none' (d^tau as written)", parseChoice(['classes', 'none'] as const), 'classes')
     .option('--min-difficulty <d>', 'floor on difficulty, so a perfect class keeps some weight', parseNonNegativeNumber, 0)
     .option('--names <list>', 'class names, comma-separated')
+    .option('--plot <file>', 'also draw weight against difficulty for several tau and this one (.svg or .png)')
     .option('--json', 'print one JSON document', false)
     .action(async (options: WeightsOptions) => {
       if ((options.accuracy === undefined) === (options.from === undefined)) throw new UserError('give either --accuracy or --from');
@@ -61,6 +64,7 @@ export function registerWeightsCommand(program: Command): void {
       tracker.dispose();
       const classes = names.map((name, c) => ({ index: c, name, accuracy: accuracy[c], difficulty: update.difficulty[c], weight: update.weights[c] }));
       const document = { tau: update.tau, tauMode: tau === 'dynamic' ? `dynamic (${options.tauRule})` : 'fixed', normalize: options.normalize, classes, warnings: update.warnings };
+      if (options.plot !== undefined) await writeWeightsPlot(options.plot, update.tau);
       for (const warning of update.warnings) process.stderr.write(`warning: ${warning}\n`);
       const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(4));
       emit(options.json, document, () =>

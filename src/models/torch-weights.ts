@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StoredTensor } from '../io/safetensors.js';
+import { readPth } from '../io/pth.js';
+import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { UserError } from '../util/errors.js';
 import type { Parameters, TorchLayout } from './parameters.js';
 
@@ -109,4 +110,43 @@ export function exportTorchStateDict(params: Parameters): Map<string, StoredTens
     value.dispose();
   }
   return out;
+}
+
+/** How a state dict fits a model, without loading anything. Names are the model's. */
+export interface StateDictMatch {
+  /** In both, same shape. */
+  matched: string[];
+  /** The model has them, the file does not. */
+  missing: string[];
+  /** The file has them, the model does not (BN's num_batches_tracked aside). */
+  extra: string[];
+  /** In both, shapes differ (outside the head). */
+  mismatched: { name: string; file: number[]; model: number[] }[];
+  /** The head's tensors whose shape differs: a different class count, so training starts a fresh head. */
+  head: { name: string; file: number[]; model: number[] }[];
+}
+
+export function matchStateDict(params: Parameters, tensors: Map<string, StoredTensor>, headPrefix: string): StateDictMatch {
+  const result: StateDictMatch = { matched: [], missing: [], extra: [], mismatched: [], head: [] };
+  const known = new Set<string>();
+  for (const entry of params.list()) {
+    known.add(entry.name);
+    const stored = tensors.get(entry.name) ?? tensors.get(`module.${entry.name}`);
+    if (!stored) {
+      result.missing.push(entry.name);
+      continue;
+    }
+    const expected = torchShape(entry.variable.shape, entry.layout);
+    if (stored.shape.length === expected.length && stored.shape.every((d, i) => d === expected[i])) result.matched.push(entry.name);
+    else (entry.name.startsWith(`${headPrefix}.`) ? result.head : result.mismatched).push({ name: entry.name, file: [...stored.shape], model: expected });
+  }
+  result.extra = [...tensors.keys()].filter((name) => !known.has(name.replace(/^module\./, '')) && !name.endsWith('num_batches_tracked'));
+  return result;
+}
+
+const PTH_EXTENSIONS = ['.pth', '.pt', '.tar', '.ckpt'];
+
+/** A weights file as a PyTorch-named state dict: safetensors, or a torch.save checkpoint by its extension. */
+export async function readWeightsFile(file: string): Promise<Map<string, StoredTensor>> {
+  return PTH_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e)) ? readPth(file) : readSafetensors(file);
 }

@@ -44,6 +44,7 @@ const EVAL_FILE = /^eval-(test|validation)(\.[0-9a-f]+)?\.json$/;
  *   eval-<split>.json   the evaluation of the run's own weights
  *   eval-<split>.<digest>.json   an evaluation of other weights (eval --weights)
  *   train.lock          the pid and command of the `train` writing here
+ *   tb/                 TensorBoard event files, rebuilt from history.jsonl after each epoch
  */
 export class RunFolder {
   constructor(readonly dir: string) {}
@@ -68,6 +69,9 @@ export class RunFolder {
   }
   get nextCheckpointDir(): string {
     return path.join(this.dir, `${CHECKPOINT}.next`);
+  }
+  get tensorboardDir(): string {
+    return path.join(this.dir, 'tb');
   }
 
   /** Where `egtea eval` saves an evaluation: its own name unless it measured the run's own weights. */
@@ -181,7 +185,7 @@ export class RunFolder {
   /** Removes everything of an earlier run but run.json and the lock (train --restart, or a folder with nothing finished). */
   async clear(): Promise<void> {
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
-    const stale = [this.historyFile, this.modelFile, this.checkpointDir, this.previousCheckpointDir, this.nextCheckpointDir, ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n))];
+    const stale = [this.historyFile, this.modelFile, this.tensorboardDir, this.checkpointDir, this.previousCheckpointDir, this.nextCheckpointDir, ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n))];
     for (const file of stale) await fs.rm(file, { recursive: true, force: true });
   }
 

@@ -6,14 +6,14 @@ import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
-import { readSafetensors } from '../io/safetensors.js';
 import { lossSetup } from '../config/loss-config.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
-import { importTorchStateDict, type ImportReport } from '../models/torch-weights.js';
+import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
+import { logEpoch } from '../report/tensorboard.js';
 import { RunFolder, type RunInfo } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { UserError } from '../util/errors.js';
@@ -124,7 +124,7 @@ export function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: num
 
 async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
   if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
-  const report = importTorchStateDict(model.parameters, await readSafetensors(file), file, { headPrefix: model.headPrefix, replaceHead: true });
+  const report = importTorchStateDict(model.parameters, await readWeightsFile(file), file, { headPrefix: model.headPrefix, replaceHead: true });
   return { ...report, file };
 }
 
@@ -310,6 +310,7 @@ async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): P
   const seconds = trained.seconds + (Date.now() - validationStarted) / 1000;
   const record: EpochRecord = { epoch, seed: t.p.seed, learningRate: t.optimizer.learningRate, trainLoss: trained.lossSum / trained.seen, seconds, validation, cdb };
   await t.folder.appendHistory(record);
+  await logEpoch(t.folder.dir, record);
   await writeCheckpoint(t, epoch);
   const pct = (v: number | null) => percent(v, '%');
   t.log(

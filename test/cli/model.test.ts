@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { readPth } from '../../src/io/pth.js';
+import { FIXTURES } from '../helpers.js';
 import { parseSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { exportReferenceCase, referenceAvailable } from '../reference.js';
 import { egtea } from './run-cli.js';
@@ -34,5 +37,38 @@ describe('egtea model', () => {
     const bad = egtea(['model', 'check', '--arch', 'resnext3d-101', '--blocks', '1,1,1,1', '--init', broken, '--case', reference]);
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe(`egtea: ${broken}: tensor 'fc.bias' has shape [5]; the model needs [4]`);
+  });
+
+  it('convert: a DataParallel checkpoint to safetensors, with what fits the architecture and what the class count does to the head', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-convert-'));
+    try {
+      const file = path.join(FIXTURES, 'pth_tiny_dp.pth');
+      const out = path.join(work, 'tiny.safetensors');
+      const run = egtea(['model', 'convert', file, '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const document = JSON.parse(run.stdout);
+      // 87 model tensors: 85 fit, the 25-class head does not; the file's 20 BN num_batches_tracked are not parameters.
+      expect(document.tensors).toBe(104);
+      expect(document.match).toMatchObject({ classes: 19, fileClasses: 25, missing: [], extra: [], mismatched: [] });
+      expect(document.match.matched).toHaveLength(85);
+      expect(document.match.head).toEqual([
+        { name: 'fc.weight', file: [25, 512], model: [19, 512] },
+        { name: 'fc.bias', file: [25], model: [19] },
+      ]);
+      const written = parseSafetensors(fs.readFileSync(out), out);
+      const read = await readPth(file);
+      expect([...written.keys()]).toEqual([...read.keys()]);
+      expect(Array.from(written.get('layer3.0.conv2.weight')!.data)).toEqual(Array.from(read.get('layer3.0.conv2.weight')!.data));
+      const text = egtea(['model', 'convert', file, '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19']);
+      expect(text.stdout).toContain('are for 25 classes; train --init gives the model a fresh head of 19 classes');
+      // Another architecture: everything missing or extra, and said so.
+      const other = JSON.parse(egtea(['model', 'convert', path.join(FIXTURES, 'pth_lenet5.pth'), '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19', '--json']).stdout);
+      expect(other.match.matched).toEqual([]);
+      expect(other.match.mismatched).toEqual([{ name: 'conv1.weight', file: [6, 1, 5, 5], model: [16, 3, 3, 7, 7] }]);
+      expect(other.match.extra).toHaveLength(9);
+      expect(other.match.missing).toHaveLength(86);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });

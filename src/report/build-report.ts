@@ -1,0 +1,98 @@
+import { UserError } from '../util/errors.js';
+import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
+import { escapeHtml, htmlPage, htmlTable } from './html.js';
+import { percent } from './metrics-table.js';
+import { chartToSvg } from './render-chart.js';
+import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
+import { readReportedRun, type ReportedRun } from './run-files.js';
+
+export interface RenderedChart {
+  id: string;
+  title: string;
+  svg: string;
+}
+
+export interface Report {
+  html: string;
+  charts: RenderedChart[];
+  runs: ReportedRun[];
+}
+
+/** Legend names: folder base names, or whole paths when two runs share a base name. */
+function labelRuns(runs: ReportedRun[]): void {
+  const seen = new Map<string, number>();
+  for (const run of runs) seen.set(run.label, (seen.get(run.label) ?? 0) + 1);
+  for (const run of runs) if (seen.get(run.label)! > 1) run.label = run.dir;
+}
+
+function lossName(run: ReportedRun): string {
+  const loss = run.info.pipeline.loss;
+  return loss.name === 'cdb' ? `cdb, tau ${loss.tau}` : loss.name;
+}
+
+/** The paper's Table 6 (overall) and Table 7 (by class group) for the runs with a saved evaluation. */
+function resultTables(runs: ReportedRun[]): string {
+  const evaluated = runs.flatMap((run) => {
+    const shown = shownEvaluation(run);
+    return shown ? [{ run, ...shown }] : [];
+  });
+  if (evaluated.length === 0) return '<p class="note">No run has a saved evaluation yet (egtea eval --run DIR).</p>';
+  const name = (e: (typeof evaluated)[number]) => `${e.run.label} (${lossName(e.run)}; ${e.split}, ${e.evaluation.clips} clips)`;
+  const group = (e: (typeof evaluated)[number], g: 'majority' | 'minority') => e.evaluation.groups[g];
+  const overall = htmlTable(
+    'table-overall',
+    'Overall, in % (the layout of the paper\u2019s Table 6)',
+    [[{ text: 'run' }, { text: 'Acc@Top1' }, { text: 'Acc@Top5' }, { text: 'Recall' }, { text: 'Precision' }]],
+    evaluated.map((e) => [name(e), percent(e.evaluation.top1), percent(e.evaluation.top5), percent(e.evaluation.macroRecall), percent(e.evaluation.macroPrecision)]),
+  );
+  const byGroup = htmlTable(
+    'table-groups',
+    'By class group: macro recall and precision, in % (the layout of the paper\u2019s Table 7)',
+    [
+      [{ text: 'run', rows: 2 }, { text: 'Majority classes', span: 2 }, { text: 'Minority classes', span: 2 }],
+      [{ text: 'Recall' }, { text: 'Precision' }, { text: 'Recall' }, { text: 'Precision' }],
+    ],
+    evaluated.map((e) => [name(e), percent(group(e, 'majority')?.macroRecall), percent(group(e, 'majority')?.macroPrecision), percent(group(e, 'minority')?.macroRecall), percent(group(e, 'minority')?.macroPrecision)]),
+  );
+  return overall + '\n' + byGroup;
+}
+
+async function figure(chart: ChartSpec): Promise<{ rendered: RenderedChart; html: string }> {
+  const svg = await chartToSvg(chart);
+  return { rendered: { id: chart.id, title: chart.title, svg }, html: `<figure id="chart-${escapeHtml(chart.id)}" data-chart="${escapeHtml(chart.id)}"><figcaption>${escapeHtml(chart.title)}</figcaption>\n${svg}\n</figure>` };
+}
+
+/** Reads run folders and builds the report: one HTML page and each chart's SVG. */
+export async function buildReport(dirs: readonly string[]): Promise<Report> {
+  if (dirs.length === 0) throw new UserError('give at least one run folder');
+  const runs: ReportedRun[] = [];
+  for (const dir of dirs) runs.push(await readReportedRun(dir));
+  const classes = JSON.stringify(runs[0]!.info.classes);
+  for (const run of runs.slice(1)) {
+    if (JSON.stringify(run.info.classes) !== classes) throw new UserError(`${run.dir}: trained on other classes than ${runs[0]!.dir}; one report shows runs of one dataset`);
+  }
+  labelRuns(runs);
+
+  const sections: { heading: string; charts: (ChartSpec | null)[]; note?: string }[] = [
+    { heading: 'Classes', charts: [classesChart(runs)] },
+    { heading: 'Training curves', charts: runs.map(curvesChart), note: 'Dashed lines mark the epochs whose learning rate changed.' },
+    { heading: 'CDB over the epochs', charts: runs.map(cdbChart), note: 'Each epoch\u2019s validation accuracy A_c gives the difficulty 1 - A_c and the weight the next epoch trains with. Runs of other losses have no CDB state.' },
+    { heading: 'Confusion matrices', charts: runs.map(confusionChart), note: `Rows: true class, columns: predicted class, in training order; each row divided by its clips.${runs[0]!.info.classes.length > MAX_MATRIX_CLASSES ? ` Not drawn for ${runs[0]!.info.classes.length} classes (more than ${MAX_MATRIX_CLASSES}); eval-<split>.json holds the matrix.` : ''}` },
+    { heading: 'Weights against difficulty', charts: [weightsChart(DEFAULT_PLOT_TAUS)] },
+  ];
+  const charts: RenderedChart[] = [];
+  const body: string[] = [`<h1>egtea report</h1>`, `<ul>${runs.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)} (${escapeHtml(r.info.pipeline.name)}, ${escapeHtml(lossName(r))}, seed ${r.info.seed}, ${r.history.length} epochs)</li>`).join('')}</ul>`];
+  body.push('<h2>Results</h2>', resultTables(runs));
+  for (const section of sections) {
+    body.push(`<h2>${escapeHtml(section.heading)}</h2>`);
+    if (section.note) body.push(`<p class="note">${escapeHtml(section.note)}</p>`);
+    const present = section.charts.filter((c): c is ChartSpec => c !== null);
+    if (present.length === 0) body.push('<p class="note">Nothing to show for these runs.</p>');
+    for (const chart of present) {
+      const { rendered, html } = await figure(chart);
+      charts.push(rendered);
+      body.push(html);
+    }
+  }
+  return { html: htmlPage(`egtea report: ${runs.map((r) => r.label).join(', ')}`, body.join('\n')), charts, runs };
+}

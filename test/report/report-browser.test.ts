@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunEvaluation } from '../../src/eval/evaluate-run.js';
+import { evaluateRun } from '../../src/eval/evaluate-run.js';
+import { buildReport } from '../../src/report/build-report.js';
+import { percent } from '../../src/report/metrics-table.js';
+import { train, type EpochRecord, type RunInfo } from '../../src/train/trainer.js';
+import { validatePipeline } from '../../src/train/pipeline.js';
+import { egtea } from '../cli/run-cli.js';
+import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.resolve('test-artifacts');
+
+let work: string;
+let cdbRun: string;
+let ceRun: string;
+
+/** The run's own files, read back as the report's reader does not: straight JSON. */
+function runFiles(run: string) {
+  const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as RunInfo;
+  const history = fs.readFileSync(path.join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+  const evaluation = JSON.parse(fs.readFileSync(path.join(run, 'eval-test.json'), 'utf8')) as RunEvaluation;
+  return { info, history, evaluation };
+}
+
+// Marks describe themselves as "field: value; field: value" (vega-lite's aria descriptions).
+type Mark = Record<string, string>;
+const parseMark = (label: string): Mark => Object.fromEntries(label.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]));
+const shown = (value: number | null) => (value === null ? null : String(Number(value.toFixed(4))));
+const has = (marks: Mark[], wanted: Mark) => marks.some((m) => Object.entries(wanted).every(([k, v]) => m[k] === v));
+
+beforeAll(async () => {
+  const dataRoot = (await smallSyntheticDataset()).root;
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-report-'));
+  cdbRun = path.join(work, 'cdb <run> & "x"');
+  ceRun = path.join(work, 'ce-run');
+  // Two epochs with the learning rate divided after the first: the curves have a step to mark.
+  const base = smallPipeline({ epochs: 2 });
+  const cdb = validatePipeline({ ...base, schedule: { ...base.schedule, milestones: [1] } }, 'test');
+  await train({ pipeline: cdb, dataRoot, out: cdbRun, graphStep: false });
+  await train({ pipeline: smallPipeline({ epochs: 1, loss: { name: 'ce', tau: 'dynamic' } }), dataRoot, out: ceRun, graphStep: false });
+  for (const run of [cdbRun, ceRun]) await evaluateRun({ run, split: 'test', groups: ['majority', 'minority'] });
+});
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('egtea report', () => {
+  it('writes one self-contained page that a browser renders with the runs\u2019 own numbers, and every chart as SVG and PNG', async () => {
+    const out = path.join(work, 'report.html');
+    const png = path.join(work, 'charts');
+    const result = egtea(['report', cdbRun, ceRun, '--out', out, '--png', png, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout) as { charts: { id: string }[] };
+    const ids = document.charts.map((c) => c.id);
+    expect(ids).toEqual(['classes', 'curves-1', 'curves-2', 'cdb-1', 'confusion-1', 'confusion-2', 'weights']);
+    for (const id of ids) {
+      expect(fs.readFileSync(path.join(png, `${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+      expect(fs.readFileSync(path.join(png, `${id}.svg`), 'utf8')).toMatch(/^<svg /);
+    }
+    const html = fs.readFileSync(out, 'utf8');
+    expect(html).not.toContain('cdb <run>'); // the folder name is escaped
+    expect(html).toContain('cdb &lt;run&gt; &amp; &quot;x&quot;');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+
+    const cdb = runFiles(cdbRun);
+    const ce = runFiles(ceRun);
+    let browser: BrowserContext | undefined;
+    try {
+      // A fresh profile folder inside the test's temp folder.
+      browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(work, 'chromium-profile-')), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        viewport: { width: 1400, height: 900 },
+      });
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
+      page.on('requestfailed', (request) => problems.push(`failed request: ${request.url()}`));
+      page.on('request', (request) => requests.push(request.url()));
+      await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([pathToFileURL(out).href]);
+
+      const charts = await page.$$eval('figure[data-chart]', (figures) =>
+        figures.map((f) => {
+          const svg = f.querySelector('svg')!;
+          const box = svg.getBoundingClientRect();
+          return { id: f.getAttribute('data-chart')!, width: box.width, height: box.height, marks: [...svg.querySelectorAll('[role="graphics-symbol"]')].map((m) => m.getAttribute('aria-label') ?? '') };
+        }),
+      );
+      expect(charts.map((c) => c.id)).toEqual(ids);
+      for (const chart of charts) {
+        expect(chart.width, chart.id).toBeGreaterThan(200);
+        expect(chart.height, chart.id).toBeGreaterThan(100);
+      }
+      const marks = Object.fromEntries(charts.map((c) => [c.id, c.marks.map(parseMark)]));
+      const cdbLabel = path.basename(cdbRun);
+
+      // Classes: every class's training clips, and each run's test recall and precision.
+      cdb.info.classes.forEach((name, c) => {
+        expect(has(marks.classes!, { class: name, 'training clips': String(cdb.info.trainingCounts[c]) }), name).toBe(true);
+        for (const [label, files] of [[cdbLabel, cdb], ['ce-run', ce]] as const) {
+          const result = files.evaluation.perClass[c]!;
+          if (result.accuracy !== null) expect(has(marks.classes!, { class: name, series: `${label} recall`, 'recall / precision': shown(result.accuracy)! }), `${label} ${name}`).toBe(true);
+          if (result.precision !== null) expect(has(marks.classes!, { class: name, series: `${label} precision`, 'recall / precision': shown(result.precision)! })).toBe(true);
+        }
+      });
+      // Curves: each epoch's loss and validation metrics; the learning-rate step at epoch 2.
+      for (const record of cdb.history) {
+        expect(has(marks['curves-1']!, { epoch: String(record.epoch), 'training loss': shown(record.trainLoss)! })).toBe(true);
+        expect(has(marks['curves-1']!, { epoch: String(record.epoch), metric: 'minority macro recall', value: shown(record.validation.groups.minority.macroRecall)! })).toBe(true);
+        expect(has(marks['curves-1']!, { epoch: String(record.epoch), metric: 'top-1', value: shown(record.validation.top1)! })).toBe(true);
+      }
+      expect(cdb.history[1]!.learningRate).toBeLessThan(cdb.history[0]!.learningRate);
+      expect(has(marks['curves-1']!, { epoch: '2', 'learning rate': String(cdb.history[1]!.learningRate) })).toBe(true);
+      // CDB: tau and every class's difficulty and weight, per epoch.
+      for (const record of cdb.history) {
+        expect(has(marks['cdb-1']!, { epoch: String(record.epoch), tau: shown(record.cdb!.tau)! })).toBe(true);
+        cdb.info.classes.forEach((name, c) => {
+          expect(has(marks['cdb-1']!, { epoch: String(record.epoch), class: name, weight: shown(record.cdb!.weights[c]!)! })).toBe(true);
+          const accuracy = record.validation.perClass[c]!.accuracy;
+          if (accuracy !== null) expect(has(marks['cdb-1']!, { epoch: String(record.epoch), class: name, difficulty: shown(1 - accuracy)! })).toBe(true);
+        });
+      }
+      // Confusion: each cell is its count over the true class's clips.
+      cdb.evaluation.confusion.forEach((row, t) => {
+        const total = row.reduce((a, b) => a + b, 0);
+        row.forEach((count, p) => {
+          if (total > 0) expect(has(marks['confusion-1']!, { true: cdb.info.classes[t]!, predicted: cdb.info.classes[p]!, fraction: shown(count / total)! })).toBe(true);
+        });
+      });
+      // Weights against difficulty: d^tau.
+      expect(has(marks.weights!, { tau: '2', 'difficulty d = 1 - A': '0.5', 'weight d^tau': '0.25' })).toBe(true);
+      expect(has(marks.weights!, { tau: '0.5', 'difficulty d = 1 - A': '0.64', 'weight d^tau': '0.8' })).toBe(true);
+
+      // The tables in the paper's layout, from the saved evaluations.
+      const rows = await page.$$eval('#table-overall tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+      expect(rows.map((r) => r.slice(1))).toEqual(
+        [cdb, ce].map((f) => [percent(f.evaluation.overall.top1), percent(f.evaluation.overall.top5), percent(f.evaluation.overall.macroRecall), percent(f.evaluation.overall.macroPrecision)]),
+      );
+      expect(rows[0]![0]).toContain(cdbLabel);
+      const groups = await page.$$eval('#table-groups tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((c) => c.textContent ?? '')));
+      const metric = (f: typeof cdb, g: string) => f.evaluation.groups.find((x) => x.name === g)!.metrics;
+      expect(groups).toEqual([cdb, ce].map((f) => [percent(metric(f, 'majority').macroRecall), percent(metric(f, 'majority').macroPrecision), percent(metric(f, 'minority').macroRecall), percent(metric(f, 'minority').macroPrecision)]));
+
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
+    } finally {
+      await browser?.close();
+    }
+  });
+
+  it('names a folder that is not a run and a history line that is not JSON', async () => {
+    await expect(buildReport([work])).rejects.toThrow(`${path.join(work, 'run.json')}: missing`);
+    const broken = path.join(work, 'broken');
+    fs.cpSync(ceRun, broken, { recursive: true });
+    fs.appendFileSync(path.join(broken, 'history.jsonl'), '{"epoch": 2, trunc\n');
+    await expect(buildReport([broken])).rejects.toThrow(`${path.join(broken, 'history.jsonl')}:2: not a JSON line`);
+    const notHtml = egtea(['report', ceRun, '--out', path.join(work, 'report.svg')]);
+    expect(notHtml.code).toBe(1);
+    expect(notHtml.stderr).toContain('--out');
+  });
+});
