@@ -14,7 +14,9 @@ function lossValue(config: LossConfig, useSetup: boolean): number {
   const setup = lossSetup(config);
   const tracker = setup.cdb ? new DifficultyTracker(3, useSetup ? setup.cdb : { tau: 'dynamic' }) : null;
   tracker?.update([0.9, 0.4, 0.1], 1);
-  const loss = createLoss(setup.name, { numClasses: 3, counts, ...(tracker ? { tracker } : {}), epoch: () => 5, ...(useSetup ? setup.options : {}) });
+  const loss = createLoss(setup.name, { numClasses: 3, counts, ...(tracker ? { tracker } : {}), ...(useSetup ? setup.options : {}) });
+  // Epoch 6 (1-based) is past any DRW switch these configs set.
+  loss.beginBatch({ epoch: 6, batch: 0 });
   const value = tf.tidy(() => loss(labels(), logits())).dataSync()[0]!;
   loss.dispose();
   tracker?.dispose();

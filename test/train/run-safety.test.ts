@@ -131,7 +131,7 @@ describe('micro-batches', () => {
 
 describe('LDAM-DRW inside a run', () => {
   it('trains epoch 1 as plain LDAM and switches to class-balanced weights at the DRW epoch', async () => {
-    const ldam = (drwEpoch: number | null): Pipeline['loss'] => ({ name: 'ldam', tau: 'dynamic', settings: { drwEpoch } });
+    const ldam = (drwEpoch: number | null): Pipeline['loss'] => ({ name: 'ldam', drwEpoch });
     const switched = await train({ pipeline: smallPipeline({ epochs: 2, loss: ldam(1) }), dataRoot, out: path.join(work, 'drw-1') });
     const never = await train({ pipeline: smallPipeline({ epochs: 2, loss: ldam(null) }), dataRoot, out: path.join(work, 'drw-none') });
     // Epoch 1 (0-based 0) is before the switch: the same numbers.
