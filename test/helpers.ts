@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -17,4 +19,17 @@ export function difference(actual: tf.Tensor, expected: tf.Tensor): { abs: numbe
     scale = Math.max(scale, Math.abs(e[i]!));
   }
   return { abs, rel: abs / Math.max(scale, 1e-12) };
+}
+
+const temporaryFolders: string[] = [];
+
+/** A new folder in the system temp folder, removed when the test file ends (test/setup.ts). */
+export function temporaryFolder(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temporaryFolders.push(dir);
+  return dir;
+}
+
+export function removeTemporaryFolders(): void {
+  for (const dir of temporaryFolders.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }

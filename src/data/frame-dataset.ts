@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import { MANIFEST_FILE, readManifest } from '../video/manifest.js';
-import { clipFrameDir } from '../video/prepare.js';
 import { classNames, labelOf, readAnnotations, type ClipAnnotation, type LabelKind } from './annotations.js';
 import type { ClipRecord } from './clip-loader.js';
+import { clipFrameDir, MANIFEST_FILE } from './frame-layout.js';
+import { readManifest } from './manifest.js';
 import { parseSubjects, splitBySubject } from './splits.js';
 
 export interface FrameDataset {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHARED } from '../helpers.js';
+import { SHARED, temporaryFolder } from '../helpers.js';
 import { egtea } from './run-cli.js';
 
 describe('egtea info', () => {
@@ -38,7 +38,7 @@ describe('egtea synth', () => {
   });
 
   it('makes a dataset that info reads, printing one JSON document', () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-cli-synth-'));
+    const out = temporaryFolder('egtea-cli-synth-');
     const run = egtea(['synth', '--out', out, '--clips', '57', '--size', '96x72', '--fps', '8', '--seconds', '0.3-0.5', '--json']);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ clips: 57, written: 57, seed: 1 });

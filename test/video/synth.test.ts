@@ -7,6 +7,7 @@ import { readAnnotations } from '../../src/data/annotations.js';
 import { summarizeDataset } from '../../src/data/dataset-summary.js';
 import { ffmpegBinaries } from '../../src/video/ffmpeg-binaries.js';
 import { synthesize } from '../../src/video/synth/synthesize.js';
+import { temporaryFolder } from '../helpers.js';
 import { SMALL_SYNTH, smallSyntheticDataset } from '../synthetic-data.js';
 
 describe('egtea synth', () => {
@@ -26,8 +27,8 @@ describe('egtea synth', () => {
   });
 
   it('is deterministic for a seed: the same annotation files and video bytes', async () => {
-    const one = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-a-'));
-    const two = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-b-'));
+    const one = temporaryFolder('egtea-synth-a-');
+    const two = temporaryFolder('egtea-synth-b-');
     const options = { ...SMALL_SYNTH, clips: 57, seconds: [0.3, 0.5] as [number, number] };
     await synthesize({ ...options, out: one });
     await synthesize({ ...options, out: two, jobs: 1 });

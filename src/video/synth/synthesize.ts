@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { SPLIT_FILES } from '../../data/annotations.js';
+import { clipVideoPath } from '../../data/frame-layout.js';
 import { pathExists, writeFileAtomic } from '../../util/files.js';
 import { Progress } from '../../util/progress.js';
 import { SeededRandom } from '../../util/random.js';
@@ -66,7 +67,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   await Promise.all(
     plan.clips.map((clip) =>
       limit(async () => {
-        const file = path.join(videos, clip.session, `${clip.clip}.mp4`);
+        const file = clipVideoPath(videos, clip);
         if (await pathExists(file)) {
           skipped += 1;
           progress.tick('skipped');
