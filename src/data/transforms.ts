@@ -131,6 +131,16 @@ export async function loadFrameInto(
 }
 
 /**
+ * libjpeg can decode at 1/2, 1/4 or 1/8 size (averaging in the DCT, so nothing aliases): the
+ * smallest of these at which the crop still has at least `size` pixels.
+ */
+export function jpegDecodeDenominator(cropWidth: number, size: number): 1 | 2 | 4 | 8 {
+  let denominator: 1 | 2 | 4 | 8 = 1;
+  while (denominator < 8 && cropWidth / (denominator * 2) >= size) denominator = (denominator * 2) as 2 | 4 | 8;
+  return denominator;
+}
+
+/**
  * A clip's frames into `out` at `offset`: egtea's native JPEG clip loader when it was built
  * (decode, warp and normalise off the JavaScript thread), frame by frame otherwise.
  */
@@ -144,9 +154,7 @@ export async function loadClipFramesInto(
 ): Promise<void> {
   const kernels = loadKernels();
   if (kernels?.loadJpegClip) {
-    // libjpeg can decode at 1/2, 1/4 or 1/8 size; take the smallest that still covers the output.
-    let denominator = 1;
-    while (denominator < 8 && augmentation.crop.width / (denominator * 2) >= config.size) denominator *= 2;
+    const denominator = jpegDecodeDenominator(augmentation.crop.width, config.size);
     await kernels.loadJpegClip(files, warpParams(augmentation, config), Int32Array.of(config.size, denominator, offset), out);
     return;
   }
