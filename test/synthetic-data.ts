@@ -28,20 +28,28 @@ const READY = 'ready.json';
 // A set another checkout has not used for this long is removed (it may still be in use just now).
 const STALE_MS = 6 * 3600_000;
 
+/** The source files `entries` import, directly or not (relative imports only). */
+function importClosure(entries: string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const match of fs.readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) visit(path.resolve(path.dirname(file), `${match[1]}.ts`));
+  };
+  for (const entry of entries) visit(entry);
+  return [...seen].sort();
+}
+
 /**
- * What the set is made from: the options and every source of synth, prepare and the layout they
- * write. Any change to them gives a new folder, so a stale set is never reused.
+ * What the set is made from: the options and every source file synth and prepare run. Any
+ * change to them gives a new folder, so a stale set is never reused.
  */
 function setDigest(): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ ...SMALL_SYNTH, jobs: null, frames: SMALL_PREPARE_FRAMES }));
-  const sources = [
-    ...fs.readdirSync(path.join(SOURCE_ROOT, 'video'), { recursive: true }).map((f) => path.join('video', String(f))),
-    ...fs.readdirSync(path.join(SOURCE_ROOT, 'data')).map((f) => path.join('data', f)),
-  ]
-    .filter((f) => f.endsWith('.ts'))
-    .sort();
-  for (const file of sources) hash.update(file).update(fs.readFileSync(path.join(SOURCE_ROOT, file)));
+  for (const file of importClosure([path.join(SOURCE_ROOT, 'video', 'synth', 'synthesize.ts'), path.join(SOURCE_ROOT, 'video', 'prepare.ts')])) {
+    hash.update(path.relative(SOURCE_ROOT, file)).update(fs.readFileSync(file));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
