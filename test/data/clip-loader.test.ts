@@ -83,6 +83,14 @@ describe('clip loader', () => {
     }
   });
 
+  it("refuses a label with one class in the training clips, naming the file and the labels that work", async () => {
+    const data = await smallSyntheticDataset();
+    // synth labels every clip noun 1.
+    await expect(loadFrameDataset({ annotations: data.annotations, frames: data.frames, label: 'noun', validationSubjects: 'P20-P26' })).rejects.toThrow(
+      /train_split1\.txt: label 'noun' has one class in its \d+ training clips, and a classifier needs at least two to learn anything; use label 'verb' or 'action'/,
+    );
+  });
+
   it('runs single-frame mode: an image is a clip of one frame', async () => {
     const images = records.slice(0, 5).map((r) => ({ ...r, frameCount: 1 }));
     const loader = new ClipLoader(images, { ...options(2), segments: 1 });
