@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const SHARED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
+const REPOSITORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The project's shared material (paper, EGTEA annotations, references): beside the checkout, or beside the folder of worktrees. */
+export const SHARED = [path.join(REPOSITORY, '..', 'shared'), path.join(REPOSITORY, '..', '..', 'shared')].find((dir) => fs.existsSync(dir)) ?? path.join(REPOSITORY, '..', 'shared');
 
 /** Largest absolute difference, and largest difference relative to the reference's scale. */
 export function difference(actual: tf.Tensor, expected: tf.Tensor): { abs: number; rel: number } {
