@@ -145,7 +145,10 @@ async function prepareAll(options: PrepareOptions, manifestFile: string): Promis
       await fs.rm(temporary, { recursive: true, force: true });
       await fs.mkdir(temporary, { recursive: true });
       const frames = await decodeSlot(() => (noRoom ? 0 : extractFrames(video, temporary, options.frames)));
-      if (noRoom) return;
+      if (noRoom) {
+        await fs.rm(temporary, { recursive: true, force: true });
+        return;
+      }
       const check = await checkClipFrames(temporary);
       // ffmpeg decoded the video, so a cut frame is a write that failed: the disk is full.
       if (check.problem !== null) throw new NoRoom(`ffmpeg reported success, but the frames of ${clip.clip} were not all written (${check.problem})`);
