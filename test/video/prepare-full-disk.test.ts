@@ -60,11 +60,14 @@ describe('egtea prepare on damaged earlier work', () => {
   });
 });
 
+// A real full disk is a small tmpfs, which only root can mount; CI runs as root, so there a
+// missing permission is a failure, elsewhere a stated skip.
 const isRoot = process.getuid?.() === 0;
-if (!isRoot && !process.env.CI) console.warn('prepare-full-disk: skipping the full-disk test: mounting a tmpfs needs root');
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+if (!isRoot && !inCi) console.warn('prepare-full-disk: skipping the full-disk test: mounting a tmpfs needs root');
 
 describe('egtea prepare on a full disk', () => {
-  it.skipIf(!isRoot && !process.env.CI)('stops with the folder named, keeps only whole clips, leaves no temporaries, and resumes once there is room', async () => {
+  it.skipIf(!isRoot && !inCi)('stops with the folder named, keeps only whole clips, leaves no temporaries, and resumes once there is room', async (context) => {
     // 24 of the clips: their 256-pixel frames need about 5 MB.
     const annotations = temporaryFolder('egtea-full-disk-annotations-');
     fs.copyFileSync(path.join(data.annotations, 'verb_idx.txt'), path.join(annotations, 'verb_idx.txt'));
@@ -74,6 +77,10 @@ describe('egtea prepare on a full disk', () => {
     }
     const disk = temporaryFolder('egtea-full-disk-');
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk], { encoding: 'utf8' });
+    if (mount.status !== 0 && !inCi) {
+      console.warn(`prepare-full-disk: skipping the full-disk test: cannot mount a tmpfs here (${mount.stderr.trim() || mount.error?.message})`);
+      context.skip();
+    }
     expect(mount.status, `mount a 1 MB tmpfs: ${mount.stderr}`).toBe(0);
     try {
       const frames = path.join(disk, 'frames');
