@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHARED, temporaryFolder } from '../helpers.js';
+import { SHARED, skipWithoutShared, temporaryFolder } from '../helpers.js';
 import { egtea } from './run-cli.js';
 
-describe('egtea info', () => {
+describe.skipIf(skipWithoutShared('egtea'))('egtea info', () => {
   it('reports the four splits and the class groups of the real annotations as JSON', () => {
     const run = egtea(['info', '--annotations', path.join(SHARED, 'egtea'), '--json']);
     expect(run.code).toBe(0);

@@ -7,7 +7,7 @@ import { classGroups, countPerClass, meanCount } from '../../src/data/class-grou
 import { parseClipName } from '../../src/data/clip-name.js';
 import { EGTEA_TEST_COUNTS, EGTEA_TRAIN_COUNTS, EGTEA_TRAIN_SUBJECTS, EGTEA_VERBS } from '../../src/data/egtea-profile.js';
 import { parseSubjects, splitBySubject } from '../../src/data/splits.js';
-import { SHARED, temporaryFolder } from '../helpers.js';
+import { SHARED, skipWithoutShared, temporaryFolder } from '../helpers.js';
 
 const EGTEA = path.join(SHARED, 'egtea');
 
@@ -20,7 +20,7 @@ function folder(files: Record<string, string>): string {
 const VERBS = 'Take 1\nPut 2\nTurn on 3\n';
 const GOOD = 'P01-R01-PastaSalad-1000-2000-F000024-F000048 1 1 1\n';
 
-describe('EGTEA annotations (the real split-1 files)', () => {
+describe.skipIf(skipWithoutShared('egtea'))('EGTEA annotations (the real split-1 files)', () => {
   it('reads 8299 training and 2022 test clips, 19 verb classes with their names, lines with several nouns', async () => {
     const set = await readAnnotations(EGTEA);
     expect(set.train).toHaveLength(8299);

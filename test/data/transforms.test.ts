@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { centreAugmentation, DEFAULT_TRANSFORM, drawAugmentation, jpegDecodeDenominator, loadClipFramesInto, loadFrameInto, type ClipAugmentation } from '../../src/data/transforms.js';
 import { loadKernels, setKernelsEnabled } from '../../src/engine/kernels.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { temporaryFolder } from '../helpers.js';
+import { IN_CI, temporaryFolder } from '../helpers.js';
 import { boxShrink, decodeRgb, meanAbs, referenceFrame, solidFrame, testFrame } from './warp-reference.js';
 
 const config = { ...DEFAULT_TRANSFORM, size: 64 };
@@ -16,7 +16,7 @@ const SMALL = { width: 120, height: 90 };
 const kernels = loadKernels();
 const nativeWarp = kernels !== null;
 const nativeJpeg = Boolean(kernels?.loadJpegClip);
-const requireInCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+const requireInCi = IN_CI;
 if (!nativeJpeg) console.warn(`transforms.test: egtea's native JPEG clip loader is absent (${nativeWarp ? 'built without jpeglib.h' : 'native kernels not built'}); its tests are ${requireInCi ? 'failing (CI)' : 'skipped'}`);
 const expectNative = (present: boolean, what: string) => expect(present, `${what}: not available; install the libjpeg headers and run egtea engine install`).toBe(true);
 

@@ -8,7 +8,7 @@ import { readManifest } from '../../src/data/manifest.js';
 import { UserError } from '../../src/util/errors.js';
 import { DEFAULT_FRAME_OPTIONS } from '../../src/video/extract-frames.js';
 import { prepareFrames } from '../../src/video/prepare.js';
-import { temporaryFolder } from '../helpers.js';
+import { IN_CI, temporaryFolder } from '../helpers.js';
 import { SMALL_PREPARE_FRAMES, smallSyntheticDataset } from '../synthetic-data.js';
 
 let data: Awaited<ReturnType<typeof smallSyntheticDataset>>;
@@ -63,7 +63,7 @@ describe('egtea prepare on damaged earlier work', () => {
 // A real full disk is a small tmpfs, which only root can mount; CI runs as root, so there a
 // missing permission is a failure, elsewhere a stated skip.
 const isRoot = process.getuid?.() === 0;
-const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+const inCi = IN_CI;
 if (!isRoot && !inCi) console.warn('prepare-full-disk: skipping the full-disk test: mounting a tmpfs needs root');
 
 describe('egtea prepare on a full disk', () => {
