@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SHARED } from './helpers.js';
-import { skipWithoutShared } from './support/shared.js';
+import { SHARED, skipWithoutShared } from './helpers.js';
 
 /** Whether python3 can import torch here (the reference needs it; CI installs it). */
 export function torchAvailable(): boolean {

@@ -6,8 +6,9 @@ import { readAnnotations } from '../data/annotations.js';
 import { DEFAULT_TRANSFORM } from '../data/transforms.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
-import { readManifest, MANIFEST_FILE } from '../video/manifest.js';
-import { clipFrameDir, prepareFrames } from '../video/prepare.js';
+import { clipFrameDir, MANIFEST_FILE } from '../data/frame-layout.js';
+import { readManifest } from '../data/manifest.js';
+import { prepareFrames } from '../video/prepare.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';
 import { benchDataset } from './bench-data.js';
 

@@ -6,7 +6,8 @@ import pLimit from 'p-limit';
 import { readAnnotations } from '../data/annotations.js';
 import { DEFAULT_FRAME_OPTIONS, frameOutputOptions } from '../video/extract-frames.js';
 import { ffmpegBinaries } from '../video/ffmpeg-binaries.js';
-import { clipVideoPath, prepareFrames } from '../video/prepare.js';
+import { clipVideoPath, FRAME_FILE_PATTERN } from '../data/frame-layout.js';
+import { prepareFrames } from '../video/prepare.js';
 import { benchDataset } from './bench-data.js';
 
 export interface PrepareBenchResult {
@@ -46,7 +47,7 @@ export async function runPrepareBench(options: { root: string; clips: number; jo
         limit(async () => {
           const dir = path.join(bare, String(i));
           await fs.mkdir(dir, { recursive: true });
-          await runFfmpeg(['-nostdin', '-threads', '1', '-i', clipVideoPath(videos, clip), ...frameOutputOptions(DEFAULT_FRAME_OPTIONS), path.join(dir, 'img_%05d.jpg')]);
+          await runFfmpeg(['-nostdin', '-threads', '1', '-i', clipVideoPath(videos, clip), ...frameOutputOptions(DEFAULT_FRAME_OPTIONS), path.join(dir, FRAME_FILE_PATTERN)]);
         }),
       ),
     );

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { frameFile } from '../data/frame-layout.js';
 import { UserError } from '../util/errors.js';
 import { ffmpegBinaries } from '../video/ffmpeg-binaries.js';
 import { prepareFrames } from '../video/prepare.js';
@@ -13,7 +14,7 @@ export function registerPrepareCommand(program: Command): void {
     .description('extract JPEG frames of every annotated clip with ffmpeg; resumable, with a manifest')
     .requiredOption('--videos <dir>', 'videos as <dir>/<session>/<clip>.mp4')
     .requiredOption('--annotations <dir>', 'folder with the split files and verb_idx.txt')
-    .option('--out <dir>', 'frames as <out>/<session>/<clip>/img_00001.jpg', path.join('data', 'frames'))
+    .option('--out <dir>', `frames as ${frameFile('<out>/<session>/<clip>', 0)}`, path.join('data', 'frames'))
     .option('--short-side <px>', 'scale frames so their short side is this long', parsePositiveInt, 256)
     .option('--quality <q>', "JPEG quality as ffmpeg's -q:v: 2 (best) to 31", parsePositiveInt, 2)
     .option('--fps <n>', "frames per second to keep (default: the video's own)", parsePositiveInt)

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { SYNTH_DEFAULTS, synthesize } from '../video/synth/synthesize.js';
+import { MAX_SYNTH_CLIPS, SYNTH_DEFAULTS, synthesize } from '../video/synth/synthesize.js';
 import { parsePositiveInt, parseSeed } from './options.js';
 import { emit } from './output.js';
 
@@ -23,7 +23,7 @@ export function registerSynthCommand(program: Command): void {
     .command('synth')
     .description('make an EGTEA-like dataset of real H.264 clips (EGTEA classes, subjects and imbalance, scaled), seeded')
     .option('--out <dir>', 'output folder', path.join('data', 'synth'))
-    .option('--clips <n>', 'number of clips (at least 57: 3 per class)', parsePositiveInt, SYNTH_DEFAULTS.clips)
+    .option('--clips <n>', `number of clips (at least 57: 3 per class; at most ${MAX_SYNTH_CLIPS})`, parsePositiveInt, SYNTH_DEFAULTS.clips)
     .option('--seed <n>', 'seed of every random choice (a whole number >= 0)', parseSeed, SYNTH_DEFAULTS.seed)
     .option('--size <WxH>', 'frame size', parseSize, { width: SYNTH_DEFAULTS.width, height: SYNTH_DEFAULTS.height })
     .option('--fps <n>', 'frames per second', parsePositiveInt, SYNTH_DEFAULTS.fps)

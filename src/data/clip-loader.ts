@@ -1,13 +1,13 @@
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
+import { frameFile } from './frame-layout.js';
 import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
 import { centreAugmentation, drawAugmentation, loadClipFramesInto, type TransformConfig } from './transforms.js';
 
-/** A clip ready to load: a folder of frames img_00001.jpg... (an image is a one-frame clip). */
+/** A clip ready to load: a folder of frames named as frame-layout.ts says (an image is a one-frame clip). */
 export interface ClipRecord {
   clip: string;
   frameDir: string;
@@ -39,9 +39,8 @@ export interface Batch {
   names: string[];
 }
 
-export function frameFile(dir: string, index: number): string {
-  return path.join(dir, `img_${String(index + 1).padStart(5, '0')}.jpg`);
-}
+// Kept for callers that import it from here (test/data/images.test.ts); frame-layout.ts owns it.
+export { frameFile } from './frame-layout.js';
 
 /**
  * Turns clip records into batches of augmented, normalised clips. Every random choice (the

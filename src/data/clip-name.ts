@@ -35,7 +35,3 @@ export function parseClipName(name: string): ClipName | string {
   };
 }
 
-/** A path component that came from an annotation file: refused unless it is a plain name. */
-export function isSafePathComponent(name: string): boolean {
-  return SAFE_NAME.test(name) && !name.includes('..');
-}

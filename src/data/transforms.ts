@@ -52,30 +52,29 @@ export function centreAugmentation(width: number, height: number): ClipAugmentat
 }
 
 /**
- * Crop, resize, rotate (keeping the size; corners filled black, as torchvision's RandomRotation)
- * and flip one JPEG frame; returns RGB bytes of size x size.
+ * The native warp's arithmetic (src/engine/native/warp.cc) in JavaScript, for when egtea's
+ * kernels are not built: output pixel centre q reads source point A q + t bilinearly (taps beyond
+ * the frame are black), then (x / 255 - mean) / std, into `out` at `offset`.
  */
-export async function transformFrame(jpeg: string | Buffer, augmentation: ClipAugmentation, size: number): Promise<Buffer> {
-  let image = sharp(jpeg).removeAlpha().extract(augmentation.crop).resize(size, size, { fit: 'fill' });
-  if (augmentation.flip) image = image.flop();
-  if (augmentation.angle === 0) return image.raw().toBuffer();
-  // sharp's rotation enlarges the canvas; a second pass keeps its centre.
-  const rotated = await image.rotate(augmentation.angle, { background: { r: 0, g: 0, b: 0 } }).raw().toBuffer({ resolveWithObject: true });
-  const { width, height } = rotated.info;
-  return sharp(rotated.data, { raw: { width, height, channels: 3 } })
-    .extract({ left: Math.floor((width - size) / 2), top: Math.floor((height - size) / 2), width: size, height: size })
-    .raw()
-    .toBuffer();
-}
-
-/** Writes RGB bytes into `out` at `offset` as normalised float32, channels-last. */
-export function normalizeInto(rgb: Buffer, out: Float32Array, offset: number, mean: readonly number[], std: readonly number[]): void {
-  const scale = [1 / (255 * std[0]!), 1 / (255 * std[1]!), 1 / (255 * std[2]!)];
-  const shift = [mean[0]! / std[0]!, mean[1]! / std[1]!, mean[2]! / std[2]!];
-  for (let i = 0; i < rgb.length; i += 3) {
-    out[offset + i] = rgb[i]! * scale[0]! - shift[0]!;
-    out[offset + i + 1] = rgb[i + 1]! * scale[1]! - shift[1]!;
-    out[offset + i + 2] = rgb[i + 2]! * scale[2]! - shift[2]!;
+export function warpNormalizeInto(rgb: Uint8Array, width: number, height: number, size: number, params: Float64Array, out: Float32Array, offset: number): void {
+  const [m00, m01, m10, m11, tx, ty] = [params[0]!, params[1]!, params[2]!, params[3]!, params[4]!, params[5]!];
+  const scale = [0, 1, 2].map((c) => 1 / (255 * params[9 + c]!));
+  const shift = [0, 1, 2].map((c) => params[6 + c]! / params[9 + c]!);
+  const tap = (x: number, y: number, c: number) => (x >= 0 && y >= 0 && x < width && y < height ? rgb[(y * width + x) * 3 + c]! : 0);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const sx = m00 * (u + 0.5) + m01 * (v + 0.5) + tx - 0.5;
+      const sy = m10 * (u + 0.5) + m11 * (v + 0.5) + ty - 0.5;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const at = offset + (v * size + u) * 3;
+      for (let c = 0; c < 3; c++) {
+        const value = tap(x0, y0, c) * (1 - fx) * (1 - fy) + tap(x0 + 1, y0, c) * fx * (1 - fy) + tap(x0, y0 + 1, c) * (1 - fx) * fy + tap(x0 + 1, y0 + 1, c) * fx * fy;
+        out[at + c] = value * scale[c]! - shift[c]!;
+      }
+    }
   }
 }
 
@@ -101,9 +100,9 @@ export function warpParams(augmentation: ClipAugmentation, config: TransformConf
 }
 
 /**
- * One frame into `out` at `offset` as normalised float32 [size, size, 3]. With egtea's kernels:
- * sharp decodes (shrinking first when the crop is much larger than the output, so nothing
- * aliases), and one native pass warps and normalises. Without them: sharp does it all.
+ * One frame into `out` at `offset` as normalised float32 [size, size, 3]: sharp decodes
+ * (shrinking first when the crop is much larger than the output, so nothing aliases), and one
+ * pass warps and normalises (egtea's kernel, or the same arithmetic in JavaScript without it).
  */
 export async function loadFrameInto(
   jpeg: string,
@@ -113,11 +112,6 @@ export async function loadFrameInto(
   out: Float32Array,
   offset: number,
 ): Promise<void> {
-  const kernels = loadKernels();
-  if (kernels === null) {
-    normalizeInto(await transformFrame(jpeg, augmentation, config.size), out, offset, config.mean, config.std);
-    return;
-  }
   let shrink = 1;
   let image = sharp(jpeg).removeAlpha();
   if (config.size / augmentation.crop.width < 0.8) {
@@ -127,7 +121,20 @@ export async function loadFrameInto(
   }
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`${jpeg}: expected an RGB frame, got ${info.channels} channels`);
-  kernels.warpNormalize(data, Int32Array.of(info.width, info.height, config.size, offset), warpParams(augmentation, config, shrink), out);
+  const params = warpParams(augmentation, config, shrink);
+  const kernels = loadKernels();
+  if (kernels) kernels.warpNormalize(data, Int32Array.of(info.width, info.height, config.size, offset), params, out);
+  else warpNormalizeInto(data, info.width, info.height, config.size, params, out, offset);
+}
+
+/**
+ * libjpeg can decode at 1/2, 1/4 or 1/8 size (averaging in the DCT, so nothing aliases): the
+ * smallest of these at which the crop still has at least `size` pixels.
+ */
+export function jpegDecodeDenominator(cropWidth: number, size: number): 1 | 2 | 4 | 8 {
+  let denominator: 1 | 2 | 4 | 8 = 1;
+  while (denominator < 8 && cropWidth / (denominator * 2) >= size) denominator = (denominator * 2) as 2 | 4 | 8;
+  return denominator;
 }
 
 /**
@@ -144,9 +151,7 @@ export async function loadClipFramesInto(
 ): Promise<void> {
   const kernels = loadKernels();
   if (kernels?.loadJpegClip) {
-    // libjpeg can decode at 1/2, 1/4 or 1/8 size; take the smallest that still covers the output.
-    let denominator = 1;
-    while (denominator < 8 && augmentation.crop.width / (denominator * 2) >= config.size) denominator *= 2;
+    const denominator = jpegDecodeDenominator(augmentation.crop.width, config.size);
     await kernels.loadJpegClip(files, warpParams(augmentation, config), Int32Array.of(config.size, denominator, offset), out);
     return;
   }

@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FRAME_FILE_PATTERN, frameNumber } from '../data/frame-layout.js';
 import { ffmpegCommand, ffmpegReason } from './ffmpeg-binaries.js';
 
 export interface FrameExtractionOptions {
@@ -12,7 +14,7 @@ export interface FrameExtractionOptions {
 
 export const DEFAULT_FRAME_OPTIONS: FrameExtractionOptions = { shortSide: 256, quality: 2, fps: null };
 
-/** ffmpeg's arguments for decoding a video into img_00001.jpg, img_00002.jpg, ... */
+/** ffmpeg's arguments for decoding a video into frames 1, 2, ... (named as frame-layout.ts says). */
 export function frameOutputOptions(options: FrameExtractionOptions): string[] {
   const s = options.shortSide;
   // Scale the short side to s, the long side in proportion (rounded to even).
@@ -29,7 +31,7 @@ export async function extractFrames(video: string, dir: string, options: FrameEx
       .input(video)
       .inputOptions(['-nostdin', '-threads', '1'])
       .outputOptions(frameOutputOptions(options))
-      .output(`${dir}/img_%05d.jpg`)
+      .output(path.join(dir, FRAME_FILE_PATTERN))
       .on('stderr', (line: string) => {
         stderr += `${line}\n`;
       })
@@ -37,7 +39,7 @@ export async function extractFrames(video: string, dir: string, options: FrameEx
       .on('end', () => resolve())
       .run();
   });
-  const frames = (await fs.readdir(dir)).filter((f) => /^img_\d{5}\.jpg$/.test(f)).length;
+  const frames = (await fs.readdir(dir)).filter((f) => frameNumber(f) !== null).length;
   if (frames === 0) throw new Error('ffmpeg decoded no frames');
   return frames;
 }

@@ -23,3 +23,29 @@ export async function jpegSize(file: string): Promise<{ width: number; height: n
     await handle.close();
   }
 }
+
+/**
+ * Why `file` is not a whole JPEG, or null when it is: it must start with SOI (FF D8) and end
+ * with EOI (FF D9). A frame cut by a full disk or a kill fails this; reading 4 bytes is cheap
+ * enough to check every frame of a dataset.
+ */
+export async function incompleteJpeg(file: string): Promise<string | null> {
+  let handle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (error as Error).message;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size < 4) return `${size} bytes`;
+    const ends = Buffer.alloc(4);
+    await handle.read(ends, 0, 2, 0);
+    await handle.read(ends, 2, 2, size - 2);
+    if (ends[0] !== 0xff || ends[1] !== 0xd8) return 'not a JPEG';
+    if (ends[2] !== 0xff || ends[3] !== 0xd9) return `cut short (${size} bytes, no end-of-image marker)`;
+    return null;
+  } finally {
+    await handle.close();
+  }
+}

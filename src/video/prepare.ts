@@ -2,12 +2,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { readAnnotations, type ClipAnnotation } from '../data/annotations.js';
-import { at } from '../util/errors.js';
+import { clipFrameDir, clipVideoPath, frameFile, MANIFEST_FILE } from '../data/frame-layout.js';
+import { appendManifest, closeCutLine, readManifest, type ManifestRecord } from '../data/manifest.js';
+import { at, UserError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
+import { checkClipFrames } from './check-frames.js';
 import { extractFrames, type FrameExtractionOptions } from './extract-frames.js';
 import { warmFfmpegCapabilities } from './ffmpeg-binaries.js';
 import { jpegSize } from './jpeg-size.js';
-import { appendManifest, MANIFEST_FILE, readManifest, type ManifestRecord } from './manifest.js';
 
 export interface PrepareOptions {
   videos: string;
@@ -30,28 +32,12 @@ export interface PrepareSummary {
   seconds: number;
 }
 
-/** Where a clip's video and frames live: `<videos>/<session>/<clip>.mp4`, `<out>/<session>/<clip>/`. */
-export function clipVideoPath(videos: string, clip: Pick<ClipAnnotation, 'session' | 'clip'>): string {
-  return path.join(videos, clip.session, `${clip.clip}.mp4`);
-}
-
-export function clipFrameDir(out: string, clip: Pick<ClipAnnotation, 'session' | 'clip'>): string {
-  return path.join(out, clip.session, clip.clip);
-}
-
-async function frameCount(dir: string): Promise<number | null> {
-  try {
-    return (await fs.readdir(dir)).filter((f) => /^img_\d{5}\.jpg$/.test(f)).length;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether a clip finished in an earlier run is still complete and its video unchanged. */
+/** Whether a clip finished in an earlier run is still complete (every frame whole) and its video unchanged. */
 async function stillDone(record: ManifestRecord | undefined, source: { size: number; mtimeMs: number }, dir: string): Promise<boolean> {
   if (!record || record.status !== 'done' || !record.source) return false;
   if (record.source.size !== source.size || record.source.mtimeMs !== source.mtimeMs) return false;
-  return (await frameCount(dir)) === record.frames;
+  const check = await checkClipFrames(dir);
+  return check.problem === null && check.frames === record.frames;
 }
 
 async function removeLeftovers(out: string): Promise<void> {
@@ -66,20 +52,60 @@ async function removeLeftovers(out: string): Promise<void> {
   }
 }
 
+/** A write that failed for lack of room: the disk (or quota) is full, not the clip bad. */
+class NoRoom extends Error {}
+
+function isNoRoom(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return error instanceof NoRoom || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+async function freeSpace(dir: string): Promise<string> {
+  try {
+    const stats = await fs.statfs(dir);
+    return `${((stats.bavail * stats.bsize) / 2 ** 20).toFixed(1)} MB free`;
+  } catch {
+    return 'free space unknown';
+  }
+}
+
+async function noRoomError(out: string, manifest: string, cause: unknown): Promise<UserError> {
+  const detail = cause instanceof NoRoom ? cause.message : `no space left on device (${(cause as Error).message})`;
+  return new UserError(
+    `cannot write frames to ${out} (${await freeSpace(out)}): ${detail}. Free space there and run egtea prepare again: ` +
+      `finished clips are recorded in ${manifest} and are not redone; nothing half-written was kept.`,
+    { cause },
+  );
+}
+
 /**
  * Decodes every annotated clip into JPEG frames. Resumable: each clip goes to a temporary folder
- * renamed into place when complete and is then recorded in the manifest; a rerun skips
- * finished clips and redoes clips whose video changed or whose frames went missing. A bad
- * video is recorded with ffmpeg's reason and the run goes on.
+ * renamed into place once every frame is checked whole, and is then recorded in the manifest;
+ * a rerun skips finished clips and redoes clips whose video changed or whose frames went
+ * missing or were cut. A bad video is recorded with ffmpeg's reason and the run goes on; a
+ * full disk stops the run (every clip after it would fail the same way).
  */
 export async function prepareFrames(options: PrepareOptions): Promise<PrepareSummary> {
+  const manifestFile = path.join(options.out, MANIFEST_FILE);
+  try {
+    return await prepareAll(options, manifestFile);
+  } catch (error) {
+    if (isNoRoom(error)) {
+      await removeLeftovers(options.out);
+      throw await noRoomError(options.out, manifestFile, error);
+    }
+    throw error;
+  }
+}
+
+async function prepareAll(options: PrepareOptions, manifestFile: string): Promise<PrepareSummary> {
   const started = Date.now();
   const set = await readAnnotations(options.annotations);
   // A clip listed in both split files is decoded once.
   const clips = [...new Map([...set.train, ...set.test].map((c) => [c.clip, c])).values()];
   await fs.mkdir(options.out, { recursive: true });
   await removeLeftovers(options.out);
-  const manifestFile = path.join(options.out, MANIFEST_FILE);
+  await closeCutLine(manifestFile);
   const manifest = await readManifest(manifestFile);
   const progress = new Progress('prepare', clips.length, 'frames', options.progress === false ? null : process.stderr);
   const summary: PrepareSummary = { out: options.out, manifest: manifestFile, clips: clips.length, done: 0, skipped: 0, failed: [], frames: 0, seconds: 0 };
@@ -87,14 +113,17 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
   const decodeSlot = pLimit(options.jobs);
   const inFlight = pLimit(options.jobs * 2);
   await warmFfmpegCapabilities();
+  // The first write that found no room; clips not yet started are then left for the rerun.
+  let noRoom: unknown = null;
 
   const prepareClip = async (clip: ClipAnnotation): Promise<void> => {
+    if (noRoom) return;
     const video = clipVideoPath(options.videos, clip);
     const target = clipFrameDir(options.out, clip);
     const annotation = at(clip.file, clip.line);
     const fail = async (reason: string, source: ManifestRecord['source']) => {
-      summary.failed.push({ clip: clip.clip, annotation, reason });
       await appendManifest(manifestFile, { clip: clip.clip, session: clip.session, status: 'failed', source, reason, annotation, at: new Date().toISOString() });
+      summary.failed.push({ clip: clip.clip, annotation, reason });
       progress.tick('failed');
     };
     let stat;
@@ -112,11 +141,18 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
       return;
     }
     const temporary = path.join(path.dirname(target), `.tmp-${clip.clip}-${process.pid}`);
-    await fs.rm(temporary, { recursive: true, force: true });
-    await fs.mkdir(temporary, { recursive: true });
     try {
-      const frames = await decodeSlot(() => extractFrames(video, temporary, options.frames));
-      const { width, height } = await jpegSize(path.join(temporary, 'img_00001.jpg'));
+      await fs.rm(temporary, { recursive: true, force: true });
+      await fs.mkdir(temporary, { recursive: true });
+      const frames = await decodeSlot(() => (noRoom ? 0 : extractFrames(video, temporary, options.frames)));
+      if (noRoom) {
+        await fs.rm(temporary, { recursive: true, force: true });
+        return;
+      }
+      const check = await checkClipFrames(temporary);
+      // ffmpeg decoded the video, so a cut frame is a write that failed: the disk is full.
+      if (check.problem !== null) throw new NoRoom(`ffmpeg reported success, but the frames of ${clip.clip} were not all written (${check.problem})`);
+      const { width, height } = await jpegSize(frameFile(temporary, 0));
       await fs.rm(target, { recursive: true, force: true });
       await fs.rename(temporary, target);
       await appendManifest(manifestFile, { clip: clip.clip, session: clip.session, status: 'done', frames, width, height, source, annotation, at: new Date().toISOString() });
@@ -125,12 +161,18 @@ export async function prepareFrames(options: PrepareOptions): Promise<PrepareSum
       progress.tick('done', frames);
     } catch (error) {
       await fs.rm(temporary, { recursive: true, force: true });
-      await fail((error as Error).message, source);
+      if (isNoRoom(error)) noRoom ??= error;
+      else await fail((error as Error).message, source);
     }
   };
 
-  await Promise.all(clips.map((clip) => inFlight(() => prepareClip(clip))));
+  // Every clip settles before anything is thrown, so no ffmpeg is left writing a temporary folder.
+  const outcomes = await Promise.allSettled(clips.map((clip) => inFlight(() => prepareClip(clip))));
   progress.finish();
+  for (const outcome of outcomes) if (outcome.status === 'rejected' && isNoRoom(outcome.reason)) noRoom ??= outcome.reason;
+  if (noRoom) throw noRoom;
+  const broken = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (broken) throw broken.reason;
   summary.seconds = (Date.now() - started) / 1000;
   return summary;
 }

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHARED } from '../helpers.js';
-import { skipWithoutShared } from '../support/shared.js';
+import { SHARED, skipWithoutShared, temporaryFolder } from '../helpers.js';
 import { egtea } from './run-cli.js';
 
 describe.skipIf(skipWithoutShared('egtea'))('egtea info', () => {
@@ -38,8 +37,18 @@ describe('egtea synth', () => {
     expect(egtea(['synth', '--seconds', '3-1']).code).toBe(2);
   });
 
+  it('refuses a set too large to make at once, with the limit, and writes nothing', () => {
+    const out = path.join(temporaryFolder('egtea-cli-synth-huge-'), 'set');
+    const started = Date.now();
+    const run = egtea(['synth', '--out', out, '--clips', '100000000']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe("egtea: --clips 100000000: synth makes at most 1000000 clips (about 100 times EGTEA's 10321; each clip is one ffmpeg run)");
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('makes a dataset that info reads, printing one JSON document', () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-cli-synth-'));
+    const out = temporaryFolder('egtea-cli-synth-');
     const run = egtea(['synth', '--out', out, '--clips', '57', '--size', '96x72', '--fps', '8', '--seconds', '0.3-0.5', '--json']);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ clips: 57, written: 57, seed: 1 });

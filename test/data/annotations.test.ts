@@ -7,13 +7,12 @@ import { classGroups, countPerClass, meanCount } from '../../src/data/class-grou
 import { parseClipName } from '../../src/data/clip-name.js';
 import { EGTEA_TEST_COUNTS, EGTEA_TRAIN_COUNTS, EGTEA_TRAIN_SUBJECTS, EGTEA_VERBS } from '../../src/data/egtea-profile.js';
 import { parseSubjects, splitBySubject } from '../../src/data/splits.js';
-import { SHARED } from '../helpers.js';
-import { skipWithoutShared } from '../support/shared.js';
+import { SHARED, skipWithoutShared, temporaryFolder } from '../helpers.js';
 
 const EGTEA = path.join(SHARED, 'egtea');
 
 function folder(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-annotations-'));
+  const dir = temporaryFolder('egtea-annotations-');
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }

@@ -61,6 +61,36 @@ describe('clip loader', () => {
     expect(await epoch(evaluation, 3)).toEqual(a);
   });
 
+  it("augments each clip afresh every epoch (the same clip's pixels differ), and repeats an epoch exactly", async () => {
+    const loader = new ClipLoader(records, options(2));
+    const clipValues = 10 * 48 * 48 * 3;
+    const pixels = async (record: ClipRecord, e: number, l = loader) => {
+      const out = new Float32Array(clipValues);
+      await l.loadClip(record, e, out, 0);
+      return out;
+    };
+    const evaluation = new ClipLoader(records, options(2, false));
+    for (const record of records.slice(0, 4)) {
+      const first = await pixels(record, 0);
+      const second = await pixels(record, 1);
+      let difference = 0;
+      for (let i = 0; i < clipValues; i++) difference += Math.abs(first[i]! - second[i]!);
+      // Another crop, angle, flip or frames: far more than rounding (one grey level is ~0.017).
+      expect(difference / clipValues, record.clip).toBeGreaterThan(0.05);
+      const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+      expect(same(await pixels(record, 0), first)).toBe(true);
+      expect(same(await pixels(record, 5, evaluation), await pixels(record, 0, evaluation))).toBe(true);
+    }
+  });
+
+  it("refuses a label with one class in the training clips, naming the file and the labels that work", async () => {
+    const data = await smallSyntheticDataset();
+    // synth labels every clip noun 1.
+    await expect(loadFrameDataset({ annotations: data.annotations, frames: data.frames, label: 'noun', validationSubjects: 'P20-P26' })).rejects.toThrow(
+      /train_split1\.txt: label 'noun' has one class in its \d+ training clips, and a classifier needs at least two to learn anything; use label 'verb' or 'action'/,
+    );
+  });
+
   it('runs single-frame mode: an image is a clip of one frame', async () => {
     const images = records.slice(0, 5).map((r) => ({ ...r, frameCount: 1 }));
     const loader = new ClipLoader(images, { ...options(2), segments: 1 });

@@ -5,13 +5,15 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegBinaries } from '../../src/video/ffmpeg-binaries.js';
 import { DEFAULT_FRAME_OPTIONS } from '../../src/video/extract-frames.js';
-import { readManifest } from '../../src/video/manifest.js';
-import { clipFrameDir, prepareFrames } from '../../src/video/prepare.js';
+import { clipFrameDir } from '../../src/data/frame-layout.js';
+import { readManifest } from '../../src/data/manifest.js';
+import { prepareFrames } from '../../src/video/prepare.js';
 import { encodeH264 } from '../../src/video/synth/encode.js';
 import { CLASS_PATTERNS } from '../../src/video/synth/patterns.js';
 import { renderClip } from '../../src/video/synth/render.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { egtea } from '../cli/run-cli.js';
+import { temporaryFolder } from '../helpers.js';
 import { smallSyntheticDataset } from '../synthetic-data.js';
 
 const SESSION = 'P01-R01-PastaSalad';
@@ -32,7 +34,7 @@ let annotations = '';
 
 beforeAll(async () => {
   const data = await smallSyntheticDataset();
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-bad-inputs-'));
+  root = temporaryFolder('egtea-bad-inputs-');
   videos = path.join(root, 'videos');
   annotations = path.join(root, 'annotations');
   fs.mkdirSync(path.join(videos, SESSION), { recursive: true });
@@ -97,26 +99,28 @@ describe('egtea prepare on bad input', () => {
 describe('egtea prepare after a kill', () => {
   it('never counts a half clip, and a rerun finishes the rest', async () => {
     const data = await smallSyntheticDataset();
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-kill-'));
+    const out = temporaryFolder('egtea-kill-');
     const args = [path.resolve('bin/egtea'), 'prepare', '--videos', data.videos, '--annotations', data.annotations, '--out', out, '--jobs', '1'];
     const child = spawn(process.execPath, args, { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
     const manifestFile = path.join(out, 'manifest.jsonl');
-    // Kill it (no chance to clean up) once a few clips are recorded.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const lines = fs.existsSync(manifestFile) ? fs.readFileSync(manifestFile, 'utf8').split('\n').filter(Boolean).length : 0;
-        if (lines >= 5) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-      child.on('exit', () => {
-        clearInterval(timer);
-        reject(new Error('prepare finished before it could be killed'));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Kill it (no chance to clean up) once a few clips are recorded; give up well inside the test's timeout.
+      await new Promise<void>((resolve, reject) => {
+        const deadline = Date.now() + 60_000;
+        timer = setInterval(() => {
+          const lines = fs.existsSync(manifestFile) ? fs.readFileSync(manifestFile, 'utf8').split('\n').filter(Boolean).length : 0;
+          if (lines >= 5) resolve();
+          else if (Date.now() > deadline) reject(new Error('prepare recorded fewer than 5 clips in 60 s'));
+        }, 20);
+        child.on('exit', () => reject(new Error('prepare finished before it could be killed')));
       });
-    });
-    await new Promise((resolve) => child.on('exit', resolve));
+    } finally {
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      await exited;
+    }
     const recorded = await readManifest(manifestFile);
     expect(recorded.size).toBeGreaterThanOrEqual(5);
     expect(recorded.size).toBeLessThan(90);

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { readAnnotations } from '../../src/data/annotations.js';
 import { summarizeDataset } from '../../src/data/dataset-summary.js';
 import { ffmpegBinaries } from '../../src/video/ffmpeg-binaries.js';
+import { planSyntheticDataset } from '../../src/video/synth/plan.js';
 import { synthesize } from '../../src/video/synth/synthesize.js';
+import { temporaryFolder } from '../helpers.js';
 import { SMALL_SYNTH, smallSyntheticDataset } from '../synthetic-data.js';
 
 describe('egtea synth', () => {
@@ -26,8 +28,8 @@ describe('egtea synth', () => {
   });
 
   it('is deterministic for a seed: the same annotation files and video bytes', async () => {
-    const one = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-a-'));
-    const two = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-synth-b-'));
+    const one = temporaryFolder('egtea-synth-a-');
+    const two = temporaryFolder('egtea-synth-b-');
     const options = { ...SMALL_SYNTH, clips: 57, seconds: [0.3, 0.5] as [number, number] };
     await synthesize({ ...options, out: one });
     await synthesize({ ...options, out: two, jobs: 1 });
@@ -41,6 +43,24 @@ describe('egtea synth', () => {
     const again = await synthesize({ ...options, out: one });
     expect(again.skipped).toBe(57);
     expect(again.written).toBe(0);
+  });
+
+  it('refuses at once, writing nothing, a set too large to make or to fit on the disk', async () => {
+    const out = path.join(temporaryFolder('egtea-synth-huge-'), 'set');
+    await expect(synthesize({ ...SMALL_SYNTH, clips: 100_000_000, out })).rejects.toThrow(/--clips 100000000: synth makes at most 1000000 clips/);
+    // 1,000,000 clips of 4000x4000 at 60 fps for 100-200 s: petabytes.
+    await expect(synthesize({ ...SMALL_SYNTH, clips: 1_000_000, width: 4000, height: 4000, fps: 60, seconds: [100, 200], out })).rejects.toThrow(
+      new RegExp(`--clips 1000000: 4000x4000 at 60 fps needs about [\\d.]+ GB, but ${out} has [\\d.]+ [MG]B free`),
+    );
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('replays the same plan, clip by clip, each time it is read', () => {
+    const plan = planSyntheticDataset(400, 3, [1.5, 3.5]);
+    const first = [...plan.clips()];
+    expect(first).toHaveLength(400);
+    expect([...plan.clips()]).toEqual(first);
+    expect(first.map((c) => c.index)).toEqual(first.map((_, i) => i));
   });
 
   it('refuses fewer clips than three per class', async () => {

@@ -3,11 +3,9 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../../util/files.js';
-import type { ManifestRecord } from '../../video/manifest.js';
-import { MANIFEST_FILE } from '../../video/manifest.js';
-import { clipFrameDir } from '../../video/prepare.js';
+import { clipFrameDir, frameFile, MANIFEST_FILE } from '../frame-layout.js';
+import type { ManifestRecord } from '../manifest.js';
 import { SPLIT_FILES } from '../annotations.js';
-import { frameFile } from '../clip-loader.js';
 import { imageAt, type ImageSet } from './image-set.js';
 import type { ImageSplits, Pick } from './imbalanced-splits.js';
 

@@ -1,5 +1,6 @@
 import { EGTEA_RECIPES, EGTEA_TEST_COUNTS, EGTEA_TEST_SUBJECTS, EGTEA_TRAIN_COUNTS, EGTEA_TRAIN_SUBJECTS, EGTEA_VERBS, EGTEA_FRAME_RATE } from '../../data/egtea-profile.js';
 import { parseSubjects, DEFAULT_VALIDATION_SUBJECTS } from '../../data/splits.js';
+import { UserError } from '../../util/errors.js';
 import { SeededRandom } from '../../util/random.js';
 
 export interface PlannedClip {
@@ -13,8 +14,14 @@ export interface PlannedClip {
 }
 
 export interface SynthPlan {
-  clips: PlannedClip[];
+  /** Number of clips. */
+  total: number;
   classes: readonly string[];
+  /**
+   * The clips in order, made as they are asked for (a plan of millions of clips never sits in
+   * memory as objects); each call replays the same clips.
+   */
+  clips(): Generator<PlannedClip>;
 }
 
 function weightedPick(random: SeededRandom, weights: Record<string, number>, allowed?: (key: string) => boolean): string {
@@ -60,14 +67,30 @@ function allocate(total: number, realTotal: number): { train: number; test: numb
  * file, so every split can be evaluated per class.
  */
 export function planSyntheticDataset(total: number, seed: number, durationSeconds: [number, number]): SynthPlan {
-  const realTotal = [...EGTEA_TRAIN_COUNTS, ...EGTEA_TEST_COUNTS].reduce((a, b) => a + b, 0);
   const minimum = EGTEA_VERBS.length * 3;
-  if (total < minimum) throw new Error(`synth needs at least ${minimum} clips (3 per class), not ${total}`);
-  const counts = allocate(total, realTotal);
+  if (!Number.isSafeInteger(total) || total < minimum) throw new UserError(`synth needs at least ${minimum} clips (3 per class), not ${total}`);
+  const counts = allocate(total, [...EGTEA_TRAIN_COUNTS, ...EGTEA_TEST_COUNTS].reduce((a, b) => a + b, 0));
+  return { total, classes: EGTEA_VERBS, clips: () => replay(total, seed, counts, durationSeconds) };
+}
+
+function* replay(total: number, seed: number, counts: { train: number; test: number }[], durationSeconds: [number, number]): Generator<PlannedClip> {
   const random = new SeededRandom(seed).fork('plan');
   const validation = parseSubjects(DEFAULT_VALIDATION_SUBJECTS);
   const isValidation = (s: string) => validation.has(s);
-  const planned: Omit<PlannedClip, 'index' | 'clip' | 'session' | 'durationMs'>[] = [];
+  // Subject, verb and split of each clip in compact arrays: 4 bytes a clip.
+  const subjects: string[] = [];
+  const subjectIndex = new Map<string, number>();
+  const subjectOf = new Uint16Array(total);
+  const verbOf = new Uint8Array(total);
+  const testOf = new Uint8Array(total);
+  let n = 0;
+  const add = (subject: string, verb: number, test: boolean) => {
+    if (!subjectIndex.has(subject)) subjectIndex.set(subject, subjects.push(subject) - 1);
+    subjectOf[n] = subjectIndex.get(subject)!;
+    verbOf[n] = verb;
+    testOf[n] = test ? 1 : 0;
+    n += 1;
+  };
   EGTEA_VERBS.forEach((_, verb) => {
     const { train: trainCount, test: testCount } = counts[verb]!;
     for (let i = 0; i < trainCount; i++) {
@@ -77,22 +100,29 @@ export function planSyntheticDataset(total: number, seed: number, durationSecond
           : i === 1
             ? weightedPick(random, EGTEA_TRAIN_SUBJECTS, (s) => !isValidation(s))
             : weightedPick(random, EGTEA_TRAIN_SUBJECTS);
-      planned.push({ subject, verb, split: 'train' });
+      add(subject, verb, false);
     }
-    for (let i = 0; i < testCount; i++) planned.push({ subject: weightedPick(random, EGTEA_TEST_SUBJECTS), verb, split: 'test' });
+    for (let i = 0; i < testCount; i++) add(weightedPick(random, EGTEA_TEST_SUBJECTS), verb, true);
   });
-  random.shuffle(planned);
+  // The same Fisher-Yates draws as SeededRandom.shuffle, on an index (plans stay as they were).
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  for (let i = total - 1; i > 0; i--) {
+    const j = random.int(0, i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
   // Clips of one recording follow each other in time, as in the real names.
   const clock = new Map<string, number>();
-  const clips = planned.map((p, index) => {
+  const frame = (ms: number) => `F${String(Math.round((ms * EGTEA_FRAME_RATE) / 1000)).padStart(6, '0')}`;
+  for (let index = 0; index < total; index++) {
+    const p = order[index]!;
+    const subject = subjects[subjectOf[p]!]!;
     const recipe = weightedPick(random, EGTEA_RECIPES);
-    const session = `${p.subject}-${recipe}`;
+    const session = `${subject}-${recipe}`;
     const start = (clock.get(session) ?? random.int(10_000, 60_000)) + random.int(500, 5_000);
     const durationMs = Math.round(random.uniform(durationSeconds[0], durationSeconds[1]) * 1000);
     clock.set(session, start + durationMs);
-    const frame = (ms: number) => `F${String(Math.round((ms * EGTEA_FRAME_RATE) / 1000)).padStart(6, '0')}`;
     const clip = `${session}-${start}-${start + durationMs}-${frame(start)}-${frame(start + durationMs)}`;
-    return { ...p, index, clip, session, durationMs };
-  });
-  return { clips, classes: EGTEA_VERBS };
+    yield { subject, verb: verbOf[p]!, split: testOf[p] ? 'test' : 'train', index, clip, session, durationMs };
+  }
 }
