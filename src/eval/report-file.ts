@@ -26,7 +26,7 @@ export async function readClassResults(file: string): Promise<ClassResult[]> {
   }
   const perClass = (document as Partial<SavedClassResults>).perClass;
   if (!Array.isArray(perClass) || perClass.length === 0) throw new UserError(`${file}: no 'perClass' list; is this a report from egtea eval --json?`);
-  return perClass.map((entry, i) => {
+  const results = perClass.map((entry, i) => {
     const e = entry as Partial<ClassResult>;
     const accuracy = e.accuracy ?? null;
     if (accuracy !== null && !(typeof accuracy === 'number' && accuracy >= 0 && accuracy <= 1)) {
@@ -34,4 +34,7 @@ export async function readClassResults(file: string): Promise<ClassResult[]> {
     }
     return { index: e.index ?? i, name: e.name ?? `class ${i}`, support: e.support ?? 0, accuracy, precision: e.precision ?? null };
   });
+  // No accuracy at all gives no difficulty to weigh by (tau would be NaN).
+  if (results.every((r) => r.accuracy === null)) throw new UserError(`${file}: no class has an accuracy (every class had no samples); evaluate on a split with samples`);
+  return results;
 }

@@ -12,7 +12,7 @@ export type { GraphInputs, LossFunction } from '../losses/loss-function.js';
  */
 export class NonFiniteStepError extends Error {
   constructor(
-    /** What went non-finite, e.g. "the loss (NaN)" or "the gradient of 'fc.weight'". */
+    /** What went non-finite, e.g. "the loss is NaN" or "the gradient of 'fc.weight' holds NaN or Inf". */
     readonly what: string,
   ) {
     super(`the training step went non-finite: ${what}`);
@@ -71,11 +71,11 @@ export function accumulatedTrainStep(
 /** Names what went non-finite from the packed [loss, gradient sums, value sums], or null. */
 function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | null {
   const loss = packed[0]!;
-  if (!Number.isFinite(loss)) return `the loss (${loss})`;
+  if (!Number.isFinite(loss)) return `the loss is ${loss}`;
   const trainable = model.parameters.trainable();
   const all = model.parameters.list();
   const failed = (names: string[], offset: number) => names.filter((_, i) => !Number.isFinite(packed[offset + i]!));
-  const describe = (kind: string, names: string[]) => `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}`;
+  const describe = (kind: string, names: string[]) => `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''} holds NaN or Inf`;
   const gradients = failed(trainable.map((p) => p.name), 1);
   if (gradients.length > 0) return describe('gradient', gradients);
   const updated = failed(all.map((p) => p.name), 1 + trainable.length);

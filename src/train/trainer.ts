@@ -284,7 +284,7 @@ function divergence(t: Training, epoch: number, batch: number, what: string): Us
   const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
   const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept, and rerunning the same command resumes from it`;
   return new UserError(
-    `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what} is not finite (NaN or Inf). Nothing of this step was saved; ${kept}. ` +
+    `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what}. Nothing of this step was saved; ${kept}. ` +
       `Likely causes: a learning rate too high for this model (schedule.learningRate ${t.p.schedule.learningRate}), ` +
       `a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}), ` +
       'or initial weights that hold NaN (--init / model.init). After changing the pipeline, pass --restart.',
