@@ -110,7 +110,7 @@ describe('a run folder is never wiped without --restart', () => {
     expect(await fs.readdir(out)).toContain('eval-test.json');
     await fs.rm(path.join(out, 'train.lock'));
     await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out, restart: true });
-    expect((await fs.readdir(out)).sort()).toEqual(['checkpoint', 'history.jsonl', 'model.safetensors', 'run.json']);
+    expect((await fs.readdir(out)).sort()).toEqual(['checkpoint', 'history.jsonl', 'model.safetensors', 'run.json', 'tb']);
   });
 });
 
