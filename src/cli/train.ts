@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { resolvedLoss } from '../config/loss-config.js';
 import { applyOverrides } from '../config/overrides.js';
-import { resolvePipeline } from '../config/resolve-pipeline.js';
+import { PIPELINE_NAMES, resolvePipeline } from '../config/resolve-pipeline.js';
 import { selectBackend } from '../engine/backend.js';
+import { RunFolder } from '../run/run-folder.js';
 import { train } from '../train/trainer.js';
 import { metricsTable } from '../report/metrics-table.js';
 import { parseNonNegativeNumber } from './options.js';
@@ -36,7 +37,9 @@ export function registerTrainCommand(program: Command): void {
       const pipeline = applyOverrides(await resolvePipeline(options.pipeline), overridesFrom(options));
       await selectBackend(program.opts<{ backend?: string }>().backend);
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
-      const result = await train({ pipeline, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log });
+      // Messages about the pipeline (a diverging run, a bad loss setting) name where it came from.
+      const pipelineSource = PIPELINE_NAMES.includes(options.pipeline) ? `built-in pipeline ${options.pipeline}` : options.pipeline;
+      const result = await train({ pipeline, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log });
       const last = result.epochs.at(-1);
       // The loss with every default filled in: what the run trained with.
       emit(options.json, { ...result, pipeline, loss: resolvedLoss(pipeline.loss) }, () => {
@@ -50,7 +53,7 @@ export function registerTrainCommand(program: Command): void {
             { name: 'majority', metrics: groups.majority },
             { name: 'minority', metrics: groups.minority },
           ]),
-          `weights: ${path.join(out, 'model.safetensors')}; history: ${path.join(out, 'history.jsonl')}`,
+          `weights: ${new RunFolder(out).modelFile}; history: ${new RunFolder(out).historyFile}`,
         ].join('\n');
       });
     });
