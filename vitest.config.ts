@@ -7,6 +7,12 @@ const END_TO_END = [
   'test/video/**/*.test.ts',
   'test/package/**/*.test.ts',
   'test/train/trainer.test.ts',
+  'test/train/run-safety.test.ts',
+  'test/train/memory.test.ts',
+  'test/config/command-line.test.ts',
+  'test/models/resnext3d.test.ts',
+  'test/report/report-browser.test.ts',
+  'test/report/tensorboard.test.ts',
   'test/data/clip-loader.test.ts',
   'test/data/images.test.ts',
 ];
