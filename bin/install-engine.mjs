@@ -31,8 +31,12 @@ const HEADER_PREFIXES = [
   'tensorflow/include/tensorflow/core/platform/',
   'tensorflow/include/tsl/',
   'tensorflow/include/xla/tsl/',
+  // kernels.h (egtea's TensorFlow ops, src/engine/native/tf_ops.cc) includes the rendezvous API.
+  'tensorflow/include/tensorflow/core/common_runtime/next_pluggable_device/c/',
 ];
 const LIBRARIES = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'];
+// What an extraction holds: a changed list means extracting again.
+const EXTRACTED = JSON.stringify({ headers: HEADER_PREFIXES, libraries: LIBRARIES });
 
 const log = (msg) => process.stderr.write(`[egtea engine] ${msg}\n`);
 
@@ -67,8 +71,10 @@ function bindingLoads(pkgDir) {
   const probe = `process.env.TF_CPP_MIN_LOG_LEVEL='3'; const b=require(${JSON.stringify(
     path.join(pkgDir, 'lib', `napi-v${NAPI_VERSION}`, 'tfjs_binding.node'),
   )}); process.stdout.write(String(b.TF_Version));`;
-  const result = run(process.execPath, ['-e', probe]);
-  return result.ok ? result.output.trim().split('\n').pop() : null;
+  // Only stdout: TensorFlow prints notices (oneDNN's, for one) on stderr while it loads.
+  const result = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const version = result.status === 0 ? (result.stdout ?? '').trim() : '';
+  return /^\d+\.\d+/.test(version) ? version : null;
 }
 
 function nodeHeadersDir() {
@@ -110,7 +116,7 @@ function obtainWheel(cacheDir, spec) {
 
 function extractWheel(wheel, libDir) {
   const done = path.join(libDir, '.complete');
-  if (fs.existsSync(done)) return;
+  if (fs.existsSync(done) && fs.readFileSync(done, 'utf8') === EXTRACTED) return;
   log(`extracting libtensorflow and its C headers from ${path.basename(wheel)}`);
   const tmp = `${libDir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -130,10 +136,16 @@ with zipfile.ZipFile(wheel) as z:
   const python = process.env.PYTHON || 'python3';
   const result = run(python, ['-c', script, wheel, tmp, HEADER_PREFIXES.join(','), LIBRARIES.join(',')]);
   if (!result.ok) fail(`extracting ${wheel} failed: ${result.output.slice(-2000)}`);
-  fs.rmSync(libDir, { recursive: true, force: true });
-  fs.renameSync(path.join(tmp, 'tensorflow'), libDir);
+  if (fs.existsSync(done)) {
+    // An older extraction: add what it lacks and leave its libraries in place, since other
+    // installs (worktrees, checkouts) may be running on them.
+    fs.cpSync(path.join(tmp, 'tensorflow', 'include'), path.join(libDir, 'include'), { recursive: true, force: false });
+  } else {
+    fs.rmSync(libDir, { recursive: true, force: true });
+    fs.renameSync(path.join(tmp, 'tensorflow'), libDir);
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.writeFileSync(done, new Date().toISOString());
+  fs.writeFileSync(done, EXTRACTED);
 }
 
 function linkDeps(pkgDir, libDir) {
@@ -174,7 +186,8 @@ function buildBinding(pkgDir) {
 }
 
 // egtea's own CPU kernels (grouped conv3d, fused batch norm): rebuilt when their sources change.
-function buildKernels(force) {
+// With libtensorflow (libDir) they are also built as TensorFlow ops (egtea_tf_ops.node).
+function buildKernels(force, libDir) {
   if (process.env.EGTEA_SKIP_KERNELS === '1') {
     log('EGTEA_SKIP_KERNELS=1: skipping egtea kernels');
     return;
@@ -183,7 +196,7 @@ function buildKernels(force) {
   const sources = fs.readdirSync(dir).filter((f) => /\.(cc|h|gyp)$/.test(f)).sort();
   const hash = createHash('sha256');
   for (const file of sources) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
-  const digest = `${hash.digest('hex')}/${process.versions.modules}`;
+  const digest = `${hash.digest('hex')}/${process.versions.modules}/${libDir ?? 'no TensorFlow'}`;
   const stampFile = path.join(dir, 'build', 'egtea-kernels.stamp');
   const addon = path.join(dir, 'build', 'Release', 'egtea_kernels.node');
   if (!force && fs.existsSync(addon) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === digest) {
@@ -196,7 +209,8 @@ function buildKernels(force) {
   // The JPEG clip loader needs libjpeg(-turbo)'s headers; without them the loader uses sharp.
   const jpeg = run(process.env.CC || 'cc', ['-E', '-x', 'c', '-'], { input: '#include <stdio.h>\n#include <jpeglib.h>\n' }).ok;
   log(`compiling egtea kernels (grouped conv3d, fused batch norm, warp${jpeg ? ', JPEG clip loader' : '; no jpeglib.h, so no JPEG clip loader'})`);
-  const result = run(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `--egtea_jpeg=${jpeg ? 1 : 0}`], { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
+  const args = [gyp, 'rebuild', `--nodedir=${nodedir}`, `--egtea_jpeg=${jpeg ? 1 : 0}`, ...(libDir ? [`--egtea_tf=${libDir}`] : [])];
+  const result = run(process.execPath, args, { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
   if (!result.ok) fail(`node-gyp failed for egtea kernels:\n${result.output.slice(-3000)}`);
   fs.writeFileSync(stampFile, digest);
   log('egtea kernels ready');
@@ -204,14 +218,20 @@ function buildKernels(force) {
 
 function main() {
   const force = process.argv.includes('--force');
-  buildKernels(force);
+  // The engine first: egtea's kernels are also built as TensorFlow ops against its libtensorflow.
+  const libDir = installEngine(force);
+  buildKernels(force, libDir);
+}
+
+/** Installs the native engine; returns the folder of its libtensorflow, or null without one. */
+function installEngine(force) {
   if (process.env.EGTEA_SKIP_ENGINE === '1') {
     log('EGTEA_SKIP_ENGINE=1: skipping the native engine');
-    return;
+    return null;
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     log(`no wheel route for ${process.platform}-${process.arch} yet; falling back to the stock tfjs-node installer is up to you`);
-    return;
+    return null;
   }
   const spec = process.env.EGTEA_TF_WHEEL || DEFAULT_WHEEL;
   const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
@@ -223,8 +243,10 @@ function main() {
     const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node && stamp.patch === wanted.patch;
     const version = same ? bindingLoads(pkgDir) : null;
     if (version) {
+      // An older install may lack headers egtea's TensorFlow ops need: extract them again.
+      extractWheel(obtainWheel(cacheDir, spec), stamp.libDir);
       log(`native engine ready: TensorFlow ${version} (${stamp.wheel}, cached)`);
-      return;
+      return stamp.libDir;
     }
   }
   const wheel = obtainWheel(cacheDir, spec);
@@ -236,6 +258,7 @@ function main() {
   if (!version) fail('the binding was built but does not load; see the output above');
   fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, builtAt: new Date().toISOString() }, null, 2));
   log(`native engine ready: TensorFlow ${version} (${wanted.wheel})`);
+  return libDir;
 }
 
 main();

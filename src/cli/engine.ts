@@ -19,8 +19,11 @@ export function registerEngineCommand(program: Command): void {
           `device             ${info.device}`,
           `TensorFlow         ${info.tensorflowVersion ?? 'not loaded'}${info.wheel ? ` (from ${info.wheel})` : ''}`,
           `TensorFlow.js      ${info.tfjsVersion}`,
-          `grouped conv3d     ${info.groupedConv3d}`,
-          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow graph)' : info.backend !== 'tensorflow' ? 'no (pure-JS backend)' : info.device === 'gpu' ? 'no (CPU-only for now)' : "no: the binding lacks egtea's patch (egtea engine install --force)"}`,
+          `grouped conv3d     ${info.implementations.groupedConv3d}`,
+          `batch norm         ${info.implementations.batchNorm}`,
+          `3D max pooling     ${info.implementations.maxPool3d}`,
+          `clip decode        ${info.implementations.clipDecode}`,
+          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow function)' : info.backend !== 'tensorflow' ? 'no (pure-JS backend)' : "no: the binding lacks egtea's patch (egtea engine install --force)"}`,
           `threads            ${info.threads.cores} cores; intra-op ${info.threads.intraOp}, inter-op ${info.threads.interOp}`,
         ].join('\n'),
       );

@@ -5,8 +5,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 import { resolveGroupedConvImpl } from './conv3d.js';
-import { nativeGroupedConvAvailable } from './grouped-conv3d.js';
-import { nativeBackend } from './native-backend.js';
+import { bindingDevice, currentImplementations, type Device, type Implementations } from './dispatch.js';
 import { withCapturedStderr } from './kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
@@ -16,15 +15,18 @@ export const BACKEND_ENV = 'EGTEA_BACKEND';
 export interface EngineInfo {
   backend: 'tensorflow' | 'cpu';
   requested: BackendChoice;
-  device: 'gpu' | 'cpu';
+  /** Where TensorFlow puts tensors, as the binding reports it. */
+  device: Device;
   tfjsVersion: string;
   tensorflowVersion: string | null;
   /** The wheel libtensorflow came from, as recorded by `egtea engine install`. */
   wheel: string | null;
   /** The grouped conv3d path `auto` takes here. */
   groupedConv3d: 'native' | 'kernel' | 'split-per-group';
-  /** Whether training steps run as one TensorFlow graph here (patched binding, CPU). */
+  /** Whether training steps run as one TensorFlow function here (patched binding). */
   graphSteps: boolean;
+  /** What src/engine/dispatch.ts chooses for each op with several implementations. */
+  implementations: Implementations;
   threads: { cores: number; intraOp: string; interOp: string };
   warning: string | null;
 }
@@ -107,18 +109,17 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
   if (!(await tf.setBackend(backend))) throw new UserError(`backend '${backend}' failed to initialise`);
   await tf.ready();
   if (warning) process.stderr.write(`${warning}\n`);
-  const native = backend === 'tensorflow' && nativeGroupedConvAvailable();
+  const implementations = currentImplementations();
   active = {
     backend,
     requested: choice,
-    // Only a GPU build of TensorFlow has a grouped Conv3D kernel, and it places it on the GPU.
-    device: native ? 'gpu' : 'cpu',
+    device: bindingDevice() ?? 'cpu',
     tfjsVersion: tf.version_core,
     tensorflowVersion,
     wheel: backend === 'tensorflow' ? installedWheel() : null,
     groupedConv3d: resolveGroupedConvImpl('auto'),
-    // The patched binding is needed, and graph steps are CPU-only for now (graph/graph-step.ts).
-    graphSteps: !native && typeof nativeBackend()?.binding.loadGraphDef === 'function',
+    graphSteps: implementations.graphSteps,
+    implementations,
     threads: {
       cores: os.availableParallelism(),
       intraOp: process.env.TF_NUM_INTRAOP_THREADS ?? 'all cores',

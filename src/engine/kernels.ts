@@ -91,6 +91,11 @@ export function kernelsSuspended(): boolean {
   return suspended > 0;
 }
 
+/** Whether egtea's kernels may be used at all (EGTEA_KERNELS=0 or setKernelsEnabled(false) say no). */
+export function kernelsEnabled(): boolean {
+  return enabled;
+}
+
 /** Turns egtea's kernels off (tests and benchmarks compare against the pure-tfjs paths). */
 export function setKernelsEnabled(value: boolean): void {
   enabled = value;

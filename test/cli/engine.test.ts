@@ -9,8 +9,11 @@ describe('egtea engine', () => {
     expect(['tensorflow', 'cpu']).toContain(info.backend);
     expect(info.threads.cores).toBeGreaterThan(0);
     expect(info).toHaveProperty('groupedConv3d');
-    // The native engine egtea installs carries the binding patch that graph steps need (CPU).
-    expect(info.graphSteps).toBe(info.backend === 'tensorflow' && info.device === 'cpu');
+    // The native engine egtea installs carries the binding patch that graph steps need, on any device.
+    expect(info.graphSteps).toBe(info.backend === 'tensorflow');
+    expect(['cpu', 'gpu']).toContain(info.device);
+    // egtea's CPU kernels never run on a GPU's tensors.
+    if (info.device === 'gpu') expect(Object.values(info.implementations)).not.toContain('egtea-kernel');
   });
 
   it('runs on the pure-JS backend when asked, and refuses an unknown one with the choices', () => {

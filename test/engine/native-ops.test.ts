@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nativeTrainingBatchNorm } from '../../src/engine/batch-norm.js';
+import { nativeTrainingBatchNorm } from '../../src/engine/tensorflow-batch-norm.js';
 import { biasActivation, type Activation } from '../../src/engine/bias-activation.js';
 import { matMul } from '../../src/engine/mat-mul.js';
 import { maxPool2d } from '../../src/engine/max-pool.js';
