@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/backend.js';
+import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
+import { formatEngineCheck, runEngineCheck } from './engine-check.js';
+import { parsePositiveInt } from './options.js';
 import { emit } from './output.js';
 
 export function registerEngineCommand(program: Command): void {
@@ -30,6 +33,25 @@ export function registerEngineCommand(program: Command): void {
     });
 
   engine
+    .command('check')
+    .description("self-check for a new machine: each op with several implementations against TensorFlow's, then a 3D-ResNeXt-101 training step as a TensorFlow function against the eager step; clips/s and peak memory; exit 1 on any disagreement")
+    .option('--json', 'print one JSON document', false)
+    .option('--arch <name>', 'model of the step check', 'resnext3d-101')
+    .option('--batch <n>', 'clips per step', parsePositiveInt, 2)
+    .option('--frames <t>', 'frames per clip', parsePositiveInt, 10)
+    .option('--size <s>', 'frame size', parsePositiveInt, 224)
+    .option('--reps <n>', 'timed function steps', parsePositiveInt, 2)
+    .action(async (options: { json: boolean; arch: string; batch: number; frames: number; size: number; reps: number }) => {
+      const info = await selectBackend(program.opts<{ backend?: string }>().backend);
+      if (!ARCHITECTURES.includes(options.arch as Architecture) || !options.arch.startsWith('resnext3d')) {
+        throw new UserError(`--arch ${options.arch}: the step check takes a 3D-ResNeXt (${ARCHITECTURES.filter((a) => a.startsWith('resnext3d')).join(', ')})`);
+      }
+      const report = runEngineCheck(info, options);
+      emit(options.json, report, () => formatEngineCheck(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  engine
     .command('install')
     .description('build the native engine: libtensorflow from the TensorFlow wheel (pip) and the tfjs binding (node-gyp); cached')
     .option('--force', 'rebuild even when a working engine is installed', false)
@@ -39,3 +61,4 @@ export function registerEngineCommand(program: Command): void {
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });
 }
+

@@ -23,6 +23,22 @@ describe('egtea engine', () => {
     expect(bad.stderr).toMatch(/choose one of: auto, tensorflow, cpu/);
   });
 
+  it('checks itself: ops against TensorFlow, then a training step as a function against the eager step, as one JSON document', () => {
+    const run = egtea(['engine', 'check', '--json', '--arch', 'resnext3d-tiny', '--frames', '2', '--size', '16', '--reps', '1']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.step).toMatchObject({ arch: 'resnext3d-tiny', batch: 2, ok: true, nodes: expect.any(Number) });
+    expect(report.step.loss.function).toBeCloseTo(report.step.loss.eager, 4);
+    expect(report.step.worstUpdate.error).toBeLessThan(report.step.tolerance);
+    expect(report.step.clipsPerSecond).toBeGreaterThan(0);
+    expect(report.step.peakRssMiB).toBeGreaterThan(0);
+    for (const op of report.ops) expect(op.ok, op.op).toBe(true);
+    const bad = egtea(['engine', 'check', '--arch', 'lenet5']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--arch lenet5: the step check takes a 3D-ResNeXt/);
+  });
+
   it('says what is missing, and how to install it, when the native engine is demanded but absent', () => {
     const run = egtea(['--backend', 'tensorflow', 'engine'], { EGTEA_NATIVE_PACKAGE: '@tensorflow/not-installed' });
     expect(run.code).toBe(1);
