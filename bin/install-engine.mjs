@@ -4,9 +4,11 @@
 // Route: take libtensorflow from the official TensorFlow Python wheel (pip download), then
 // compile the tfjs binding against it with node-gyp. Cached and idempotent.
 //
+// Options: --force (rebuild), --required (fail on errors), --gpu (the CUDA build of TensorFlow
+// and its NVIDIA libraries, bin/gpu-wheels.mjs), --dry-run (resolve the wheels, download nothing).
 // Environment:
-//   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0;
-//                        use tensorflow==2.21.0 for the CUDA 12 build on GPU machines)
+//   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0, or
+//                        tensorflow==2.21.0 with --gpu)
 //   EGTEA_TF_WHEEL_FILE  a wheel file already on disk (skips pip)
 //   EGTEA_CACHE          cache folder (default ~/.cache/egtea)
 //   EGTEA_SKIP_ENGINE=1  skip TensorFlow (pure-JS backend only)
@@ -20,8 +22,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PATCH_DIGEST, patchBinding } from './binding-patch/apply.mjs';
+import { cudaRequirements, provisionNvidia, resolveWheels, WHEEL_TARGET } from './gpu-wheels.mjs';
 
 const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
+const GPU_WHEEL = 'tensorflow==2.21.0';
+const gpu = process.argv.includes('--gpu');
+const dryRun = process.argv.includes('--dry-run');
+const python = process.env.PYTHON || 'python3';
 const NAPI_VERSION = 8;
 // 2: the binding carries egtea's patch (bin/binding-patch).
 const STAMP_VERSION = 2;
@@ -105,9 +112,9 @@ function obtainWheel(cacheDir, spec) {
   const existing = fs.existsSync(wheelDir) ? fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl')) : [];
   if (existing.length > 0) return path.join(wheelDir, existing[0]);
   fs.mkdirSync(wheelDir, { recursive: true });
-  const python = process.env.PYTHON || 'python3';
   log(`downloading the TensorFlow wheel (${spec}) with pip; about 270 MB, once`);
-  const result = run(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-d', wheelDir, spec]);
+  // The wheel for a fixed Python and platform: its libraries serve any local Python.
+  const result = run(python, ['-m', 'pip', 'download', '--no-deps', ...WHEEL_TARGET, '-d', wheelDir, spec]);
   if (!result.ok) fail(`pip download ${spec} failed:\n${result.output.slice(-2000)}`);
   const wheels = fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl'));
   if (wheels.length === 0) fail(`pip download ${spec} produced no wheel in ${wheelDir}`);
@@ -133,7 +140,6 @@ with zipfile.ZipFile(wheel) as z:
     for n in names:
         z.extract(n, out)
 `;
-  const python = process.env.PYTHON || 'python3';
   const result = run(python, ['-c', script, wheel, tmp, HEADER_PREFIXES.join(','), LIBRARIES.join(',')]);
   if (!result.ok) fail(`extracting ${wheel} failed: ${result.output.slice(-2000)}`);
   if (fs.existsSync(done)) {
@@ -216,8 +222,28 @@ function buildKernels(force, libDir) {
   log('egtea kernels ready');
 }
 
+/** Prints what an install would fetch (pip resolves from metadata alone) and downloads nothing. */
+function dryRunPlan(spec) {
+  const tensorflow = resolveWheels(python, [spec]);
+  if (tensorflow.error) fail(tensorflow.error);
+  const plan = { tensorflow: tensorflow.wheels[0], nvidia: [] };
+  if (gpu) {
+    const requirements = cudaRequirements(plan.tensorflow.requiresDist);
+    if (requirements.length === 0) fail(`${spec} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build?`);
+    const nvidia = resolveWheels(python, requirements);
+    if (nvidia.error) fail(nvidia.error);
+    plan.nvidia = nvidia.wheels;
+  }
+  const brief = (w) => ({ name: w.name, version: w.version, url: w.url });
+  process.stdout.write(`${JSON.stringify({ tensorflow: brief(plan.tensorflow), nvidia: plan.nvidia.map(brief) }, null, 2)}\n`);
+}
+
 function main() {
   const force = process.argv.includes('--force');
+  if (dryRun) {
+    dryRunPlan(process.env.EGTEA_TF_WHEEL || (gpu ? GPU_WHEEL : DEFAULT_WHEEL));
+    return;
+  }
   // The engine first: egtea's kernels are also built as TensorFlow ops against its libtensorflow.
   const libDir = installEngine(force);
   buildKernels(force, libDir);
@@ -233,14 +259,14 @@ function installEngine(force) {
     log(`no wheel route for ${process.platform}-${process.arch} yet; falling back to the stock tfjs-node installer is up to you`);
     return null;
   }
-  const spec = process.env.EGTEA_TF_WHEEL || DEFAULT_WHEEL;
+  const spec = process.env.EGTEA_TF_WHEEL || (gpu ? GPU_WHEEL : DEFAULT_WHEEL);
   const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
   const pkgDir = tfjsNodeDir();
   const stampFile = path.join(pkgDir, 'egtea-engine.json');
-  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, node: process.versions.modules, patch: PATCH_DIGEST };
+  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, gpu, node: process.versions.modules, patch: PATCH_DIGEST };
   if (!force && fs.existsSync(stampFile)) {
     const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
-    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node && stamp.patch === wanted.patch;
+    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && Boolean(stamp.gpu) === gpu && stamp.node === wanted.node && stamp.patch === wanted.patch;
     const version = same ? bindingLoads(pkgDir) : null;
     if (version) {
       // An older install may lack headers egtea's TensorFlow ops need: extract them again.
@@ -252,13 +278,33 @@ function installEngine(force) {
   const wheel = obtainWheel(cacheDir, spec);
   const libDir = path.join(cacheDir, 'libtensorflow', path.basename(wheel, '.whl'));
   extractWheel(wheel, libDir);
+  const gpuLibraries = gpu ? nvidiaLibrariesFor(wheel, cacheDir) : [];
   linkDeps(pkgDir, libDir);
   buildBinding(pkgDir);
   const version = bindingLoads(pkgDir);
   if (!version) fail('the binding was built but does not load; see the output above');
-  fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, builtAt: new Date().toISOString() }, null, 2));
+  // gpuLibraries: what src/engine/backend.ts preloads before TensorFlow looks for CUDA.
+  fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, gpuLibraries, builtAt: new Date().toISOString() }, null, 2));
   log(`native engine ready: TensorFlow ${version} (${wanted.wheel})`);
   return libDir;
+}
+
+/** The NVIDIA libraries the CUDA wheel names, downloaded and extracted into the cache once. */
+function nvidiaLibrariesFor(wheel, cacheDir) {
+  const script = `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    meta = [n for n in z.namelist() if n.endswith('.dist-info/METADATA')][0]
+    print('\\n'.join(l[len('Requires-Dist: '):] for l in z.read(meta).decode().splitlines() if l.startswith('Requires-Dist: ')))
+`;
+  const result = spawnSync(python, ['-c', script, wheel], { encoding: 'utf8' });
+  if (result.status !== 0) fail(`reading ${path.basename(wheel)}'s requirements failed: ${result.stderr}`);
+  const requirements = cudaRequirements(result.stdout.split('\n'));
+  if (requirements.length === 0) fail(`${path.basename(wheel)} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build (tensorflow, not tensorflow-cpu)?`);
+  const provisioned = provisionNvidia(python, requirements, path.join(cacheDir, 'nvidia', path.basename(wheel, '.whl')), log);
+  if (provisioned.error) fail(provisioned.error);
+  log(`${provisioned.libraries.length} NVIDIA libraries ready (preloaded by egtea when the engine loads)`);
+  return provisioned.libraries;
 }
 
 main();

@@ -47,7 +47,8 @@ export function registerEngineCommand(program: Command): void {
         throw new UserError(`--arch ${options.arch}: the step check takes a 3D-ResNeXt (${ARCHITECTURES.filter((a) => a.startsWith('resnext3d')).join(', ')})`);
       }
       const report = runEngineCheck(info, options);
-      emit(options.json, report, () => formatEngineCheck(report));
+      // `engine --json` is the parent's option too, and commander gives it to the parent.
+      emit(options.json || engine.opts<{ json: boolean }>().json, report, () => formatEngineCheck(report));
       if (!report.ok) process.exitCode = 1;
     });
 
@@ -55,9 +56,12 @@ export function registerEngineCommand(program: Command): void {
     .command('install')
     .description('build the native engine: libtensorflow from the TensorFlow wheel (pip) and the tfjs binding (node-gyp); cached')
     .option('--force', 'rebuild even when a working engine is installed', false)
-    .action((options: { force: boolean }) => {
+    .option('--gpu', 'the CUDA build of TensorFlow and its NVIDIA libraries (from PyPI, into the cache; found without LD_LIBRARY_PATH)', false)
+    .option('--dry-run', 'print the wheels an install would fetch (resolved from their metadata) and download nothing', false)
+    .action((options: { force: boolean; gpu: boolean; dryRun: boolean }) => {
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
-      const result = spawnSync(process.execPath, [script, '--required', ...(options.force ? ['--force'] : [])], { stdio: 'inherit' });
+      const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : [])];
+      const result = spawnSync(process.execPath, [script, '--required', ...flags], { stdio: 'inherit' });
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });
 }

@@ -43,6 +43,8 @@ export interface KernelAddon {
   warpNormalize(src: Uint8Array, header: Int32Array, params: Float64Array, out: Float32Array): void;
   /** Present when built with libjpeg: decodes, warps and normalises a clip's frames on the thread pool. header: [size, denominator, offset]. */
   loadJpegClip?(files: string[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<void>;
+  /** dlopen()s each library (RTLD_GLOBAL); returns { path: error } for those that did not load. */
+  preloadLibraries(paths: string[]): Record<string, string>;
   captureStderr(file: string): number;
   restoreStderr(saved: number): void;
 }

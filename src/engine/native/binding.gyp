@@ -3,10 +3,11 @@
   "targets": [
     {
       "target_name": "egtea_kernels",
-      "sources": ["addon.cc", "grouped_conv3d.cc", "batch_norm.cc", "stderr_capture.cc", "warp.cc", "max_pool3d.cc"],
+      "sources": ["addon.cc", "grouped_conv3d.cc", "batch_norm.cc", "stderr_capture.cc", "warp.cc", "max_pool3d.cc", "preload.cc"],
       "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],
       "ldflags": ["-pthread"],
+      "libraries": ["-ldl"],
       "conditions": [
         ["egtea_jpeg==1", { "sources": ["jpeg_clip.cc"], "defines": ["EGTEA_WITH_JPEG"], "libraries": ["-ljpeg"] }]
       ]
