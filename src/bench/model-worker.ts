@@ -12,6 +12,7 @@ import { selectBackend } from '../engine/backend.js';
 import { encodeGraphDef } from '../engine/graph/graph-def.js';
 import { functionCallAttrs, GraphStep } from '../engine/graph/graph-step.js';
 import { traceStep } from '../engine/graph/step-trace.js';
+import { kernelOpsError } from '../engine/kernel-ops.js';
 import { nativeBackend } from '../engine/native-backend.js';
 import { createLoss } from '../losses/create-loss.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
@@ -82,6 +83,6 @@ if (mode === 'record') {
     times.push(performance.now() - start);
   }
   process.stdout.write(
-    `${JSON.stringify({ backend: engine.backend, groupedConv3d: engine.groupedConv3d, step: state(), ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ backend: engine.backend, implementations: engine.implementations, kernelOpsError: kernelOpsError() || null, step: state(), ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
 }
