@@ -33,16 +33,6 @@ napi_value TFJSBackend::AddFunction(napi_env env, napi_value graph_def_value,
                                     napi_value inputs_value,
                                     napi_value outputs_value) {
   napi_status nstatus;
-  napi_typedarray_type array_type;
-  size_t length;
-  void *data;
-  nstatus = napi_get_typedarray_info(env, graph_def_value, &array_type, &length,
-                                     &data, nullptr, nullptr);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  if (array_type != napi_uint8_array) {
-    NAPI_THROW_ERROR(env, "addFunction expects a Uint8Array");
-    return nullptr;
-  }
   std::string name, input_names, output_names;
   nstatus = GetStringParam(env, name_value, name);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
@@ -50,20 +40,9 @@ napi_value TFJSBackend::AddFunction(napi_env env, napi_value graph_def_value,
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   nstatus = GetStringParam(env, outputs_value, output_names);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-
+  TF_Graph *graph = GraphFromBytes(env, graph_def_value, "addFunction");
+  if (!graph) return nullptr;
   TF_AutoStatus tf_status;
-  TF_Graph *graph = TF_NewGraph();
-  TF_Buffer *buffer = TF_NewBufferFromString(data, length);
-  TF_ImportGraphDefOptions *import_options = TF_NewImportGraphDefOptions();
-  TF_GraphImportGraphDef(graph, buffer, import_options, tf_status.status);
-  TF_DeleteImportGraphDefOptions(import_options);
-  TF_DeleteBuffer(buffer);
-  if (TF_GetCode(tf_status.status) != TF_OK) {
-    TF_DeleteGraph(graph);
-    NAPI_THROW_ERROR(env, "Failed to import GraphDef: %s",
-                     TF_Message(tf_status.status));
-    return nullptr;
-  }
   std::vector<TF_Output> inputs, outputs;
   std::string missing;
   if (!ParseGraphOutputs(graph, input_names, inputs, missing) ||
