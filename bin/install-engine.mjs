@@ -4,9 +4,11 @@
 // Route: take libtensorflow from the official TensorFlow Python wheel (pip download), then
 // compile the tfjs binding against it with node-gyp. Cached and idempotent.
 //
+// Options: --force (rebuild), --required (fail on errors), --gpu (the CUDA build of TensorFlow
+// and its NVIDIA libraries, bin/gpu-wheels.mjs), --dry-run (resolve the wheels, download nothing).
 // Environment:
-//   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0;
-//                        use tensorflow==2.21.0 for the CUDA 12 build on GPU machines)
+//   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0, or
+//                        tensorflow==2.21.0 with --gpu)
 //   EGTEA_TF_WHEEL_FILE  a wheel file already on disk (skips pip)
 //   EGTEA_CACHE          cache folder (default ~/.cache/egtea)
 //   EGTEA_SKIP_ENGINE=1  skip TensorFlow (pure-JS backend only)
@@ -20,8 +22,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PATCH_DIGEST, patchBinding } from './binding-patch/apply.mjs';
+import { cudaRequirements, provisionNvidia, resolveWheels, WHEEL_TARGET } from './gpu-wheels.mjs';
 
 const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
+const GPU_WHEEL = 'tensorflow==2.21.0';
+const gpu = process.argv.includes('--gpu');
+const dryRun = process.argv.includes('--dry-run');
+const python = process.env.PYTHON || 'python3';
 const NAPI_VERSION = 8;
 // 2: the binding carries egtea's patch (bin/binding-patch).
 const STAMP_VERSION = 2;
@@ -31,8 +38,12 @@ const HEADER_PREFIXES = [
   'tensorflow/include/tensorflow/core/platform/',
   'tensorflow/include/tsl/',
   'tensorflow/include/xla/tsl/',
+  // kernels.h (egtea's TensorFlow ops, src/engine/native/tf_ops.cc) includes the rendezvous API.
+  'tensorflow/include/tensorflow/core/common_runtime/next_pluggable_device/c/',
 ];
 const LIBRARIES = ['tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'];
+// What an extraction holds: a changed list means extracting again.
+const EXTRACTED = JSON.stringify({ headers: HEADER_PREFIXES, libraries: LIBRARIES });
 
 const log = (msg) => process.stderr.write(`[egtea engine] ${msg}\n`);
 
@@ -67,8 +78,10 @@ function bindingLoads(pkgDir) {
   const probe = `process.env.TF_CPP_MIN_LOG_LEVEL='3'; const b=require(${JSON.stringify(
     path.join(pkgDir, 'lib', `napi-v${NAPI_VERSION}`, 'tfjs_binding.node'),
   )}); process.stdout.write(String(b.TF_Version));`;
-  const result = run(process.execPath, ['-e', probe]);
-  return result.ok ? result.output.trim().split('\n').pop() : null;
+  // Only stdout: TensorFlow prints notices (oneDNN's, for one) on stderr while it loads.
+  const result = spawnSync(process.execPath, ['-e', probe], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const version = result.status === 0 ? (result.stdout ?? '').trim() : '';
+  return /^\d+\.\d+/.test(version) ? version : null;
 }
 
 function nodeHeadersDir() {
@@ -99,9 +112,9 @@ function obtainWheel(cacheDir, spec) {
   const existing = fs.existsSync(wheelDir) ? fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl')) : [];
   if (existing.length > 0) return path.join(wheelDir, existing[0]);
   fs.mkdirSync(wheelDir, { recursive: true });
-  const python = process.env.PYTHON || 'python3';
   log(`downloading the TensorFlow wheel (${spec}) with pip; about 270 MB, once`);
-  const result = run(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-d', wheelDir, spec]);
+  // The wheel for a fixed Python and platform: its libraries serve any local Python.
+  const result = run(python, ['-m', 'pip', 'download', '--no-deps', ...WHEEL_TARGET, '-d', wheelDir, spec]);
   if (!result.ok) fail(`pip download ${spec} failed:\n${result.output.slice(-2000)}`);
   const wheels = fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl'));
   if (wheels.length === 0) fail(`pip download ${spec} produced no wheel in ${wheelDir}`);
@@ -110,7 +123,7 @@ function obtainWheel(cacheDir, spec) {
 
 function extractWheel(wheel, libDir) {
   const done = path.join(libDir, '.complete');
-  if (fs.existsSync(done)) return;
+  if (fs.existsSync(done) && fs.readFileSync(done, 'utf8') === EXTRACTED) return;
   log(`extracting libtensorflow and its C headers from ${path.basename(wheel)}`);
   const tmp = `${libDir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -127,13 +140,18 @@ with zipfile.ZipFile(wheel) as z:
     for n in names:
         z.extract(n, out)
 `;
-  const python = process.env.PYTHON || 'python3';
   const result = run(python, ['-c', script, wheel, tmp, HEADER_PREFIXES.join(','), LIBRARIES.join(',')]);
   if (!result.ok) fail(`extracting ${wheel} failed: ${result.output.slice(-2000)}`);
-  fs.rmSync(libDir, { recursive: true, force: true });
-  fs.renameSync(path.join(tmp, 'tensorflow'), libDir);
+  if (fs.existsSync(done)) {
+    // An older extraction: add what it lacks and leave its libraries in place, since other
+    // installs (worktrees, checkouts) may be running on them.
+    fs.cpSync(path.join(tmp, 'tensorflow', 'include'), path.join(libDir, 'include'), { recursive: true, force: false });
+  } else {
+    fs.rmSync(libDir, { recursive: true, force: true });
+    fs.renameSync(path.join(tmp, 'tensorflow'), libDir);
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.writeFileSync(done, new Date().toISOString());
+  fs.writeFileSync(done, EXTRACTED);
 }
 
 function linkDeps(pkgDir, libDir) {
@@ -156,7 +174,7 @@ function buildBinding(pkgDir) {
   const gyp = nodeGypScript();
   if (!gyp) fail('node-gyp was not found (it ships with npm); install it with npm install -g node-gyp.');
   try {
-    if (patchBinding(pkgDir)) log('patched the binding source (loadGraphDef, opDef)');
+    if (patchBinding(pkgDir)) log('patched the binding source (addFunction, removeFunction, opDef, loadGraphDef)');
   } catch (error) {
     fail(error.message);
   }
@@ -174,7 +192,8 @@ function buildBinding(pkgDir) {
 }
 
 // egtea's own CPU kernels (grouped conv3d, fused batch norm): rebuilt when their sources change.
-function buildKernels(force) {
+// With libtensorflow (libDir) they are also built as TensorFlow ops (egtea_tf_ops.node).
+function buildKernels(force, libDir) {
   if (process.env.EGTEA_SKIP_KERNELS === '1') {
     log('EGTEA_SKIP_KERNELS=1: skipping egtea kernels');
     return;
@@ -183,7 +202,7 @@ function buildKernels(force) {
   const sources = fs.readdirSync(dir).filter((f) => /\.(cc|h|gyp)$/.test(f)).sort();
   const hash = createHash('sha256');
   for (const file of sources) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
-  const digest = `${hash.digest('hex')}/${process.versions.modules}`;
+  const digest = `${hash.digest('hex')}/${process.versions.modules}/${libDir ?? 'no TensorFlow'}`;
   const stampFile = path.join(dir, 'build', 'egtea-kernels.stamp');
   const addon = path.join(dir, 'build', 'Release', 'egtea_kernels.node');
   if (!force && fs.existsSync(addon) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === digest) {
@@ -196,46 +215,96 @@ function buildKernels(force) {
   // The JPEG clip loader needs libjpeg(-turbo)'s headers; without them the loader uses sharp.
   const jpeg = run(process.env.CC || 'cc', ['-E', '-x', 'c', '-'], { input: '#include <stdio.h>\n#include <jpeglib.h>\n' }).ok;
   log(`compiling egtea kernels (grouped conv3d, fused batch norm, warp${jpeg ? ', JPEG clip loader' : '; no jpeglib.h, so no JPEG clip loader'})`);
-  const result = run(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `--egtea_jpeg=${jpeg ? 1 : 0}`], { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
+  const args = [gyp, 'rebuild', `--nodedir=${nodedir}`, `--egtea_jpeg=${jpeg ? 1 : 0}`, ...(libDir ? [`--egtea_tf=${libDir}`] : [])];
+  const result = run(process.execPath, args, { cwd: dir, env: { ...process.env, JOBS: String(os.availableParallelism()) } });
   if (!result.ok) fail(`node-gyp failed for egtea kernels:\n${result.output.slice(-3000)}`);
   fs.writeFileSync(stampFile, digest);
   log('egtea kernels ready');
 }
 
+/** Prints what an install would fetch (pip resolves from metadata alone) and downloads nothing. */
+function dryRunPlan(spec) {
+  const tensorflow = resolveWheels(python, [spec]);
+  if (tensorflow.error) fail(tensorflow.error);
+  const plan = { tensorflow: tensorflow.wheels[0], nvidia: [] };
+  if (gpu) {
+    const requirements = cudaRequirements(plan.tensorflow.requiresDist);
+    if (requirements.length === 0) fail(`${spec} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build?`);
+    const nvidia = resolveWheels(python, requirements);
+    if (nvidia.error) fail(nvidia.error);
+    plan.nvidia = nvidia.wheels;
+  }
+  const brief = (w) => ({ name: w.name, version: w.version, url: w.url });
+  process.stdout.write(`${JSON.stringify({ tensorflow: brief(plan.tensorflow), nvidia: plan.nvidia.map(brief) }, null, 2)}\n`);
+}
+
 function main() {
   const force = process.argv.includes('--force');
-  buildKernels(force);
+  if (dryRun) {
+    dryRunPlan(process.env.EGTEA_TF_WHEEL || (gpu ? GPU_WHEEL : DEFAULT_WHEEL));
+    return;
+  }
+  // The engine first: egtea's kernels are also built as TensorFlow ops against its libtensorflow.
+  const libDir = installEngine(force);
+  buildKernels(force, libDir);
+}
+
+/** Installs the native engine; returns the folder of its libtensorflow, or null without one. */
+function installEngine(force) {
   if (process.env.EGTEA_SKIP_ENGINE === '1') {
     log('EGTEA_SKIP_ENGINE=1: skipping the native engine');
-    return;
+    return null;
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     log(`no wheel route for ${process.platform}-${process.arch} yet; falling back to the stock tfjs-node installer is up to you`);
-    return;
+    return null;
   }
-  const spec = process.env.EGTEA_TF_WHEEL || DEFAULT_WHEEL;
+  const spec = process.env.EGTEA_TF_WHEEL || (gpu ? GPU_WHEEL : DEFAULT_WHEEL);
   const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
   const pkgDir = tfjsNodeDir();
   const stampFile = path.join(pkgDir, 'egtea-engine.json');
-  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, node: process.versions.modules, patch: PATCH_DIGEST };
+  const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, gpu, node: process.versions.modules, patch: PATCH_DIGEST };
   if (!force && fs.existsSync(stampFile)) {
     const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
-    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && stamp.node === wanted.node && stamp.patch === wanted.patch;
+    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && Boolean(stamp.gpu) === gpu && stamp.node === wanted.node && stamp.patch === wanted.patch;
     const version = same ? bindingLoads(pkgDir) : null;
     if (version) {
+      // An older install may lack headers egtea's TensorFlow ops need: extract them again.
+      extractWheel(obtainWheel(cacheDir, spec), stamp.libDir);
       log(`native engine ready: TensorFlow ${version} (${stamp.wheel}, cached)`);
-      return;
+      return stamp.libDir;
     }
   }
   const wheel = obtainWheel(cacheDir, spec);
   const libDir = path.join(cacheDir, 'libtensorflow', path.basename(wheel, '.whl'));
   extractWheel(wheel, libDir);
+  const gpuLibraries = gpu ? nvidiaLibrariesFor(wheel, cacheDir) : [];
   linkDeps(pkgDir, libDir);
   buildBinding(pkgDir);
   const version = bindingLoads(pkgDir);
   if (!version) fail('the binding was built but does not load; see the output above');
-  fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, builtAt: new Date().toISOString() }, null, 2));
+  // gpuLibraries: what src/engine/backend.ts preloads before TensorFlow looks for CUDA.
+  fs.writeFileSync(stampFile, JSON.stringify({ ...wanted, tensorflow: version, libDir, gpuLibraries, builtAt: new Date().toISOString() }, null, 2));
   log(`native engine ready: TensorFlow ${version} (${wanted.wheel})`);
+  return libDir;
+}
+
+/** The NVIDIA libraries the CUDA wheel names, downloaded and extracted into the cache once. */
+function nvidiaLibrariesFor(wheel, cacheDir) {
+  const script = `
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    meta = [n for n in z.namelist() if n.endswith('.dist-info/METADATA')][0]
+    print('\\n'.join(l[len('Requires-Dist: '):] for l in z.read(meta).decode().splitlines() if l.startswith('Requires-Dist: ')))
+`;
+  const result = spawnSync(python, ['-c', script, wheel], { encoding: 'utf8' });
+  if (result.status !== 0) fail(`reading ${path.basename(wheel)}'s requirements failed: ${result.stderr}`);
+  const requirements = cudaRequirements(result.stdout.split('\n'));
+  if (requirements.length === 0) fail(`${path.basename(wheel)} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build (tensorflow, not tensorflow-cpu)?`);
+  const provisioned = provisionNvidia(python, requirements, path.join(cacheDir, 'nvidia', path.basename(wheel, '.whl')), log);
+  if (provisioned.error) fail(provisioned.error);
+  log(`${provisioned.libraries.length} NVIDIA libraries ready (preloaded by egtea when the engine loads)`);
+  return provisioned.libraries;
 }
 
 main();

@@ -1,8 +1,8 @@
 
-// egtea: a TF_Session over a GraphDef given as bytes, kept beside the SavedModel sessions so
-// runSavedModel and deleteSavedModel serve it too. egtea builds such graphs from a traced
-// training step and runs the whole step as one call instead of one eager op at a time.
-napi_value TFJSBackend::LoadGraphDef(napi_env env, napi_value graph_def_value) {
+// egtea: a TF_Graph imported from GraphDef bytes (a Uint8Array), or nullptr once an error
+// is thrown. loadGraphDef and addFunction share it.
+static TF_Graph *GraphFromBytes(napi_env env, napi_value graph_def_value,
+                                const char *caller) {
   napi_status nstatus;
   napi_typedarray_type array_type;
   size_t length;
@@ -11,10 +11,9 @@ napi_value TFJSBackend::LoadGraphDef(napi_env env, napi_value graph_def_value) {
                                      &data, nullptr, nullptr);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   if (array_type != napi_uint8_array) {
-    NAPI_THROW_ERROR(env, "loadGraphDef expects a Uint8Array");
+    NAPI_THROW_ERROR(env, "%s expects a Uint8Array", caller);
     return nullptr;
   }
-
   TF_AutoStatus tf_status;
   TF_Graph *graph = TF_NewGraph();
   TF_Buffer *buffer = TF_NewBufferFromString(data, length);
@@ -28,7 +27,17 @@ napi_value TFJSBackend::LoadGraphDef(napi_env env, napi_value graph_def_value) {
                      TF_Message(tf_status.status));
     return nullptr;
   }
+  return graph;
+}
 
+// egtea: a TF_Session over a GraphDef given as bytes, kept beside the SavedModel sessions so
+// runSavedModel and deleteSavedModel serve it too. egtea builds such graphs from a traced
+// training step and runs the whole step as one call instead of one eager op at a time.
+napi_value TFJSBackend::LoadGraphDef(napi_env env, napi_value graph_def_value) {
+  napi_status nstatus;
+  TF_Graph *graph = GraphFromBytes(env, graph_def_value, "loadGraphDef");
+  if (!graph) return nullptr;
+  TF_AutoStatus tf_status;
   TF_SessionOptions *session_options = TF_NewSessionOptions();
   TF_Session *session = TF_NewSession(graph, session_options, tf_status.status);
   TF_DeleteSessionOptions(session_options);

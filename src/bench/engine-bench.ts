@@ -1,7 +1,8 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
-import { groupedConvImpl, nativeGroupedConvAvailable, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
+import { bindingDevice } from '../engine/dispatch.js';
+import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
 import { GraphStep, type GraphStepState } from '../engine/graph/graph-step.js';
 import { kernelsAvailable } from '../engine/kernels.js';
 import { createLoss } from '../losses/create-loss.js';
@@ -107,7 +108,7 @@ function bottleneckCase(impl: GroupedConvImpl, graph?: GraphStep): Case {
 function groupedConvPaths(reps: number): { paths: EngineBenchResult['groupedConv3d']; fastest: GroupedConvImpl } {
   const impls: GroupedConvImpl[] = ['native', 'kernel', 'split-per-group'];
   const paths = impls.map((impl) => {
-    if (impl === 'native' && !nativeGroupedConvAvailable()) return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
+    if (impl === 'native' && bindingDevice() !== 'gpu') return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
     if (impl === 'kernel' && !kernelsAvailable()) return { impl, ms: null, note: 'not built: run egtea engine install' };
     const c = bottleneckCase(impl);
     try {

@@ -5,13 +5,14 @@
 //   mode op-by-op: every op dispatched on its own (train --no-graph-step)
 //   mode record:   records one step and writes its graph to `file` (no timing)
 //   mode replay:   runs the graph in `file` only, so its memory is the graph's without the
-//                  recording's (which runs on TensorFlow's ops instead of egtea's kernels)
+//                  recording's
 import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend.js';
 import { encodeGraphDef } from '../engine/graph/graph-def.js';
-import { GraphStep } from '../engine/graph/graph-step.js';
+import { functionCallAttrs, GraphStep } from '../engine/graph/graph-step.js';
 import { traceStep } from '../engine/graph/step-trace.js';
+import { kernelOpsError } from '../engine/kernel-ops.js';
 import { nativeBackend } from '../engine/native-backend.js';
 import { createLoss } from '../losses/create-loss.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
@@ -38,10 +39,13 @@ function body(): tf.Tensor[] {
 function stepFunction(): { step: () => tf.Tensor[]; state: () => unknown; warmups: number } {
   if (mode === 'replay') {
     const backend = nativeBackend();
-    if (!backend?.binding.loadGraphDef) throw new Error('replay needs the native engine with the patched binding');
+    if (!backend?.binding.addFunction) throw new Error('replay needs the native engine with the patched binding');
     const saved = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as { inputNames: string[]; outputNames: string[]; nodes: number };
-    const session = backend.binding.loadGraphDef(new Uint8Array(fs.readFileSync(file)));
-    const step = () => backend.binding.runSavedModel(session, backend.getInputTensorIds(inputs), saved.inputNames.join(','), saved.outputNames.join(',')).map((m) => backend.createOutputTensor(m));
+    // As GraphStep runs a step: a TensorFlow function called from the eager context.
+    const name = 'egtea_bench_replay';
+    backend.binding.addFunction(new Uint8Array(fs.readFileSync(file)), name, saved.inputNames.map((n) => `${n}:0`).join(','), saved.outputNames.join(','));
+    const attrs = functionCallAttrs(backend);
+    const step = () => backend.binding.executeOp(name, attrs, backend.getInputTensorIds(inputs), saved.outputNames.length).map((m) => backend.createOutputTensor(m));
     return { step, state: () => ({ mode: 'graph', nodes: saved.nodes }), warmups: 2 };
   }
   // As train runs its steps: a graph step first records two steps, then its first run builds the session.
@@ -79,6 +83,6 @@ if (mode === 'record') {
     times.push(performance.now() - start);
   }
   process.stdout.write(
-    `${JSON.stringify({ backend: engine.backend, groupedConv3d: engine.groupedConv3d, step: state(), ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ backend: engine.backend, implementations: engine.implementations, kernelOpsError: kernelOpsError() || null, step: state(), ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
 }

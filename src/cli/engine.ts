@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { selectBackend } from '../engine/backend.js';
+import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
+import { formatEngineCheck, runEngineCheck } from './engine-check.js';
+import { parsePositiveInt } from './options.js';
 import { emit } from './output.js';
 
 export function registerEngineCommand(program: Command): void {
@@ -19,20 +22,47 @@ export function registerEngineCommand(program: Command): void {
           `device             ${info.device}`,
           `TensorFlow         ${info.tensorflowVersion ?? 'not loaded'}${info.wheel ? ` (from ${info.wheel})` : ''}`,
           `TensorFlow.js      ${info.tfjsVersion}`,
-          `grouped conv3d     ${info.groupedConv3d}`,
-          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow graph)' : info.backend !== 'tensorflow' ? 'no (pure-JS backend)' : info.device === 'gpu' ? 'no (CPU-only for now)' : "no: the binding lacks egtea's patch (egtea engine install --force)"}`,
+          `grouped conv3d     ${info.implementations.groupedConv3d}`,
+          `batch norm         ${info.implementations.batchNorm}`,
+          `3D max pooling     ${info.implementations.maxPool3d}`,
+          `clip decode        ${info.implementations.clipDecode}`,
+          `graph steps        ${info.graphSteps ? 'yes (train runs each recorded step as one TensorFlow function)' : info.backend !== 'tensorflow' ? 'no (pure-JS backend)' : "no: the binding lacks egtea's patch (egtea engine install --force)"}`,
           `threads            ${info.threads.cores} cores; intra-op ${info.threads.intraOp}, inter-op ${info.threads.interOp}`,
         ].join('\n'),
       );
     });
 
   engine
+    .command('check')
+    .description("self-check for a new machine: each op with several implementations against TensorFlow's, then a 3D-ResNeXt-101 training step as a TensorFlow function against the eager step; clips/s and peak memory; exit 1 on any disagreement")
+    .option('--json', 'print one JSON document', false)
+    .option('--arch <name>', 'model of the step check', 'resnext3d-101')
+    .option('--batch <n>', 'clips per step', parsePositiveInt, 2)
+    .option('--frames <t>', 'frames per clip', parsePositiveInt, 10)
+    .option('--size <s>', 'frame size', parsePositiveInt, 224)
+    .option('--reps <n>', 'timed function steps', parsePositiveInt, 2)
+    .action(async (options: { json: boolean; arch: string; batch: number; frames: number; size: number; reps: number }) => {
+      const info = await selectBackend(program.opts<{ backend?: string }>().backend);
+      if (!ARCHITECTURES.includes(options.arch as Architecture) || !options.arch.startsWith('resnext3d')) {
+        throw new UserError(`--arch ${options.arch}: the step check takes a 3D-ResNeXt (${ARCHITECTURES.filter((a) => a.startsWith('resnext3d')).join(', ')})`);
+      }
+      const report = runEngineCheck(info, options);
+      // `engine --json` is the parent's option too, and commander gives it to the parent.
+      emit(options.json || engine.opts<{ json: boolean }>().json, report, () => formatEngineCheck(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  engine
     .command('install')
     .description('build the native engine: libtensorflow from the TensorFlow wheel (pip) and the tfjs binding (node-gyp); cached')
     .option('--force', 'rebuild even when a working engine is installed', false)
-    .action((options: { force: boolean }) => {
+    .option('--gpu', 'the CUDA build of TensorFlow and its NVIDIA libraries (from PyPI, into the cache; found without LD_LIBRARY_PATH)', false)
+    .option('--dry-run', 'print the wheels an install would fetch (resolved from their metadata) and download nothing', false)
+    .action((options: { force: boolean; gpu: boolean; dryRun: boolean }) => {
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
-      const result = spawnSync(process.execPath, [script, '--required', ...(options.force ? ['--force'] : [])], { stdio: 'inherit' });
+      const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : [])];
+      const result = spawnSync(process.execPath, [script, '--required', ...flags], { stdio: 'inherit' });
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });
 }
+

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 import { resolveGroupedConvImpl } from './conv3d.js';
-import { nativeGroupedConvAvailable } from './grouped-conv3d.js';
-import { nativeBackend } from './native-backend.js';
-import { withCapturedStderr } from './kernels.js';
+import { bindingDevice, currentImplementations, type Device, type Implementations } from './dispatch.js';
+import { kernelOpsAvailable } from './kernel-ops.js';
+import { KERNEL_ADDON_PATH, loadKernels, withCapturedStderr } from './kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -16,15 +16,18 @@ export const BACKEND_ENV = 'EGTEA_BACKEND';
 export interface EngineInfo {
   backend: 'tensorflow' | 'cpu';
   requested: BackendChoice;
-  device: 'gpu' | 'cpu';
+  /** Where TensorFlow puts tensors, as the binding reports it. */
+  device: Device;
   tfjsVersion: string;
   tensorflowVersion: string | null;
   /** The wheel libtensorflow came from, as recorded by `egtea engine install`. */
   wheel: string | null;
   /** The grouped conv3d path `auto` takes here. */
   groupedConv3d: 'native' | 'kernel' | 'split-per-group';
-  /** Whether training steps run as one TensorFlow graph here (patched binding, CPU). */
+  /** Whether training steps run as one TensorFlow function here (patched binding). */
   graphSteps: boolean;
+  /** What src/engine/dispatch.ts chooses for each op with several implementations. */
+  implementations: Implementations;
   threads: { cores: number; intraOp: string; interOp: string };
   warning: string | null;
 }
@@ -56,6 +59,7 @@ function loadNative(): Promise<string | null> {
     // libtensorflow leaves oneDNN off for eager ops; on, TensorFlow's CPU convolutions (and
     // their gradients) run about twice as fast here. A user's own setting wins.
     process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
+    preloadGpuLibraries(installStamp());
     const { error, captured } = await withCapturedStderr(() => import(nativePackage()));
     if (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -69,15 +73,54 @@ function loadNative(): Promise<string | null> {
   return nativeLoad;
 }
 
-function installedWheel(): string | null {
+/** What `egtea engine install` recorded (bin/install-engine.mjs), or {} without a stamp. */
+interface InstallStamp {
+  wheel?: string;
+  /** Installed with --gpu: a CPU device then is an error, not a fallback. */
+  gpu?: boolean;
+  /** The NVIDIA libraries to load before TensorFlow looks for CUDA. */
+  gpuLibraries?: string[];
+}
+
+function installStamp(): InstallStamp {
   try {
     const require = createRequire(import.meta.url);
     const dir = path.dirname(require.resolve('@tensorflow/tfjs-node-gpu/package.json'));
-    const stamp = JSON.parse(fs.readFileSync(path.join(dir, 'egtea-engine.json'), 'utf8')) as { wheel?: string };
-    return stamp.wheel ?? null;
+    return JSON.parse(fs.readFileSync(path.join(dir, 'egtea-engine.json'), 'utf8')) as InstallStamp;
   } catch {
-    return null;
+    return {};
   }
+}
+
+// The CUDA driver's library comes with the NVIDIA driver, not from the wheels.
+const CUDA_DRIVER = 'libcuda.so.1';
+let preloadFailures: Record<string, string> = {};
+
+/**
+ * Loads the NVIDIA libraries of a --gpu install by path, so that TensorFlow's own lookups by
+ * name find them loaded (no LD_LIBRARY_PATH). Failures are kept for the error message.
+ */
+function preloadGpuLibraries(stamp: InstallStamp): void {
+  if (!stamp.gpu) return;
+  const k = loadKernels();
+  if (k === null) {
+    preloadFailures = { [KERNEL_ADDON_PATH]: "egtea's kernels are not built, and they load the NVIDIA libraries" };
+    return;
+  }
+  preloadFailures = k.preloadLibraries([CUDA_DRIVER, ...(stamp.gpuLibraries ?? [])]);
+}
+
+/** The error for a --gpu install that ended up on the CPU, naming what did not load. */
+function gpuMissingError(): UserError {
+  const failures = Object.entries(preloadFailures);
+  const why =
+    failures.length > 0
+      ? `these libraries did not load: ${failures.map(([lib, error]) => `${path.basename(lib)} (${error})`).join('; ')}`
+      : `every library loaded, but TensorFlow found no usable GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? '(unset)'})`;
+  return new UserError(
+    `the engine was installed for a GPU (egtea engine install --gpu) but TensorFlow runs on the CPU: ${why}. ` +
+      `To run on the CPU on purpose, install the CPU build: npx egtea engine install --force`,
+  );
 }
 
 let active: EngineInfo | null = null;
@@ -107,18 +150,21 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
   if (!(await tf.setBackend(backend))) throw new UserError(`backend '${backend}' failed to initialise`);
   await tf.ready();
   if (warning) process.stderr.write(`${warning}\n`);
-  const native = backend === 'tensorflow' && nativeGroupedConvAvailable();
+  // egtea's kernels become TensorFlow ops now, before any graph that names them is imported.
+  if (backend === 'tensorflow') kernelOpsAvailable();
+  const stamp = backend === 'tensorflow' ? installStamp() : {};
+  if (stamp.gpu && bindingDevice() !== 'gpu') throw gpuMissingError();
+  const implementations = currentImplementations();
   active = {
     backend,
     requested: choice,
-    // Only a GPU build of TensorFlow has a grouped Conv3D kernel, and it places it on the GPU.
-    device: native ? 'gpu' : 'cpu',
+    device: bindingDevice() ?? 'cpu',
     tfjsVersion: tf.version_core,
     tensorflowVersion,
-    wheel: backend === 'tensorflow' ? installedWheel() : null,
+    wheel: stamp.wheel ?? null,
     groupedConv3d: resolveGroupedConvImpl('auto'),
-    // The patched binding is needed, and graph steps are CPU-only for now (graph/graph-step.ts).
-    graphSteps: !native && typeof nativeBackend()?.binding.loadGraphDef === 'function',
+    graphSteps: implementations.graphSteps,
+    implementations,
     threads: {
       cores: os.availableParallelism(),
       intraOp: process.env.TF_NUM_INTRAOP_THREADS ?? 'all cores',

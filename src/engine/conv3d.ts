@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { matMul } from './mat-mul.js';
-import { checkGroupedShapes, groupedConv3d, groupedConvImpl, nativeGroupedConvAvailable, type GroupedConvImpl, type Triple } from './grouped-conv3d.js';
+import { checkGroupedShapes, groupedConv3d, groupedConvImpl, type GroupedConvImpl, type Triple } from './grouped-conv3d.js';
 import { kernelGroupedConv3d } from './grouped-conv3d-kernel.js';
-import { kernelsAvailable, kernelsSuspended } from './kernels.js';
+import { currentImplementations } from './dispatch.js';
+import { kernelOpsAvailable } from './kernel-ops.js';
+import { kernelsSuspended } from './kernels.js';
 import { subsample3d } from './subsample.js';
 
 export interface Conv3dSpec {
@@ -15,11 +17,12 @@ export interface Conv3dSpec {
 
 /** The grouped implementation `auto` resolves to here: TensorFlow's (GPU), egtea's kernel, or the split. */
 export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
-  // A step recorded as a graph keeps to TensorFlow's ops (kernels.ts: withoutKernels).
-  if (impl === 'kernel' && kernelsSuspended()) return 'split-per-group';
+  // A step being recorded keeps to TensorFlow ops (kernels.ts: withoutKernels): egtea's kernel
+  // is one when registered as a TensorFlow op (kernel-ops.ts).
+  if (impl === 'kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'split-per-group';
   if (impl !== 'auto') return impl;
-  if (nativeGroupedConvAvailable()) return 'native';
-  return kernelsAvailable() ? 'kernel' : 'split-per-group';
+  const chosen = currentImplementations().groupedConv3d;
+  return chosen === 'tensorflow-conv3d' ? 'native' : chosen === 'egtea-kernel' ? 'kernel' : 'split-per-group';
 }
 
 /**

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { resolveGroupedConvImpl } from './conv3d.js';
 import { floatTypeAttr, int32TypeAttr, intsAttr, nativeBackend, stringAttr, type NativeBackend, type OpAttr } from './native-backend.js';
 
 export type Triple = [number, number, number];
 /**
+ * The implementation src/engine/dispatch.ts chooses, or one forced (benchmarks, tests):
  * - `native`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
  * - `kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
  * - `split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
@@ -19,40 +21,15 @@ function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'V
   ];
 }
 
-let nativeProbe: boolean | null = null;
 let preferredImpl: GroupedConvImpl = 'auto';
 
-/** Forces one implementation everywhere ('auto' picks native where TensorFlow has the kernel). */
+/** Forces one implementation everywhere ('auto': the one dispatch.ts chooses for the device). */
 export function setGroupedConvImpl(impl: GroupedConvImpl): void {
   preferredImpl = impl;
 }
 
 export function groupedConvImpl(): GroupedConvImpl {
   return preferredImpl;
-}
-
-/**
- * Whether TensorFlow's own Conv3D accepts a grouped filter here. TensorFlow has that kernel on
- * GPU only (cuDNN); on CPU it refuses, so the answer also tells whether a GPU is in use.
- */
-export function nativeGroupedConvAvailable(): boolean {
-  const backend = nativeBackend();
-  if (backend === null) return false;
-  if (nativeProbe === null) {
-    nativeProbe = tf.tidy(() => {
-      try {
-        const y = backend.executeSingleOutput('Conv3D', convAttrs(backend, [1, 1, 1], 'VALID'), [
-          tf.ones([1, 1, 1, 1, 2]),
-          tf.ones([1, 1, 1, 1, 2]),
-        ]);
-        y.dataSync();
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  }
-  return nativeProbe;
 }
 
 function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Triple, padding: 'same' | 'valid'): tf.Tensor5D {
@@ -125,7 +102,7 @@ export function groupedConv3d(
   checkGroupedShapes(x, filter, groups);
   if (groups === 1) return tf.conv3d(x, filter, strides, padding);
   if (impl === 'kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
-  const useNative = impl === 'native' || (impl === 'auto' && nativeGroupedConvAvailable());
-  if (useNative) return nativeGroupedConv3d(x, filter, strides, padding);
+  // 'auto' on a CPU with egtea's kernel still splits here: the kernel goes through conv3d().
+  if (resolveGroupedConvImpl(impl) === 'native') return nativeGroupedConv3d(x, filter, strides, padding);
   return splitGroupedConv3d(x, filter, strides, padding, groups);
 }

@@ -43,6 +43,8 @@ export interface KernelAddon {
   warpNormalize(src: Uint8Array, header: Int32Array, params: Float64Array, out: Float32Array): void;
   /** Present when built with libjpeg: decodes, warps and normalises a clip's frames on the thread pool. header: [size, denominator, offset]. */
   loadJpegClip?(files: string[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<void>;
+  /** dlopen()s each library (RTLD_GLOBAL); returns { path: error } for those that did not load. */
+  preloadLibraries(paths: string[]): Record<string, string>;
   captureStderr(file: string): number;
   restoreStderr(saved: number): void;
 }
@@ -89,6 +91,11 @@ export function withoutKernels<T>(fn: () => T): T {
 
 export function kernelsSuspended(): boolean {
   return suspended > 0;
+}
+
+/** Whether egtea's kernels may be used at all (EGTEA_KERNELS=0 or setKernelsEnabled(false) say no). */
+export function kernelsEnabled(): boolean {
+  return enabled;
 }
 
 /** Turns egtea's kernels off (tests and benchmarks compare against the pure-tfjs paths). */

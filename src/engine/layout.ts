@@ -15,14 +15,6 @@ export function clipFromTorch(stored: StoredTensor): tf.Tensor5D {
   return tf.tidy(() => tf.transpose(asTensor5D(stored), [0, 2, 3, 4, 1]) as tf.Tensor5D);
 }
 
-export function clipToTorch(x: tf.Tensor5D): tf.Tensor5D {
-  return tf.transpose(x, [0, 4, 1, 2, 3]);
-}
-
 export function conv3dFilterFromTorch(stored: StoredTensor): tf.Tensor5D {
   return tf.tidy(() => tf.transpose(asTensor5D(stored), [2, 3, 4, 1, 0]) as tf.Tensor5D);
-}
-
-export function conv3dFilterToTorch(filter: tf.Tensor5D): tf.Tensor5D {
-  return tf.transpose(filter, [4, 3, 0, 1, 2]);
 }

@@ -1,16 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { convOutputSize } from './conv-size.js';
+import { currentImplementations } from './dispatch.js';
 import { kernelThreads, loadKernels } from './kernels.js';
-import { boolAttr, floatTypeAttr, int32TypeAttr, int64TypeAttr, intsAttr, nativeBackend, stringAttr, withTransientHandles, type NativeBackend } from './native-backend.js';
+import { kernelOpsAvailable } from './kernel-ops.js';
+import { boolAttr, floatTypeAttr, int32TypeAttr, int64TypeAttr, intsAttr, nativeBackend, stringAttr, withTransientHandles, type NativeBackend, type OpAttr } from './native-backend.js';
 
 /**
  * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
  * egtea's kernel keeps each maximum's position, so the gradient is a scatter: TensorFlow's CPU
  * MaxPool3DGrad recomputes the windows and took 0.6 s for the 3D-ResNeXt stem's pool alone.
- * Without the kernels, -Infinity padding and tfjs's pool.
+ * Elsewhere (a GPU, or no kernels: dispatch.ts), -Infinity padding and TensorFlow's MaxPool3D.
  */
 export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
-  const k = loadKernels();
+  const useKernel = currentImplementations().maxPool3d === 'egtea-kernel';
+  const backend = nativeBackend();
+  if (useKernel && backend !== null && kernelOpsAvailable()) return maxPool3dOp(backend, x, kernel, stride, padding);
+  const k = useKernel ? loadKernels() : null;
   if (k === null) {
     return tf.tidy(() => {
       const p = padding;
@@ -34,6 +39,22 @@ export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, paddin
         k.maxPool3dBackward(dy.dataSync() as Float32Array, argmax, dx);
         return [tf.tensor5d(dx, input.shape)];
       },
+    };
+  });
+  return op(x) as tf.Tensor5D;
+}
+
+/** egtea's pooling kernel as TensorFlow ops (src/engine/native/tf_ops.cc): the positions stay a tensor. */
+function maxPool3dOp(backend: NativeBackend, x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
+  const int = (name: string, value: number): OpAttr => ({ name, type: backend.binding.TF_ATTR_INT, value });
+  const attrs = [int('kernel', kernel), int('stride', stride), int('padding', padding), int('threads', kernelThreads())];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor5D, tf.GradSaveFunc];
+    const [y, argmax] = backend.executeMultipleOutputs('EgteaMaxPool3D', attrs, [input], 2);
+    save([argmax!]);
+    return {
+      value: y as tf.Tensor5D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [backend.executeSingleOutput('EgteaMaxPool3DGrad', [intsAttr(backend, 'shape', input.shape)], [dy, saved[0]!])],
     };
   });
   return op(x) as tf.Tensor5D;

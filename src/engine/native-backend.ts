@@ -24,6 +24,9 @@ export interface NativeBackend {
     /** egtea's patch of the binding (bin/binding-patch): a session over GraphDef bytes. */
     loadGraphDef?(graphDef: Uint8Array): number;
     opDef?(opName: string): Uint8Array;
+    /** egtea's patch: registers GraphDef bytes as a function executeOp runs by name (inputs/outputs: "node:index,..."). */
+    addFunction?(graphDef: Uint8Array, name: string, inputs: string, outputs: string): void;
+    removeFunction?(name: string): void;
     runSavedModel(sessionId: number, inputIds: number[], inputNames: string, outputNames: string): OutputMetadata[];
     deleteSavedModel(sessionId: number): void;
   };

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
-import { nativeTrainingBatchNorm } from '../engine/batch-norm.js';
-import { fusedBatchNorm } from '../engine/fused-batch-norm.js';
+import { nativeTrainingBatchNorm } from '../engine/tensorflow-batch-norm.js';
+import { fusedBatchNorm } from '../engine/batch-norm-kernel.js';
+import { currentImplementations } from '../engine/dispatch.js';
 import { matMul } from '../engine/mat-mul.js';
 import type { Triple } from '../engine/grouped-conv3d.js';
 import type { ForwardContext } from './context.js';
@@ -118,10 +119,11 @@ export interface BatchNormExtras {
 }
 
 /**
- * act(BN(x) [+ residual]): one fused kernel when egtea's kernels are built; otherwise
- * TensorFlow's FusedBatchNormV3 in training (native backend), tfjs ops elsewhere.
+ * act(BN(x) [+ residual]): egtea's fused kernel, TensorFlow's FusedBatchNormV3 (training) or
+ * tfjs ops, as src/engine/dispatch.ts chooses for the device.
  */
 export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras = {}): T {
+  if (currentImplementations().batchNorm !== 'egtea-kernel') return batchNormWithoutKernel(layer, x, context, extras);
   const fused = fusedBatchNorm(x, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, extras.residual ?? null, {
     training: context.training,
     relu: extras.relu ?? false,
@@ -132,7 +134,8 @@ export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T,
   if (fused === null) return batchNormWithoutKernel(layer, x, context, extras);
   if (fused.batchMean && fused.batchVariance) {
     const count = x.size / x.shape[x.shape.length - 1]!;
-    tf.tidy(() => recordRunningStatistics(layer, context, tf.tensor1d(fused.batchMean!), unbiased(tf.tensor1d(fused.batchVariance!), count)));
+    tf.tidy(() => recordRunningStatistics(layer, context, fused.batchMean!, unbiased(fused.batchVariance!, count)));
+    tf.dispose([fused.batchMean, fused.batchVariance]);
   }
   return fused.y as T;
 }

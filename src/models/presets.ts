@@ -1,7 +1,10 @@
 import { LeNet5 } from './lenet5.js';
 import { ResNet2D } from './resnet2d.js';
 import type { ClipModel } from './model.js';
-import { ResNeXt3D, resnext3dConfig, type ResNeXt3DConfig } from './resnext3d.js';
+import { ResNeXt3D, resnext3dConfig, tinyResNeXt3dConfig } from './resnext3d.js';
+
+// The family's variants live with it (resnext3d.ts); this file maps names to them.
+export { tinyResNeXt3dConfig };
 
 /** Architectures by name, for the command line and pipelines. */
 export const ARCHITECTURES = ['resnext3d-50', 'resnext3d-101', 'resnext3d-152', 'resnext3d-tiny', 'lenet5', 'resnet32', 'resnet10'] as const;
@@ -14,14 +17,6 @@ export interface ModelRequest {
   size?: number;
   channels?: number;
   seed?: number;
-}
-
-/**
- * A narrow, shallow 3D-ResNeXt (one block per stage, cardinality 4, grouped widths 4 to 32) for tests and
- * the CPU demo: the same code path as the 101, a hundredth of the work.
- */
-export function tinyResNeXt3dConfig(numClasses: number, frames = 8, size = 64): ResNeXt3DConfig {
-  return { blocks: [1, 1, 1, 1], cardinality: 4, planes: [32, 64, 128, 256], stemChannels: 16, stemTemporalKernel: 3, numClasses, frames, size };
 }
 
 export function createModel(request: ModelRequest): ClipModel {

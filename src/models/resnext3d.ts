@@ -43,6 +43,14 @@ export function resnext3dConfig(depth: number, numClasses: number, frames = 10, 
   return { blocks, cardinality: 32, planes: [128, 256, 512, 1024], stemChannels: 64, stemTemporalKernel: 7, numClasses, frames, size };
 }
 
+/**
+ * A narrow, shallow 3D-ResNeXt (one block per stage, cardinality 4, grouped widths 4 to 32) for tests and
+ * the CPU demo: the same code path as the 101, a hundredth of the work.
+ */
+export function tinyResNeXt3dConfig(numClasses: number, frames = 8, size = 64): ResNeXt3DConfig {
+  return { blocks: [1, 1, 1, 1], cardinality: 4, planes: [32, 64, 128, 256], stemChannels: 16, stemTemporalKernel: 3, numClasses, frames, size };
+}
+
 interface Bottleneck {
   conv1: Conv3dLayer;
   bn1: BatchNormLayer;

@@ -9,8 +9,11 @@ describe('egtea engine', () => {
     expect(['tensorflow', 'cpu']).toContain(info.backend);
     expect(info.threads.cores).toBeGreaterThan(0);
     expect(info).toHaveProperty('groupedConv3d');
-    // The native engine egtea installs carries the binding patch that graph steps need (CPU).
-    expect(info.graphSteps).toBe(info.backend === 'tensorflow' && info.device === 'cpu');
+    // The native engine egtea installs carries the binding patch that graph steps need, on any device.
+    expect(info.graphSteps).toBe(info.backend === 'tensorflow');
+    expect(['cpu', 'gpu']).toContain(info.device);
+    // egtea's CPU kernels never run on a GPU's tensors.
+    if (info.device === 'gpu') expect(Object.values(info.implementations)).not.toContain('egtea-kernel');
   });
 
   it('runs on the pure-JS backend when asked, and refuses an unknown one with the choices', () => {
@@ -18,6 +21,22 @@ describe('egtea engine', () => {
     const bad = egtea(['--backend', 'gpu', 'engine']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/choose one of: auto, tensorflow, cpu/);
+  });
+
+  it('checks itself: ops against TensorFlow, then a training step as a function against the eager step, as one JSON document', () => {
+    const run = egtea(['engine', 'check', '--json', '--arch', 'resnext3d-tiny', '--frames', '2', '--size', '16', '--reps', '1']);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.step).toMatchObject({ arch: 'resnext3d-tiny', batch: 2, ok: true, nodes: expect.any(Number) });
+    expect(report.step.loss.function).toBeCloseTo(report.step.loss.eager, 4);
+    expect(report.step.worstUpdate.error).toBeLessThan(report.step.tolerance);
+    expect(report.step.clipsPerSecond).toBeGreaterThan(0);
+    expect(report.step.peakRssMiB).toBeGreaterThan(0);
+    for (const op of report.ops) expect(op.ok, op.op).toBe(true);
+    const bad = egtea(['engine', 'check', '--arch', 'lenet5']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--arch lenet5: the step check takes a 3D-ResNeXt/);
   });
 
   it('says what is missing, and how to install it, when the native engine is demanded but absent', () => {

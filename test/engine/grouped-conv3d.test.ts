@@ -2,7 +2,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { conv3d } from '../../src/engine/conv3d.js';
-import { nativeGroupedConvAvailable, type GroupedConvImpl, type Triple } from '../../src/engine/grouped-conv3d.js';
+import { bindingDevice } from '../../src/engine/dispatch.js';
+import type { GroupedConvImpl, Triple } from '../../src/engine/grouped-conv3d.js';
 import { kernelsAvailable } from '../../src/engine/kernels.js';
 import { clipFromTorch, conv3dFilterFromTorch } from '../../src/engine/layout.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -19,7 +20,8 @@ const get = (name: string) => {
 const impls: { impl: GroupedConvImpl; available: boolean }[] = [
   { impl: 'split-per-group', available: true },
   { impl: 'kernel', available: kernelsAvailable() },
-  { impl: 'native', available: nativeGroupedConvAvailable() },
+  // TensorFlow has a grouped Conv3D on GPU (cuDNN) only.
+  { impl: 'native', available: bindingDevice() === 'gpu' },
 ];
 
 describe.each(impls)('grouped conv3d ($impl)', ({ impl, available }) => {

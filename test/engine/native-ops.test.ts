@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nativeTrainingBatchNorm } from '../../src/engine/batch-norm.js';
+import { nativeTrainingBatchNorm } from '../../src/engine/tensorflow-batch-norm.js';
 import { biasActivation, type Activation } from '../../src/engine/bias-activation.js';
 import { matMul } from '../../src/engine/mat-mul.js';
 import { maxPool2d } from '../../src/engine/max-pool.js';
@@ -10,6 +10,8 @@ const active = tf.getBackend();
 
 /** Runs fn on the active backend and on the pure-JS one; returns both results as arrays. */
 async function onBothBackends(fn: () => tf.Tensor[]): Promise<{ ours: Float32Array[]; js: Float32Array[] }> {
+  // Were the native engine not loaded, this would compare pure JS with itself and pass.
+  if ((process.env.EGTEA_BACKEND ?? 'auto') !== 'cpu') expect(active, 'the native TensorFlow engine did not load').toBe('tensorflow');
   const read = () => tf.tidy(fn).map((t) => {
     const values = t.dataSync() as Float32Array;
     t.dispose();

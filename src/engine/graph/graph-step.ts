@@ -1,17 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { activeEngine } from '../backend.js';
-import { nativeBackend, type NativeBackend } from '../native-backend.js';
+import { currentFacts } from '../dispatch.js';
+import { nativeBackend, stringAttr, type NativeBackend, type OpAttr } from '../native-backend.js';
 import { encodeGraphDef } from './graph-def.js';
 import { traceStep, UntraceableStepError, type TracedStep } from './step-trace.js';
 
 interface CompiledStep {
-  session: number;
-  trace: TracedStep;
-  inputNames: string;
-  outputNames: string;
+  /** The TensorFlow function's name in the eager context. */
+  functionName: string;
+  nodes: number;
   reassigned: number[];
   resultCount: number;
+  outputCount: number;
 }
+
+let functionsMade = 0;
 
 export interface GraphStepOptions {
   /** Told once why the step stays eager (what it read, or that its graph keeps changing). */
@@ -30,17 +32,18 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  * among them and returns tensors -- as one TensorFlow graph once its recordings agree.
  *
  * The first calls run eagerly while being recorded (step-trace.ts); their updates are then
- * undone and the recording itself runs as a TF_Session, so every step's numbers come from a
- * graph. Once consecutive recordings for the same input shapes are identical, constants
- * included, the session is trusted: later calls only feed the inputs, fetch the results and
- * the variables' new values, and assign those. One call in place of hundreds of eager ops
- * saves their dispatch, lets TensorFlow run independent ops side by side and lets its graph
- * passes fuse kernels (oneDNN's convolution + bias + relu, for one).
+ * undone and the recording itself runs as a TensorFlow function called from the eager context,
+ * so every step's numbers come from a graph. Once consecutive recordings for the same input
+ * shapes are identical, constants included, the function is trusted: later calls pass the
+ * inputs' tensor handles and assign the variables' new values, which stay handles on the
+ * device the step ran on (nothing passes through host memory or JavaScript). One call in
+ * place of hundreds of eager ops saves their dispatch, lets TensorFlow run independent ops
+ * side by side and lets Grappler fuse kernels (oneDNN's convolution + bias + relu, for one).
  *
  * Like tf.function: JavaScript values the step reads become constants, so anything that
  * changes from call to call must be an input tensor. A step whose recordings keep differing
  * (random draws made in JavaScript, say), or that reads a tensor it was not given, stays eager.
- * Without the native engine (or an unpatched binding), and on a GPU, every call is eager.
+ * Without the native engine (or with an unpatched binding) every call is eager.
  */
 export class GraphStep {
   private readonly compiled = new Map<string, CompiledStep>();
@@ -53,19 +56,16 @@ export class GraphStep {
   constructor(private readonly options: GraphStepOptions = {}) {
     this.agreeingTraces = Math.max(2, options.agreeingTraces ?? 2);
     this.maxDisagreements = options.maxDisagreements ?? 3;
-    const backend = nativeBackend();
-    if (backend === null) this.eagerReason = 'not on the native TensorFlow backend';
-    else if (typeof backend.binding.loadGraphDef !== 'function') this.eagerReason = "the tfjs binding lacks egtea's patch (run: egtea engine install)";
-    // The session call resolves every input to host memory: on a GPU that would copy the
-    // parameters out and back each step. Not measured here (no GPU), so not taken.
-    else if (activeEngine()?.device === 'gpu') this.eagerReason = 'graph steps are CPU-only for now (on a GPU each call would copy its inputs through host memory)';
+    const facts = currentFacts();
+    if (facts.device === null) this.eagerReason = 'not on the native TensorFlow backend';
+    else if (!facts.functions) this.eagerReason = "the tfjs binding lacks egtea's patch (run: egtea engine install --force)";
   }
 
   /** Eager (and why), still recording, or a graph (the latest trusted one's size). */
   state(): GraphStepState {
     if (this.eagerReason !== null) return { mode: 'eager', reason: this.eagerReason };
     const last = [...this.compiled.values()].pop();
-    return last ? { mode: 'graph', nodes: last.trace.nodes.length } : { mode: 'tracing' };
+    return last ? { mode: 'graph', nodes: last.nodes } : { mode: 'tracing' };
   }
 
   run(inputs: readonly tf.Tensor[], body: () => tf.Tensor[]): tf.Tensor[] {
@@ -86,7 +86,7 @@ export class GraphStep {
     const last = this.pending.get(signature);
     const agrees = last?.key === trace.key;
     const disagreeing = last && !agrees ? last.disagreeing + 1 : 0;
-    if (last && !agrees) backend.binding.deleteSavedModel(last.step.session);
+    if (last && !agrees) backend.binding.removeFunction!(last.step.functionName);
     if (disagreeing >= this.maxDisagreements) {
       this.pending.delete(signature);
       tf.dispose(before.filter((t) => t !== null));
@@ -113,13 +113,16 @@ export class GraphStep {
   }
 
   private compile(backend: NativeBackend, trace: TracedStep, reassigned: number[], resultCount: number): CompiledStep {
-    const session = backend.binding.loadGraphDef!(encodeGraphDef(trace.nodes));
-    return { session, trace, inputNames: trace.inputNames.join(','), outputNames: trace.outputNames.join(','), reassigned, resultCount };
+    const functionName = `egtea_step_${process.pid}_${functionsMade++}`;
+    const inputs = trace.inputNames.map((name) => `${name}:0`).join(',');
+    backend.binding.addFunction!(encodeGraphDef(trace.nodes), functionName, inputs, trace.outputNames.join(','));
+    // Only the key of a recording is kept (to compare the next one with): not its nodes.
+    return { functionName, nodes: trace.nodes.length, reassigned, resultCount, outputCount: trace.outputNames.length };
   }
 
   private replay(backend: NativeBackend, step: CompiledStep, inputs: readonly tf.Tensor[]): tf.Tensor[] {
     const ids = backend.getInputTensorIds([...inputs]);
-    const outputs = backend.binding.runSavedModel(step.session, ids, step.inputNames, step.outputNames).map((m) => backend.createOutputTensor(m));
+    const outputs = backend.binding.executeOp(step.functionName, functionCallAttrs(backend), ids, step.outputCount).map((m) => backend.createOutputTensor(m));
     step.reassigned.forEach((inputIndex, i) => {
       const value = outputs[step.resultCount + i]!;
       (inputs[inputIndex] as tf.Variable).assign(value);
@@ -134,12 +137,20 @@ export class GraphStep {
     this.dispose();
   }
 
-  /** Frees the sessions; later calls run eagerly. */
+  /** Forgets the functions; later calls run eagerly. */
   dispose(): void {
     const backend = nativeBackend();
-    for (const step of [...this.compiled.values(), ...[...this.pending.values()].map((p) => p.step)]) backend?.binding.deleteSavedModel(step.session);
+    for (const step of [...this.compiled.values(), ...[...this.pending.values()].map((p) => p.step)]) backend?.binding.removeFunction?.(step.functionName);
     this.compiled.clear();
     this.pending.clear();
     this.eagerReason ??= 'disposed';
   }
+}
+
+/**
+ * The attributes Python's tf.function gives a function call: with `config_proto` present the
+ * function runs through Grappler (oneDNN's fusions among its passes), without it it does not.
+ */
+export function functionCallAttrs(backend: NativeBackend): OpAttr[] {
+  return [stringAttr(backend, 'config_proto', ''), stringAttr(backend, 'executor_type', '')];
 }

@@ -17,6 +17,7 @@ napi_value init(napi_env env, napi_value exports) {
       {"warpNormalize", nullptr, WarpNormalize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"captureStderr", nullptr, CaptureStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"restoreStderr", nullptr, RestoreStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"preloadLibraries", nullptr, PreloadLibraries, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 #ifdef EGTEA_WITH_JPEG

@@ -48,24 +48,10 @@ bool read_args(napi_env env, napi_callback_info info, size_t expected, int32_t* 
 
 }  // namespace
 
-// (header, x, gamma, beta, residual|null, runningMean, runningVar, eps[1], y, mean, rstd)
-napi_value BatchNormForward(napi_env env, napi_callback_info info) {
-  int32_t h[6];
-  Args a;
-  if (!read_args(env, info, 10, h, &a)) {
-    napi_throw_type_error(env, nullptr, "batchNormForward: bad arguments");
-    return nullptr;
-  }
-  const int64_t rows = h[0], C = h[1], threads = h[5];
-  const bool relu = h[2], training = h[4];
-  float *x = a.arrays[0], *gamma = a.arrays[1], *beta = a.arrays[2], *res = a.arrays[3];
-  float *rmean = a.arrays[4], *rvar = a.arrays[5], *eps = a.arrays[6], *y = a.arrays[7], *mean = a.arrays[8], *rstd = a.arrays[9];
-  const size_t n = rows * C;
-  if (!x || !gamma || !beta || !rmean || !rvar || !eps || !y || !mean || !rstd || a.lengths[0] != n || a.lengths[7] != n ||
-      (res && a.lengths[3] != n) || a.lengths[1] != size_t(C) || a.lengths[8] != size_t(C) || a.lengths[9] != size_t(C)) {
-    napi_throw_range_error(env, nullptr, "batchNormForward: sizes do not match");
-    return nullptr;
-  }
+void egtea::batch_norm_forward(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, const float* res,
+                               const float* rmean, const float* rvar, float epsilon, float* y, float* mean, float* rstd) {
+  const int64_t rows = s.rows, C = s.channels, threads = s.threads;
+  const bool relu = s.relu, training = s.training;
   const int64_t T = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
   if (training) {
     // Two passes (mean, then squared deviations) in double: exact enough for 10^7 rows.
@@ -96,12 +82,12 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
       for (auto& p : part) v += p[c];
       v /= double(rows);
       mean[c] = float(m[c]);
-      rstd[c] = float(1.0 / std::sqrt(v + eps[0]));
+      rstd[c] = float(1.0 / std::sqrt(v + epsilon));
     }
   } else {
     for (int64_t c = 0; c < C; ++c) {
       mean[c] = rmean[c];
-      rstd[c] = float(1.0 / std::sqrt(double(rvar[c]) + eps[0]));
+      rstd[c] = float(1.0 / std::sqrt(double(rvar[c]) + epsilon));
     }
   }
   std::vector<float> scale(C), shift(C);
@@ -121,27 +107,12 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
       }
     }
   });
-  return nullptr;
 }
 
-// (header, x, y, dy, gamma, mean, rstd, dx, dgamma, dbeta, dresidual|null)
-napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
-  int32_t h[6];
-  Args a;
-  if (!read_args(env, info, 10, h, &a)) {
-    napi_throw_type_error(env, nullptr, "batchNormBackward: bad arguments");
-    return nullptr;
-  }
-  const int64_t rows = h[0], C = h[1], threads = h[5];
-  const bool relu = h[2], training = h[4];
-  float *x = a.arrays[0], *y = a.arrays[1], *dy = a.arrays[2], *gamma = a.arrays[3], *mean = a.arrays[4], *rstd = a.arrays[5];
-  float *dx = a.arrays[6], *dgamma = a.arrays[7], *dbeta = a.arrays[8], *dres = a.arrays[9];
-  const size_t n = rows * C;
-  if (!x || !y || !dy || !gamma || !mean || !rstd || !dx || !dgamma || !dbeta || a.lengths[0] != n || a.lengths[1] != n ||
-      a.lengths[2] != n || a.lengths[6] != n || (dres && a.lengths[9] != n) || a.lengths[3] != size_t(C)) {
-    napi_throw_range_error(env, nullptr, "batchNormBackward: sizes do not match");
-    return nullptr;
-  }
+void egtea::batch_norm_backward(const BatchNormShape& s, const float* x, const float* y, const float* dy, const float* gamma,
+                                const float* mean, const float* rstd, float* dx, float* dgamma, float* dbeta, float* dres) {
+  const int64_t rows = s.rows, C = s.channels, threads = s.threads;
+  const bool relu = s.relu, training = s.training;
   const int64_t T = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
   // g = dy through the ReLU; it is also the residual's gradient.
   std::vector<std::vector<double>> sg(T, std::vector<double>(C, 0.0)), sgx(T, std::vector<double>(C, 0.0));
@@ -180,5 +151,48 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
       }
     }
   });
+}
+
+// (header, x, gamma, beta, residual|null, runningMean, runningVar, eps[1], y, mean, rstd)
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  int32_t h[6];
+  Args a;
+  if (!read_args(env, info, 10, h, &a)) {
+    napi_throw_type_error(env, nullptr, "batchNormForward: bad arguments");
+    return nullptr;
+  }
+  const int64_t rows = h[0], C = h[1], threads = h[5];
+  const bool relu = h[2], training = h[4];
+  float *x = a.arrays[0], *gamma = a.arrays[1], *beta = a.arrays[2], *res = a.arrays[3];
+  float *rmean = a.arrays[4], *rvar = a.arrays[5], *eps = a.arrays[6], *y = a.arrays[7], *mean = a.arrays[8], *rstd = a.arrays[9];
+  const size_t n = rows * C;
+  if (!x || !gamma || !beta || !rmean || !rvar || !eps || !y || !mean || !rstd || a.lengths[0] != n || a.lengths[7] != n ||
+      (res && a.lengths[3] != n) || a.lengths[1] != size_t(C) || a.lengths[8] != size_t(C) || a.lengths[9] != size_t(C)) {
+    napi_throw_range_error(env, nullptr, "batchNormForward: sizes do not match");
+    return nullptr;
+  }
+  egtea::batch_norm_forward({rows, C, relu, training, threads}, x, gamma, beta, res, rmean, rvar, eps[0], y, mean, rstd);
+  return nullptr;
+}
+
+// (header, x, y, dy, gamma, mean, rstd, dx, dgamma, dbeta, dresidual|null)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  int32_t h[6];
+  Args a;
+  if (!read_args(env, info, 10, h, &a)) {
+    napi_throw_type_error(env, nullptr, "batchNormBackward: bad arguments");
+    return nullptr;
+  }
+  const int64_t rows = h[0], C = h[1], threads = h[5];
+  const bool relu = h[2], training = h[4];
+  float *x = a.arrays[0], *y = a.arrays[1], *dy = a.arrays[2], *gamma = a.arrays[3], *mean = a.arrays[4], *rstd = a.arrays[5];
+  float *dx = a.arrays[6], *dgamma = a.arrays[7], *dbeta = a.arrays[8], *dres = a.arrays[9];
+  const size_t n = rows * C;
+  if (!x || !y || !dy || !gamma || !mean || !rstd || !dx || !dgamma || !dbeta || a.lengths[0] != n || a.lengths[1] != n ||
+      a.lengths[2] != n || a.lengths[6] != n || (dres && a.lengths[9] != n) || a.lengths[3] != size_t(C)) {
+    napi_throw_range_error(env, nullptr, "batchNormBackward: sizes do not match");
+    return nullptr;
+  }
+  egtea::batch_norm_backward({rows, C, relu, training, threads}, x, y, dy, gamma, mean, rstd, dx, dgamma, dbeta, dres);
   return nullptr;
 }

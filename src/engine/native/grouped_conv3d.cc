@@ -17,17 +17,7 @@
 
 namespace {
 
-struct Dims {
-  int64_t n, t, h, w, c;       // input
-  int64_t to, ho, wo, cout;    // output
-  int64_t kt, kh, kw;          // kernel
-  int64_t st, sh, sw;          // stride
-  int64_t pt, ph, pw;          // padding before (PyTorch-style, symmetric)
-  int64_t groups;
-  int64_t threads;
-  int64_t cg() const { return c / groups; }
-  int64_t cog() const { return cout / groups; }
-};
+using Dims = egtea::ConvDims;
 
 // acc[g*COG + o] += sum_i x[g*CG + i] * w[i*COUT + g*COG + o]
 template <int COG>
@@ -282,7 +272,19 @@ void backward_input_as_forward(const Dims& d, const float* dy, const float* w, f
   dispatch<Forward>(t.cog(), t, dy, static_cast<const float*>(wf.data()), dx);
 }
 
+}  // namespace
+
+void egtea::grouped_conv3d_forward(const ConvDims& d, const float* x, const float* w, float* y) { dispatch<Forward>(d.cog(), d, x, w, y); }
+void egtea::grouped_conv3d_backward_input(const ConvDims& d, const float* dy, const float* w, float* dx) {
+  dispatch<BackwardInput>(d.cog(), d, dy, w, dx);
+}
+void egtea::grouped_conv3d_backward_filter(const ConvDims& d, const float* x, const float* dy, float* dw) {
+  dispatch<BackwardFilter>(d.cog(), d, x, dy, dw);
+}
+
 // ---- N-API glue ---------------------------------------------------------------------------
+
+namespace {
 
 bool float_array(napi_env env, napi_value value, float** data, size_t* length) {
   void* raw = nullptr;
@@ -297,7 +299,7 @@ bool read_dims(napi_env env, napi_value value, Dims* d) {
   if (!typed_array(env, value, napi_int32_array, &raw, &length) || length != 20) return false;
   const int32_t* v = static_cast<int32_t*>(raw);
   *d = Dims{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19]};
-  return d->groups > 0 && d->c % d->groups == 0 && d->cout % d->groups == 0 && d->threads > 0;
+  return d->valid();
 }
 
 enum class Kind { kForward, kBackwardInput, kBackwardFilter };
@@ -315,8 +317,7 @@ napi_value call(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "expected (dims: Int32Array(20), a: Float32Array, b: Float32Array, out: Float32Array)");
     return nullptr;
   }
-  const size_t in_size = d.n * d.t * d.h * d.w * d.c, out_size = d.n * d.to * d.ho * d.wo * d.cout;
-  const size_t filter_size = d.kt * d.kh * d.kw * d.cg() * d.cout;
+  const size_t in_size = d.input_size(), out_size = d.output_size(), filter_size = d.filter_size();
   bool ok = false;
   if (K == Kind::kForward) ok = la == in_size && lb == filter_size && lo == out_size;
   if (K == Kind::kBackwardInput) ok = la == out_size && lb == filter_size && lo == in_size;
@@ -325,9 +326,9 @@ napi_value call(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "array sizes do not match the dimensions");
     return nullptr;
   }
-  if (K == Kind::kForward) dispatch<Forward>(d.cog(), d, a, b, out);
-  if (K == Kind::kBackwardInput) dispatch<BackwardInput>(d.cog(), d, a, b, out);
-  if (K == Kind::kBackwardFilter) dispatch<BackwardFilter>(d.cog(), d, a, b, out);
+  if (K == Kind::kForward) egtea::grouped_conv3d_forward(d, a, b, out);
+  if (K == Kind::kBackwardInput) egtea::grouped_conv3d_backward_input(d, a, b, out);
+  if (K == Kind::kBackwardFilter) egtea::grouped_conv3d_backward_filter(d, a, b, out);
   return nullptr;
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 #include <node_api.h>
 
+#include "compute.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <thread>
@@ -17,24 +19,6 @@ inline bool typed_array(napi_env env, napi_value value, napi_typedarray_type exp
   return type == expected;
 }
 
-// Splits [0, count) into contiguous chunks, one per thread (at most `threads`), and runs
-// fn(begin, end, thread) on each; returns when all are done.
-template <typename F>
-void parallel_for(int64_t count, int64_t threads, F fn) {
-  threads = std::max<int64_t>(1, std::min(threads, count));
-  if (threads == 1) {
-    if (count > 0) fn(0, count, 0);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const int64_t chunk = (count + threads - 1) / threads;
-  for (int64_t t = 0; t < threads; ++t) {
-    const int64_t begin = t * chunk, end = std::min(count, begin + chunk);
-    if (begin < end) pool.emplace_back(fn, begin, end, t);
-  }
-  for (auto& th : pool) th.join();
-}
-
 napi_value GroupedConv3dForward(napi_env env, napi_callback_info info);
 napi_value GroupedConv3dBackwardInput(napi_env env, napi_callback_info info);
 napi_value GroupedConv3dBackwardFilter(napi_env env, napi_callback_info info);
@@ -45,6 +29,7 @@ napi_value MaxPool3dBackward(napi_env env, napi_callback_info info);
 napi_value CaptureStderr(napi_env env, napi_callback_info info);
 napi_value RestoreStderr(napi_env env, napi_callback_info info);
 napi_value WarpNormalize(napi_env env, napi_callback_info info);
+napi_value PreloadLibraries(napi_env env, napi_callback_info info);
 #ifdef EGTEA_WITH_JPEG
 napi_value LoadJpegClip(napi_env env, napi_callback_info info);
 #endif

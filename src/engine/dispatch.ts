@@ -1,0 +1,79 @@
+import { kernelOpsAvailable } from './kernel-ops.js';
+import { kernelsAvailable } from './kernels.js';
+import { nativeBackend } from './native-backend.js';
+
+/** Where TensorFlow places the tensors: `null` on the pure-JS backend. */
+export type Device = 'cpu' | 'gpu';
+
+/** What the process has, from which every choice between implementations follows. */
+export interface EngineFacts {
+  /** The device the binding reports its tensors live on; null without the native backend. */
+  device: Device | null;
+  /** egtea's C++ kernels are built and not set aside (a step being recorded sets them aside). */
+  kernels: boolean;
+  /** egtea's kernels are registered as TensorFlow ops (CPU kernels), which a recording keeps. */
+  kernelOps: boolean;
+  /** The binding carries egtea's patch, so a step can run as one TensorFlow function. */
+  functions: boolean;
+}
+
+/**
+ * The implementation of each op that has several. `tensorflow-*` is TensorFlow's own op (on
+ * whatever device it runs), `egtea-kernel` egtea's C++ CPU kernel (src/engine/native), which
+ * reads its inputs into host memory and so is never chosen for device tensors.
+ */
+export interface Implementations {
+  groupedConv3d: 'tensorflow-conv3d' | 'egtea-kernel' | 'tensorflow-split-per-group';
+  /** Training-mode batch norm (with the residual add and ReLU when egtea's kernel fuses them). */
+  batchNorm: 'egtea-kernel' | 'tensorflow-fused-batch-norm' | 'tfjs-composite';
+  maxPool3d: 'egtea-kernel' | 'tensorflow-max-pool3d';
+  /** The loader's JPEG decode-warp-normalise: on the host either way, its result is uploaded. */
+  clipDecode: 'egtea-kernel' | 'javascript';
+  /** Whether training steps are recorded and run as one TensorFlow function. */
+  graphSteps: boolean;
+}
+
+/**
+ * The one place that chooses between implementations. A GPU build of TensorFlow has its own
+ * grouped Conv3D (cuDNN), fused batch norm and 3D pooling, and egtea's CPU kernels there would
+ * copy every activation to the host and back; on a CPU egtea's kernels are the lean and fast
+ * ones (grouped conv3d has no TensorFlow CPU kernel at all).
+ */
+export function chooseImplementations(facts: EngineFacts): Implementations {
+  const cpuKernels = facts.device !== 'gpu' && (facts.kernels || facts.kernelOps);
+  return {
+    groupedConv3d: facts.device === 'gpu' ? 'tensorflow-conv3d' : cpuKernels ? 'egtea-kernel' : 'tensorflow-split-per-group',
+    batchNorm: cpuKernels ? 'egtea-kernel' : facts.device !== null ? 'tensorflow-fused-batch-norm' : 'tfjs-composite',
+    maxPool3d: cpuKernels ? 'egtea-kernel' : 'tensorflow-max-pool3d',
+    clipDecode: facts.kernels ? 'egtea-kernel' : 'javascript',
+    graphSteps: facts.device !== null && facts.functions,
+  };
+}
+
+interface DeviceQuery {
+  isUsingGpuDevice?: () => boolean;
+}
+
+/** The device the binding puts tensors on (it asks TensorFlow for a GPU when it loads). */
+export function bindingDevice(): Device | null {
+  const backend = nativeBackend();
+  if (backend === null) return null;
+  const binding = backend.binding as unknown as DeviceQuery;
+  return typeof binding.isUsingGpuDevice === 'function' && binding.isUsingGpuDevice() ? 'gpu' : 'cpu';
+}
+
+/** The facts of this process right now (kernels count as absent while a step is recorded). */
+export function currentFacts(): EngineFacts {
+  const backend = nativeBackend();
+  return {
+    device: bindingDevice(),
+    kernels: kernelsAvailable(),
+    kernelOps: kernelOpsAvailable(),
+    functions: typeof backend?.binding.addFunction === 'function',
+  };
+}
+
+/** The implementations the current process uses. */
+export function currentImplementations(): Implementations {
+  return chooseImplementations(currentFacts());
+}

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { kernelsEnabled } from './kernels.js';
+import { nativeBackend } from './native-backend.js';
+import { projectRoot } from '../util/paths.js';
+
+/**
+ * egtea's CPU kernels registered as TensorFlow ops (src/engine/native/tf_ops.cc), built by
+ * `egtea engine install` against the engine's libtensorflow. As ops they read TensorFlow's
+ * buffers in place and stay single nodes in a recorded step; the N-API route (kernels.ts)
+ * copies every input into JavaScript and back, and cannot be recorded.
+ */
+export const KERNEL_OPS_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_tf_ops.node');
+
+let registered: readonly string[] | null | undefined;
+let loadError = '';
+
+/** Registers the ops once, when the native backend is active; their names, or null. */
+function registeredOps(): readonly string[] | null {
+  if (registered !== undefined) return registered;
+  if (nativeBackend() === null) return null;
+  registered = null;
+  if (fs.existsSync(KERNEL_OPS_PATH)) {
+    try {
+      registered = (createRequire(import.meta.url)(KERNEL_OPS_PATH) as { ops: string[] }).ops;
+    } catch (error) {
+      loadError = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    }
+  } else {
+    loadError = `${KERNEL_OPS_PATH} is not built (run: egtea engine install --force)`;
+  }
+  return registered;
+}
+
+/** Whether egtea's kernels run as TensorFlow ops here (native backend, ops built, kernels enabled). */
+export function kernelOpsAvailable(): boolean {
+  return kernelsEnabled() && registeredOps() !== null;
+}
+
+/** Why the ops are not registered ('' when they are, or were never asked for). */
+export function kernelOpsError(): string {
+  return loadError;
+}
