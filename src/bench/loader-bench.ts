@@ -11,6 +11,7 @@ import { readManifest } from '../data/manifest.js';
 import { prepareFrames } from '../video/prepare.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';
 import { benchDataset } from './bench-data.js';
+import { referencePython } from '../config/environment.js';
 
 export interface LoaderBenchResult {
   clips: number;
@@ -40,7 +41,7 @@ export async function runLoaderBench(options: { root: string; clips: number; con
     return { clip: clip.clip, frameDir: clipFrameDir(frames, clip), frameCount: done.frames!, label: clip.verb, width: done.width, height: done.height };
   });
 
-  const python = process.env.EGTEA_PYTHON ?? 'python3';
+  const python = referencePython();
   const script = path.join(projectRoot(), 'bench', 'loader', 'reference.py');
   const input = JSON.stringify(records.map((r) => [r.frameDir, r.frameCount]));
   const reference = spawnSync(python, [script], { input, encoding: 'utf8' });

@@ -18,10 +18,11 @@ import { createLoss } from '../losses/create-loss.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import { createModel } from '../models/presets.js';
 import { median } from './reference.js';
+import { environmentValue } from '../config/environment.js';
 
 const [reps = 2, frames = 10, size = 224] = process.argv.slice(2, 5).map(Number);
 const [mode = 'graph', file = ''] = process.argv.slice(5);
-const engine = await selectBackend(process.env.EGTEA_BACKEND);
+const engine = await selectBackend(environmentValue('EGTEA_BACKEND'));
 const model = createModel({ arch: 'resnext3d-101', numClasses: 19, frames, size, seed: 0 });
 const loss = createLoss('ce', { numClasses: 19 });
 const clip = tf.randomNormal([1, frames, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor5D;

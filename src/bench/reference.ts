@@ -3,10 +3,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
+import { referencePython } from '../config/environment.js';
 
 /** Runs a Python reference under bench/ and parses the JSON document it prints. */
 export function runPythonReference(script: string, args: string[]): Record<string, unknown> {
-  const python = process.env.EGTEA_PYTHON ?? 'python3';
+  const python = referencePython();
   const file = path.join(projectRoot(), 'bench', script);
   const result = spawnSync(python, [file, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error) throw new UserError(`cannot run ${python} for the reference (${result.error.message}); set EGTEA_PYTHON`);
@@ -32,7 +33,7 @@ export class ReferenceServer {
     readonly file: string,
     args: string[],
   ) {
-    const python = process.env.EGTEA_PYTHON ?? 'python3';
+    const python = referencePython();
     this.child = spawn(python, [file, ...args, '--serve']);
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-3000)));
     this.child.on('error', (error) => (this.spawnError = error.message));
@@ -54,7 +55,7 @@ export class ReferenceServer {
     if (done) {
       // A failed spawn reports its error after the output closes.
       await new Promise((resolve) => setImmediate(resolve));
-      if (this.spawnError !== null) throw new UserError(`cannot run ${process.env.EGTEA_PYTHON ?? 'python3'} for the reference (${this.spawnError}); set EGTEA_PYTHON`);
+      if (this.spawnError !== null) throw new UserError(`cannot run ${referencePython()} for the reference (${this.spawnError}); set EGTEA_PYTHON`);
       const hint = /No module named 'torch'/.test(this.stderr) ? ' (PyTorch is missing: pip install torch==2.13.0)' : '';
       throw new UserError(`the reference ${this.file} stopped${hint}:\n${this.stderr}`);
     }

@@ -141,6 +141,18 @@ export const ENVIRONMENT_VARIABLES = [
     fallback: "Node's install prefix, `/usr`, `/usr/local`",
     readBy: ['bin/install-engine.mjs'],
   },
+  {
+    name: 'CUDA_VISIBLE_DEVICES',
+    effect: "the GPUs TensorFlow may use (CUDA's own); named in the message when a GPU was asked for and none was usable",
+    fallback: 'every GPU',
+    readBy: ['src/engine/backend.ts'],
+  },
+  {
+    name: 'TMPDIR',
+    effect: "install: where `engine install --gpu` writes pip's resolution report",
+    fallback: '`/tmp`',
+    readBy: ['bin/gpu-wheels.mjs'],
+  },
 ] as const satisfies readonly EnvironmentVariable[];
 
 export type EnvironmentName = (typeof ENVIRONMENT_VARIABLES)[number]['name'];

@@ -8,10 +8,10 @@ import { resolveGroupedConvImpl } from './conv3d.js';
 import { bindingDevice, currentImplementations, type Device, type Implementations } from './dispatch.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
 import { KERNEL_ADDON_PATH, loadKernels, withCapturedStderr } from './kernels.js';
+import { environmentValue } from '../config/environment.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-export const BACKEND_ENV = 'EGTEA_BACKEND';
 
 export interface EngineInfo {
   backend: 'tensorflow' | 'cpu';
@@ -33,7 +33,7 @@ export interface EngineInfo {
 }
 
 export function parseBackendChoice(value: string | undefined): BackendChoice {
-  const choice = value ?? process.env[BACKEND_ENV] ?? 'auto';
+  const choice = value ?? environmentValue('EGTEA_BACKEND') ?? 'auto';
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new UserError(`unknown backend '${choice}'; choose one of: ${BACKEND_CHOICES.join(', ')}`);
   }
@@ -44,9 +44,8 @@ const INSTALL_HINT =
   'run `npx egtea engine install` (it takes libtensorflow from the TensorFlow wheel through pip and compiles the binding; needs python3 with pip, a C++ compiler and make)';
 
 /** The package that provides the native backend: tfjs-node-gpu (built by egtea) unless set. */
-export const NATIVE_PACKAGE_ENV = 'EGTEA_NATIVE_PACKAGE';
 function nativePackage(): string {
-  return process.env[NATIVE_PACKAGE_ENV] || '@tensorflow/tfjs-node-gpu';
+  return environmentValue('EGTEA_NATIVE_PACKAGE') ?? '@tensorflow/tfjs-node-gpu';
 }
 
 let nativeLoad: Promise<string | null> | null = null;
@@ -116,7 +115,7 @@ function gpuMissingError(): UserError {
   const why =
     failures.length > 0
       ? `these libraries did not load: ${failures.map(([lib, error]) => `${path.basename(lib)} (${error})`).join('; ')}`
-      : `every library loaded, but TensorFlow found no usable GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES ?? '(unset)'})`;
+      : `every library loaded, but TensorFlow found no usable GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES=${environmentValue('CUDA_VISIBLE_DEVICES') ?? '(unset)'})`;
   return new UserError(
     `the engine was installed for a GPU (egtea engine install --gpu) but TensorFlow runs on the CPU: ${why}. ` +
       `To run on the CPU on purpose, install the CPU build: npx egtea engine install --force`,
@@ -167,8 +166,8 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
     implementations,
     threads: {
       cores: os.availableParallelism(),
-      intraOp: process.env.TF_NUM_INTRAOP_THREADS ?? 'all cores',
-      interOp: process.env.TF_NUM_INTEROP_THREADS ?? 'all cores',
+      intraOp: environmentValue('TF_NUM_INTRAOP_THREADS') ?? 'all cores',
+      interOp: environmentValue('TF_NUM_INTEROP_THREADS') ?? 'all cores',
     },
     warning,
   };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../util/paths.js';
+import { environmentValue } from '../config/environment.js';
 
 /** egtea's native CPU kernels (src/engine/native), compiled by `egtea engine install`. */
 export interface KernelAddon {
@@ -52,7 +53,7 @@ export interface KernelAddon {
 export const KERNEL_ADDON_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_kernels.node');
 
 let addon: KernelAddon | null | undefined;
-let enabled = process.env.EGTEA_KERNELS !== '0';
+let enabled = environmentValue('EGTEA_KERNELS') !== '0';
 
 export function loadKernels(): KernelAddon | null {
   if (!enabled || suspended > 0) return null;
@@ -104,7 +105,7 @@ export function setKernelsEnabled(value: boolean): void {
 }
 
 export function kernelThreads(): number {
-  const fromEnv = Number(process.env.EGTEA_KERNEL_THREADS);
+  const fromEnv = Number(environmentValue('EGTEA_KERNEL_THREADS'));
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.availableParallelism();
 }
 
