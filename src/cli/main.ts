@@ -8,6 +8,7 @@ import { registerEngineCommand } from './engine.js';
 import { registerEvalCommand } from './eval.js';
 import { registerImagesCommand } from './images.js';
 import { registerInfoCommand } from './info.js';
+import { registerSweepCommand } from './sweep.js';
 import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
 import { registerPrepareCommand } from './prepare.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerCompareCommand(program);
+  registerSweepCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

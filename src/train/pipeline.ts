@@ -2,6 +2,7 @@ import { LABEL_KINDS, type LabelKind } from '../data/annotations.js';
 import { parseSubjects } from '../data/splits.js';
 import { DEFAULT_TRANSFORM, type TransformConfig } from '../data/transforms.js';
 import { LOSS_NAMES, type LossName, type LossOptions } from '../losses/create-loss.js';
+import { LENET5_INITIALIZERS, type Lenet5Initializer } from '../models/lenet5.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
 
@@ -32,6 +33,8 @@ export interface Pipeline {
     arch: Architecture;
     /** Weights to start from (safetensors, PyTorch names); the head is replaced when the class count differs. */
     init?: string;
+    /** LeNet-5: how its parameters start ('torch-default' when absent). */
+    initializer?: Lenet5Initializer;
   };
   loss: {
     name: LossName;
@@ -91,6 +94,7 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
   check(nonNegative(t.flipProbability) && t.flipProbability <= 1, source, 'clips.transform.flipProbability', 'must lie in [0, 1]');
   check(Array.isArray(t.mean) && t.mean.length === 3 && Array.isArray(t.std) && t.std.length === 3 && t.std.every((v) => v > 0), source, 'clips.transform.mean/std', 'must give 3 channels (std > 0)');
   check((ARCHITECTURES as readonly string[]).includes(p.model?.arch), source, 'model.arch', `must be one of ${ARCHITECTURES.join(', ')}`);
+  check(p.model.initializer === undefined || (LENET5_INITIALIZERS as readonly string[]).includes(p.model.initializer), source, 'model.initializer', `must be one of ${LENET5_INITIALIZERS.join(', ')}`);
   check((LOSS_NAMES as readonly string[]).includes(p.loss?.name), source, 'loss.name', `must be one of ${LOSS_NAMES.join(', ')}`);
   check(p.loss.tau === 'dynamic' || nonNegative(p.loss.tau), source, 'loss.tau', "must be a number >= 0 or 'dynamic'");
   for (const [key, value] of Object.entries(p.loss.settings ?? {})) {

@@ -23,6 +23,8 @@ export interface ImportImagesOptions {
   seed: number;
   /** mnist-imbalanced: the majority class's share of the training images. */
   majorityRatio?: number;
+  /** mnist-imbalanced: the source labels of the minority and the majority class (default 4 and 9, as the paper). */
+  classes?: { minority: number; majority: number };
   /** cifar*-lt: largest class over smallest. */
   imbalance?: number;
   /** mnist-imbalanced only, for small tests: images instead of the paper's 5000 / 500 / 800. */
@@ -60,6 +62,12 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
   return result;
 }
 
+/** Chooses the images as importImages would, writing nothing: a source that cannot give them is named. */
+export async function checkImages(options: ImportImagesOptions): Promise<void> {
+  // ImageNet-LT's split is fixed by its lists, and probing every image would cost as much as importing.
+  if (options.dataset !== 'imagenet-lt') await buildDataset(options);
+}
+
 /** The chosen images of one dataset, as clips to write, with the settings that chose them. */
 async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: string; classes: string[]; clips: ImageClip[]; settings: Record<string, number> }> {
   if (options.dataset === 'imagenet-lt') {
@@ -69,7 +77,8 @@ async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: str
   const random = new SeededRandom(options.seed).fork(options.dataset);
   if (options.dataset === 'mnist-imbalanced') {
     const sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
-    const settings = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
+    const pair = options.classes ? { minorityDigit: options.classes.minority, majorityDigit: options.classes.majority } : {};
+    const settings = { ...IMBALANCED_MNIST, ...options.sizes, ...pair, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
     const splits = imbalancedMnistSplits(sources.train, sources.test, settings, random);
     return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings };
   }
