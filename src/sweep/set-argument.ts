@@ -17,7 +17,7 @@ export const DATASET_BUILD_KEYS = ['dataset.majorityRatio', 'dataset.imbalance']
 export type DatasetBuildKey = (typeof DATASET_BUILD_KEYS)[number];
 
 /** Optional pipeline fields a base pipeline may leave out, with the settings the baselines read. */
-const OPTIONAL_KEYS = ['model.init', 'model.initializer', ...['gamma', 'beta', 'eqlLambda', 'eqlGamma', 'ldamMaxMargin', 'ldamScale', 'drwEpoch'].map((k) => `loss.settings.${k}`)];
+const OPTIONAL_KEYS = ['model.init', 'model.initializer', 'loss.cdb.smoothing', 'loss.cdb.minDifficulty', ...['gamma', 'beta', 'eqlLambda', 'eqlGamma', 'ldamMaxMargin', 'ldamScale', 'drwEpoch'].map((k) => `loss.settings.${k}`)];
 
 function parseValue(text: string): SetValue {
   if (text === 'true' || text === 'false') return text === 'true';

@@ -41,6 +41,8 @@ export interface Pipeline {
     /** CDB's tau: a number, or 'dynamic' (recomputed from the validation accuracies each epoch). */
     tau: number | 'dynamic';
     /** The baselines' settings (see createLoss): focal gamma, class-balanced beta, EQL lambda and gamma, LDAM margin, scale and DRW epoch. */
+    /** CDB beyond the paper: accuracy smoothing over epochs and a difficulty floor (both 0 by default: the paper's rule). */
+    cdb?: { smoothing?: number; minDifficulty?: number };
     settings?: Pick<LossOptions, 'gamma' | 'beta' | 'eqlLambda' | 'eqlGamma' | 'ldamMaxMargin' | 'ldamScale' | 'drwEpoch'>;
   };
   schedule: {
@@ -97,6 +99,8 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
   check(p.model.initializer === undefined || (LENET5_INITIALIZERS as readonly string[]).includes(p.model.initializer), source, 'model.initializer', `must be one of ${LENET5_INITIALIZERS.join(', ')}`);
   check((LOSS_NAMES as readonly string[]).includes(p.loss?.name), source, 'loss.name', `must be one of ${LOSS_NAMES.join(', ')}`);
   check(p.loss.tau === 'dynamic' || nonNegative(p.loss.tau), source, 'loss.tau', "must be a number >= 0 or 'dynamic'");
+  check(p.loss.cdb?.smoothing === undefined || (nonNegative(p.loss.cdb.smoothing) && p.loss.cdb.smoothing < 1), source, 'loss.cdb.smoothing', 'must lie in [0, 1)');
+  check(p.loss.cdb?.minDifficulty === undefined || (nonNegative(p.loss.cdb.minDifficulty) && p.loss.cdb.minDifficulty <= 1), source, 'loss.cdb.minDifficulty', 'must lie in [0, 1]');
   for (const [key, value] of Object.entries(p.loss.settings ?? {})) {
     check(value === null || nonNegative(value), source, `loss.settings.${key}`, 'must be a number >= 0');
   }

@@ -173,7 +173,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const model = createPipelineModel(p, classes.length);
-  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau }) : null;
+  const tracker = p.loss.name === 'cdb' ? new DifficultyTracker(classes.length, { tau: p.loss.tau, ...p.loss.cdb }) : null;
   let epoch = 0;
   // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at any
   // checkpoint draws what an uninterrupted one would.
