@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkImages, importImages, type ImageDataset, type ImportImagesOptions } from '../data/images/import-images.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/files.js';
+import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { CELL_FILES, type CellOrder, type CellResult } from './run-cell.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
@@ -48,7 +48,7 @@ export const SWEEP_FILE = 'sweep.json';
 
 /** The egtea command line of this installation, for the runs' processes. */
 function egteaBin(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'egtea');
+  return path.join(projectRoot(), 'bin', 'egtea');
 }
 
 async function claimFolder(options: SweepOptions): Promise<void> {
@@ -108,7 +108,11 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
       });
       child.on('error', (error) => void handle.close().then(() => reject(error)));
       child.on('close', (code) => {
-        void handle.close().then(() => resolve({ code: code ?? 1, lastLine: tail.trim().split('\n').at(-1) ?? '' }));
+        void handle.close().then(() => {
+          // The command's own message (egtea: ...) over Node's trailer of a crash.
+          const lines = tail.trim().split('\n');
+          resolve({ code: code ?? 1, lastLine: lines.findLast((l) => l.startsWith('egtea: ')) ?? lines.at(-1) ?? '' });
+        });
       });
     }, reject);
   });
