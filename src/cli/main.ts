@@ -11,6 +11,7 @@ import { registerInfoCommand } from './info.js';
 import { registerSweepCommand } from './sweep.js';
 import { registerSynthCommand } from './synth.js';
 import { registerTrainCommand } from './train.js';
+import { registerPaperCommand } from './paper.js';
 import { registerPrepareCommand } from './prepare.js';
 import { registerModelCommand } from './model.js';
 import { registerWeightsCommand } from './weights.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerCompareCommand(program);
   registerSweepCommand(program);
+  registerPaperCommand(program);
   registerWeightsCommand(program);
   registerModelCommand(program);
   registerBenchCommand(program);

@@ -6,7 +6,7 @@ import { checkImages, importImages, type ImageDataset, type ImportImagesOptions 
 import type { ClassPair } from '../data/images/class-pair.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/files.js';
+import { pathExists, writeFileAtomic } from '../util/files.js';
 import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { CELL_FILES, type CellOrder, type CellResult } from './run-cell.js';
@@ -33,6 +33,8 @@ export interface SweepOptions {
   source?: SweepSource;
   jobs: number;
   baseline: string;
+  /** false: run nothing, only summarise the cells already finished (default true). */
+  run?: boolean;
   log?: (line: string) => void;
 }
 
@@ -125,6 +127,13 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
   const cells = planCells(options.pipeline, options.grid, { buildsData: options.source !== undefined });
+  if (options.run === false) {
+    if (!(await pathExists(path.join(options.out, SWEEP_FILE)))) throw new UserError(`${options.out}: no ${SWEEP_FILE}; nothing to summarise`);
+    await claimFolder(options);
+    const summary = await summarizeSweep(options.out, cells, { baseline: options.baseline, source: options.source ?? null, pipelineName: options.pipelineName, jobs: options.jobs });
+    await writeSummary(options.out, summary);
+    return { ...summary, failed: [] };
+  }
   if (options.source) {
     // Every cell's images are chosen (not written) first, so a source too small for one cell stops the sweep before anything runs.
     const keys = [...new Map(cells.map((c) => [c.dataKey, c])).values()];
