@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
+import { sourceId } from '../data/images/import-images.js';
 import { PAPER_RATIOS, PAPER_TABLES, paperTableMarkdown } from '../sweep/paper-tables.js';
 import { parseSetArgument } from '../sweep/set-argument.js';
 import { runSweep } from '../sweep/sweep.js';
@@ -29,7 +30,7 @@ export function registerPaperCommand(program: Command): void {
   program
     .command('paper <table>')
     .description("the paper's imbalanced-MNIST grids as a sweep: table1 (CE, IFW, focal, CB, EQL, CDB by majority ratio) or table2 (CDB by tau), with the paper's numbers beside ours")
-    .requiredOption('--source <dir>', "MNIST's (or Fashion-MNIST's) four IDX files")
+    .requiredOption('--source <dir>', "MNIST's (or Fashion-MNIST's) four IDX files, or mnist-package (the mnist package's digits, a scaled protocol)")
     .option('--classes <minority,majority>', 'the two source labels (default 4,9 as the paper; Fashion-MNIST coat vs pullover: 4,2)', parseClassPair)
     .option('--pipeline <name|file.js>', 'mnist-imbalanced (the paper) or fashion-mnist (its own statistics, He-normal LeNet-5)', 'mnist-imbalanced')
     .option('--seeds <n|list>', 'seeds (the paper: 10 random splits)', '10')
@@ -59,7 +60,7 @@ export function registerPaperCommand(program: Command): void {
         grid: { losses: table.losses, taus: table.taus, sets: [parseSetArgument(`dataset.majorityRatio=${o.ratios.join(',')}`)], seeds, epochs },
         out,
         dataRoot: 'data',
-        source: { dataset: 'mnist-imbalanced', dir: path.resolve(o.source), classes },
+        source: { dataset: 'mnist-imbalanced', dir: sourceId(o.source), classes },
         jobs: o.jobs,
         baseline: table.id === 'table1' ? 'ce' : 'cdb(tau=dynamic)',
         run: o.run,

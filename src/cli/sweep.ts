@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { PIPELINES } from '../../pipelines/index.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
-import { IMAGE_DATASETS, type ImageDataset } from '../data/images/import-images.js';
+import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
 import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { lossVariants, type GridSpec } from '../sweep/grid.js';
@@ -75,7 +75,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
     .option('--baseline <loss>', 'the loss the others are compared with, paired by seed', 'ce')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')
-    .option('--source <dir>', 'build each cell\'s images from these public files (as egtea images does), shared by the losses of the cell')
+    .option('--source <dir>', 'build each cell\'s images from these public files (as egtea images does), shared by the losses of the cell; mnist-package: the mnist package\'s digits (scaled protocol)')
     .option('--dataset <name>', `with --source: ${IMAGE_DATASETS.join(', ')} (default mnist-imbalanced)`, parseChoice(IMAGE_DATASETS))
     .option('--classes <minority,majority>', 'with --source, mnist-imbalanced: the two source labels (default 4,9)', parseClassPair)
     .option('--data <dir>', "without --source: the data root the pipeline's paths are relative to", 'data')
@@ -86,7 +86,7 @@ export function registerSweepCommand(program: Command): void {
       const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
       if (!lossVariants(grid.losses, grid.taus).some((v) => v.label === o.baseline)) throw new UserError(`--baseline ${o.baseline}: not among the losses of the grid (${lossVariants(grid.losses, grid.taus).map((v) => v.label).join(', ')})`);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
-      const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: path.resolve(o.source), ...(o.classes ? { classes: o.classes } : {}) };
+      const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
       const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline: o.baseline, run: o.run, log });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);

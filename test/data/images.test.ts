@@ -1,4 +1,5 @@
 import fsSync from 'node:fs';
+import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { loadFrameDataset } from '../../src/data/frame-dataset.js';
 import { readCifar } from '../../src/data/images/cifar-binary.js';
 import { importImages, type ImportImagesResult } from '../../src/data/images/import-images.js';
 import { readMnist } from '../../src/data/images/mnist-idx.js';
+import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from '../../src/data/images/mnist-package.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
 import { train } from '../../src/train/trainer.js';
 import { ClipLoader } from '../../src/data/clip-loader.js';
@@ -118,6 +120,24 @@ describe('imbalanced MNIST as one-frame clips', () => {
 
   it('refuses a construction the source cannot fill, naming the file', async () => {
     await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'too-big'), seed: 1, sizes: { ...sizes, testPerClass: 11 } })).rejects.toThrow(/t10k-images-idx3-ubyte: digit 4's test set needs 11 images, the file has 10/);
+  });
+});
+
+describe("the mnist package's digits (a scaled protocol)", () => {
+  it('splits each digit 70 / 30 into training and test files, pixels as bytes, and builds the scaled construction', async () => {
+    const { train, test } = readMnistPackage();
+    const fours = (createRequire(import.meta.url)('mnist/src/digits/4.json') as { data: number[] }).data;
+    expect(fours.length / 784).toBe(980);
+    expect(train.labels.filter((l) => l === 4).length).toBe(686);
+    expect(test.labels.filter((l) => l === 4).length).toBe(294);
+    const first4 = train.labels.indexOf(4);
+    expect(Array.from(train.pixels.subarray(first4 * 784, first4 * 784 + 784))).toEqual(fours.slice(0, 784).map((v) => Math.round(v * 255)));
+    const out = path.join(work, 'mnist-package');
+    const result = await importImages({ dataset: 'mnist-imbalanced', source: MNIST_PACKAGE_SOURCE, out, seed: 2, majorityRatio: 0.9, sizes: { trainingImages: 20, validationPerClass: 2, testPerClass: 3 } });
+    expect(result.counts).toEqual({ train: [2, 18], validation: [2, 2], test: [3, 3] });
+    const recorded = JSON.parse(await fs.readFile(path.join(out, 'dataset.json'), 'utf8'));
+    expect(recorded.source).toBe('mnist-package');
+    expect(MNIST_PACKAGE_SIZES).toEqual({ trainingImages: 500, validationPerClass: 100, testPerClass: 200 });
   });
 });
 
