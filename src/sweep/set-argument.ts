@@ -1,3 +1,4 @@
+import { closest, distance } from 'fastest-levenshtein';
 import type { Pipeline } from '../train/pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
@@ -52,8 +53,9 @@ export function pipelineKeys(p: Pipeline): string[] {
 export function setPipelineValue(p: Pipeline, key: string, value: SetValue, source = `--set ${key}=${value}`): Pipeline {
   const known = pipelineKeys(p);
   if (!known.includes(key)) {
-    const near = known.filter((k) => k.split('.').at(-1)!.toLowerCase() === key.split('.').at(-1)!.toLowerCase());
-    throw new UserError(`--set ${key}: pipeline ${p.name} has no such setting${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''} (settings: ${known.join(', ')})`);
+    const near = closest(key.toLowerCase(), known.map((k) => k.toLowerCase()));
+    const suggestion = distance(key.toLowerCase(), near) <= 3 ? `; did you mean ${known.find((k) => k.toLowerCase() === near)}?` : '';
+    throw new UserError(`--set ${key}: pipeline ${p.name} has no such setting${suggestion} (settings: ${known.join(', ')})`);
   }
   const copy = structuredClone(p) as unknown as Record<string, unknown>;
   const parts = key.split('.');
