@@ -64,6 +64,7 @@ export function registerPaperCommand(program: Command): void {
         jobs: o.jobs,
         baseline: table.id === 'table1' ? 'ce' : 'cdb(tau=dynamic)',
         run: o.run,
+        stopOnSignal: true,
         log,
       });
       const layout = (model: ModelKind) =>

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,8 @@ export interface SweepOptions {
   source?: SweepSource;
   jobs: number;
   baseline: string;
+  /** Stop the runs' processes when this process gets SIGINT or SIGTERM (the command line does). */
+  stopOnSignal?: boolean;
   /** false: run nothing, only summarise the cells already finished (default true). */
   run?: boolean;
   log?: (line: string) => void;
@@ -97,12 +99,28 @@ async function finished(folder: string, cell: Cell): Promise<CellResult | null> 
   return result.epochs === cell.pipeline.schedule.epochs ? result : null;
 }
 
+/** The runs' processes, stopped with the sweep so a rerun never meets an orphan still training. */
+const children = new Set<ChildProcess>();
+let forwarding = false;
+
+function stopChildrenOnSignal(): void {
+  if (forwarding) return;
+  forwarding = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of children) child.kill(signal);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 /** Runs one cell as its own process (egtea sweep-cell), with its share of the cores. */
 function runChild(folder: string, threads: number): Promise<{ code: number; lastLine: string }> {
   return new Promise((resolve, reject) => {
     void fs.open(path.join(folder, CELL_FILES.log), 'a').then((handle) => {
       const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
       const child = spawn(process.execPath, [egteaBin(), 'sweep-cell', folder], { env, stdio: ['ignore', handle.fd, 'pipe'] });
+      children.add(child);
       let tail = '';
       child.stderr?.on('data', (chunk: Buffer) => {
         void handle.write(chunk);
@@ -110,6 +128,7 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
       });
       child.on('error', (error) => void handle.close().then(() => reject(error)));
       child.on('close', (code) => {
+        children.delete(child);
         void handle.close().then(() => {
           // The command's own message (egtea: ...) over Node's trailer of a crash.
           const lines = tail.trim().split('\n');
@@ -141,6 +160,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   }
   await claimFolder(options);
   const threads = Math.max(1, Math.floor(os.cpus().length / options.jobs));
+  if (options.stopOnSignal) stopChildrenOnSignal();
   const builds = new Map<string, Promise<void>>();
   const ensureData = (cell: Cell): Promise<void> => {
     const source = options.source;
