@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { sourceId } from '../data/images/import-images.js';
+import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE } from '../data/images/mnist-package.js';
 import { PAPER_RATIOS, PAPER_TABLES, paperTableMarkdown } from '../sweep/paper-tables.js';
 import { parseSetArgument } from '../sweep/set-argument.js';
 import { runSweep } from '../sweep/sweep.js';
@@ -50,7 +51,8 @@ export function registerPaperCommand(program: Command): void {
       const classes = o.classes ?? { minority: 4, majority: 9 };
       const out = o.out ?? path.join('sweeps', `${id}-${pipeline.name}-${classes.minority}v${classes.majority}`);
       const runs = table.losses.length * (table.id === 'table2' ? table.taus.length : 1) * o.ratios.length * seeds.length;
-      const perEpoch = Math.ceil(5000 / pipeline.schedule.batchSize);
+      const trainingImages = o.source === MNIST_PACKAGE_SOURCE ? MNIST_PACKAGE_SIZES.trainingImages : 5000;
+      const perEpoch = Math.ceil(trainingImages / pipeline.schedule.batchSize);
       log(`${table.title}: ${runs} runs of ${epochs} epochs (${epochs * perEpoch} iterations each, ${runs * epochs * perEpoch} in all).`);
       if (epochs >= 1000) log(`The paper's schedule is 4000 epochs a run: on a CPU that is hours per run. --epochs 40 (2000 iterations) is the short schedule; the README gives measured times.`);
       const summary = await runSweep({
