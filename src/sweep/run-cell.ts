@@ -39,6 +39,14 @@ export interface CellResult {
 
 export const CELL_FILES = { order: 'cell.json', result: 'result.json', bestWeights: 'best.safetensors', best: 'best.json', log: 'run.log' } as const;
 
+/** A cell's result.json when it holds a run of `epochs` epochs (a larger --epochs extends the run). */
+export async function readCellResult(folder: string, epochs: number): Promise<CellResult | null> {
+  const text = await fs.readFile(path.join(folder, CELL_FILES.result), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const result = JSON.parse(text) as CellResult;
+  return result.epochs === epochs ? result : null;
+}
+
 interface BestEpoch {
   epoch: number;
   macroRecall: number;

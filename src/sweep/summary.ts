@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/files.js';
 import type { Cell } from './grid.js';
-import { CELL_FILES, type CellResult, type ModelResult } from './run-cell.js';
+import { readCellResult, type CellResult, type ModelResult } from './run-cell.js';
 import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
 import type { SweepSource } from './sweep.js';
 
@@ -40,13 +40,6 @@ export interface SweepSummary {
 const pct = (v: number | null, digits = 2) => (v === null ? 'n/a' : (100 * v).toFixed(digits));
 const pm = (s: Spread) => (s.mean === null ? 'n/a' : `${pct(s.mean)} ± ${s.std === null ? 'n/a' : pct(s.std)}`);
 const signed = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${(100 * v).toFixed(2)}`);
-
-async function readResult(out: string, cell: Cell): Promise<CellResult | null> {
-  const text = await fs.readFile(path.join(out, 'runs', cell.name, CELL_FILES.result), 'utf8').catch(() => null);
-  if (text === null) return null;
-  const result = JSON.parse(text) as CellResult;
-  return result.epochs === cell.pipeline.schedule.epochs ? result : null;
-}
 
 interface DatasetRecord {
   settings: Record<string, number>;
@@ -108,7 +101,7 @@ function rowOf(setting: string, variant: string, model: ModelKind, entries: { se
 
 /** Mean ± std over seeds per setting and loss, and paired differences against the baseline loss. */
 export async function summarizeSweep(out: string, cells: readonly Cell[], context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number }): Promise<SweepSummary> {
-  const results = await Promise.all(cells.map((c) => readResult(out, c)));
+  const results = await Promise.all(cells.map((c) => readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs)));
   const settings = [...new Set(cells.map((c) => c.settingLabel))];
   const variants = [...new Set(cells.map((c) => c.variant.label))];
   const first = results.find((r) => r !== null);

@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
-import { CELL_FILES, type CellOrder, type CellResult } from './run-cell.js';
+import { CELL_FILES, readCellResult, type CellOrder } from './run-cell.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
 
 /** How a sweep builds each cell's images from public files (egtea images). */
@@ -90,13 +90,6 @@ function cellData(options: SweepOptions, cell: Cell): { dataRoot: string; pipeli
   if (!options.source) return { dataRoot: path.resolve(options.dataRoot), pipeline: cell.pipeline };
   const root = path.resolve(options.out, 'data', cell.dataKey);
   return { dataRoot: root, pipeline: { ...cell.pipeline, dataset: { ...cell.pipeline.dataset, annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames') } } };
-}
-
-async function finished(folder: string, cell: Cell): Promise<CellResult | null> {
-  const text = await fs.readFile(path.join(folder, CELL_FILES.result), 'utf8').catch(() => null);
-  if (text === null) return null;
-  const result = JSON.parse(text) as CellResult;
-  return result.epochs === cell.pipeline.schedule.epochs ? result : null;
 }
 
 /** The runs' processes, stopped with the sweep so a rerun never meets an orphan still training. */
@@ -180,14 +173,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
       const cell = cells[next++]!;
       const folder = path.join(options.out, 'runs', cell.name);
       const started = Date.now();
-      let result = await finished(folder, cell);
+      let result = await readCellResult(folder, cell.pipeline.schedule.epochs);
       if (result === null) {
         await ensureData(cell);
         await fs.mkdir(folder, { recursive: true });
         const order: CellOrder = cellData(options, cell);
         await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
         const child = await runChild(folder, threads);
-        result = await finished(folder, cell);
+        result = await readCellResult(folder, cell.pipeline.schedule.epochs);
         if (child.code !== 0 || result === null) {
           failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
           log(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
