@@ -1,9 +1,10 @@
 import type { Pipeline } from '../src/train/pipeline.js';
 import cifar100Lt from './cifar100-lt.js';
 import egtea from './egtea.js';
+import fashionMnist from './fashion-mnist.js';
 import imagenetLt from './imagenet-lt.js';
 import mnistImbalanced from './mnist-imbalanced.js';
 import synth from './synth.js';
 
 /** The built-in recipes, by name (`egtea train --pipeline NAME`). */
-export const PIPELINES: Readonly<Record<string, Pipeline>> = { egtea, synth, 'mnist-imbalanced': mnistImbalanced, 'cifar100-lt': cifar100Lt, 'imagenet-lt': imagenetLt };
+export const PIPELINES: Readonly<Record<string, Pipeline>> = { egtea, synth, 'mnist-imbalanced': mnistImbalanced, 'cifar100-lt': cifar100Lt, 'imagenet-lt': imagenetLt, 'fashion-mnist': fashionMnist };

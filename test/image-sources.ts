@@ -22,13 +22,13 @@ function idx(magic: number, dims: number[], body: Uint8Array): Buffer {
   return Buffer.concat([header, Buffer.from(body)]);
 }
 
-/** MNIST's four IDX files with `perDigit` images of each digit per split; training files gzipped, test files plain. */
-export async function writeMnistSource(dir: string, perDigit: { train: number; test: number }, seed = 3): Promise<void> {
+/** MNIST's four IDX files with `perDigit` images of each of `digits` (default all ten) per split; training files gzipped, test files plain. */
+export async function writeMnistSource(dir: string, perDigit: { train: number; test: number }, seed = 3, digits: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const random = new SeededRandom(seed);
   for (const split of ['train', 'test'] as const) {
     const labels: number[] = [];
-    for (let n = 0; n < perDigit[split]; n++) for (let d = 0; d < 10; d++) labels.push(d);
+    for (let n = 0; n < perDigit[split]; n++) for (const d of digits) labels.push(d);
     const pixels = new Uint8Array(labels.length * 784);
     labels.forEach((label, i) => pixels.set(digitImage(label, random), i * 784));
     const images = idx(0x803, [labels.length, 28, 28], pixels);

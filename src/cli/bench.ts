@@ -3,6 +3,8 @@ import { runEngineBench } from '../bench/engine-bench.js';
 import { MODEL_BENCH_MODES, runModelBench, type ModelBenchMode } from '../bench/model-bench.js';
 import { runLoaderBench } from '../bench/loader-bench.js';
 import { runPrepareBench } from '../bench/prepare-bench.js';
+import { runSweepBench } from '../bench/sweep-bench.js';
+import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../engine/backend.js';
@@ -38,6 +40,32 @@ export function registerBenchCommand(program: Command): void {
           }),
           'grouped conv3d implementations (bottleneck fwd+bwd, op by op):',
           ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(16)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('sweep')
+    .description('a Table-1 run (LeNet-5, 5000 images, validation every epoch) beside the same protocol in PyTorch (goal: ratio <= 1), and a 4-run grid with --jobs 2 against --jobs 1 (goal: >= 1.7x)')
+    .option('--source <dir>', "Fashion-MNIST's (or MNIST's) IDX files", '/usr/share/datasets/fashion-mnist')
+    .option('--classes <minority,majority>', 'the pair', parseClassPair, { minority: 4, majority: 2 })
+    .option('--epochs <n>', 'epochs of the Table-1 run (40 = 2000 iterations)', parsePositiveInt, 40)
+    .option('--grid-epochs <n>', 'epochs of each run of the grid', parsePositiveInt, 5)
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: { source: string; classes: ClassPair; epochs: number; gridEpochs: number; json: boolean }) => {
+      const r = await runSweepBench({ ...options, log: (line) => process.stderr.write(`${line}\n`) });
+      const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+      emit(options.json, r, () =>
+        [
+          `Table-1 run: LeNet-5, ${r.run.epochs} epochs = ${r.run.iterations} iterations, validation every epoch; ${r.threads} threads; PyTorch ${r.torch}; load average ${r.load.map((l) => l.toFixed(1)).join(' ')}`,
+          table(
+            ['case', 'egtea s', 'PyTorch s', 'ratio', 'goal'],
+            [
+              ['Table-1 run (sum of epochs)', r.run.egteaSeconds.toFixed(1), r.run.pytorchSeconds.toFixed(1), r.run.ratio.toFixed(2), `<= ${r.run.goal} ${met(r.run.met)}`],
+              [`grid of ${r.grid.runs} runs x ${r.grid.epochs} epochs`, `jobs 1: ${r.grid.jobs1Seconds.toFixed(1)}`, `jobs 2: ${r.grid.jobs2Seconds.toFixed(1)}`, `${r.grid.speedup.toFixed(2)}x`, `>= ${r.grid.goal}x ${met(r.grid.met)}`],
+            ],
+          ),
+          `egtea process wall time ${r.run.egteaWallSeconds.toFixed(1)} s (with start-up); final validation top-1: egtea ${((r.run.egteaValidationTop1 ?? 0) * 100).toFixed(1)}%, PyTorch ${(r.run.pytorchValidationTop1 * 100).toFixed(1)}%`,
         ].join('\n'),
       );
     });

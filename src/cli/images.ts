@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { IMAGE_DATASETS, importImages, type ImageDataset } from '../data/images/import-images.js';
+import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { parseChoice, parseNonNegativeNumber, parseSeed } from './options.js';
 import { emit, table } from './output.js';
 
@@ -13,12 +14,13 @@ export function registerImagesCommand(program: Command): void {
     .option('--lists <dir>', "imagenet-lt: the folder with ImageNet_LT_{train,val,test}.txt (default: --source)")
     .option('--out <dir>', 'dataset root to write (default: data/<dataset>)')
     .option('--majority-ratio <r>', 'mnist-imbalanced: share of the majority digit (9) among the 5000 training images', parseNonNegativeNumber, 0.99)
+    .option('--classes <minority,majority>', 'mnist-imbalanced: the two source labels, minority first (Fashion-MNIST coat vs pullover: 4,2)', parseClassPair, { minority: 4, majority: 9 })
     .option('--imbalance <n>', 'cifar*-lt: largest class size over the smallest', parseNonNegativeNumber, 100)
     .option('--seed <n>', 'seed of every choice of images (a whole number >= 0)', parseSeed, 1)
     .option('--json', 'print one JSON document', false)
-    .action(async (o: { dataset: ImageDataset; source: string; lists?: string; out?: string; majorityRatio: number; imbalance: number; seed: number; json: boolean }) => {
+    .action(async (o: { dataset: ImageDataset; source: string; lists?: string; out?: string; majorityRatio: number; classes: ClassPair; imbalance: number; seed: number; json: boolean }) => {
       const out = o.out ?? path.join('data', o.dataset);
-      const result = await importImages({ dataset: o.dataset, source: o.source, ...(o.lists ? { lists: o.lists } : {}), out, seed: o.seed, majorityRatio: o.majorityRatio, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
+      const result = await importImages({ dataset: o.dataset, source: o.source, ...(o.lists ? { lists: o.lists } : {}), out, seed: o.seed, majorityRatio: o.majorityRatio, classes: o.classes, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
       const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
       emit(o.json, result, () =>
         [

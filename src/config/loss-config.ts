@@ -90,7 +90,7 @@ export const CDB_FIELDS: FieldsOf<Omit<CdbLossConfig, 'name'>> & Record<string, 
   normalize: optional(oneOf("`classes`: weights scaled to sum to the number of classes (the authors' code); `none`: d^tau as written in the paper", ['classes', 'none'])),
   reduction: optional(oneOf('`mean`: batch mean of w_y CE_i; `weighted`: sum w_y CE_i / sum w_y', ['mean', 'weighted'])),
   minDifficulty: optional(number('floor on d_c, in [0, 1], so a perfectly classified class keeps some weight', { min: 0, max: 1 })),
-  smoothing: optional(number("in [0, 1): each class's difficulty is an exponential moving average over epochs, d = s d_previous + (1 - s) d_new (0: the paper's rule)", { min: 0, max: 1, maxOpen: true })),
+  smoothing: optional(number("in [0, 1): each class's validation accuracy is averaged over epochs, a = s a_previous + (1 - s) A (the first validation as it is), and difficulty and a dynamic tau come from a (0: the paper's rule)", { min: 0, max: 1, maxOpen: true })),
 };
 
 /** The README's table of CDB options: pipeline key, `train` option, default, meaning. */

@@ -2,10 +2,24 @@ import * as tf from '@tensorflow/tfjs';
 import { cdbWeights, type CdbOptions } from './cdb-weights.js';
 import { normalizeToClassCount } from './class-weights.js';
 
+/** CDB's options, plus a smoothing of the accuracies over epochs (beyond the paper). */
+export interface DifficultyTrackerOptions extends CdbOptions {
+  /**
+   * Weight in [0, 1) of the past in an exponential moving average of each class's validation
+   * accuracy: s_c <- smoothing * s_c + (1 - smoothing) * A_c, the first validation taken as it is.
+   * Difficulty (and a dynamic tau) then follow s_c. 0 (default) is the paper's rule: this epoch's
+   * accuracy alone. With two classes the paper's weights can jump between [2, 0] and [0, 2] from
+   * one epoch to the next; smoothing damps that.
+   */
+  smoothing?: number;
+}
+
 export interface DifficultyUpdate {
   epoch: number;
   tau: number;
   accuracy: (number | null)[];
+  /** The accuracies the weights came from: `accuracy` itself without smoothing. */
+  smoothedAccuracy: (number | null)[];
   difficulty: (number | null)[];
   weights: number[];
   /** Classes with no validation samples: they keep their previous weight. */
@@ -21,13 +35,17 @@ export interface DifficultyUpdate {
 export class DifficultyTracker {
   private rawWeights: number[];
   private current: number[];
+  private smoothed: (number | null)[];
   private tensor: tf.Tensor1D;
   readonly history: DifficultyUpdate[] = [];
 
   constructor(
     readonly numClasses: number,
-    readonly options: CdbOptions,
+    readonly options: DifficultyTrackerOptions,
   ) {
+    const smoothing = options.smoothing ?? 0;
+    if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`smoothing ${smoothing} must lie in [0, 1)`);
+    this.smoothed = new Array<number | null>(numClasses).fill(null);
     this.rawWeights = new Array<number>(numClasses).fill(1);
     this.current = [...this.rawWeights];
     this.tensor = tf.keep(tf.tensor1d(this.current, 'float32'));
@@ -49,10 +67,16 @@ export class DifficultyTracker {
     const warnings = absent.length > 0 ? [`classes with no validation samples keep their previous weight: ${absent.join(', ')}`] : [];
     const difficulty: (number | null)[] = accuracy.map(() => null);
     let tau = Number.NaN;
+    const smoothing = this.options.smoothing ?? 0;
+    for (const c of present) {
+      const previous = this.smoothed[c];
+      this.smoothed[c] = previous === null || previous === undefined ? accuracy[c]! : smoothing * previous + (1 - smoothing) * accuracy[c]!;
+    }
     if (present.length > 0) {
+      const { smoothing: _, ...cdbOptions } = this.options;
       const result = cdbWeights(
-        present.map((c) => accuracy[c]!),
-        { ...this.options, normalize: 'none' },
+        present.map((c) => this.smoothed[c]!),
+        { ...cdbOptions, normalize: 'none' },
       );
       tau = result.tau;
       warnings.push(...result.warnings);
@@ -67,22 +91,23 @@ export class DifficultyTracker {
     const next = tf.keep(tf.tensor1d(this.current, 'float32'));
     this.tensor.dispose();
     this.tensor = next;
-    const update: DifficultyUpdate = { epoch, tau, accuracy: [...accuracy], difficulty, weights: [...this.current], absent, warnings };
+    const update: DifficultyUpdate = { epoch, tau, accuracy: [...accuracy], smoothedAccuracy: [...this.smoothed], difficulty, weights: [...this.current], absent, warnings };
     this.history.push(update);
     return update;
   }
 
   /** Restores weights saved with a checkpoint, so a resumed run continues where it stopped. */
-  restore(weights: readonly number[], rawWeights: readonly number[]): void {
+  restore(weights: readonly number[], rawWeights: readonly number[], smoothedAccuracy?: readonly (number | null)[]): void {
     this.rawWeights = [...rawWeights];
+    if (smoothedAccuracy) this.smoothed = [...smoothedAccuracy];
     this.current = [...weights];
     const next = tf.keep(tf.tensor1d(this.current, 'float32'));
     this.tensor.dispose();
     this.tensor = next;
   }
 
-  state(): { weights: number[]; rawWeights: number[] } {
-    return { weights: [...this.current], rawWeights: [...this.rawWeights] };
+  state(): { weights: number[]; rawWeights: number[]; smoothedAccuracy: (number | null)[] } {
+    return { weights: [...this.current], rawWeights: [...this.rawWeights], smoothedAccuracy: [...this.smoothed] };
   }
 
   dispose(): void {

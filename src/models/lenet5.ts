@@ -6,6 +6,17 @@ import type { ClipModel } from './model.js';
 import { Parameters } from './parameters.js';
 
 /**
+ * How LeNet-5's parameters start:
+ * - 'torch-default': PyTorch's nn.Conv2d / nn.Linear defaults (kaiming-uniform a = sqrt 5, bias
+ *   uniform in +-1/sqrt(fan in));
+ * - 'he-normal': weights normal with std sqrt(2 / fan in) (He et al., for ReLU), zero biases;
+ * - 'l2rw': what the L2RW MNIST code (Ren et al. 2018, the setup the CDB paper follows) does:
+ *   every weight truncated-normal with std 0.1 (redrawn beyond two std), zero biases.
+ */
+export const LENET5_INITIALIZERS = ['torch-default', 'he-normal', 'l2rw'] as const;
+export type Lenet5Initializer = (typeof LENET5_INITIALIZERS)[number];
+
+/**
  * LeNet-5 as used for the imbalanced-MNIST experiments (the L2RW setup the CDB paper follows):
  * two 5x5 convs (6, 16 channels) with ReLU and 2x2 max pooling, then 120, 84 and the classes.
  * Takes single-frame clips [N, 1, 28, 28, C].
@@ -26,6 +37,7 @@ export class LeNet5 implements ClipModel {
     seed: number,
     channels = 1,
     size = 28,
+    initializer: Lenet5Initializer = 'torch-default',
   ) {
     const p = (this.parameters = new Parameters(seed));
     this.inputShape = [1, size, size, channels];
@@ -35,6 +47,32 @@ export class LeNet5 implements ClipModel {
     this.fc1 = createLinear(p, 'fc1', 16 * after * after, 120, { kind: 'linear-after-flatten', height: after, width: after, channels: 16 });
     this.fc2 = createLinear(p, 'fc2', 120, 84);
     this.fc3 = createLinear(p, 'fc3', 84, numClasses);
+    if (initializer !== 'torch-default') this.reinitialize(initializer);
+  }
+
+  /** Replaces PyTorch's default values, each weight from its own seed (the model seed and its name). */
+  private reinitialize(initializer: Exclude<Lenet5Initializer, 'torch-default'>): void {
+    const layers: [string, { weight: tf.Variable; bias: tf.Variable | null }][] = [
+      ['conv1', this.conv1],
+      ['conv2', this.conv2],
+      ['fc1', this.fc1],
+      ['fc2', this.fc2],
+      ['fc3', this.fc3],
+    ];
+    for (const [name, layer] of layers) {
+      const shape = layer.weight.shape;
+      // Conv filters are [k, k, in, out] and linear weights [in, out]: fan in is all but the last axis.
+      const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      const seed = this.parameters.seedFor(`${name}/${initializer}`);
+      const values = tf.tidy(() => (initializer === 'he-normal' ? tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed) : tf.truncatedNormal(shape, 0, 0.1, 'float32', seed)));
+      layer.weight.assign(values);
+      values.dispose();
+      if (layer.bias) {
+        const zeros = tf.zerosLike(layer.bias);
+        layer.bias.assign(zeros);
+        zeros.dispose();
+      }
+    }
   }
 
   forward(clips: tf.Tensor5D, context: ForwardContext): tf.Tensor2D {

@@ -1,4 +1,4 @@
-import { LeNet5 } from './lenet5.js';
+import { LeNet5, type Lenet5Initializer } from './lenet5.js';
 import { ResNet2D } from './resnet2d.js';
 import type { ClipModel } from './model.js';
 import { ResNeXt3D, resnext3dConfig, tinyResNeXt3dConfig } from './resnext3d.js';
@@ -17,6 +17,8 @@ export interface ModelRequest {
   size?: number;
   channels?: number;
   seed?: number;
+  /** LeNet-5 only: how its parameters start (default 'torch-default'). */
+  initializer?: Lenet5Initializer;
 }
 
 export function createModel(request: ModelRequest): ClipModel {
@@ -31,7 +33,7 @@ export function createModel(request: ModelRequest): ClipModel {
     case 'resnext3d-tiny':
       return new ResNeXt3D(tinyResNeXt3dConfig(request.numClasses, request.frames, request.size), seed, request.arch);
     case 'lenet5':
-      return new LeNet5(request.numClasses, seed, request.channels ?? 1, request.size ?? 28);
+      return new LeNet5(request.numClasses, seed, request.channels ?? 1, request.size ?? 28, request.initializer);
     case 'resnet32':
       return new ResNet2D({ style: 'cifar', blocks: [5, 5, 5], numClasses: request.numClasses, size: request.size ?? 32, channels: request.channels ?? 3 }, seed, request.arch);
     case 'resnet10':

@@ -15,7 +15,7 @@ export interface CheckpointState {
   /** The last finished epoch (1-based; 0 when the first epoch is still in progress). */
   epoch: number;
   seed: number;
-  tracker: { weights: number[]; rawWeights: number[] } | null;
+  tracker: { weights: number[]; rawWeights: number[]; smoothedAccuracy?: (number | null)[] } | null;
   /** Set when saved inside epoch `epoch + 1`: the batches it has trained on and their running loss. */
   partial?: PartialEpoch | null;
 }
@@ -81,7 +81,7 @@ export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: S
   }
   if (tracker !== null) {
     if (state.tracker === null || state.tracker.weights.length !== tracker.numClasses) throw new UserError(`${stateFile}: no CDB weights for ${tracker.numClasses} classes`);
-    tracker.restore(state.tracker.weights, state.tracker.rawWeights);
+    tracker.restore(state.tracker.weights, state.tracker.rawWeights, state.tracker.smoothedAccuracy);
   }
   return state;
 }

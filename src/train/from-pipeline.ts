@@ -26,7 +26,7 @@ export async function loadPipelineDataset(p: Pipeline, dataRoot: string): Promis
 
 /** The loader gives RGB frames, so every model takes 3 channels (grey images arrive as equal channels). */
 export function createPipelineModel(p: Pipeline, numClasses: number, seed = p.seed): ClipModel {
-  return createModel({ arch: p.model.arch, numClasses, frames: p.clips.frames, size: p.clips.transform.size, channels: 3, seed });
+  return createModel({ arch: p.model.arch, numClasses, frames: p.clips.frames, size: p.clips.transform.size, channels: 3, seed, ...(p.model.initializer ? { initializer: p.model.initializer } : {}) });
 }
 
 /** Training takes whole batches (split into micro-batches later); evaluation takes micro-batches. */

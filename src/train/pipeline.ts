@@ -3,12 +3,16 @@ import { parseSubjects } from '../data/splits.js';
 import type { TransformConfig } from '../data/transforms.js';
 import { LOSS_FIELD, type LossConfig } from '../config/loss-config.js';
 import { checkValue, custom, group, number, numberList, oneOf, optional, text, wholeNumber, type Group } from '../config/schema.js';
+import { LENET5_INITIALIZERS, type Lenet5Initializer } from '../models/lenet5.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
 
-/** How a model's weights start: PyTorch's default layer initialisation, or He-normal (fan-in). */
-export const MODEL_INITIALIZERS = ['torch-default', 'he-normal'] as const;
-export type ModelInitializer = (typeof MODEL_INITIALIZERS)[number];
+/**
+ * How a model's weights start: PyTorch's default layer initialisation, He-normal (fan-in), or
+ * what the L2RW code does (truncated normal, deviation 0.1, zero biases); LeNet-5 owns them.
+ */
+export const MODEL_INITIALIZERS = LENET5_INITIALIZERS;
+export type ModelInitializer = Lenet5Initializer;
 /** The architectures that implement an initialiser other than PyTorch's default. */
 const HE_NORMAL_ARCHS: readonly Architecture[] = ['lenet5'];
 
@@ -108,7 +112,7 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
   model: group<Pipeline['model']>('the model', {
     arch: oneOf('the architecture', ARCHITECTURES),
     init: optional(text('safetensors weights to start from (PyTorch names)')),
-    initializer: optional(oneOf("how the weights start: 'torch-default' (PyTorch's layer defaults; default) or 'he-normal' (fan-in)", MODEL_INITIALIZERS)),
+    initializer: optional(oneOf("how the weights start: 'torch-default' (PyTorch's layer defaults; default), 'he-normal' (fan-in) or 'l2rw' (truncated normal, deviation 0.1, zero biases)", MODEL_INITIALIZERS)),
   }),
   loss: LOSS_FIELD,
   schedule: group<Pipeline['schedule']>('the optimiser and its schedule', {

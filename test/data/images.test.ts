@@ -1,14 +1,18 @@
+import fsSync from 'node:fs';
+import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fashionMnist from '../../pipelines/fashion-mnist.js';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import { frameFile } from '../../src/data/clip-loader.js';
 import { loadFrameDataset } from '../../src/data/frame-dataset.js';
 import { readCifar } from '../../src/data/images/cifar-binary.js';
-import { importImages } from '../../src/data/images/import-images.js';
+import { importImages, type ImportImagesResult } from '../../src/data/images/import-images.js';
 import { readMnist } from '../../src/data/images/mnist-idx.js';
+import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from '../../src/data/images/mnist-package.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
 import { train } from '../../src/train/trainer.js';
 import { ClipLoader } from '../../src/data/clip-loader.js';
@@ -27,10 +31,19 @@ beforeAll(async () => {
   await writeCifar10Source(cifar, { train: 20, test: 3 });
 });
 
+afterAll(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
 describe('imbalanced MNIST as one-frame clips', () => {
+  // Built once here, so each test below stands on its own whatever runs first.
+  let result: ImportImagesResult;
+  beforeAll(async () => {
+    result = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'mnist-imbalanced'), seed: 7, majorityRatio: 0.9, sizes });
+  });
+
   it("builds the paper's construction (scaled down), readable as a frame dataset split by subject", async () => {
     const root = path.join(work, 'mnist-imbalanced');
-    const result = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: root, seed: 7, majorityRatio: 0.9, sizes });
     expect(result.classes).toEqual(['4', '9']);
     expect(result.counts).toEqual({ train: [4, 36], validation: [5, 5], test: [8, 8] });
     expect(result.written).toBe(66);
@@ -92,8 +105,67 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: missing (nor t10k-images-idx3-ubyte.gz)`);
   });
 
+  it('builds any pair of classes, minority first, and names a class the source lacks', async () => {
+    const pair = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'pair-8-2'), seed: 7, majorityRatio: 0.9, classes: { minority: 8, majority: 2 }, sizes });
+    // Classes are listed by label; the majority (2) comes first here.
+    expect(pair.classes).toEqual(['2', '8']);
+    expect(pair.counts).toEqual({ train: [36, 4], validation: [5, 5], test: [8, 8] });
+    const partial = path.join(work, 'mnist-0-to-5');
+    await writeMnistSource(partial, { train: 50, test: 10 }, 3, [0, 1, 2, 3, 4, 5]);
+    await expect(importImages({ dataset: 'mnist-imbalanced', source: partial, out: path.join(work, 'no-9'), seed: 1, sizes })).rejects.toThrow(
+      `${path.join(partial, 'train-images-idx3-ubyte.gz')}: has no images of class 9 (its labels: 0, 1, 2, 3, 4, 5); choose --classes among those`,
+    );
+    await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'same'), seed: 1, classes: { minority: 3, majority: 3 }, sizes })).rejects.toThrow('the minority and majority classes are both 3');
+  });
+
   it('refuses a construction the source cannot fill, naming the file', async () => {
     await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'too-big'), seed: 1, sizes: { ...sizes, testPerClass: 11 } })).rejects.toThrow(/t10k-images-idx3-ubyte: digit 4's test set needs 11 images, the file has 10/);
+  });
+});
+
+describe("the mnist package's digits (a scaled protocol)", () => {
+  it('splits each digit 70 / 30 into training and test files, pixels as bytes, and builds the scaled construction', async () => {
+    const { train, test } = readMnistPackage();
+    const fours = (createRequire(import.meta.url)('mnist/src/digits/4.json') as { data: number[] }).data;
+    expect(fours.length / 784).toBe(980);
+    expect(train.labels.filter((l) => l === 4).length).toBe(686);
+    expect(test.labels.filter((l) => l === 4).length).toBe(294);
+    const first4 = train.labels.indexOf(4);
+    expect(Array.from(train.pixels.subarray(first4 * 784, first4 * 784 + 784))).toEqual(fours.slice(0, 784).map((v) => Math.round(v * 255)));
+    const out = path.join(work, 'mnist-package');
+    const result = await importImages({ dataset: 'mnist-imbalanced', source: MNIST_PACKAGE_SOURCE, out, seed: 2, majorityRatio: 0.9, sizes: { trainingImages: 20, validationPerClass: 2, testPerClass: 3 } });
+    expect(result.counts).toEqual({ train: [2, 18], validation: [2, 2], test: [3, 3] });
+    const recorded = JSON.parse(await fs.readFile(path.join(out, 'dataset.json'), 'utf8'));
+    expect(recorded.source).toBe('mnist-package');
+    expect(MNIST_PACKAGE_SIZES).toEqual({ trainingImages: 500, validationPerClass: 100, testPerClass: 200 });
+  });
+});
+
+describe("Debian's Fashion-MNIST (dataset-fashion-mnist)", () => {
+  const dir = '/usr/share/datasets/fashion-mnist';
+  const installed = fsSync.existsSync(path.join(dir, 'train-images-idx3-ubyte.gz'));
+  if (!installed) {
+    // CI installs the package: there, its absence is a failure, not a skip.
+    if (process.env.CI) it('is installed', () => expect.fail(`${dir}: missing; install Debian's dataset-fashion-mnist`));
+    else console.warn(`${dir}: missing (apt-get install dataset-fashion-mnist); skipping the Fashion-MNIST tests`);
+  }
+  it.runIf(installed)("is read as IDX, and the fashion-mnist pipeline normalises with its training images' own mean and deviation", async () => {
+    const train = await readMnist(dir, 'train');
+    expect(train.count).toBe(60000);
+    expect(Array.from({ length: 10 }, (_, c) => train.labels.filter((l) => l === c).length)).toEqual(new Array(10).fill(6000));
+    const histogram = new Float64Array(256);
+    for (let i = 0; i < train.pixels.length; i++) histogram[train.pixels[i]!]! += 1;
+    let sum = 0;
+    let squares = 0;
+    histogram.forEach((count, v) => {
+      sum += (count * v) / 255;
+      squares += count * (v / 255) ** 2;
+    });
+    const mean = sum / train.pixels.length;
+    const std = Math.sqrt(squares / train.pixels.length - mean * mean);
+    expect(fashionMnist.clips.transform.mean[0]).toBeCloseTo(mean, 3);
+    expect(fashionMnist.clips.transform.std[0]).toBeCloseTo(std, 3);
+    expect((await readMnist(dir, 'test')).count).toBe(10000);
   });
 });
 

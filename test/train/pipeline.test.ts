@@ -10,7 +10,7 @@ describe('pipelines', () => {
     expect(egtea.clips.transform.size).toBe(224);
     expect(egtea.schedule).toMatchObject({ epochs: 100, batchSize: 32, learningRate: 0.001, momentum: 0.9, weightDecay: 0.0005, milestones: [60], gamma: 0.1 });
     expect(egtea.dataset.validationSubjects).toBe('P20-P26');
-    expect(Object.keys(PIPELINES).sort()).toEqual(['cifar100-lt', 'egtea', 'imagenet-lt', 'mnist-imbalanced', 'synth']);
+    expect(Object.keys(PIPELINES).sort()).toEqual(['cifar100-lt', 'egtea', 'fashion-mnist', 'imagenet-lt', 'mnist-imbalanced', 'synth']);
   });
 
   it('the image pipelines carry the paper settings for MNIST and long-tailed CIFAR', () => {

@@ -30,7 +30,7 @@ function byLabel(set: ImageSet): Map<number, number[]> {
 }
 
 function take(set: ImageSet, indices: number[], count: number, what: string): number[] {
-  if (indices.length < count) throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}`);
+  if (indices.length < count) throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}; lower the ratio or the sizes, or use a larger source`);
   return indices.slice(0, count);
 }
 
@@ -56,8 +56,13 @@ export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: 
     [majorityDigit, majority],
     [minorityDigit, trainingImages - majority],
   ]);
+  if (majorityDigit === minorityDigit) throw new UserError(`the minority and majority classes are both ${majorityDigit}; give two different classes`);
   const splits: ImageSplits = { classes: digits.map(String), train: [], validation: [], test: [] };
   const [trainByLabel, testByLabel] = [byLabel(train), byLabel(test)];
+  for (const [set, groups] of [[train, trainByLabel], [test, testByLabel]] as const) {
+    const missing = digits.filter((d) => !groups.has(d));
+    if (missing.length > 0) throw new UserError(`${set.source}: has no images of class ${missing.join(' or ')} (its labels: ${[...groups.keys()].sort((a, b) => a - b).join(', ')}); choose --classes among those`);
+  }
   digits.forEach((digit, label) => {
     const pool = random.fork(`train/${digit}`).shuffle(trainByLabel.get(digit) ?? []);
     const validation = take(train, pool, options.validationPerClass, `digit ${digit}'s validation`);

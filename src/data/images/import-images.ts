@@ -7,6 +7,7 @@ import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
 import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits } from './imbalanced-splits.js';
 import { imagenetLtClips } from './imagenet-lt.js';
 import { readMnist } from './mnist-idx.js';
+import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from './mnist-package.js';
 import { pixelClips, writeImageClips, type ImageClip, type ImageClipSummary } from './write-image-clips.js';
 
 export const IMAGE_DATASETS = ['mnist-imbalanced', 'cifar10-lt', 'cifar100-lt', 'imagenet-lt'] as const;
@@ -14,7 +15,7 @@ export type ImageDataset = (typeof IMAGE_DATASETS)[number];
 
 export interface ImportImagesOptions {
   dataset: ImageDataset;
-  /** Folder with the source files: MNIST's IDX files, CIFAR's binary version, or the ImageNet root. */
+  /** Folder with the source files: MNIST's IDX files, CIFAR's binary version, or the ImageNet root; or 'mnist-package' (the mnist package's digits, a scaled protocol). */
   source: string;
   /** imagenet-lt: the folder with ImageNet-LT's three list files (default: source). */
   lists?: string;
@@ -23,6 +24,8 @@ export interface ImportImagesOptions {
   seed: number;
   /** mnist-imbalanced: the majority class's share of the training images. */
   majorityRatio?: number;
+  /** mnist-imbalanced: the source labels of the minority and the majority class (default 4 and 9, as the paper). */
+  classes?: { minority: number; majority: number };
   /** cifar*-lt: largest class over smallest. */
   imbalance?: number;
   /** mnist-imbalanced only, for small tests: images instead of the paper's 5000 / 500 / 800. */
@@ -36,6 +39,11 @@ export interface ImportImagesResult extends ImageClipSummary {
   dataset: ImageDataset;
   seed: number;
   settings: Record<string, number>;
+}
+
+/** A source folder as an absolute path; the mnist package by its name. */
+export function sourceId(source: string): string {
+  return source === MNIST_PACKAGE_SOURCE ? source : path.resolve(source);
 }
 
 /** CIFAR's class names from the file its binary version ships, else class_<i>. */
@@ -56,8 +64,14 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
   const { recipe, classes, clips, settings } = await buildDataset(options);
   const summary = await writeImageClips(options.out, recipe, classes, clips, options.log);
   const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
-  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: path.resolve(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
+  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: sourceId(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
   return result;
+}
+
+/** Chooses the images as importImages would, writing nothing: a source that cannot give them is named. */
+export async function checkImages(options: ImportImagesOptions): Promise<void> {
+  // ImageNet-LT's split is fixed by its lists, and probing every image would cost as much as importing.
+  if (options.dataset !== 'imagenet-lt') await buildDataset(options);
 }
 
 /** The chosen images of one dataset, as clips to write, with the settings that chose them. */
@@ -68,8 +82,10 @@ async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: str
   }
   const random = new SeededRandom(options.seed).fork(options.dataset);
   if (options.dataset === 'mnist-imbalanced') {
-    const sources = { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
-    const settings = { ...IMBALANCED_MNIST, ...options.sizes, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
+    const fromPackage = options.source === MNIST_PACKAGE_SOURCE;
+    const sources = fromPackage ? readMnistPackage() : { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
+    const pair = options.classes ? { minorityDigit: options.classes.minority, majorityDigit: options.classes.majority } : {};
+    const settings = { ...IMBALANCED_MNIST, ...(fromPackage ? MNIST_PACKAGE_SIZES : {}), ...options.sizes, ...pair, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
     const splits = imbalancedMnistSplits(sources.train, sources.test, settings, random);
     return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings };
   }
@@ -89,7 +105,7 @@ async function refuseOtherSource(options: ImportImagesOptions): Promise<void> {
   const text = await fs.readFile(file, 'utf8').catch(() => null);
   if (text === null) return;
   const previous = JSON.parse(text) as { dataset?: string; source?: string };
-  if (previous.dataset !== options.dataset || previous.source !== path.resolve(options.source)) {
+  if (previous.dataset !== options.dataset || previous.source !== sourceId(options.source)) {
     throw new UserError(`${file}: ${options.out} holds ${previous.dataset} built from ${previous.source}; choose another --out, or delete it first`);
   }
 }

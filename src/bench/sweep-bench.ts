@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import fashionMnist from '../../pipelines/fashion-mnist.js';
+import type { ClassPair } from '../data/images/class-pair.js';
+import { importImages } from '../data/images/import-images.js';
+import { runSweep } from '../sweep/sweep.js';
+import type { EpochRecord } from '../train/trainer.js';
+import { UserError } from '../util/errors.js';
+import { projectRoot } from '../util/paths.js';
+import { runPythonReference } from './reference.js';
+
+export interface SweepBenchOptions {
+  /** Fashion-MNIST's (or MNIST's) IDX files. */
+  source: string;
+  classes: ClassPair;
+  /** Epochs of the Table-1 run on each side (40 = 2000 iterations). */
+  epochs: number;
+  /** Epochs of each run of the --jobs grid (4 runs). */
+  gridEpochs: number;
+  log?: (line: string) => void;
+}
+
+export interface SweepBenchResult {
+  threads: number;
+  torch: string;
+  run: { epochs: number; iterations: number; egteaSeconds: number; egteaWallSeconds: number; pytorchSeconds: number; ratio: number; goal: number; met: boolean; egteaValidationTop1: number | null; pytorchValidationTop1: number };
+  grid: { runs: number; epochs: number; jobs1Seconds: number; jobs2Seconds: number; speedup: number; goal: number; met: boolean };
+  load: number[];
+}
+
+/**
+ * One Table-1 run (LeNet-5, 5000 images, validation after every epoch) in egtea and in PyTorch
+ * on the same JPEGs, and a 4-run grid with --jobs 1 and --jobs 2. egtea's time is the sum of its
+ * epochs (training and validation, as PyTorch's loop is timed), beside the process's wall time.
+ */
+export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBenchResult> {
+  const log = options.log ?? (() => {});
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'egtea-bench-sweep-'));
+  try {
+    const dataRoot = path.join(work, 'data');
+    const images = path.join(dataRoot, 'fashion-mnist-imbalanced');
+    log('building the images (majority ratio 0.98, seed 1)...');
+    await importImages({ dataset: 'mnist-imbalanced', source: options.source, out: images, seed: 1, majorityRatio: 0.98, classes: options.classes });
+    const threads = os.cpus().length;
+    const { mean, std } = fashionMnist.clips.transform;
+    log(`PyTorch: ${options.epochs} epochs...`);
+    const reference = runPythonReference(path.join('sweep', 'reference.py'), ['--data', images, '--epochs', String(options.epochs), '--threads', String(threads), '--mean', String(mean[0]), '--std', String(std[0])]);
+    log(`egtea: ${options.epochs} epochs...`);
+    const out = path.join(work, 'run');
+    const started = Date.now();
+    const child = spawnSync(process.execPath, [path.join(projectRoot(), 'bin', 'egtea'), 'train', '--pipeline', 'fashion-mnist', '--data', dataRoot, '--loss', 'ce', '--epochs', String(options.epochs), '--out', out], { encoding: 'utf8' });
+    const wall = (Date.now() - started) / 1000;
+    if (child.status !== 0) throw new UserError(`egtea train failed in the benchmark: ${child.stderr.trim().split('\n').at(-1)}`);
+    const history = (await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+    const egteaSeconds = history.reduce((s, r) => s + r.seconds, 0);
+    const ratio = egteaSeconds / (reference.seconds as number);
+
+    const grid = async (jobs: number) => {
+      log(`grid of 4 runs (ce, cdb x 2 seeds, ${options.gridEpochs} epochs) with --jobs ${jobs}...`);
+      const t = Date.now();
+      const summary = await runSweep({
+        command: 'bench sweep',
+        pipelineName: 'fashion-mnist',
+        pipeline: fashionMnist,
+        grid: { losses: ['ce', 'cdb'], taus: ['dynamic'], sets: [], seeds: [1, 2], epochs: options.gridEpochs },
+        out: path.join(work, `grid-${jobs}`),
+        dataRoot,
+        jobs,
+        baseline: 'ce',
+      });
+      if (summary.failed.length > 0) throw new UserError(`the --jobs ${jobs} grid failed: ${summary.failed[0]!.message}`);
+      return (Date.now() - t) / 1000;
+    };
+    const jobs1Seconds = await grid(1);
+    const jobs2Seconds = await grid(2);
+    return {
+      threads,
+      torch: String(reference.torch),
+      run: {
+        epochs: options.epochs,
+        iterations: options.epochs * Math.ceil((reference.train as number) / 100),
+        egteaSeconds,
+        egteaWallSeconds: wall,
+        pytorchSeconds: reference.seconds as number,
+        ratio,
+        goal: 1,
+        met: ratio <= 1,
+        egteaValidationTop1: history.at(-1)!.validation.top1,
+        pytorchValidationTop1: reference.validationAccuracy as number,
+      },
+      grid: { runs: 4, epochs: options.gridEpochs, jobs1Seconds, jobs2Seconds, speedup: jobs1Seconds / jobs2Seconds, goal: 1.7, met: jobs1Seconds / jobs2Seconds >= 1.7 },
+      load: os.loadavg(),
+    };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
