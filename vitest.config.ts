@@ -15,6 +15,8 @@ const END_TO_END = [
   'test/report/tensorboard.test.ts',
   'test/data/clip-loader.test.ts',
   'test/data/images.test.ts',
+  'test/sweep/sweep.test.ts',
+  'test/sweep/sweep-cli.test.ts',
 ];
 
 export default defineConfig({

@@ -19,7 +19,7 @@ describe('egtea sweep and egtea paper on bad input', () => {
     const out = path.join(work, 'grid');
     const unknown = egtea(['sweep', '--pipeline', 'mnist-imbalanced', '--loss', 'ce', '--set', 'schedule.momentun=0.5', '--out', out]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('egtea: --set schedule.momentun: pipeline mnist-imbalanced has no such setting; did you mean schedule.momentum?');
+    expect(unknown.stderr).toContain("egtea: --set schedule.momentun=0.5: 'schedule.momentun' is not a pipeline setting; did you mean 'schedule.momentum'?");
     const badLoss = egtea(['sweep', '--loss', 'ce,hinge', '--out', out]);
     expect(badLoss.code).toBe(2);
     expect(badLoss.stderr).toContain("'hinge' is not one of");

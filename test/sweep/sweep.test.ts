@@ -116,7 +116,7 @@ describe('egtea sweep', () => {
 
   it('names an unknown --set key, a bad value and a too-small source before anything runs', async () => {
     const out = path.join(work, 'never');
-    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.learningrate=0.1')] } }))).rejects.toThrow(/--set schedule.learningrate: pipeline mnist-imbalanced has no such setting; did you mean schedule.learningRate\?/);
+    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.learningrate=0.1')] } }))).rejects.toThrow("--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?");
     await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.batchSize=0')] } }))).rejects.toThrow('--set schedule.batchSize=0: schedule.batchSize must be a positive whole number');
     await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('dataset.majorityRatio=0.8,0.99')] }, source: { ...options(out).source!, sizes: { ...sizes, trainingImages: 40 } } }))).rejects.toThrow(
       /train-images-idx3-ubyte.gz: digit 7's training set \(plus 5 for validation\) needs 32 images, the file has 25/,
