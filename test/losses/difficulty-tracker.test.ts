@@ -25,6 +25,18 @@ describe('DifficultyTracker', () => {
     tracker.dispose();
   });
 
+  it('normalises over every class, an absent one with the raw weight it kept', () => {
+    const tracker = new DifficultyTracker(3, { tau: 1 });
+    // Raw d^1 = [0.5, 0.2, 0.8], sum 1.5, scaled to sum to 3 classes.
+    const first = tracker.update([0.5, 0.8, 0.2], 1).weights;
+    [1, 0.4, 1.6].forEach((w, c) => expect(first[c]).toBeCloseTo(w, 12));
+    // Raw [0.9, 0.2 (kept), 0.4], sum 1.5 again: the absent class keeps its share, not its old normalised weight.
+    const second = tracker.update([0.1, null, 0.6], 2).weights;
+    [1.8, 0.4, 0.8].forEach((w, c) => expect(second[c]).toBeCloseTo(w, 12));
+    expect(second.reduce((a, b) => a + b, 0)).toBeCloseTo(3, 12);
+    tracker.dispose();
+  });
+
   it('dynamic tau is computed over the classes that were validated', () => {
     const tracker = new DifficultyTracker(3, { tau: 'dynamic' });
     const update = tracker.update([0.9, null, 0.3], 1);

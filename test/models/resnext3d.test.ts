@@ -37,8 +37,17 @@ describe('3D-ResNeXt', () => {
     const model = createModel({ arch: 'resnext3d-tiny', numClasses: 5, frames: 4, size: 32 });
     const context = countingContext();
     tf.tidy(() => model.forward(tf.zeros([1, 4, 32, 32, 3]) as tf.Tensor5D, context));
-    // stem: 16 out x (4 x 16 x 16 positions) x 3 in x 3x7x7 taps
-    expect(context.macs.count).toBeGreaterThan(16 * 4 * 16 * 16 * 3 * 147);
+    // Worked by hand from the tiny layout (blocks 1,1,1,1, cardinality 4, planes 32..256, stem 16):
+    // each convolution costs output positions x out channels x in channels per group x taps.
+    const conv = (positions: number, out: number, groupIn: number, taps: number) => positions * out * groupIn * taps;
+    const stem = conv(4 * 16 * 16, 16, 3, 3 * 7 * 7); // stride (1,2,2); then the 3x3x3 max pool, stride 2: 2 x 8 x 8
+    const layer1 = conv(128, 4, 16, 1) + conv(128, 4, 1, 27) + conv(128, 64, 4, 1) + conv(128, 64, 16, 1);
+    // Stages 2-4 halve every dimension (T stays >= 1): 2x8x8 -> 1x4x4 -> 1x2x2 -> 1x1x1.
+    const layer2 = conv(128, 8, 64, 1) + conv(16, 8, 2, 27) + conv(16, 128, 8, 1) + conv(16, 128, 64, 1);
+    const layer3 = conv(16, 16, 128, 1) + conv(4, 16, 4, 27) + conv(4, 256, 16, 1) + conv(4, 256, 128, 1);
+    const layer4 = conv(4, 32, 256, 1) + conv(1, 32, 8, 27) + conv(1, 512, 32, 1) + conv(1, 512, 256, 1);
+    const fc = 512 * 5;
+    expect(context.macs.count).toBe(stem + layer1 + layer2 + layer3 + layer4 + fc);
     model.parameters.dispose();
   });
 
