@@ -53,10 +53,6 @@ export function registerWeightsCommand(program: Command): void {
       for (const [c, a] of accuracy.entries()) {
         if (a !== null && !(a >= 0 && a <= 1)) throw new UserError(`accuracy of ${names[c]} is ${a}; accuracies lie in [0, 1]`);
       }
-      // Weights come from measured accuracies; with none there is nothing to weigh (tau would be NaN).
-      if (accuracy.every((a) => a === null)) {
-        throw new UserError(`${options.from}: every class's accuracy is null (the evaluation had no samples of any class); CDB weights need at least one measured accuracy`);
-      }
       const tau = parseTau(options.tau);
       await selectBackend(program.opts<{ backend?: string }>().backend);
       const tracker = new DifficultyTracker(accuracy.length, { tau, tauRule: options.tauRule, normalize: options.normalize, minDifficulty: options.minDifficulty });

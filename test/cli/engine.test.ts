@@ -18,9 +18,10 @@ describe('egtea engine', () => {
 
   it('runs on the pure-JS backend when asked, and refuses an unknown one with the choices', () => {
     expect(JSON.parse(egtea(['--backend', 'cpu', 'engine', '--json']).stdout)).toMatchObject({ backend: 'cpu', graphSteps: false });
+    // A wrong choice is a usage error, named with the choices.
     const bad = egtea(['--backend', 'gpu', 'engine']);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/choose one of: auto, tensorflow, cpu/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/'gpu' is invalid\. Allowed choices are auto, tensorflow, cpu/);
   });
 
   it('checks itself: ops against TensorFlow, then a training step as a function against the eager step, as one JSON document', () => {
