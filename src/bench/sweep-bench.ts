@@ -10,6 +10,7 @@ import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { runPythonReference } from './reference.js';
+import { RunFolder } from '../run/run-folder.js';
 
 export interface SweepBenchOptions {
   /** Fashion-MNIST's (or MNIST's) IDX files. */
@@ -53,7 +54,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const child = spawnSync(process.execPath, [path.join(projectRoot(), 'bin', 'egtea'), 'train', '--pipeline', 'fashion-mnist', '--data', dataRoot, '--loss', 'ce', '--epochs', String(options.epochs), '--out', out], { encoding: 'utf8' });
     const wall = (Date.now() - started) / 1000;
     if (child.status !== 0) throw new UserError(`egtea train failed in the benchmark: ${child.stderr.trim().split('\n').at(-1)}`);
-    const history = (await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+    const history = await new RunFolder(out).readHistory<EpochRecord>();
     const egteaSeconds = history.reduce((s, r) => s + r.seconds, 0);
     const ratio = egteaSeconds / (reference.seconds as number);
 

@@ -15,27 +15,13 @@ export interface ReportedRun {
   evaluations: Partial<Record<EvaluationSplit, RunEvaluation>>;
 }
 
-export async function readHistory(file: string): Promise<EpochRecord[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new UserError(`${file}: ${(error as Error).message}`);
-  }
-  const records: EpochRecord[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let record: EpochRecord;
-    try {
-      record = JSON.parse(line) as EpochRecord;
-    } catch {
-      throw new UserError(`${file}:${i + 1}: not a JSON line; the history of a run is written by egtea train`);
+/** The epochs of a run, each checked for what the charts read. */
+export async function readHistory(folder: RunFolder): Promise<EpochRecord[]> {
+  const records = await folder.readHistory<EpochRecord>();
+  records.forEach((record, i) => {
+    if (typeof record.trainLoss !== 'number' || !record.validation) {
+      throw new UserError(`${folder.historyFile}:${i + 1}: not an epoch record (epoch, trainLoss, validation)`);
     }
-    if (typeof record.epoch !== 'number' || typeof record.trainLoss !== 'number' || !record.validation) {
-      throw new UserError(`${file}:${i + 1}: not an epoch record (epoch, trainLoss, validation)`);
-    }
-    records.push(record);
   });
   return records;
 }
@@ -58,7 +44,7 @@ async function readEvaluation(file: string, classCount: number): Promise<RunEval
 export async function readReportedRun(dir: string): Promise<ReportedRun> {
   const folder = new RunFolder(dir);
   const info = await folder.readRunInfo();
-  const history = await readHistory(folder.historyFile);
+  const history = await readHistory(folder);
   const evaluations: ReportedRun['evaluations'] = {};
   for (const split of ['test', 'validation'] as const) {
     const evaluation = await readEvaluation(folder.evaluationFile(split), info.classes.length);

@@ -37,7 +37,7 @@ export function epochScalars(record: EpochRecord, classes: readonly string[]): {
 export async function logEpoch(runDir: string, record: EpochRecord): Promise<string> {
   const folder = new RunFolder(runDir);
   const info = await folder.readRunInfo();
-  const history = (await readHistory(folder.historyFile)).filter((r) => r.epoch <= record.epoch);
+  const history = (await readHistory(folder)).filter((r) => r.epoch <= record.epoch);
   if (!history.some((r) => r.epoch === record.epoch)) history.push(record);
   const started = Date.parse(info.startedAt) / 1000;
   const start = Number.isFinite(started) ? started : 0;

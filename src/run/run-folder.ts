@@ -146,6 +146,33 @@ export class RunFolder {
     }
   }
 
+  /**
+   * Every epoch record of history.jsonl (none when there is no history yet); a line that is not
+   * an epoch record is named with its line number.
+   */
+  async readHistory<T extends { epoch: number }>(): Promise<T[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.historyFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new UserError(`${this.historyFile}: ${(error as Error).message}`);
+    }
+    const records: T[] = [];
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      let record: T;
+      try {
+        record = JSON.parse(line) as T;
+      } catch {
+        throw new UserError(`${this.historyFile}:${i + 1}: not a JSON line; the history of a run is written by egtea train`);
+      }
+      if (typeof record?.epoch !== 'number') throw new UserError(`${this.historyFile}:${i + 1}: not an epoch record (no epoch)`);
+      records.push(record);
+    });
+    return records;
+  }
+
   async appendHistory(record: { epoch: number }): Promise<void> {
     await this.guardDiskFull(() => fs.appendFile(this.historyFile, `${JSON.stringify(record)}\n`));
   }

@@ -61,11 +61,6 @@ function bestOf(records: readonly EpochRecord[]): BestEpoch | null {
   return best;
 }
 
-async function readHistory(folder: string): Promise<EpochRecord[]> {
-  const text = await fs.readFile(new RunFolder(folder).historyFile, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as EpochRecord);
-}
-
 function modelResult(epoch: number, evaluation: RunEvaluation): ModelResult {
   const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
   const groups = Object.fromEntries(GROUP_NAMES.flatMap((name) => {
@@ -103,7 +98,7 @@ export async function runCell(folder: string, log: (line: string) => void = () =
       saveBest(folder, best);
     },
   });
-  const history = await readHistory(folder);
+  const history = await new RunFolder(folder).readHistory<EpochRecord>();
   const expected = bestOf(history);
   if (expected === null) throw new Error(`${folder}: no epochs in history.jsonl after training`);
   const recorded = JSON.parse(await fs.readFile(bestFile, 'utf8').catch(() => 'null')) as BestEpoch | null;
