@@ -1,9 +1,9 @@
 import { LeNet5, type Lenet5Initializer } from './lenet5.js';
-import { ResNet2D } from './resnet2d.js';
+import { ResNet2D, resnet10Config, resnet32Config } from './resnet2d.js';
 import type { ClipModel } from './model.js';
 import { ResNeXt3D, resnext3dConfig, tinyResNeXt3dConfig } from './resnext3d.js';
 
-// The family's variants live with it (resnext3d.ts); this file maps names to them.
+// Each family's variants live with it (resnext3d.ts, resnet2d.ts); this file maps names to them.
 export { tinyResNeXt3dConfig };
 
 /** Architectures by name, for the command line and pipelines. */
@@ -35,9 +35,9 @@ export function createModel(request: ModelRequest): ClipModel {
     case 'lenet5':
       return new LeNet5(request.numClasses, seed, request.channels ?? 1, request.size ?? 28, request.initializer);
     case 'resnet32':
-      return new ResNet2D({ style: 'cifar', blocks: [5, 5, 5], numClasses: request.numClasses, size: request.size ?? 32, channels: request.channels ?? 3 }, seed, request.arch);
+      return new ResNet2D(resnet32Config(request.numClasses, request.size, request.channels), seed, request.arch);
     case 'resnet10':
-      return new ResNet2D({ style: 'imagenet', blocks: [1, 1, 1, 1], numClasses: request.numClasses, size: request.size ?? 224, channels: request.channels ?? 3 }, seed, request.arch);
+      return new ResNet2D(resnet10Config(request.numClasses, request.size, request.channels), seed, request.arch);
     default:
       throw new Error(`unknown architecture '${request.arch}'; choose one of: ${ARCHITECTURES.join(', ')}`);
   }

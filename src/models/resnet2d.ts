@@ -33,6 +33,16 @@ export interface ResNet2DConfig {
   channels: number;
 }
 
+/** He et al.'s CIFAR ResNet-32: three stages of 5 basic blocks. */
+export function resnet32Config(numClasses: number, size = 32, channels = 3): ResNet2DConfig {
+  return { style: 'cifar', blocks: [5, 5, 5], numClasses, size, channels };
+}
+
+/** The ImageNet-style ResNet-10 of Liu et al.'s ImageNet-LT baselines: one basic block per stage. */
+export function resnet10Config(numClasses: number, size = 224, channels = 3): ResNet2DConfig {
+  return { style: 'imagenet', blocks: [1, 1, 1, 1], numClasses, size, channels };
+}
+
 interface BasicBlock {
   conv1: Conv2dLayer;
   bn1: BatchNormLayer;
