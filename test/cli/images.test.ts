@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { temporaryFolder } from '../helpers.js';
 import { writeCifar10Source } from '../image-sources.js';
 import { egtea } from './run-cli.js';
 
@@ -9,7 +9,7 @@ let work: string;
 let source: string;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-images-cli-'));
+  work = temporaryFolder('egtea-images-cli-');
   source = path.join(work, 'cifar-10-batches-bin');
   await writeCifar10Source(source, { train: 60, test: 2 });
 });
