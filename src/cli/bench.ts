@@ -17,7 +17,7 @@ export function registerBenchCommand(program: Command): void {
 
   bench
     .command('engine')
-    .description('LeNet-5 training step and a 3D-ResNeXt bottleneck fwd+bwd, beside PyTorch CPU with the same threads (goal: ratio <= 1.5)')
+    .description('LeNet-5 training step and a 3D-ResNeXt bottleneck fwd+bwd, beside PyTorch CPU with the same threads (goal: ratio <= 1)')
     .option('--lenet-steps <n>', 'timed LeNet-5 steps per turn', parsePositiveInt, 20)
     .option('--block-reps <n>', 'timed bottleneck repetitions per turn', parsePositiveInt, 2)
     .option('--rounds <n>', 'rounds of turns, PyTorch then egtea; ratios are the median over rounds', parsePositiveInt, 10)
