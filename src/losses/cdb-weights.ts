@@ -2,7 +2,7 @@ import { normalizeToClassCount } from './class-weights.js';
 
 /**
  * How tau follows the validation accuracies when it is dynamic.
- * - `paper`: tau = 2 / (1 + exp(-b)), b = max A / (min A + 1e-4) - 1, ranging over (0.93, 2).
+ * - `paper`: tau = 2 / (1 + exp(-b)), b = max A / (min A + 1e-4) - 1, ranging over [2 / (1 + e), 2) = [0.538, 2) (all-zero accuracies give b = -1).
  * - `official`: what the authors' published CIFAR and EGTEA code computes,
  *   tau = sigmoid(max A / (min A + 0.01)), which only ranges over [0.5, 1).
  */
