@@ -1,19 +1,12 @@
-import type { CdbNormalization, TauRule } from '../losses/cdb-weights.js';
 import type { LossName } from '../losses/create-loss.js';
-import type { Reduction } from '../losses/cross-entropy.js';
 import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
+import type { CdbLossConfig } from './loss-config.js';
 import { leafKeys, optionName, setByKey } from './schema.js';
 
 /** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
-export interface PipelineOverrides {
+export interface PipelineOverrides extends Omit<CdbLossConfig, 'name'> {
   loss?: LossName;
-  tau?: number | 'dynamic';
-  tauRule?: TauRule;
-  normalize?: CdbNormalization;
-  reduction?: Reduction;
-  minDifficulty?: number;
-  smoothing?: number;
   initializer?: ModelInitializer;
   epochs?: number;
   seed?: number;
