@@ -2,20 +2,19 @@ import { UserError } from '../util/errors.js';
 import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
 import { percent } from './metrics-table.js';
-import { chartToSvg } from './render-chart.js';
+import { figure, type RenderedChart } from './figure.js';
 import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
 import { readReportedRun, type ReportedRun } from './run-files.js';
-
-export interface RenderedChart {
-  id: string;
-  title: string;
-  svg: string;
-}
+import { isSweepFolder, readReportedSweep } from './sweep-files.js';
+import { buildSweepPage } from './sweep-report.js';
 
 export interface Report {
   html: string;
   charts: RenderedChart[];
+  /** The run folders shown (none for a sweep). */
   runs: ReportedRun[];
+  /** The sweep folder shown, or null. */
+  sweep: string | null;
 }
 
 /** Legend names: folder base names, or whole paths when two runs share a base name. */
@@ -57,14 +56,19 @@ function resultTables(runs: ReportedRun[]): string {
   return overall + '\n' + byGroup;
 }
 
-async function figure(chart: ChartSpec): Promise<{ rendered: RenderedChart; html: string }> {
-  const svg = await chartToSvg(chart);
-  return { rendered: { id: chart.id, title: chart.title, svg }, html: `<figure id="chart-${escapeHtml(chart.id)}" data-chart="${escapeHtml(chart.id)}"><figcaption>${escapeHtml(chart.title)}</figcaption>\n${svg}\n</figure>` };
-}
-
-/** Reads run folders and builds the report: one HTML page and each chart's SVG. */
+/**
+ * Reads run folders, or one sweep folder (egtea sweep, egtea paper), and builds the report: one
+ * HTML page and each chart's SVG.
+ */
 export async function buildReport(dirs: readonly string[]): Promise<Report> {
-  if (dirs.length === 0) throw new UserError('give at least one run folder');
+  if (dirs.length === 0) throw new UserError('give at least one run folder, or one sweep folder');
+  const sweeps: string[] = [];
+  for (const dir of dirs) if (await isSweepFolder(dir)) sweeps.push(dir);
+  if (sweeps.length > 0) {
+    if (dirs.length > 1) throw new UserError(`${sweeps[0]}: a sweep folder gets a report of its own; give it alone (its runs are under ${sweeps[0]}/runs)`);
+    const page = await buildSweepPage(await readReportedSweep(sweeps[0]!));
+    return { ...page, runs: [], sweep: sweeps[0]! };
+  }
   const runs: ReportedRun[] = [];
   for (const dir of dirs) runs.push(await readReportedRun(dir));
   const classes = JSON.stringify(runs[0]!.info.classes);
@@ -94,5 +98,5 @@ export async function buildReport(dirs: readonly string[]): Promise<Report> {
       body.push(html);
     }
   }
-  return { html: htmlPage(`egtea report: ${runs.map((r) => r.label).join(', ')}`, body.join('\n')), charts, runs };
+  return { html: htmlPage(`egtea report: ${runs.map((r) => r.label).join(', ')}`, body.join('\n')), charts, runs, sweep: null };
 }

@@ -12,7 +12,7 @@ export interface ChartSpec {
 
 const GROUP_COLOURS = { domain: ['majority', 'minority'], range: ['#4c78a8', '#f58518'] };
 const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
-const CONFIG = { font: FONT, view: { stroke: null }, axis: { labelLimit: 160 }, legend: { labelLimit: 260 } } as const;
+export const CHART_CONFIG = { font: FONT, view: { stroke: null }, axis: { labelLimit: 160 }, legend: { labelLimit: 260 } } as const;
 
 /** Rounds for tooltips and mark descriptions: enough digits to read, few enough to compare. */
 // Axis formats must keep these digits: vega-lite describes each mark with its axis's format.
@@ -81,7 +81,7 @@ export function classesChart(runs: readonly ReportedRun[]): ChartSpec {
     id: 'classes',
     title: 'Classes: training clips, and recall and precision per run',
     spec: {
-      config: CONFIG,
+      config: CHART_CONFIG,
       hconcat: results.length > 0 ? [countsPanel, resultsPanel] : [countsPanel],
       resolve: { scale: { color: 'independent' } },
     } as TopLevelSpec,
@@ -119,7 +119,7 @@ export function cdbChart(run: ReportedRun, index: number): ChartSpec | null {
     id: `cdb-${index + 1}`,
     title: `CDB over the epochs: ${run.label}`,
     spec: {
-      config: CONFIG,
+      config: CHART_CONFIG,
       vconcat: [
         {
           title: 'tau after each epoch',
@@ -167,7 +167,7 @@ export function curvesChart(run: ReportedRun, index: number): ChartSpec | null {
     id: `curves-${index + 1}`,
     title: `Training curves: ${run.label}`,
     spec: {
-      config: CONFIG,
+      config: CHART_CONFIG,
       hconcat: [
         {
           title: 'training loss',
@@ -210,7 +210,7 @@ export function confusionChart(run: ReportedRun, index: number): ChartSpec | nul
     id: `confusion-${index + 1}`,
     title: `Confusion matrix (${shown.split} split, rows normalised): ${run.label}`,
     spec: {
-      config: CONFIG,
+      config: CHART_CONFIG,
       data: { values: cells },
       width: size,
       height: size,
@@ -236,7 +236,7 @@ export function weightsChart(taus: readonly number[]): ChartSpec {
     id: 'weights',
     title: 'CDB weight against difficulty for several tau',
     spec: {
-      config: CONFIG,
+      config: CHART_CONFIG,
       data: { values },
       width: 320,
       height: 240,

@@ -2,9 +2,9 @@ import type { GroupMetrics } from '../eval/grouped-metrics.js';
 import type { SummaryMetrics } from '../eval/metrics.js';
 import { table } from './table.js';
 
-/** A fraction as a percentage with one decimal; '-' when nothing was measured. */
-export function percent(value: number | null | undefined, unit = ''): string {
-  return value === null || value === undefined ? '-' : `${(100 * value).toFixed(1)}${unit}`;
+/** A fraction as a percentage (one decimal unless told); '-' when nothing was measured. */
+export function percent(value: number | null | undefined, unit = '', digits = 1): string {
+  return value === null || value === undefined ? '-' : `${(100 * value).toFixed(digits)}${unit}`;
 }
 
 /** Rows of summary metrics (every class, then class groups) as a table, in percent. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvaluation } from '../../src/eval/evaluate-run.js';
 import { evaluateRun } from '../../src/eval/evaluate-run.js';
@@ -10,6 +10,10 @@ import { buildReport } from '../../src/report/build-report.js';
 import { percent } from '../../src/report/metrics-table.js';
 import { train, type EpochRecord, type RunInfo } from '../../src/train/trainer.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
+import fashionMnist from '../../pipelines/fashion-mnist.js';
+import { parseSetArgument } from '../../src/sweep/set-argument.js';
+import type { SweepSummary } from '../../src/sweep/summary.js';
+import { runSweep } from '../../src/sweep/sweep.js';
 import { egtea } from '../cli/run-cli.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 
@@ -33,6 +37,50 @@ type Mark = Record<string, string>;
 const parseMark = (label: string): Mark => Object.fromEntries(label.split('; ').map((part) => [part.slice(0, part.indexOf(': ')), part.slice(part.indexOf(': ') + 2)]));
 const shown = (value: number | null) => (value === null ? null : String(Number(value.toFixed(4))));
 const has = (marks: Mark[], wanted: Mark) => marks.some((m) => Object.entries(wanted).every(([k, v]) => m[k] === v));
+
+/**
+ * Opens a report in headless Chromium (a fresh profile in the test's temp folder), checks that
+ * it loaded with no console error, no failed request and no request but its own file, then
+ * hands the page over.
+ */
+async function inChromium(file: string, check: (page: Page) => Promise<void>): Promise<void> {
+  let browser: BrowserContext | undefined;
+  try {
+    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(work, 'chromium-profile-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1400, height: 900 },
+    });
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
+    page.on('requestfailed', (request) => problems.push(`failed request: ${request.url()}`));
+    page.on('request', (request) => requests.push(request.url()));
+    await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(file).href]);
+    await check(page);
+    expect(problems).toEqual([]);
+  } finally {
+    await browser?.close();
+  }
+}
+
+/** Every chart of an open report: its id, drawn size and the labels of its marks. */
+async function drawnCharts(page: Page) {
+  return page.$$eval('figure[data-chart]', (figures) =>
+    figures.map((f) => {
+      const svg = f.querySelector('svg')!;
+      const box = svg.getBoundingClientRect();
+      return { id: f.getAttribute('data-chart')!, width: box.width, height: box.height, marks: [...svg.querySelectorAll('[role="graphics-symbol"]')].map((m) => m.getAttribute('aria-label') ?? '') };
+    }),
+  );
+}
 
 beforeAll(async () => {
   const dataRoot = (await smallSyntheticDataset()).root;
@@ -71,35 +119,8 @@ describe('egtea report', () => {
 
     const cdb = runFiles(cdbRun);
     const ce = runFiles(ceRun);
-    let browser: BrowserContext | undefined;
-    try {
-      // A fresh profile folder inside the test's temp folder.
-      browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(work, 'chromium-profile-')), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-        viewport: { width: 1400, height: 900 },
-      });
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-      });
-      page.on('pageerror', (error) => problems.push(`page: ${error.message}`));
-      page.on('requestfailed', (request) => problems.push(`failed request: ${request.url()}`));
-      page.on('request', (request) => requests.push(request.url()));
-      await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
-      expect(problems).toEqual([]);
-      expect(requests).toEqual([pathToFileURL(out).href]);
-
-      const charts = await page.$$eval('figure[data-chart]', (figures) =>
-        figures.map((f) => {
-          const svg = f.querySelector('svg')!;
-          const box = svg.getBoundingClientRect();
-          return { id: f.getAttribute('data-chart')!, width: box.width, height: box.height, marks: [...svg.querySelectorAll('[role="graphics-symbol"]')].map((m) => m.getAttribute('aria-label') ?? '') };
-        }),
-      );
+    await inChromium(out, async (page) => {
+      const charts = await drawnCharts(page);
       expect(charts.map((c) => c.id)).toEqual(ids);
       for (const chart of charts) {
         expect(chart.width, chart.id).toBeGreaterThan(200);
@@ -157,9 +178,7 @@ describe('egtea report', () => {
 
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
-    } finally {
-      await browser?.close();
-    }
+    });
   });
 
   it('names a folder that is not a run and a history line that is not JSON', async () => {
@@ -171,5 +190,103 @@ describe('egtea report', () => {
     const notHtml = egtea(['report', ceRun, '--out', path.join(work, 'report.svg')]);
     expect(notHtml.code).toBe(1);
     expect(notHtml.stderr).toContain('--out');
+  });
+});
+
+// A real tiny sweep: CE and CDB at two majority ratios, two seeds each, a few epochs of LeNet-5
+// on Fashion-MNIST's coat and pullover (Debian's dataset-fashion-mnist, which .ci/run installs).
+const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+const haveFashionMnist = fs.existsSync(FASHION_MNIST);
+
+describe.runIf(haveFashionMnist || process.env.CI)('egtea report of a sweep', () => {
+  let sweepDir: string;
+
+  beforeAll(async () => {
+    sweepDir = path.join(work, 'sweep <a> & "b"');
+    const pipeline = validatePipeline({ ...fashionMnist, schedule: { ...fashionMnist.schedule, batchSize: 20, learningRate: 0.05, milestones: [] }, loader: { concurrency: 4, prefetch: 1 } }, 'test pipeline');
+    const summary = await runSweep({
+      command: 'sweep',
+      pipelineName: 'fashion-mnist',
+      pipeline,
+      grid: { losses: ['ce', 'cdb'], taus: ['dynamic'], sets: [parseSetArgument('dataset.majorityRatio=0.6,0.9')], seeds: [1, 2], epochs: 4 },
+      out: sweepDir,
+      dataRoot: 'unused',
+      source: { dataset: 'mnist-imbalanced', dir: FASHION_MNIST, classes: { minority: 4, majority: 2 }, sizes: { trainingImages: 60, validationPerClass: 10, testPerClass: 30 } },
+      jobs: 2,
+      baseline: 'ce',
+    });
+    expect(summary.failed).toEqual([]);
+  }, 180_000);
+
+  it('draws test error against the majority ratio per loss with the seed spread, and the paired differences, with the summary\u2019s numbers', async () => {
+    const out = path.join(work, 'sweep-report.html');
+    const png = path.join(work, 'sweep-charts');
+    const result = egtea(['report', sweepDir, '--out', out, '--png', png, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout) as { sweep: string; runs: string[]; charts: { id: string }[] };
+    expect(document.sweep).toBe(sweepDir);
+    expect(document.runs).toEqual([]);
+    expect(document.charts.map((c) => c.id)).toEqual(['sweep-final', 'sweep-best']);
+    for (const id of ['sweep-final', 'sweep-best']) {
+      expect(fs.readFileSync(path.join(png, `${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+      expect(fs.readFileSync(path.join(png, `${id}.svg`), 'utf8')).toMatch(/^<svg /);
+    }
+    const html = fs.readFileSync(out, 'utf8');
+    expect(html).not.toContain('sweep <a>');
+    expect(html).toContain('sweep &lt;a&gt; &amp; &quot;b&quot;');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+
+    // The summary as the sweep wrote it, read here as plain JSON.
+    const summary = JSON.parse(fs.readFileSync(path.join(sweepDir, 'summary.json'), 'utf8')) as SweepSummary;
+    expect(summary.rows).toHaveLength(2 * 2 * 2);
+    const ratio = (setting: string) => setting.replace('dataset.majorityRatio=', '');
+    const drawn = (v: number) => String(Number((100 * v).toFixed(3)));
+    const fixed = (v: number) => (100 * v).toFixed(2);
+
+    await inChromium(out, async (page) => {
+      const charts = await drawnCharts(page);
+      expect(charts.map((c) => c.id)).toEqual(['sweep-final', 'sweep-best']);
+      for (const model of ['final', 'best'] as const) {
+        const chart = charts.find((c) => c.id === `sweep-${model}`)!;
+        expect(chart.width).toBeGreaterThan(200);
+        expect(chart.height).toBeGreaterThan(100);
+        const marks = chart.marks.map(parseMark);
+        const rows = summary.rows.filter((r) => r.model === model);
+        for (const row of rows) {
+          const at = { 'dataset.majorityRatio': ratio(row.setting), loss: row.variant, seeds: '2' };
+          // The mean over seeds, and the bar from mean - std to mean + std.
+          expect(has(marks, { ...at, 'test error (%)': drawn(row.testError.mean!) }), `${model} ${row.setting} ${row.variant}`).toBe(true);
+          expect(has(marks, { ...at, 'mean - std (%)': drawn(row.testError.mean! - row.testError.std!), 'mean + std (%)': drawn(row.testError.mean! + row.testError.std!) })).toBe(true);
+        }
+        expect(marks.filter((m) => 'mean - std (%)' in m)).toHaveLength(rows.length);
+
+        // The tables: mean ± std, and each loss against CE paired by seed (losses down, ratios across).
+        const errors = await page.$$eval(`#table-error-${model} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+        const paired = await page.$$eval(`#table-paired-${model} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+        const find = (variant: string, setting: string) => rows.find((r) => r.variant === variant && r.setting === setting)!;
+        const settings = ['dataset.majorityRatio=0.6', 'dataset.majorityRatio=0.9'];
+        expect(errors).toEqual(summary.variants.map((v) => [v, ...settings.map((s) => `${fixed(find(v, s).testError.mean!)} ± ${fixed(find(v, s).testError.std!)} (2 seeds)`)]));
+        expect(paired).toEqual(
+          summary.variants.map((v) => [
+            v,
+            ...settings.map((s) => {
+              const d = find(v, s).vsBaseline;
+              return v === 'ce' ? 'baseline' : `${d!.meanDifference! > 0 ? '+' : ''}${fixed(d!.meanDifference!)} (${d!.wins}/${d!.seeds} won)`;
+            }),
+          ]),
+        );
+      }
+      expect(await page.$$eval('#protocol li', (lis) => lis.map((li) => li.textContent))).toEqual(summary.protocol);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'sweep-report.png'), fullPage: true });
+    });
+  });
+
+  it('refuses a sweep folder given with runs, and names a missing summary', async () => {
+    await expect(buildReport([sweepDir, ceRun])).rejects.toThrow(`${sweepDir}: a sweep folder gets a report of its own; give it alone`);
+    const unsummarised = path.join(work, 'unsummarised');
+    fs.mkdirSync(unsummarised);
+    fs.copyFileSync(path.join(sweepDir, 'sweep.json'), path.join(unsummarised, 'sweep.json'));
+    await expect(buildReport([unsummarised])).rejects.toThrow(`${path.join(unsummarised, 'summary.json')}: missing; rerun the egtea sweep (or egtea paper) command that made the folder with --no-run to write it`);
   });
 });
