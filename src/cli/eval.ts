@@ -4,6 +4,7 @@ import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
 import { groupedMetricsTable } from '../report/metrics-table.js';
+import { Progress } from '../util/progress.js';
 import { emit, log } from './output.js';
 
 interface EvalOptions {
@@ -37,14 +38,25 @@ export function registerEvalCommand(program: Command): void {
     .action(async (options: EvalOptions) => {
       const groups = parseGroups(options.groups);
       await selectBackend(program.opts<{ backend?: string }>().backend);
-      const evaluation = await evaluateRun({
-        run: options.run,
-        split: options.split,
-        groups,
-        ...(options.weights ? { weights: options.weights } : {}),
-        ...(options.data ? { dataRoot: options.data } : {}),
-        log,
-      });
+      // The bar (or a line at every tenth) starts with the first batch, when the count is known.
+      let progress: Progress | null = null;
+      let evaluation;
+      try {
+        evaluation = await evaluateRun({
+          run: options.run,
+          split: options.split,
+          groups,
+          ...(options.weights ? { weights: options.weights } : {}),
+          ...(options.data ? { dataRoot: options.data } : {}),
+          log: (line) => (progress ? progress.log(line) : log(line)),
+          onBatch: (_batch, batches, clips) => {
+            progress ??= new Progress(`eval ${options.split}`, batches, 'clips');
+            progress.tick('done', clips);
+          },
+        });
+      } finally {
+        (progress as Progress | null)?.finish();
+      }
       emit(options.json, evaluation, () =>
         [`${options.run}, ${options.split} split, ${evaluation.clips} clips, seed ${evaluation.seed} (%):`, groupedMetricsTable(evaluation), `saved: ${evaluation.file}`].join('\n'),
       );

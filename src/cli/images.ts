@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { IMAGE_DATASETS, importImages, type ImageDataset } from '../data/images/import-images.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { parseChoice, parseNonNegativeNumber, parseSeed } from './options.js';
+import { Progress } from '../util/progress.js';
 import { emit, table } from './output.js';
 
 export function registerImagesCommand(program: Command): void {
@@ -20,7 +21,27 @@ export function registerImagesCommand(program: Command): void {
     .option('--json', 'print one JSON document', false)
     .action(async (o: { dataset: ImageDataset; source: string; lists?: string; out?: string; majorityRatio: number; classes: ClassPair; imbalance: number; seed: number; json: boolean }) => {
       const out = o.out ?? path.join('data', o.dataset);
-      const result = await importImages({ dataset: o.dataset, source: o.source, ...(o.lists ? { lists: o.lists } : {}), out, seed: o.seed, majorityRatio: o.majorityRatio, classes: o.classes, imbalance: o.imbalance, log: (line) => process.stderr.write(`${line}\n`) });
+      // The bar (a line at every tenth in a log) counts the images written and those already there.
+      let progress: Progress | null = null;
+      let result;
+      try {
+        result = await importImages({
+          dataset: o.dataset,
+          source: o.source,
+          ...(o.lists ? { lists: o.lists } : {}),
+          out,
+          seed: o.seed,
+          majorityRatio: o.majorityRatio,
+          classes: o.classes,
+          imbalance: o.imbalance,
+          onImage: (written, total) => {
+            progress ??= new Progress('images', total, 'images');
+            progress.tick(written ? 'done' : 'skipped', written ? 1 : 0);
+          },
+        });
+      } finally {
+        (progress as Progress | null)?.finish();
+      }
       const sum = (counts: number[]) => counts.reduce((a, b) => a + b, 0);
       emit(o.json, result, () =>
         [

@@ -66,7 +66,7 @@ export function registerPaperCommand(program: Command): void {
         jobs: o.jobs,
         baseline: table.id === 'table1' ? 'ce' : 'cdb(tau=dynamic)',
         run: o.run,
-        stopOnSignal: true,
+        stopOnSignal: true, progress: true,
         log,
       });
       const layout = (model: ModelKind) =>

@@ -87,7 +87,7 @@ export function registerSweepCommand(program: Command): void {
       if (!lossVariants(grid.losses, grid.taus).some((v) => v.label === o.baseline)) throw new UserError(`--baseline ${o.baseline}: not among the losses of the grid (${lossVariants(grid.losses, grid.taus).map((v) => v.label).join(', ')})`);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
-      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline: o.baseline, run: o.run, stopOnSignal: true, log });
+      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline: o.baseline, run: o.run, stopOnSignal: true, progress: true, log });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);
     });

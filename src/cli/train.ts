@@ -7,9 +7,10 @@ import { selectBackend } from '../engine/backend.js';
 import { RunFolder } from '../run/run-folder.js';
 import { train } from '../train/trainer.js';
 import { metricsTable } from '../report/metrics-table.js';
+import { PhasedProgress } from '../util/progress.js';
 import { parseNonNegativeNumber } from './options.js';
 import { addPipelineOptions, overridesFrom, type PipelineCommandOptions } from './pipeline-options.js';
-import { emit, log } from './output.js';
+import { emit } from './output.js';
 
 interface TrainCommandOptions extends PipelineCommandOptions {
   data: string;
@@ -39,7 +40,10 @@ export function registerTrainCommand(program: Command): void {
       const out = options.out ?? path.join('runs', `${pipeline.name}-${pipeline.loss.name}`);
       // Messages about the pipeline (a diverging run, a bad loss setting) name where it came from.
       const pipelineSource = PIPELINE_NAMES.includes(options.pipeline) ? `built-in pipeline ${options.pipeline}` : options.pipeline;
-      const result = await train({ pipeline, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log });
+      // On a terminal, a bar for each epoch's training and validation; a log keeps the trainer's own lines.
+      const progress = new PhasedProgress('clips', process.stderr, { lines: false, transient: true });
+      const onProgress = (e: { phase: string; epoch: number; batch: number; batches: number; clips: number }) => progress.step(`epoch ${e.epoch}/${pipeline.schedule.epochs} ${e.phase}`, e.batch, e.batches, e.clips);
+      const result = await train({ pipeline, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: (line) => progress.log(line), onProgress }).finally(() => progress.finish());
       const last = result.epochs.at(-1);
       // The loss with every default filled in: what the run trained with.
       emit(options.json, { ...result, pipeline, loss: resolvedLoss(pipeline.loss) }, () => {

@@ -115,6 +115,9 @@ export function kernelThreads(): number {
  */
 export async function withCapturedStderr<T>(fn: () => Promise<T>): Promise<{ value: T | null; error: unknown; captured: string }> {
   const k = loadKernels();
+  // Node makes process.stderr on its first use from what fd 2 is then: made while fd 2 is the
+  // file, it would stay a file stream after the restore (no isTTY: no progress bars).
+  void process.stderr;
   const file = path.join(os.tmpdir(), `egtea-stderr-${process.pid}-${Date.now()}.log`);
   const saved = k ? k.captureStderr(file) : -1;
   let value: T | null = null;

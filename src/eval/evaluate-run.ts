@@ -5,7 +5,7 @@ import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../ru
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
-import { evaluateModel } from './evaluate.js';
+import { evaluateModel, type EvaluationProgress } from './evaluate.js';
 import { groupedMetrics, type GroupedMetrics, type GroupName } from './grouped-metrics.js';
 import type { ClassificationMetrics } from './metrics.js';
 import type { SavedClassResults } from './report-file.js';
@@ -70,7 +70,7 @@ async function chooseWeights(folder: RunFolder, requested: string | undefined, l
  * from elsewhere (--weights) get a file of their own, named by their digest, so they never
  * pass for the run's.
  */
-export async function evaluateRun(options: { run: string; split: EvaluationSplit; groups: readonly GroupName[]; weights?: string; dataRoot?: string; log?: (line: string) => void }): Promise<RunEvaluation> {
+export async function evaluateRun(options: { run: string; split: EvaluationSplit; groups: readonly GroupName[]; weights?: string; dataRoot?: string; log?: (line: string) => void; onBatch?: EvaluationProgress }): Promise<RunEvaluation> {
   const log = options.log ?? (() => {});
   if (options.groups.length === 0) throw new UserError('--groups: no class group given; choose from majority, minority');
   const folder = new RunFolder(options.run);
@@ -91,7 +91,7 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
     importTorchStateDict(model.parameters, tensors, weights.file);
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
-    const metrics = await evaluateModel(model, loader, info.classes);
+    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch);
     const grouped = groupedMetrics(metrics, info.groups, options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,

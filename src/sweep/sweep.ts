@@ -7,6 +7,7 @@ import type { ClassPair } from '../data/images/class-pair.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
+import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { CELL_FILES, readCellResult, type CellOrder } from './run-cell.js';
@@ -38,6 +39,8 @@ export interface SweepOptions {
   /** false: run nothing, only summarise the cells already finished (default true). */
   run?: boolean;
   log?: (line: string) => void;
+  /** Count the cells (finished, skipped, failed) on stderr: a live bar on a terminal, with the log's lines above it; a line at every tenth in a log. */
+  progress?: boolean;
 }
 
 /** sweep.json: what made the folder; a rerun of the same sweep resumes it. */
@@ -166,6 +169,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
     return build;
   };
   const failed: { cell: string; message: string }[] = [];
+  const progress = options.progress ? new Progress(`egtea ${options.command}: cells`, cells.length) : null;
+  const say = (line: string) => (progress ? progress.log(line) : log(line));
   let done = 0;
   let next = 0;
   const worker = async () => {
@@ -183,16 +188,23 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
         result = await readCellResult(folder, cell.pipeline.schedule.epochs);
         if (child.code !== 0 || result === null) {
           failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
-          log(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
+          say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
+          progress?.tick('failed');
           continue;
         }
-        log(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        progress?.tick('done');
       } else {
-        log(`[${++done}/${cells.length}] ${cell.name}: already finished`);
+        say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
+        progress?.tick('skipped');
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(options.jobs, cells.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs, cells.length) }, worker));
+  } finally {
+    progress?.finish();
+  }
   const summary = await summarizeSweep(options.out, cells, { baseline: options.baseline, source: options.source ?? null, pipelineName: options.pipelineName, jobs: options.jobs });
   await writeSummary(options.out, summary);
   return { ...summary, failed };

@@ -52,6 +52,8 @@ export interface TrainOptions {
   onEpochEnd?: (record: EpochRecord) => void;
   /** Called after each training batch (1-based), after any checkpoint it triggered. */
   onBatchEnd?: (epoch: number, batch: number) => void;
+  /** Told after each batch trained or validated, with its clips (the command line's progress bars). */
+  onProgress?: (event: { phase: 'train' | 'validation'; epoch: number; batch: number; batches: number; clips: number }) => void;
 }
 
 /** Metrics of one validation: every class, each class group, and per class. */
@@ -257,6 +259,7 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
       lastCheckpoint = Date.now();
     }
     t.options.onBatchEnd?.(epoch, b);
+    t.options.onProgress?.({ phase: 'train', epoch, batch: b, batches, clips: batch.names.length });
   }
   return { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 };
 }
@@ -292,8 +295,8 @@ function divergence(t: Training, epoch: number, batch: number, what: string): Us
 }
 
 /** The model on the validation clips, by class group. */
-async function validate(t: Training): Promise<EvaluationSummary> {
-  const metrics = await evaluateModel(t.model, t.validationLoader, t.data.classes);
+async function validate(t: Training, epoch: number): Promise<EvaluationSummary> {
+  const metrics = await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
   return groupedMetrics(metrics, t.data.groups);
 }
 
@@ -305,7 +308,7 @@ async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: Par
 /** Ends an epoch: validation, the loss's update (CDB weights), the history line, then the checkpoint. */
 async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
   const validationStarted = Date.now();
-  const validation = await validate(t);
+  const validation = await validate(t, epoch);
   const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));
   const seconds = trained.seconds + (Date.now() - validationStarted) / 1000;
   const record: EpochRecord = { epoch, seed: t.p.seed, learningRate: t.optimizer.learningRate, trainLoss: trained.lossSum / trained.seen, seconds, validation, cdb };

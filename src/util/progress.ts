@@ -1,9 +1,16 @@
 import cliProgress from 'cli-progress';
 
+export interface ProgressOptions {
+  /** In a log (not a terminal): a line at every tenth of the work (default true); false: nothing. */
+  lines?: boolean;
+  /** On a terminal: clear the bar when the work is finished instead of leaving it (default false). */
+  transient?: boolean;
+}
+
 /**
  * Progress of long work on stderr: counts, rate and ETA. On a terminal, a live bar
  * (cli-progress) redrawn in place; in a log (CI, a file) a line at every tenth of the work, so
- * logs stay short.
+ * logs stay short. Other lines of the same command go through log(), above the bar.
  */
 export class Progress {
   private done = 0;
@@ -19,6 +26,7 @@ export class Progress {
     private readonly total: number,
     private readonly unitName = '',
     private readonly stream: NodeJS.WriteStream | null = process.stderr,
+    private readonly options: ProgressOptions = {},
   ) {
     if (stream?.isTTY) {
       this.bar = new cliProgress.SingleBar(
@@ -28,6 +36,7 @@ export class Progress {
           barsize: 24,
           etaBuffer: 20,
           fps: 5,
+          clearOnComplete: options.transient ?? false,
         },
         cliProgress.Presets.shades_classic,
       );
@@ -36,14 +45,27 @@ export class Progress {
     }
   }
 
-  tick(outcome: 'done' | 'failed' | 'skipped', units = 0): void {
-    this[outcome] += 1;
+  /** `count` pieces of work ended with `outcome`, bringing `units` (frames, clips) in all. */
+  tick(outcome: 'done' | 'failed' | 'skipped', units = 0, count = 1): void {
+    this[outcome] += count;
     this.units += units;
     this.render(false);
   }
 
   finish(): void {
     this.render(true);
+  }
+
+  /** A line of the command's own log: above a live bar (which is redrawn below it), else as is. */
+  log(line: string): void {
+    if (this.stream === null) return;
+    if (this.bar && this.bar.isActive) {
+      this.stream.write(`\r\x1b[2K${line}\n`);
+      this.bar.render();
+      this.unrefTimer();
+    } else {
+      this.stream.write(`${line}\n`);
+    }
   }
 
   /**
@@ -69,16 +91,54 @@ export class Progress {
       else this.unrefTimer();
       return;
     }
+    if (this.options.lines === false) return;
     const worked = this.done + this.failed;
     const eta = worked > 0 ? ((this.total - finished) * seconds) / worked : Number.NaN;
     const rate = this.unitName && seconds > 0 ? `, ${(this.units / seconds).toFixed(0)} ${this.unitName}/s` : '';
     const line =
       `${this.label}: ${finished}/${this.total} (${this.done} done, ${this.skipped} skipped, ${this.failed} failed)` +
-      `${rate}, ${seconds.toFixed(0)}s${final || !Number.isFinite(eta) ? '' : `, ETA ${eta.toFixed(0)}s`}`;
+      `${rate}, ${seconds.toFixed(0)}s${final || finished >= this.total || !Number.isFinite(eta) ? '' : `, ETA ${eta.toFixed(0)}s`}`;
     const decile = this.total > 0 ? Math.floor((finished * 10) / this.total) : 10;
     if ((final && decile < 10) || decile > this.lastDecile) {
       this.lastDecile = decile;
       this.stream.write(`${line}\n`);
     }
+  }
+}
+
+/**
+ * Work in phases, one bar each (every epoch's training, then its validation): a phase's first
+ * report opens its bar and closes the one before. Work done before a resume counts as skipped.
+ */
+export class PhasedProgress {
+  private current: { phase: string; progress: Progress; reported: number } | null = null;
+
+  constructor(
+    private readonly unitName: string,
+    private readonly stream: NodeJS.WriteStream | null = process.stderr,
+    private readonly options: ProgressOptions = {},
+  ) {}
+
+  /** `done` of `total` steps of `phase` are finished; the last one brought `units` (clips, say). */
+  step(phase: string, done: number, total: number, units: number): void {
+    if (this.current?.phase !== phase) {
+      this.current?.progress.finish();
+      this.current = { phase, progress: new Progress(phase, total, this.unitName, this.stream, this.options), reported: 0 };
+    }
+    const current = this.current;
+    if (current.reported < done - 1) current.progress.tick('skipped', 0, done - 1 - current.reported);
+    current.progress.tick('done', units);
+    current.reported = done;
+    if (done >= total) this.finish();
+  }
+
+  log(line: string): void {
+    if (this.current) this.current.progress.log(line);
+    else this.stream?.write(`${line}\n`);
+  }
+
+  finish(): void {
+    this.current?.progress.finish();
+    this.current = null;
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Progress } from '../../src/util/progress.js';
+import { PhasedProgress, Progress } from '../../src/util/progress.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -44,5 +44,41 @@ describe('Progress', () => {
     fs.writeFileSync(program, `import { Progress } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'util', 'progress.js'))};\nconst p = new Progress('synth', 8);\np.tick('done');\nprocess.exitCode = 3;\n`);
     const failed = spawnSync('script', ['-qec', `${process.execPath} ${program}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
     expect(failed.status).toBe(3);
+  });
+});
+
+describe('PhasedProgress', () => {
+  it('in a log: one count per phase, work before a resume counted as skipped, other lines as they are', () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const progress = new PhasedProgress('clips', stream as unknown as NodeJS.WriteStream);
+    // Resumed inside epoch 2 after batch 2 of 4: its first report is batch 3.
+    progress.step('epoch 2/3 train', 3, 4, 8);
+    progress.log('a line of the trainer');
+    progress.step('epoch 2/3 train', 4, 4, 8);
+    progress.step('epoch 2/3 validation', 1, 2, 8);
+    progress.step('epoch 2/3 validation', 2, 2, 4);
+    progress.finish();
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toMatch(/^epoch 2\/3 train: 2\/4 \(0 done, 2 skipped, 0 failed\)(, 0 clips\/s)?, \d+s$/);
+    expect(lines[1]).toMatch(/^epoch 2\/3 train: 3\/4 \(1 done, 2 skipped, 0 failed\)(, \d+ clips\/s)?, \d+s(, ETA \d+s)?$/);
+    expect(lines).toContain('a line of the trainer');
+    expect(lines.filter((l) => l.startsWith('epoch 2/3 train: 4/4 (2 done, 2 skipped, 0 failed)'))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('epoch 2/3 validation: 2/2 (2 done, 0 skipped, 0 failed)'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^epoch 2\/3 validation: 2\/2 /);
+    expect(text).not.toMatch(/\r|\x1b\[/);
+  });
+
+  it('with lines off, a log gets only the other lines', () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const progress = new PhasedProgress('clips', stream as unknown as NodeJS.WriteStream, { lines: false });
+    progress.step('epoch 1/1 train', 1, 2, 8);
+    progress.log('epoch 1/1: batch 1/2, loss 0.5');
+    progress.step('epoch 1/1 train', 2, 2, 8);
+    progress.finish();
+    expect(text).toBe('epoch 1/1: batch 1/2, loss 0.5\n');
   });
 });

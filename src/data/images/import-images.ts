@@ -33,6 +33,8 @@ export interface ImportImagesOptions {
   /** cifar*-lt only, for small tests: validation images per class instead of the paper's 50. */
   validationPerClass?: number;
   log?: (line: string) => void;
+  /** Told after each image: written, or already there (a progress bar). */
+  onImage?: (written: boolean, total: number) => void;
 }
 
 export interface ImportImagesResult extends ImageClipSummary {
@@ -62,7 +64,7 @@ async function cifarNames(dir: string, kind: CifarKind): Promise<string[]> {
 export async function importImages(options: ImportImagesOptions): Promise<ImportImagesResult> {
   await refuseOtherSource(options);
   const { recipe, classes, clips, settings } = await buildDataset(options);
-  const summary = await writeImageClips(options.out, recipe, classes, clips, options.log);
+  const summary = await writeImageClips(options.out, recipe, classes, clips, options.log, options.onImage);
   const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
   await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: sourceId(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
   return result;

@@ -75,7 +75,7 @@ export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits:
  * with frames/manifest.jsonl, so image datasets train through the same pipeline as video. A
  * rerun skips frames already there; the index, split files and manifest are written last.
  */
-export async function writeImageClips(root: string, recipe: string, classes: string[], clips: ImageClip[], log: (line: string) => void = () => {}): Promise<ImageClipSummary> {
+export async function writeImageClips(root: string, recipe: string, classes: string[], clips: ImageClip[], log: (line: string) => void = () => {}, onImage?: (written: boolean, total: number) => void): Promise<ImageClipSummary> {
   const annotations = path.join(root, LAYOUT.annotations);
   const frames = path.join(root, LAYOUT.frames);
   await fs.mkdir(annotations, { recursive: true });
@@ -93,13 +93,15 @@ export async function writeImageClips(root: string, recipe: string, classes: str
         const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
         const dir = clipFrameDir(frames, { session, clip });
         const file = frameFile(dir, 0);
-        if (await fs.stat(file).then((s) => s.size > 0, () => false)) {
+        const there = await fs.stat(file).then((s) => s.size > 0, () => false);
+        if (there) {
           summary.skipped += 1;
         } else {
           await fs.mkdir(dir, { recursive: true });
           await image.write(file);
           summary.written += 1;
         }
+        onImage?.(!there, clips.length);
         const id = image.label + 1;
         (image.part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
         const annotation = path.join(annotations, image.part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
