@@ -50,8 +50,9 @@ export function registerEvalCommand(program: Command): void {
           ...(options.data ? { dataRoot: options.data } : {}),
           log: (line) => (progress ? progress.log(line) : log(line)),
           onBatch: (_batch, batches, clips) => {
-            progress ??= new Progress(`eval ${options.split}`, batches, 'clips');
-            progress.tick('done', clips);
+            // The first batch ended before the bar started: its clips would count as taking no time.
+            if (progress) progress.tick('done', clips);
+            else (progress = new Progress(`eval ${options.split}`, batches, 'clips')).tick('done', 0);
           },
         });
       } finally {

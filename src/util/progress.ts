@@ -61,6 +61,8 @@ export class Progress {
     if (this.stream === null) return;
     if (this.bar && this.bar.isActive) {
       this.stream.write(`\r\x1b[2K${line}\n`);
+      // cli-progress redraws a bar only when its text changed; this one moved down a line.
+      (this.bar as unknown as { lastDrawnString: string }).lastDrawnString = '';
       this.bar.render();
       this.unrefTimer();
     } else {
@@ -121,13 +123,16 @@ export class PhasedProgress {
 
   /** `done` of `total` steps of `phase` are finished; the last one brought `units` (clips, say). */
   step(phase: string, done: number, total: number, units: number): void {
+    let opened = false;
     if (this.current?.phase !== phase) {
       this.current?.progress.finish();
       this.current = { phase, progress: new Progress(phase, total, this.unitName, this.stream, this.options), reported: 0 };
+      opened = true;
     }
     const current = this.current;
     if (current.reported < done - 1) current.progress.tick('skipped', 0, done - 1 - current.reported);
-    current.progress.tick('done', units);
+    // A phase's first step ended before its bar started: its units would count as taking no time.
+    current.progress.tick('done', opened ? 0 : units);
     current.reported = done;
     if (done >= total) this.finish();
   }
