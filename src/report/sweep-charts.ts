@@ -9,7 +9,7 @@ export const MODEL_TITLES: Record<ModelKind, string> = { final: 'final model', b
 export const chartPercent = (fraction: number): number => Number((100 * fraction).toFixed(3));
 
 /** The field names of the chart's marks (also their labels' names). */
-export const SWEEP_FIELDS = { setting: 'setting', mean: 'test error (%)', low: 'mean - std (%)', high: 'mean + std (%)', loss: 'loss', seeds: 'seeds' } as const;
+export const SWEEP_FIELDS = { mean: 'test error (%)', low: 'mean - std (%)', high: 'mean + std (%)', loss: 'loss', seeds: 'seeds' } as const;
 
 /** The swept setting's axis title: the --set key when one numeric key is swept. */
 export function settingTitle(sweep: ReportedSweep): string {

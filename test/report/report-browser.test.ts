@@ -82,6 +82,27 @@ async function drawnCharts(page: Page) {
   );
 }
 
+/** Where a chart's marks are drawn: each mark's label, kind and box on the page. */
+async function drawnMarks(page: Page, chart: string) {
+  return page.$$eval(`figure[data-chart="${chart}"] svg [role="graphics-symbol"][aria-roledescription]`, (marks) =>
+    marks.map((m) => {
+      const box = m.getBoundingClientRect();
+      return { label: m.getAttribute('aria-label') ?? '', kind: m.getAttribute('aria-roledescription')!, top: box.top, bottom: box.bottom, x: box.left + box.width / 2, y: box.top + box.height / 2 };
+    }),
+  );
+}
+
+/** A chart's y axis: each numeric tick label's value and the height it is drawn at. */
+async function yTicks(page: Page, chart: string) {
+  const labels = await page.$$eval(`figure[data-chart="${chart}"] svg g[aria-label^="Y-axis"] text`, (texts) =>
+    texts.map((t) => {
+      const box = t.getBoundingClientRect();
+      return { text: t.textContent ?? '', y: box.top + box.height / 2 };
+    }),
+  );
+  return labels.filter((l) => /^-?\d+(\.\d+)?$/.test(l.text)).map((l) => ({ value: Number(l.text), y: l.y }));
+}
+
 beforeAll(async () => {
   const dataRoot = (await smallSyntheticDataset()).root;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-report-'));
@@ -259,6 +280,25 @@ describe.runIf(haveFashionMnist || process.env.CI)('egtea report of a sweep', ()
           expect(has(marks, { ...at, 'mean - std (%)': drawn(row.testError.mean! - row.testError.std!), 'mean + std (%)': drawn(row.testError.mean! + row.testError.std!) })).toBe(true);
         }
         expect(marks.filter((m) => 'mean - std (%)' in m)).toHaveLength(rows.length);
+
+        // Drawn where the numbers say: the y axis's ticks give the height of a percent; every
+        // point and both ends of every bar sit there, and each bar stands on its loss's point.
+        const ticks = await yTicks(page, `sweep-${model}`);
+        expect(ticks.length).toBeGreaterThanOrEqual(2);
+        const [first, last] = [ticks[0]!, ticks.at(-1)!];
+        const pixel = (v: number) => first.y + ((v - first.value) * (last.y - first.y)) / (last.value - first.value);
+        const boxes = await drawnMarks(page, `sweep-${model}`);
+        const points = boxes.filter((b) => b.kind === 'point').map((b) => ({ ...b, mark: parseMark(b.label) }));
+        const bars = boxes.filter((b) => b.kind === 'rule mark').map((b) => ({ ...b, mark: parseMark(b.label) }));
+        expect(points).toHaveLength(rows.length);
+        expect(bars).toHaveLength(rows.length);
+        for (const p of points) expect(Math.abs(p.y - pixel(Number(p.mark['test error (%)']))), p.label).toBeLessThan(1.5);
+        for (const bar of bars) {
+          expect(Math.abs(bar.top - pixel(Number(bar.mark['mean + std (%)']))), bar.label).toBeLessThan(1.5);
+          expect(Math.abs(bar.bottom - pixel(Number(bar.mark['mean - std (%)']))), bar.label).toBeLessThan(1.5);
+          const point = points.find((p) => p.mark.loss === bar.mark.loss && p.mark['dataset.majorityRatio'] === bar.mark['dataset.majorityRatio'])!;
+          expect(Math.abs(point.x - bar.x), bar.label).toBeLessThan(1.5);
+        }
 
         // The tables: mean ± std, and each loss against CE paired by seed (losses down, ratios across).
         const errors = await page.$$eval(`#table-error-${model} tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
