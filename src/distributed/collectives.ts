@@ -53,37 +53,50 @@ export function collectiveRole(): WorkerRole | null {
 
 /**
  * All-reduces among the workers of one group with TensorFlow's CollectiveReduceV2. Every worker
- * must issue the same collectives in the same order: instance keys are counted per group, so
- * the k-th call on each worker meets the k-th call on the others. Called inside a recorded
- * graph step, the op (and its key, as a constant) becomes part of the step's function; TensorFlow
- * tells repeated calls of a function apart by their step, as tf.function's collectives rely on.
+ * issues the same collectives in the same order, each under an instance key its caller names
+ * for its purpose (the gradient buffer i of a step, say). A key may be used again by a later
+ * collective of the same shape (TensorFlow keeps the shape it first saw) once the earlier one finished: TensorFlow tells them apart, eagerly and across
+ * calls of a function (tf.function's collectives keep their keys as constants too). Inside a
+ * recorded graph step the op becomes a node of the step's function.
  */
 export class CollectiveGroup {
-  private nextInstance = 1;
-
   constructor(
     readonly groupSize: number,
     readonly groupKey: number,
-    private readonly timeoutSeconds: number,
+    readonly timeoutSeconds: number,
   ) {}
 
-  /** Element-wise mean over the workers (merge Add, final Div). */
-  mean(x: tf.Tensor): tf.Tensor {
-    return this.reduce(x, 'Div');
-  }
-
   /** Element-wise sum over the workers (merge Add, final Id). */
-  sum(x: tf.Tensor): tf.Tensor {
-    return this.reduce(x, 'Id');
+  sum(x: tf.Tensor, instanceKey: number): tf.Tensor {
+    return this.reduce(x, 'Id', instanceKey);
   }
 
-  private reduce(x: tf.Tensor, finalOp: 'Div' | 'Id'): tf.Tensor {
-    if (this.groupSize === 1) return finalOp === 'Div' ? tf.clone(x) : tf.clone(x);
+  /** Element-wise mean over the workers (merge Add, final Div). */
+  mean(x: tf.Tensor, instanceKey: number): tf.Tensor {
+    return this.reduce(x, 'Div', instanceKey);
+  }
+
+  /**
+   * Every worker's `values` (same length on each), by task: each worker fills its own row of a
+   * zero matrix and the rows are summed, which adds only zeros to each value (exact).
+   */
+  gather(values: readonly number[], task: number, instanceKey: number): number[][] {
+    const width = values.length;
+    const rows = new Float32Array(this.groupSize * width);
+    rows.set(values, task * width);
+    const local = tf.tensor1d(rows);
+    const all = this.sum(local, instanceKey);
+    const data = all.dataSync();
+    tf.dispose([local, all]);
+    return Array.from({ length: this.groupSize }, (_, k) => Array.from(data.subarray(k * width, (k + 1) * width)));
+  }
+
+  private reduce(x: tf.Tensor, finalOp: 'Div' | 'Id', instanceKey: number): tf.Tensor {
+    if (this.groupSize === 1) return tf.clone(x);
     const backend = nativeBackend();
     if (backend === null) throw new Error('collectives need the native TensorFlow engine');
-    const instanceKey = this.nextInstance++;
-    // Scalars made here become constants of a recorded step; executeSingleOutput goes through
-    // the binding, so a recording sees the op.
+    // The scalars become constants of a recorded step; executeSingleOutput goes through the
+    // binding, so a recording sees the op.
     return tf.tidy(() => {
       const scalars = [tf.scalar(this.groupSize, 'int32'), tf.scalar(this.groupKey, 'int32'), tf.scalar(instanceKey, 'int32')];
       return backend.executeSingleOutput(

@@ -25,7 +25,7 @@ describe('collectives over TensorFlow gRPC servers', () => {
     const results = await Promise.all([0, 1].map((task) => runScript('all-reduce-worker.ts', [String(task), ...addresses])));
     const outputs = results.map((r, task) => {
       expect(r.code, `task ${task}: ${r.stderr}`).toBe(0);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[] };
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[]; gathered: number[][] };
     });
     outputs.forEach((o, task) => {
       expect(o.device).toBe(`/job:worker/replica:0/task:${task}/device:CPU:0`);
@@ -34,6 +34,7 @@ describe('collectives over TensorFlow gRPC servers', () => {
       expect(o.mean).toEqual([1.5, 15, 0.5, -0.5]);
       // plus the tensors made before collectives were on: [0, 0] and [1, 1]
       expect(o.again).toEqual([4, 31, 2, 0]);
+      expect(o.gathered).toEqual([[0, 7], [1, 7]]);
     });
   });
 });
