@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
+import { withTerminationDeferred } from '../distributed/defer-termination.js';
 import { globalBatchSize } from '../distributed/shard.js';
 import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
@@ -321,7 +322,9 @@ async function validate(t: Training): Promise<EvaluationSummary> {
 }
 
 async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
-  await saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  const save = () => saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  // A data-parallel chief told to stop while it saves (another worker failed) saves first.
+  await (t.dataParallel ? withTerminationDeferred(save) : save());
   t.lastCheckpoint = partial ? `inside epoch ${finishedEpoch + 1}, after batch ${partial.batches}` : `after epoch ${finishedEpoch}`;
 }
 
