@@ -19,13 +19,13 @@ describe('collectives over TensorFlow gRPC servers', () => {
     expect(at).toBeGreaterThan(0);
   });
 
-  it.runIf(nativeBackend() !== null)('two processes all-reduce a tensor with CollectiveReduceV2', async () => {
+  it.runIf(nativeBackend() !== null)('two processes all-reduce with CollectiveReduceV2: eagerly, gathered, inside a graph step, and find a disagreement', async () => {
     const ports = await freePorts(2);
     const addresses = ports.map((p) => `localhost:${p}`);
     const results = await Promise.all([0, 1].map((task) => runScript('all-reduce-worker.ts', [String(task), ...addresses])));
     const outputs = results.map((r, task) => {
       expect(r.code, `task ${task}: ${r.stderr}`).toBe(0);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[]; gathered: number[][] };
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[]; gathered: number[][]; graphSteps: number[][]; graphMode: string; disagreement: string };
     });
     outputs.forEach((o, task) => {
       expect(o.device).toBe(`/job:worker/replica:0/task:${task}/device:CPU:0`);
@@ -35,6 +35,11 @@ describe('collectives over TensorFlow gRPC servers', () => {
       // plus the tensors made before collectives were on: [0, 0] and [1, 1]
       expect(o.again).toEqual([4, 31, 2, 0]);
       expect(o.gathered).toEqual([[0, 7], [1, 7]]);
+      // v <- v + mean over the workers, from [1, 2] and [2, 2]: the mean [1.5, 2] is added to each.
+      const expected = [[task + 2.5, 4], [task + 5.5, 8], [task + 11.5, 16], [task + 23.5, 32]];
+      expect(o.graphSteps).toEqual(expected.map((v) => [...v, v[0]! + v[1]!]));
+      expect(o.graphMode).toBe('graph');
+      expect(o.disagreement).toMatch(/workers disagree on the test value: task 0 has \[0\.1\], task 1 has \[0\.10000000000100001\]/);
     });
   });
 });
