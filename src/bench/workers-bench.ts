@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { workerEnvironments } from '../distributed/launcher.js';
+import { visibleGpus, workerEnvironments } from '../distributed/launcher.js';
 import { freePorts } from '../distributed/ports.js';
 
 export interface WorkersBenchOptions {
@@ -77,7 +77,7 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<Wor
   for (const n of options.workers) {
     options.log(`${n} worker(s): ${options.arch}, ${options.batch} clip(s) of ${options.frames}x${options.size}x${options.size} each per step...`);
     const addresses = (await freePorts(n)).map((p) => `localhost:${p}`);
-    const environments = workerEnvironments(n, []);
+    const environments = workerEnvironments(n, visibleGpus());
     const outputs = await Promise.all(
       addresses.map((_, k) =>
         runWorker([String(k), options.arch, String(options.frames), String(options.size), String(options.batch), String(options.steps), String(options.reduces), ...addresses], environments[k]!),

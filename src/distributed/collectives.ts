@@ -24,6 +24,8 @@ export interface WorkerRole {
 }
 
 let enabled: WorkerRole | null = null;
+/** Where this task's tensors live once collectives are on; GPUs all-reduce through NCCL. */
+let enabledDevice = '';
 
 /**
  * Starts this task's TensorFlow gRPC server and turns collective ops on in the eager context
@@ -43,6 +45,7 @@ export function enableCollectives(role: WorkerRole): string {
     throw new UserError(`task ${role.task}: TensorFlow could not start its server at ${role.addresses[role.task]}: ${(error as Error).message}`);
   }
   enabled = role;
+  enabledDevice = device;
   return device;
 }
 
@@ -105,7 +108,8 @@ export class CollectiveGroup {
           { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT },
           stringAttr(backend, 'merge_op', 'Add'),
           stringAttr(backend, 'final_op', finalOp),
-          stringAttr(backend, 'communication_hint', 'auto'),
+          // NCCL between GPUs (TensorFlow picks its ring over gRPC otherwise); untried here: no GPU.
+          stringAttr(backend, 'communication_hint', enabledDevice.includes('/device:GPU:') ? 'nccl' : 'auto'),
           floatAttr(backend, 'timeout_seconds', this.timeoutSeconds),
           { name: 'Nordering_token', type: backend.binding.TF_ATTR_INT, value: 0 },
           { name: 'max_subdivs_per_device', type: backend.binding.TF_ATTR_INT, value: -1 },
