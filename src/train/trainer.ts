@@ -5,6 +5,7 @@ import { classGroups, countPerClass, type ClassGroups } from '../data/class-grou
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
+import { collectiveFailure } from '../distributed/failure.js';
 import { globalBatchSize } from '../distributed/shard.js';
 import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
@@ -404,14 +405,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
-      options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [first, partial?.batches ?? 0]);
       log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
-      for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
-        // A partial epoch from the checkpoint carries its batches, running loss and time.
-        const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);
-        const record = await finishEpoch(t, epoch, trained);
-        result.epochs.push(record);
-        options.onEpochEnd?.(record);
+      try {
+        options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [first, partial?.batches ?? 0]);
+        for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
+          // A partial epoch from the checkpoint carries its batches, running loss and time.
+          const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);
+          const record = await finishEpoch(t, epoch, trained);
+          result.epochs.push(record);
+          options.onEpochEnd?.(record);
+        }
+      } catch (error) {
+        // A worker that lost its peers says which one, not TensorFlow's status code.
+        throw (options.dataParallel && collectiveFailure(error, options.dataParallel.role)) || error;
       }
       if (!chief) return result;
       // The last checkpoint holds the final weights already.
