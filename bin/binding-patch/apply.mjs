@@ -4,8 +4,8 @@
 //  - opDef(name): an op's serialized OpDef, to state the attributes eager execution infers;
 //  - addFunction(graphDef, name, inputs, outputs) / removeFunction(name): a GraphDef as a
 //    function of the eager context, which executeOp then runs by name (graph steps);
-//  - enableCollectives(serverDef) / checkCollectivePeer(task, ms) / abortCollectives(message):
-//    TensorFlow's gRPC server and collective ops for data-parallel training (src/distributed/).
+//  - enableCollectives(serverDef) / checkCollectivePeer(task, ms): TensorFlow's gRPC server and
+//    collective ops for data-parallel training (src/distributed/).
 // Each edit is anchored on exact stock text and fails loudly if that text has moved.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -55,7 +55,7 @@ export function patchBinding(pkgDir) {
 
   const getNum = '  napi_value GetNumOfSavedModels(napi_env env);\n';
   patchFile(path.join(dir, 'tfjs_backend.h'), [
-    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n  napi_value EnableCollectives(napi_env env, napi_value server_def_value);\n  napi_value CheckCollectivePeer(napi_env env, napi_value task_value, napi_value timeout_ms_value);\n  napi_value AbortCollectives(napi_env env, napi_value message_value);\n`],
+    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n  napi_value EnableCollectives(napi_env env, napi_value server_def_value);\n  napi_value CheckCollectivePeer(napi_env env, napi_value task_value, napi_value timeout_ms_value);\n`],
   ]);
 
   const end = '}  // namespace tfnodejs';
@@ -69,7 +69,7 @@ export function patchBinding(pkgDir) {
   const runProperty = '      {"runSavedModel", nullptr, RunSavedModel, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n';
   patchFile(path.join(dir, 'tfjs_binding.cc'), [
     [runWrapper, `${fragment('load_graph_def_binding.cc')}${fragment('add_function_binding.cc')}${fragment('collectives_binding.cc')}${runWrapper}`],
-    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"enableCollectives", nullptr, EnableCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"checkCollectivePeer", nullptr, CheckCollectivePeer, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"abortCollectives", nullptr, AbortCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
+    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"enableCollectives", nullptr, EnableCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"checkCollectivePeer", nullptr, CheckCollectivePeer, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
   ]);
   return true;
 }

@@ -69,15 +69,3 @@ napi_value TFJSBackend::CheckCollectivePeer(napi_env env, napi_value task_value,
   return undefined;
 }
 
-napi_value TFJSBackend::AbortCollectives(napi_env env, napi_value message_value) {
-  std::string message;
-  napi_status nstatus = GetStringParam(env, message_value, message);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  TF_AutoStatus tf_status;
-  TF_SetStatus(tf_status.status, TF_ABORTED, message.c_str());
-  TFE_AbortCollectiveOps(tfe_context_, tf_status.status);
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
-}
-

@@ -17,13 +17,3 @@ static napi_value CheckCollectivePeer(napi_env env, napi_callback_info info) {
   return backend->CheckCollectivePeer(env, args[0], args[1]);
 }
 
-// egtea: abortCollectives(message): pending and later collectives fail with the message.
-static napi_value AbortCollectives(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  if (!Arguments(env, info, "abortCollectives", 1, args)) return nullptr;
-  ENSURE_VALUE_IS_STRING_RETVAL(env, args[0], nullptr);
-  TFJSBackend *const backend = GetTFJSBackend(env);
-  if (!backend) return nullptr;
-  return backend->AbortCollectives(env, args[0]);
-}
-

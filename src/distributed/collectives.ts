@@ -7,7 +7,6 @@ import { encodeServerDef, taskName } from './server-def.js';
 interface CollectiveBinding {
   enableCollectives?(serverDef: Uint8Array): string;
   checkCollectivePeer?(task: string, timeoutMs: number): void;
-  abortCollectives?(message: string): void;
 }
 
 function collectiveBinding(backend: NativeBackend): CollectiveBinding & NativeBackend['binding'] {
@@ -120,17 +119,22 @@ export class CollectiveGroup {
   }
 }
 
-/** Asks every other task whether it still answers; throws a UserError naming the first that does not. */
-export function checkPeers(role: WorkerRole, timeoutMs: number): void {
+/**
+ * The first other task that does not answer TensorFlow's health check within `timeoutMs`
+ * (TFE_CollectiveOpsCheckPeerHealth), or undefined when all do: names the culprit when a
+ * collective failed without saying who (a timeout).
+ */
+export function unansweringPeer(role: WorkerRole, timeoutMs: number): number | undefined {
   const backend = nativeBackend();
   const binding = backend ? collectiveBinding(backend) : null;
-  if (!binding?.checkCollectivePeer) return;
-  role.addresses.forEach((address, task) => {
-    if (task === role.task) return;
+  if (!binding?.checkCollectivePeer) return undefined;
+  for (let task = 0; task < role.addresses.length; task++) {
+    if (task === role.task) continue;
     try {
-      binding.checkCollectivePeer!(taskName(task), timeoutMs);
-    } catch (error) {
-      throw new UserError(`worker ${task} (${address}) does not answer: ${(error as Error).message}`);
+      binding.checkCollectivePeer(taskName(task), timeoutMs);
+    } catch {
+      return task;
     }
-  });
+  }
+  return undefined;
 }

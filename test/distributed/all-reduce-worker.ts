@@ -1,6 +1,6 @@
 // One task of the all-reduce test (all-reduce.test.ts): argv task, then every worker's address.
 import * as tf from '@tensorflow/tfjs';
-import { CollectiveGroup, enableCollectives } from '../../src/distributed/collectives.js';
+import { CollectiveGroup, enableCollectives, unansweringPeer } from '../../src/distributed/collectives.js';
 import { DataParallelWorker } from '../../src/distributed/data-parallel.js';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
 import { selectBackend } from '../../src/engine/backend.js';
@@ -43,4 +43,8 @@ try {
 } catch (error) {
   disagreement = (error as Error).message;
 }
-process.stdout.write(`${JSON.stringify({ device, sum: Array.from(sum.dataSync()), mean: Array.from(mean.dataSync()), again: Array.from(again.dataSync()), gathered, graphSteps, graphMode, disagreement })}\n`);
+// Both tasks are up: every peer answers TensorFlow's health check.
+const unanswering = unansweringPeer({ addresses, task, timeoutSeconds: 30 }, 5000) ?? -1;
+// A barrier, so neither task exits while the other still checks it.
+group.sum(x, 1).dataSync();
+process.stdout.write(`${JSON.stringify({ device, sum: Array.from(sum.dataSync()), mean: Array.from(mean.dataSync()), again: Array.from(again.dataSync()), gathered, graphSteps, graphMode, disagreement, unanswering })}\n`);

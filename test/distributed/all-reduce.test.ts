@@ -25,7 +25,7 @@ describe('collectives over TensorFlow gRPC servers', () => {
     const results = await Promise.all([0, 1].map((task) => runScript('all-reduce-worker.ts', [String(task), ...addresses])));
     const outputs = results.map((r, task) => {
       expect(r.code, `task ${task}: ${r.stderr}`).toBe(0);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[]; gathered: number[][]; graphSteps: number[][]; graphMode: string; disagreement: string };
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { device: string; sum: number[]; mean: number[]; again: number[]; gathered: number[][]; graphSteps: number[][]; graphMode: string; disagreement: string; unanswering: number };
     });
     outputs.forEach((o, task) => {
       expect(o.device).toBe(`/job:worker/replica:0/task:${task}/device:CPU:0`);
@@ -39,6 +39,7 @@ describe('collectives over TensorFlow gRPC servers', () => {
       const expected = [[task + 2.5, 4], [task + 5.5, 8], [task + 11.5, 16], [task + 23.5, 32]];
       expect(o.graphSteps).toEqual(expected.map((v) => [...v, v[0]! + v[1]!]));
       expect(o.graphMode).toBe('graph');
+      expect(o.unanswering).toBe(-1);
       expect(o.disagreement).toMatch(/workers disagree on the test value: task 0 has \[0\.1\], task 1 has \[0\.10000000000100001\]/);
     });
   });
