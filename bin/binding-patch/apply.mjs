@@ -3,7 +3,9 @@
 //    training step as one call (src/engine/graph/); the stock runSavedModel runs it;
 //  - opDef(name): an op's serialized OpDef, to state the attributes eager execution infers;
 //  - addFunction(graphDef, name, inputs, outputs) / removeFunction(name): a GraphDef as a
-//    function of the eager context, which executeOp then runs by name (graph steps).
+//    function of the eager context, which executeOp then runs by name (graph steps);
+//  - enableCollectives(serverDef) / checkCollectivePeer(task, ms): TensorFlow's gRPC server and
+//    collective ops for data-parallel training (src/distributed/).
 // Each edit is anchored on exact stock text and fails loudly if that text has moved.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -19,6 +21,8 @@ export const PATCH_DIGEST = createHash('sha256')
   .update(fragment('load_graph_def_binding.cc'))
   .update(fragment('add_function.cc'))
   .update(fragment('add_function_binding.cc'))
+  .update(fragment('collectives.cc'))
+  .update(fragment('collectives_binding.cc'))
   .digest('hex')
   .slice(0, 16);
 
@@ -51,19 +55,21 @@ export function patchBinding(pkgDir) {
 
   const getNum = '  napi_value GetNumOfSavedModels(napi_env env);\n';
   patchFile(path.join(dir, 'tfjs_backend.h'), [
-    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n`],
+    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n  napi_value EnableCollectives(napi_env env, napi_value server_def_value);\n  napi_value CheckCollectivePeer(napi_env env, napi_value task_value, napi_value timeout_ms_value);\n`],
   ]);
 
   const end = '}  // namespace tfnodejs';
+  const eagerApi = '#include "tensorflow/c/eager/c_api.h"\n';
   patchFile(backend, [
-    [end, `${fragment('load_graph_def.cc')}${fragment('add_function.cc')}${end}`],
+    [eagerApi, `${eagerApi}#include "tensorflow/c/c_api_experimental.h"\n`],
+    [end, `${fragment('load_graph_def.cc')}${fragment('add_function.cc')}${fragment('collectives.cc')}${end}`],
   ]);
 
   const runWrapper = 'static napi_value RunSavedModel(napi_env env, napi_callback_info info) {';
   const runProperty = '      {"runSavedModel", nullptr, RunSavedModel, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n';
   patchFile(path.join(dir, 'tfjs_binding.cc'), [
-    [runWrapper, `${fragment('load_graph_def_binding.cc')}${fragment('add_function_binding.cc')}${runWrapper}`],
-    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
+    [runWrapper, `${fragment('load_graph_def_binding.cc')}${fragment('add_function_binding.cc')}${fragment('collectives_binding.cc')}${runWrapper}`],
+    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"enableCollectives", nullptr, EnableCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"checkCollectivePeer", nullptr, CheckCollectivePeer, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
   ]);
   return true;
 }

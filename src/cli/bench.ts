@@ -4,6 +4,7 @@ import { MODEL_BENCH_MODES, runModelBench, type ModelBenchMode } from '../bench/
 import { runLoaderBench } from '../bench/loader-bench.js';
 import { runPrepareBench } from '../bench/prepare-bench.js';
 import { runSweepBench } from '../bench/sweep-bench.js';
+import { runWorkersBench } from '../bench/workers-bench.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,6 +119,29 @@ export function registerBenchCommand(program: Command): void {
           `${r.clips} clips, ${r.frames} frames, ${r.jobs} jobs`,
           table(['', 'frames/s'], [['egtea prepare', r.egteaFramesPerSecond.toFixed(0)], ['ffmpeg alone', r.ffmpegFramesPerSecond.toFixed(0)]]),
           `ratio ${r.ratio.toFixed(3)} (goal >= ${r.goal}: ${r.met ? 'met' : 'NOT met'})`,
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('workers')
+    .description('data-parallel training on this machine: step time and all-reduce time of every parameter for 1 and 2 worker processes (README, Distributed training)')
+    .option('--arch <name>', 'the model', 'resnext3d-101')
+    .option('--frames <n>', 'frames per clip', parsePositiveInt, 4)
+    .option('--size <n>', 'frame side', parsePositiveInt, 64)
+    .option('--batch <n>', 'clips per worker per step', parsePositiveInt, 1)
+    .option('--steps <n>', 'timed steps (after 3 recordings)', parsePositiveInt, 5)
+    .option('--reduces <n>', 'timed all-reduces of every parameter', parsePositiveInt, 5)
+    .option('--json', 'print one JSON document', false)
+    .action(async (options: { arch: string; frames: number; size: number; batch: number; steps: number; reduces: number; json: boolean }) => {
+      const r = await runWorkersBench({ ...options, workers: [1, 2], log: (line) => process.stderr.write(`${line}\n`) });
+      emit(options.json, r, () =>
+        [
+          `${r.arch}, ${(r.parameters / 1e6).toFixed(1)} M parameters (${((r.parameters * 4) / 1e6).toFixed(0)} MB of float32 gradients a step), clips of ${r.clip}, ${r.cores} cores`,
+          table(
+            ['workers', 'step ms', 'clips/s', 'all-reduce ms', 'all-reduce GB/s per worker'],
+            r.rows.map((row) => [String(row.workers), row.stepMs.toFixed(0), row.clipsPerSecond.toFixed(2), row.allReduceMs?.toFixed(0) ?? '-', row.allReduceGBps?.toFixed(2) ?? '-']),
+          ),
         ].join('\n'),
       );
     });

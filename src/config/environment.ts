@@ -31,7 +31,7 @@ export const ENVIRONMENT_VARIABLES = [
     name: 'EGTEA_KERNEL_THREADS',
     effect: "threads for egtea's kernels",
     fallback: 'all cores',
-    readBy: ['src/engine/kernels.ts'],
+    readBy: ['src/distributed/launcher.ts', 'src/engine/kernels.ts'],
   },
   {
     name: 'EGTEA_NATIVE_PACKAGE',
@@ -55,7 +55,7 @@ export const ENVIRONMENT_VARIABLES = [
     name: 'TF_NUM_INTRAOP_THREADS',
     effect: "threads inside one TensorFlow op; `egtea engine` reports it",
     fallback: 'all cores',
-    readBy: ['src/engine/backend.ts', 'TensorFlow'],
+    readBy: ['src/distributed/launcher.ts', 'src/engine/backend.ts', 'TensorFlow'],
   },
   {
     name: 'TF_NUM_INTEROP_THREADS',
@@ -145,7 +145,7 @@ export const ENVIRONMENT_VARIABLES = [
     name: 'CUDA_VISIBLE_DEVICES',
     effect: "the GPUs TensorFlow may use (CUDA's own); named in the message when a GPU was asked for and none was usable",
     fallback: 'every GPU',
-    readBy: ['src/engine/backend.ts'],
+    readBy: ['src/distributed/launcher.ts', 'src/engine/backend.ts'],
   },
   {
     name: 'TMPDIR',

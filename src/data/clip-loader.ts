@@ -30,6 +30,8 @@ export interface LoaderOptions {
   /** Batches prepared ahead of the one being used. */
   prefetch: number;
   dropLast?: boolean;
+  /** The clips of a batch (indices into `records`) this process loads: a data-parallel worker's share (src/distributed/). Default: all. */
+  shardOf?: (batch: readonly number[]) => number[];
 }
 
 export interface Batch {
@@ -113,7 +115,8 @@ export class ClipLoader {
     const count = this.batchCount();
     const pending: Promise<{ data: Float32Array; labels: Int32Array; names: string[] }>[] = [];
     const schedule = (b: number) => {
-      if (b < count) pending.push(this.loadBatch(order.slice(b * batchSize, (b + 1) * batchSize), epoch));
+      const indices = order.slice(b * batchSize, (b + 1) * batchSize);
+      if (b < count) pending.push(this.loadBatch(this.options.shardOf ? this.options.shardOf(indices) : indices, epoch));
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
     for (let b = first; b < count; b++) {

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 export interface BatchNormUpdate {
   variable: tf.Variable;
   value: tf.Tensor;
+  /** value = variable * decay + (1 - decay) * batch statistic; data-parallel workers combine by it. */
+  decay: number;
 }
 
 /**

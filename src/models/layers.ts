@@ -149,8 +149,8 @@ function unbiased(variance: tf.Tensor, count: number): tf.Tensor {
 function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext, mean: tf.Tensor, unbiasedVariance: tf.Tensor): void {
   const m = layer.momentum;
   context.batchNormUpdates.push(
-    { variable: layer.runningMean, value: tf.keep(tf.add(tf.mul(layer.runningMean, 1 - m), tf.mul(mean, m))) },
-    { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiasedVariance, m))) },
+    { variable: layer.runningMean, value: tf.keep(tf.add(tf.mul(layer.runningMean, 1 - m), tf.mul(mean, m))), decay: 1 - m },
+    { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiasedVariance, m))), decay: 1 - m },
   );
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { RunningStart, StepShare } from '../distributed/data-parallel.js';
 import type { GraphStep } from '../engine/graph/graph-step.js';
 import type { GraphInputs, LossFunction } from '../losses/loss-function.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
@@ -44,6 +45,8 @@ export function trainStep(model: ClipModel, optimizer: GradientApplier, loss: Lo
  *
  * With a GraphStep, the whole step (every micro-batch and the update) runs as one TensorFlow
  * graph once it has been recorded, when the optimizer and the loss name the tensors they read.
+ * With a StepShare (data-parallel training), the micro-batches are this worker's share and the
+ * workers' gradients are all-reduced inside the step (src/distributed/data-parallel.ts).
  */
 export function accumulatedTrainStep(
   model: ClipModel,
@@ -51,9 +54,11 @@ export function accumulatedTrainStep(
   loss: LossFunction,
   microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[],
   graph?: GraphStep,
+  share?: StepShare,
 ): number {
-  if (microBatches.length === 0) throw new Error('no micro-batches');
-  const body = (): tf.Tensor[] => [updateFromMicroBatches(model, optimizer, loss, microBatches)];
+  // A worker may have no clips of a short last batch: it still joins the all-reduce.
+  if (microBatches.length === 0 && share === undefined) throw new Error('no micro-batches');
+  const body = (): tf.Tensor[] => [updateFromMicroBatches(model, optimizer, loss, microBatches, share)];
   const optimizerInputs = graphInputsOf(optimizer);
   const lossInputs = graphInputsOf(loss);
   const [packed] =
@@ -89,13 +94,21 @@ function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | n
  * element is (NaN and Inf propagate; finite values overflow only far past divergence), and one
  * reduction per tensor, computed in the step, keeps the check cheap and inside a graph.
  */
-function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[]): tf.Tensor1D {
+function updateFromMicroBatches(
+  model: ClipModel,
+  optimizer: GradientApplier,
+  loss: LossFunction,
+  microBatches: { clips: tf.Tensor5D; labels: tf.Tensor1D }[],
+  share?: StepShare,
+): tf.Tensor1D {
   const variables = model.parameters.trainableVariables();
   let sums: tf.Tensor[] | null = null;
   let total: tf.Scalar | null = null;
+  const runningStarts = new Map<tf.Variable, RunningStart>();
   for (const { clips, labels } of microBatches) {
     const context = trainingContext();
     const { value, grads } = tf.variableGrads(() => loss(labels, model.forward(clips, context)), variables);
+    if (share) noteRunningStarts(context.batchNormUpdates, runningStarts);
     applyBatchNormUpdates(context);
     if (total === null) {
       total = value;
@@ -113,6 +126,12 @@ function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, lo
       tf.dispose([...previous, ...ordered]);
     }
   }
+  if (share) {
+    const running = model.parameters.list().filter((p) => !p.trainable).map((p) => p.variable);
+    const combined = share.combine({ variables, gradientSums: sums, lossTotal: total, running, runningStarts });
+    tf.dispose([...(sums ?? []), ...(total ? [total] : []), ...[...runningStarts.values()].map((r) => r.start)]);
+    return applyAndPack(model, optimizer, variables, combined.gradients, combined.loss);
+  }
   const named: tf.NamedTensorMap = {};
   const scale = 1 / microBatches.length;
   variables.forEach((v, i) => {
@@ -125,5 +144,25 @@ function updateFromMicroBatches(model: ClipModel, optimizer: GradientApplier, lo
   if (scale !== 1) total!.dispose();
   const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
   tf.dispose([mean, ...gradientSums]);
+  return packed;
+}
+
+/** Remembers, at its first update in the step, where each running statistic started. */
+function noteRunningStarts(updates: readonly { variable: tf.Variable; decay: number }[], starts: Map<tf.Variable, RunningStart>): void {
+  for (const { variable, decay } of updates) {
+    const known = starts.get(variable);
+    if (known) known.updates += 1;
+    else starts.set(variable, { start: tf.clone(variable), decay, updates: 1 });
+  }
+}
+
+/** Applies combined gradients (one tensor per trainable variable, in order); packs as updateFromMicroBatches does. */
+function applyAndPack(model: ClipModel, optimizer: GradientApplier, variables: tf.Variable[], gradients: tf.Tensor[], mean: tf.Scalar): tf.Tensor1D {
+  const named: tf.NamedTensorMap = {};
+  variables.forEach((v, i) => (named[v.name] = gradients[i]!));
+  const gradientSums = gradients.map((g) => tf.sum(g));
+  optimizer.applyGradients(named);
+  const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
+  tf.dispose([mean, ...gradients, ...gradientSums]);
   return packed;
 }

@@ -3,6 +3,11 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
+import type { DataParallelWorker } from '../distributed/data-parallel.js';
+import { withTerminationDeferred } from '../distributed/defer-termination.js';
+import { collectiveFailure } from '../distributed/failure.js';
+import { globalBatchSize } from '../distributed/shard.js';
+import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
@@ -54,6 +59,12 @@ export interface TrainOptions {
   onBatchEnd?: (epoch: number, batch: number) => void;
   /** Told after each batch trained or validated, with its clips (the command line's progress bars). */
   onProgress?: (event: { phase: 'train' | 'validation'; epoch: number; batch: number; batches: number; clips: number }) => void;
+  /**
+   * This process is one worker of data-parallel training (src/distributed/): it trains on its
+   * share of every batch, all-reduces the step, validates its share; only the chief (task 0)
+   * writes the run folder. The folder must be the same (shared) on every worker.
+   */
+  dataParallel?: DataParallelWorker;
 }
 
 /** Metrics of one validation: every class, each class group, and per class. */
@@ -107,6 +118,8 @@ interface Training {
   trainLoader: ClipLoader;
   validationLoader: ClipLoader;
   graph: GraphStep | undefined;
+  /** Set for a data-parallel worker. */
+  dataParallel: DataParallelWorker | undefined;
   log: (line: string) => void;
   /** The last checkpoint written, for messages: "after epoch 2", "inside epoch 3, after batch 4". */
   lastCheckpoint: string | null;
@@ -212,13 +225,21 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
     tracker,
     loss,
     optimizer,
-    trainLoader: createPipelineLoader(p, data.train, 'train'),
-    validationLoader: createPipelineLoader(p, data.validation, 'evaluate'),
+    ...loaders(p, data, options.dataParallel),
     graph,
+    dataParallel: options.dataParallel,
     log,
     lastCheckpoint: null,
     graphAnnounced: false,
   };
+}
+
+/** The run's loaders; a data-parallel worker's load only its share of each batch. */
+function loaders(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined): { trainLoader: ClipLoader; validationLoader: ClipLoader } {
+  const trainLoader = createPipelineLoader(p, data.train, 'train');
+  const validationLoader = createPipelineLoader(p, data.validation, 'evaluate');
+  if (worker === undefined) return { trainLoader, validationLoader };
+  return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1) };
 }
 
 function disposeTraining(t: Training): void {
@@ -247,14 +268,16 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
     // any checkpoint draws what an uninterrupted one would.
     t.loss.beginBatch({ epoch, batch: b, random: new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`) });
     const value = trainStepOrStop(t, epoch, b + 1, batch.clips, batch.labels);
-    lossSum += value * batch.names.length;
-    seen += batch.names.length;
+    // A worker's loss is the whole batch's (all-reduced), so it counts the whole batch.
+    const clips = t.dataParallel ? globalBatchSize(t.trainLoader.records.length, t.trainLoader.options.batchSize, b) : batch.names.length;
+    lossSum += value * clips;
+    seen += clips;
     b += 1;
     if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
       const seconds = (Date.now() - resumedAt) / 1000;
       log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`);
     }
-    if (b < batches && Date.now() - lastCheckpoint >= checkpointMs) {
+    if (b < batches && Date.now() - lastCheckpoint >= checkpointMs && (t.dataParallel?.chief ?? true)) {
       await writeCheckpoint(t, epoch - 1, { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 });
       lastCheckpoint = Date.now();
     }
@@ -266,9 +289,11 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
 
 /** One optimisation step; a non-finite loss, gradient or value stops the run before anything is saved. */
 function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Tensor5D, labels: tf.Tensor1D): number {
-  const parts = microBatches(clips, labels, t.p.schedule.accumulation);
+  // A worker cuts its share into the micro-batches the single process would make of it.
+  const share = t.dataParallel?.stepShare(globalBatchSize(t.trainLoader.records.length, t.trainLoader.options.batchSize, batch - 1));
+  const parts = share ? (share.share.parts === 0 ? [] : microBatches(clips, labels, share.share.parts)) : microBatches(clips, labels, t.p.schedule.accumulation);
   try {
-    const value = accumulatedTrainStep(t.model, t.optimizer, t.loss, parts, t.graph);
+    const value = accumulatedTrainStep(t.model, t.optimizer, t.loss, parts, t.graph, share);
     const mode = t.graph?.state();
     if (mode?.mode === 'graph' && !t.graphAnnounced) {
       t.graphAnnounced = true;
@@ -296,12 +321,17 @@ function divergence(t: Training, epoch: number, batch: number, what: string): Us
 
 /** The model on the validation clips, by class group. */
 async function validate(t: Training, epoch: number): Promise<EvaluationSummary> {
-  const metrics = await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
+  // Sharded validation reports no progress: its batches are each worker's share.
+  const metrics = t.dataParallel
+    ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
+    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
   return groupedMetrics(metrics, t.data.groups);
 }
 
 async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
-  await saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  const save = () => saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  // A data-parallel chief told to stop while it saves (another worker failed) saves first.
+  await (t.dataParallel ? withTerminationDeferred(save) : save());
   t.lastCheckpoint = partial ? `inside epoch ${finishedEpoch + 1}, after batch ${partial.batches}` : `after epoch ${finishedEpoch}`;
 }
 
@@ -310,8 +340,11 @@ async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): P
   const validationStarted = Date.now();
   const validation = await validate(t, epoch);
   const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));
+  // Every worker computed CDB's weights from the whole validation set: they must be the same.
+  if (cdb && t.dataParallel) t.dataParallel.agree(`CDB's class weights after epoch ${epoch}`, [cdb.tau, ...cdb.weights]);
   const seconds = trained.seconds + (Date.now() - validationStarted) / 1000;
   const record: EpochRecord = { epoch, seed: t.p.seed, learningRate: t.optimizer.learningRate, trainLoss: trained.lossSum / trained.seen, seconds, validation, cdb };
+  if (t.dataParallel && !t.dataParallel.chief) return record;
   await t.folder.appendHistory(record);
   await logEpoch(t.folder.dir, record);
   await writeCheckpoint(t, epoch);
@@ -340,7 +373,8 @@ async function resumeOrInit(t: Training, checkpoint: string | null, result: Trai
   const first = state.epoch + 1;
   const partial = state.partial ?? null;
   result.resumedFrom = state.epoch;
-  result.epochs = await t.folder.keepHistoryUpTo<EpochRecord>(state.epoch);
+  // Only the chief writes the run folder (the history it keeps is the one it trims).
+  result.epochs = (t.dataParallel?.chief ?? true) ? await t.folder.keepHistoryUpTo<EpochRecord>(state.epoch) : [];
   t.lastCheckpoint = partial ? `inside epoch ${first}, after batch ${partial.batches}` : `after epoch ${state.epoch}`;
   if (partial !== null && first > p.schedule.epochs) {
     throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
@@ -367,22 +401,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
   const data = await loadRunData(p, options.dataRoot, log);
   const folder = new RunFolder(options.out);
-  await fs.mkdir(folder.dir, { recursive: true });
-  const lock = await lockRunFolder(folder.lockFile);
+  // A data-parallel worker other than the chief reads the run folder and never writes it.
+  const chief = options.dataParallel?.chief ?? true;
+  if (chief) await fs.mkdir(folder.dir, { recursive: true });
+  const lock = chief ? await lockRunFolder(folder.lockFile) : null;
   try {
-    const checkpoint = await openRunFolder(folder, options, data);
+    const checkpoint = chief ? await openRunFolder(folder, options, data) : options.restart ? null : await folder.findCheckpoint();
     const t = createTraining(options, folder, data, log);
     const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
       log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
-      for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
-        // A partial epoch from the checkpoint carries its batches, running loss and time.
-        const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);
-        const record = await finishEpoch(t, epoch, trained);
-        result.epochs.push(record);
-        options.onEpochEnd?.(record);
+      try {
+        options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [first, partial?.batches ?? 0]);
+        for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
+          // A partial epoch from the checkpoint carries its batches, running loss and time.
+          const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);
+          const record = await finishEpoch(t, epoch, trained);
+          result.epochs.push(record);
+          options.onEpochEnd?.(record);
+        }
+      } catch (error) {
+        // A worker that lost its peers says which one, not TensorFlow's status code.
+        throw (options.dataParallel && collectiveFailure(error, options.dataParallel.role)) || error;
       }
+      if (!chief) return result;
       // The last checkpoint holds the final weights already.
       const finalCheckpoint = await folder.findCheckpoint();
       if (finalCheckpoint === null) throw new Error(`${folder.dir}: no checkpoint after training`);
@@ -392,6 +435,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       disposeTraining(t);
     }
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
