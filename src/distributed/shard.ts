@@ -6,6 +6,8 @@
  * batch, in its order, and each worker's micro-batches are the single process's.
  */
 export interface BatchShare {
+  /** Clips of the whole batch. */
+  batchClips: number;
   /** Micro-batches of the whole batch, over every worker. */
   totalParts: number;
   /** This worker's micro-batches (0 when the batch has fewer clips than micro-batches before it). */
@@ -26,7 +28,7 @@ export function batchShare(n: number, workers: number, accumulation: number, wor
   for (let i = 0; i < first; i++) start += size(i);
   let end = start;
   for (let i = first; i < last; i++) end += size(i);
-  return { totalParts, parts: last - first, partsAfter: totalParts - last, start, end };
+  return { batchClips: n, totalParts, parts: last - first, partsAfter: totalParts - last, start, end };
 }
 
 /** Clips in batch `b` of an epoch of `records` clips cut into batches of `batchSize` (the last may be short). */

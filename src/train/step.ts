@@ -61,10 +61,15 @@ export function accumulatedTrainStep(
   const body = (): tf.Tensor[] => [updateFromMicroBatches(model, optimizer, loss, microBatches, share)];
   const optimizerInputs = graphInputsOf(optimizer);
   const lossInputs = graphInputsOf(loss);
+  // A data-parallel step's graph is keyed by the global batch too: a worker's shard can keep its
+  // shape while another's changes, and every worker must record (run its all-reduce twice) at
+  // the same steps, or their collectives would pair up wrongly.
+  const batchMarker = share ? tf.zeros([share.share.batchClips]) : null;
   const [packed] =
     graph && optimizerInputs && lossInputs
-      ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels])], body)
+      ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...(batchMarker ? [batchMarker] : [])], body)
       : body();
+  batchMarker?.dispose();
   // One read per step, after the update, so nothing inside the step waits on JavaScript.
   const values = packed!.dataSync();
   packed!.dispose();

@@ -22,10 +22,10 @@ describe('batch shares of data-parallel workers', () => {
 
   it('gives the sizes of the near-equal split, larger parts first', () => {
     // 7 clips in 4 parts: 2, 2, 2, 1; two workers of two parts each
-    expect(batchShare(7, 2, 2, 0)).toEqual({ totalParts: 4, parts: 2, partsAfter: 2, start: 0, end: 4 });
-    expect(batchShare(7, 2, 2, 1)).toEqual({ totalParts: 4, parts: 2, partsAfter: 0, start: 4, end: 7 });
+    expect(batchShare(7, 2, 2, 0)).toEqual({ batchClips: 7, totalParts: 4, parts: 2, partsAfter: 2, start: 0, end: 4 });
+    expect(batchShare(7, 2, 2, 1)).toEqual({ batchClips: 7, totalParts: 4, parts: 2, partsAfter: 0, start: 4, end: 7 });
     // 3 clips, 4 workers: the last has nothing
-    expect(batchShare(3, 4, 1, 3)).toEqual({ totalParts: 3, parts: 0, partsAfter: 0, start: 3, end: 3 });
+    expect(batchShare(3, 4, 1, 3)).toEqual({ batchClips: 3, totalParts: 3, parts: 0, partsAfter: 0, start: 3, end: 3 });
   });
 
   it('sizes the last batch of an epoch', () => {
