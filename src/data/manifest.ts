@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
 
 /** One record of the prepare manifest (`<frames>/manifest.jsonl`, see frame-layout.ts): the last record of a clip is its state. */
 export interface ManifestRecord {
@@ -24,11 +25,8 @@ function isRecord(value: unknown): value is ManifestRecord {
   return record.status === 'done' && Number.isInteger(record.frames) && record.frames! > 0;
 }
 
-/**
- * Reads the manifest (JSON lines, appended as clips finish). A kill or a full disk can cut a
- * line short; such a line is ignored, and its clip is simply done again.
- */
-export async function readManifest(file: string): Promise<Map<string, ManifestRecord>> {
+/** The records of one manifest file, the last record of each clip; a missing file has none. */
+async function readManifestFile(file: string): Promise<Map<string, ManifestRecord>> {
   const records = new Map<string, ManifestRecord>();
   let text: string;
   try {
@@ -46,6 +44,46 @@ export async function readManifest(file: string): Promise<Map<string, ManifestRe
       continue; // a cut line
     }
     if (isRecord(record)) records.set(record.clip, record);
+  }
+  return records;
+}
+
+/** Part K of N of a manifest split over machines (`prepare --shard K/N`): `manifest.shard-K-of-N.jsonl` beside it. */
+export function manifestPartFile(file: string, part: { index: number; count: number }): string {
+  return path.join(path.dirname(file), `${stem(file)}.shard-${part.index}-of-${part.count}.jsonl`);
+}
+
+const PART_SUFFIX = /^\.shard-\d+-of-\d+\.jsonl$/;
+
+function stem(file: string): string {
+  return path.basename(file, path.extname(file));
+}
+
+/** The part files of a manifest present on disk, in a fixed order. */
+export async function manifestParts(file: string): Promise<string[]> {
+  const names = await fs.readdir(path.dirname(file)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  const base = stem(file);
+  const isPart = (name: string) => name.startsWith(base) && PART_SUFFIX.test(name.slice(base.length));
+  return names.filter(isPart).sort().map((name) => path.join(path.dirname(file), name));
+}
+
+/**
+ * Reads the manifest (JSON lines, appended as clips finish) together with its parts, so the
+ * loader and `train` see one manifest whether the frames were prepared in one run or in shards
+ * on several machines. A kill or a full disk can cut a line short; such a line is ignored, and
+ * its clip is simply done again. Within a file the last record of a clip wins; across files
+ * (a clip redone by a later run with another split) the most recent one (`at`).
+ */
+export async function readManifest(file: string): Promise<Map<string, ManifestRecord>> {
+  const records = await readManifestFile(file);
+  for (const part of await manifestParts(file)) {
+    for (const [clip, record] of await readManifestFile(part)) {
+      const earlier = records.get(clip);
+      if (!earlier || !(earlier.at > record.at)) records.set(clip, record);
+    }
   }
   return records;
 }
