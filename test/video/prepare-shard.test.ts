@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { manifestPartFile, readManifest } from '../../src/data/manifest.js';
 import { prepareFrames } from '../../src/video/prepare.js';
 import { shardOfClip } from '../../src/video/shard.js';
 import { egtea } from '../cli/run-cli.js';
+import { killPrepareAfter } from '../support/kill-prepare.js';
 import { temporaryFolder } from '../helpers.js';
 import { SMALL_PREPARE_FRAMES, smallSyntheticDataset, type SmallDataset } from '../synthetic-data.js';
 
@@ -93,25 +93,7 @@ describe('egtea prepare --shard K/N', () => {
     const out = temporaryFolder('egtea-shard-kill-');
     const shard = { index: 1, count: 2 };
     const part = manifestPartFile(path.join(out, 'manifest.jsonl'), shard);
-    const args = [path.resolve('bin/egtea'), 'prepare', '--videos', data.videos, '--annotations', moreAnnotations, '--out', out, '--jobs', '1', '--shard', '1/2'];
-    const child = spawn(process.execPath, args, { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const deadline = Date.now() + 60_000;
-        timer = setInterval(() => {
-          const lines = fs.existsSync(part) ? fs.readFileSync(part, 'utf8').split('\n').filter(Boolean).length : 0;
-          if (lines >= 3) resolve();
-          else if (Date.now() > deadline) reject(new Error('prepare --shard 1/2 recorded fewer than 3 clips in 60 s'));
-        }, 20);
-        child.on('exit', () => reject(new Error('prepare finished before it could be killed')));
-      });
-    } finally {
-      clearInterval(timer);
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await killPrepareAfter(['--videos', data.videos, '--annotations', moreAnnotations, '--out', out, '--jobs', '1', '--shard', '1/2'], part, 3);
     const recorded = await readManifest(path.join(out, 'manifest.jsonl'));
     const set = await readAnnotations(moreAnnotations);
     const every = [...new Set([...set.train, ...set.test].map((c) => c.clip))];

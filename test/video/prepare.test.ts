@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { CLASS_PATTERNS } from '../../src/video/synth/patterns.js';
 import { renderClip } from '../../src/video/synth/render.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { egtea } from '../cli/run-cli.js';
+import { killPrepareAfter } from '../support/kill-prepare.js';
 import { temporaryFolder } from '../helpers.js';
 import { smallSyntheticDataset } from '../synthetic-data.js';
 
@@ -100,27 +101,8 @@ describe('egtea prepare after a kill', () => {
   it('never counts a half clip, and a rerun finishes the rest', async () => {
     const data = await smallSyntheticDataset();
     const out = temporaryFolder('egtea-kill-');
-    const args = [path.resolve('bin/egtea'), 'prepare', '--videos', data.videos, '--annotations', data.annotations, '--out', out, '--jobs', '1'];
-    const child = spawn(process.execPath, args, { stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
     const manifestFile = path.join(out, 'manifest.jsonl');
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // Kill it (no chance to clean up) once a few clips are recorded; give up well inside the test's timeout.
-      await new Promise<void>((resolve, reject) => {
-        const deadline = Date.now() + 60_000;
-        timer = setInterval(() => {
-          const lines = fs.existsSync(manifestFile) ? fs.readFileSync(manifestFile, 'utf8').split('\n').filter(Boolean).length : 0;
-          if (lines >= 5) resolve();
-          else if (Date.now() > deadline) reject(new Error('prepare recorded fewer than 5 clips in 60 s'));
-        }, 20);
-        child.on('exit', () => reject(new Error('prepare finished before it could be killed')));
-      });
-    } finally {
-      clearInterval(timer);
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await killPrepareAfter(['--videos', data.videos, '--annotations', data.annotations, '--out', out, '--jobs', '1'], manifestFile, 5);
     const recorded = await readManifest(manifestFile);
     expect(recorded.size).toBeGreaterThanOrEqual(5);
     expect(recorded.size).toBeLessThan(90);
