@@ -18,7 +18,7 @@
       "targets": [
         {
           "target_name": "egtea_tf_ops",
-          "sources": ["tf_ops.cc", "grouped_conv3d.cc", "batch_norm.cc", "max_pool3d.cc"],
+          "sources": ["tf_ops.cc", "shape_graph.cc", "grouped_conv3d.cc", "batch_norm.cc", "max_pool3d.cc"],
           "include_dirs": ["<(egtea_tf)/include"],
           "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fno-math-errno"],
           "cflags_cc!": ["-fno-exceptions"],
