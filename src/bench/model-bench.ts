@@ -19,16 +19,12 @@ export const MODEL_BENCH_MODES: readonly ModelBenchMode[] = ['graph', 'op-by-op'
 export interface ModelBenchSide {
   mode: ModelBenchMode;
   ms: number;
-  /** CPU time of the process per step (all threads): moves less with a shared machine's load than `ms`. */
-  cpuMs: number;
   peakRssMiB: number;
   backend: string;
   /** What src/engine/dispatch.ts chose in the worker. */
   implementations: Implementations;
   step: GraphStepState;
   timeRatio: number;
-  /** CPU time per step over PyTorch's: no goal, a hint where the wall time is swamped by load. */
-  cpuRatio: number;
   memoryRatio: number;
   timeMet: boolean;
   memoryMet: boolean;
@@ -37,7 +33,7 @@ export interface ModelBenchSide {
 export interface ModelBenchResult {
   threads: number;
   torch: string;
-  pytorch: { ms: number; cpuMs: number; peakRssMiB: number };
+  pytorch: { ms: number; peakRssMiB: number };
   egtea: ModelBenchSide[];
   goals: { time: number; memory: number };
 }
@@ -53,7 +49,7 @@ export function runModelBench(options: { reps: number; frames: number; size: num
   const threads = os.availableParallelism();
   const args = [String(options.reps), String(options.frames), String(options.size)];
   const reference = runPythonReference('model/reference.py', ['--threads', String(threads), '--reps', args[0]!, '--frames', args[1]!, '--size', args[2]!]);
-  const pytorch = { ms: Number(reference.ms), cpuMs: Number(reference.cpuMs), peakRssMiB: Number(reference.peakRssMiB) };
+  const pytorch = { ms: Number(reference.ms), peakRssMiB: Number(reference.peakRssMiB) };
   const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'model-worker.js');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-bench-model-'));
   const runWorker = (mode: string, extra: string[] = []): string => {
@@ -67,10 +63,10 @@ export function runModelBench(options: { reps: number; frames: number; size: num
       process.stderr.write(`egtea, ${mode}...\n`);
       const graphFile = path.join(work, 'step.graphdef');
       if (mode === 'graph-replay') runWorker('record', [graphFile]);
-      const side = JSON.parse(mode === 'graph-replay' ? runWorker('replay', [graphFile]) : runWorker(mode)) as Pick<ModelBenchSide, 'ms' | 'cpuMs' | 'peakRssMiB' | 'backend' | 'implementations' | 'step'>;
+      const side = JSON.parse(mode === 'graph-replay' ? runWorker('replay', [graphFile]) : runWorker(mode)) as Pick<ModelBenchSide, 'ms' | 'peakRssMiB' | 'backend' | 'implementations' | 'step'>;
       const timeRatio = side.ms / pytorch.ms;
       const memoryRatio = side.peakRssMiB / pytorch.peakRssMiB;
-      return { mode, ...side, timeRatio, cpuRatio: side.cpuMs / pytorch.cpuMs, memoryRatio, timeMet: timeRatio <= GOALS.time, memoryMet: memoryRatio <= GOALS.memory };
+      return { mode, ...side, timeRatio, memoryRatio, timeMet: timeRatio <= GOALS.time, memoryMet: memoryRatio <= GOALS.memory };
     });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

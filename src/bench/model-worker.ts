@@ -78,16 +78,12 @@ if (mode === 'record') {
   // Warm-up: two steps (the first allocates everything), as the reference takes.
   for (let i = 0; i < warmups; i++) run();
   const times: number[] = [];
-  const cpuTimes: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = performance.now();
-    const cpu = process.cpuUsage();
     run();
-    const used = process.cpuUsage(cpu);
-    cpuTimes.push((used.user + used.system) / 1000);
     times.push(performance.now() - start);
   }
   process.stdout.write(
-    `${JSON.stringify({ backend: engine.backend, implementations: engine.implementations, kernelOpsError: kernelOpsError() || null, step: state(), ms: median(times), cpuMs: median(cpuTimes), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ backend: engine.backend, implementations: engine.implementations, kernelOpsError: kernelOpsError() || null, step: state(), ms: median(times), peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
   );
 }
