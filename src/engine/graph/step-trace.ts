@@ -276,18 +276,19 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
     let ids = givenIds.map(realId);
     const node = `op${ops++}`;
     let nodeInputs = ids.map((id) => sources.get(id));
-    let graphAttrs: Map<string, GraphAttrValue> | null = null;
+    let graphAttrs: Map<string, GraphAttrValue> | Error;
     try {
       graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(backend, a)]));
       // Eager execution infers some attributes from the inputs; a graph node must state them.
       inferInputAttrs(opDef(backend, name), graphAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (dtypes.get(s) ?? 0))));
-    } catch {
-      graphAttrs = null;
+    } catch (error) {
+      graphAttrs = error as Error;
     }
     if (shapeGraph !== null) {
-      const inferred = graphAttrs !== null && nodeInputs.every((s) => s !== undefined) ? inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs }, numOutputs) : null;
+      const known = !(graphAttrs instanceof Error) && nodeInputs.every((s) => s !== undefined);
+      const inferred = known ? inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs) : null;
       if (inferred !== null) {
-        nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs! });
+        nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> });
         inferred.forEach((o, i) => {
           const source = `${node}:${i}`;
           sources.set(o.id, source);
@@ -297,6 +298,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
         });
         return inferred;
       }
+      // Tensors made real keep their sources, so the attributes above still hold.
       runFromHere();
       ids = givenIds.map(realId);
       nodeInputs = ids.map((id) => sources.get(id));
@@ -304,13 +306,8 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
     const outputs = real.executeOp(name, attrs, ids, numOutputs);
     ran = true;
     if (nodeInputs.some((s) => s === undefined)) problems.push(`${name} reads a tensor made before the step that is not among its inputs`);
-    try {
-      const recordedAttrs = new Map(attrs.map((a) => [a.name, graphAttr(backend, a)]));
-      inferInputAttrs(opDef(backend, name), recordedAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (dtypes.get(s) ?? 0))));
-      nodes.push({ name: node, op: name, inputs: nodeInputs.map((s) => s ?? 'missing:0'), attrs: recordedAttrs });
-    } catch (error) {
-      problems.push(`${name}: ${(error as Error).message}`);
-    }
+    if (graphAttrs instanceof Error) problems.push(`${name}: ${graphAttrs.message}`);
+    else nodes.push({ name: node, op: name, inputs: nodeInputs.map((s) => s ?? 'missing:0'), attrs: graphAttrs });
     outputs.forEach((o, i) => {
       sources.set(o.id, `${node}:${i}`);
       dtypes.set(`${node}:${i}`, o.dtype);
