@@ -6,7 +6,9 @@ import { kernelOpsAvailable, shapeInference } from '../../src/engine/kernel-ops.
 import { nativeBackend } from '../../src/engine/native-backend.js';
 import { createLoss } from '../../src/losses/create-loss.js';
 import { applyBatchNormUpdates, trainingContext } from '../../src/models/context.js';
+import { LeNet5 } from '../../src/models/lenet5.js';
 import { createModel } from '../../src/models/presets.js';
+import { Sgd } from '../../src/train/sgd.js';
 
 const backend = nativeBackend();
 const lean = backend !== null && typeof backend.binding.addFunction === 'function' && shapeInference() !== null;
@@ -67,6 +69,33 @@ describe.skipIf(!lean)('recording a step from shapes alone (step-trace.ts)', () 
 
     graph.dispose();
     tf.dispose([...replayed, ...eager, ...replayedState, ...beforeValues, clips, labels]);
+    loss.dispose();
+    model.parameters.dispose();
+  });
+
+  it('records from shapes alone exactly the graph a recording that runs every op makes (LeNet-5 step with SGD momentum)', () => {
+    const model = new LeNet5(10, 1);
+    const loss = createLoss('ce', { numClasses: 10 });
+    const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+    optimizer.restore(new Map(model.parameters.trainable().map((p) => [p.name, tf.zerosLike(p.variable)])), 'test');
+    const clips = tf.randomNormal([8, 1, 28, 28, 1], 0, 1, 'float32', 3) as tf.Tensor5D;
+    const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
+    const variables = model.parameters.trainableVariables();
+    const inputs = [clips, labels, ...model.parameters.list().map((p) => p.variable), ...optimizer.graphInputs()];
+    const body = (): tf.Tensor[] => {
+      const { value, grads } = tf.variableGrads(() => loss(labels, model.forward(clips, trainingContext())), variables);
+      optimizer.applyGradients(grads);
+      return [value];
+    };
+    const lean = traceStep(backend!, inputs, body);
+    const running = traceStep(backend!, inputs, body, { run: true });
+    if (lean.trace instanceof UntraceableStepError) throw lean.trace;
+    if (running.trace instanceof UntraceableStepError) throw running.trace;
+    expect([lean.ran, running.ran]).toEqual([false, true]);
+    expect(lean.trace.reassigned.length).toBeGreaterThan(0);
+    expect(lean.trace.key).toBe(running.trace.key);
+    tf.dispose([clips, labels]);
+    optimizer.dispose();
     loss.dispose();
     model.parameters.dispose();
   });

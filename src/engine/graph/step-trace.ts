@@ -131,9 +131,9 @@ let materialisations = 0;
  * from) or reads a tensor's values into JavaScript (what it computes from them would be
  * frozen) -- has run eagerly and its results and updates stand. egtea's kernels outside
  * TensorFlow read values into JavaScript, so the body runs without them (their TensorFlow ops
- * stay).
+ * stay). `run: true` runs every op while recording it, as the step does without the shape graph.
  */
-export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], body: () => tf.Tensor[]): StepRecording {
+export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], body: () => tf.Tensor[], options: { run?: boolean } = {}): StepRecording {
   const real = backend.binding;
   const tensorMap = (backend as unknown as { tensorMap: TensorMap }).tensorMap;
   const nodes: GraphNode[] = [];
@@ -165,7 +165,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
 
   // ---- shapes without running --------------------------------------------------------------
   const inference = shapeInference();
-  let shapeGraph: ShapeGraphHandle | null = inference !== null && problems.length === 0 ? inference.newShapeGraph() : null;
+  let shapeGraph: ShapeGraphHandle | null = inference !== null && problems.length === 0 && options.run !== true ? inference.newShapeGraph() : null;
   const shapeOnly = new Map<number, ShapeOnly>();
   const madeReal = new Map<number, number>();
   // egtea's ops stand in the shape graph as placeholders of the shapes kernel-op-shapes.ts gives.
@@ -180,7 +180,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
   };
 
   try {
-    nodes.forEach(addToShapeGraph);
+    if (shapeGraph !== null) nodes.forEach(addToShapeGraph);
   } catch {
     shapeGraph = null;
   }

@@ -159,6 +159,9 @@ napi_value AddShapeNode(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc != 5) return Throw(env, "addShapeNode takes (graph, name, op, inputs, attrs)"), nullptr;
+  napi_valuetype type;
+  napi_typeof(env, argv[0], &type);
+  if (type != napi_external) return Throw(env, "addShapeNode: the first argument is not a graph from newShapeGraph()"), nullptr;
   void* pointer = nullptr;
   napi_get_value_external(env, argv[0], &pointer);
   TF_Graph* graph = static_cast<TF_Graph*>(pointer);
