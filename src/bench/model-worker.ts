@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../engine/backend.js';
 import { encodeGraphDef } from '../engine/graph/graph-def.js';
-import { functionCallAttrs, GraphStep } from '../engine/graph/graph-step.js';
+import { functionCallAttrs } from '../engine/graph/function-call.js';
+import { GraphStep } from '../engine/graph/graph-step.js';
 import { traceStep } from '../engine/graph/step-trace.js';
 import { kernelOpsError } from '../engine/kernel-ops.js';
 import { nativeBackend } from '../engine/native-backend.js';
@@ -61,8 +62,7 @@ function stepFunction(): { step: () => tf.Tensor[]; state: () => unknown; warmup
 if (mode === 'record') {
   const backend = nativeBackend();
   if (!backend) throw new Error('record needs the native engine');
-  const { results, trace } = traceStep(backend, inputs, body);
-  tf.dispose(results);
+  const { trace } = traceStep(backend, inputs, body);
   if (trace instanceof Error) throw trace;
   fs.writeFileSync(file, encodeGraphDef(trace.nodes));
   fs.writeFileSync(`${file}.json`, JSON.stringify({ inputNames: trace.inputNames, outputNames: trace.outputNames, nodes: trace.nodes.length }));

@@ -73,7 +73,7 @@ export function checkStep(options: StepCheckOptions): StepAgreement {
     const eagerUpdates = state().map((v, i) => tf.sub(v, before[i]!));
     state().forEach((v, i) => v.assign(before[i]!));
     start = performance.now();
-    // Recorded while it runs eagerly, undone, then run as the recording's function.
+    // Recorded (from shapes alone, nothing runs), then run as the recording's function.
     const functionLoss = trainStep(model, optimizer, loss, clips, labels, graph);
     const recordedSeconds = seconds(start);
     let worst = { variable: '', error: 0 };

@@ -13,6 +13,23 @@ import { projectRoot } from '../util/paths.js';
  */
 export const KERNEL_OPS_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_tf_ops.node');
 
+/** The module's exports: the registered ops' names and a graph built for shape inference only (shape_graph.cc). */
+interface KernelOpsModule {
+  ops: string[];
+  newShapeGraph(): ShapeGraphHandle;
+  addShapeNode(graph: ShapeGraphHandle, name: string, op: string, inputs: (string | string[])[], attrs: [string, string, unknown][]): InferredOutput[];
+}
+
+/** An opaque TF_Graph, deleted when JavaScript collects the handle. */
+export type ShapeGraphHandle = { readonly shapeGraph: unique symbol };
+
+/** An output's TensorFlow dtype and inferred shape: null rank when unknown, -1 per unknown dimension. */
+export interface InferredOutput {
+  dtype: number;
+  shape: number[] | null;
+}
+
+let loaded: KernelOpsModule | null = null;
 let registered: readonly string[] | null | undefined;
 let loadError = '';
 
@@ -23,7 +40,8 @@ function registeredOps(): readonly string[] | null {
   registered = null;
   if (fs.existsSync(KERNEL_OPS_PATH)) {
     try {
-      registered = (createRequire(import.meta.url)(KERNEL_OPS_PATH) as { ops: string[] }).ops;
+      loaded = createRequire(import.meta.url)(KERNEL_OPS_PATH) as KernelOpsModule;
+      registered = loaded.ops;
     } catch (error) {
       loadError = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     }
@@ -41,4 +59,13 @@ export function kernelOpsAvailable(): boolean {
 /** Why the ops are not registered ('' when they are, or were never asked for). */
 export function kernelOpsError(): string {
   return loadError;
+}
+
+/**
+ * TensorFlow's shape inference without running anything, from the ops module (null when it is
+ * not loaded, or was built before it had this).
+ */
+export function shapeInference(): Pick<KernelOpsModule, 'newShapeGraph' | 'addShapeNode'> | null {
+  if (registeredOps() === null || typeof loaded?.addShapeNode !== 'function') return null;
+  return loaded;
 }

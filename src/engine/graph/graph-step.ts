@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { currentFacts } from '../dispatch.js';
-import { nativeBackend, stringAttr, type NativeBackend, type OpAttr } from '../native-backend.js';
+import { nativeBackend, type NativeBackend } from '../native-backend.js';
+import { functionCallAttrs } from './function-call.js';
 import { encodeGraphDef } from './graph-def.js';
 import { traceStep, UntraceableStepError, type TracedStep } from './step-trace.js';
 
@@ -31,9 +32,10 @@ export type GraphStepState = { mode: 'eager'; reason: string } | { mode: 'tracin
  * Runs a step -- a function of a fixed list of input tensors that may reassign the variables
  * among them and returns tensors -- as one TensorFlow graph once its recordings agree.
  *
- * The first calls run eagerly while being recorded (step-trace.ts); their updates are then
- * undone and the recording itself runs as a TensorFlow function called from the eager context,
- * so every step's numbers come from a graph. Once consecutive recordings for the same input
+ * The first calls are recorded (step-trace.ts) from shapes alone, without running (or, where
+ * shapes cannot be inferred, eagerly with their updates undone), and the recording itself
+ * runs as a TensorFlow function called from the eager context, so every step's numbers come
+ * from a graph and recording costs no memory beyond the graph's. Once consecutive recordings for the same input
  * shapes are identical, constants included, the function is trusted: later calls pass the
  * inputs' tensor handles and assign the variables' new values, which stay handles on the
  * device the step ran on (nothing passes through host memory or JavaScript). One call in
@@ -75,35 +77,28 @@ export class GraphStep {
     const trusted = this.compiled.get(signature);
     if (trusted) return this.replay(backend, trusted, inputs);
 
-    // Kept (without a copy) so the eager run's updates can be undone.
-    const before = inputs.map((t) => (t instanceof tf.Variable ? tf.clone(t) : null));
-    const { results, reassigned, trace } = traceStep(backend, inputs, body);
+    const { results, trace } = traceStep(backend, inputs, body);
     if (trace instanceof UntraceableStepError) {
-      tf.dispose(before.filter((t) => t !== null));
       this.stayEager(trace.message);
-      return results;
+      return results!;
     }
     const last = this.pending.get(signature);
     const agrees = last?.key === trace.key;
     const disagreeing = last && !agrees ? last.disagreeing + 1 : 0;
     if (last && !agrees) backend.binding.removeFunction!(last.step.functionName);
-    if (disagreeing >= this.maxDisagreements) {
-      this.pending.delete(signature);
-      tf.dispose(before.filter((t) => t !== null));
-      this.stayEager(`its graph changed in ${disagreeing} recordings in a row (a JavaScript value that varies, such as a random draw, becomes a constant)`);
-      return results;
-    }
-    const step = agrees ? last!.step : this.compile(backend, trace, reassigned, results.length);
+    const step = agrees ? last!.step : this.compile(backend, trace);
     const agreeing = agrees ? last!.agreeing + 1 : 1;
 
-    // Every step's numbers come from a graph, recorded ones included: undo the eager run and
-    // replay this very recording. Otherwise a run resumed from a checkpoint, which records its
-    // first steps again, would round differently from the run it continues.
-    reassigned.forEach((i) => (inputs[i] as tf.Variable).assign(before[i]!));
-    tf.dispose(before.filter((t) => t !== null));
-    tf.dispose(results.filter((t) => !inputs.includes(t)));
+    // Every step's numbers come from a graph, recorded ones included: the recording left the
+    // variables as they were, and this very recording runs. Otherwise a run resumed from a
+    // checkpoint, which records its first steps again, would round differently from the run
+    // it continues.
     const outputs = this.replay(backend, step, inputs);
-    if (agreeing >= this.agreeingTraces) {
+    if (disagreeing >= this.maxDisagreements) {
+      this.pending.delete(signature);
+      backend.binding.removeFunction!(step.functionName);
+      this.stayEager(`its graph changed in ${disagreeing} recordings in a row (a JavaScript value that varies, such as a random draw, becomes a constant)`);
+    } else if (agreeing >= this.agreeingTraces) {
       this.compiled.set(signature, step);
       this.pending.delete(signature);
     } else {
@@ -112,12 +107,12 @@ export class GraphStep {
     return outputs;
   }
 
-  private compile(backend: NativeBackend, trace: TracedStep, reassigned: number[], resultCount: number): CompiledStep {
+  private compile(backend: NativeBackend, trace: TracedStep): CompiledStep {
     const functionName = `egtea_step_${process.pid}_${functionsMade++}`;
     const inputs = trace.inputNames.map((name) => `${name}:0`).join(',');
     backend.binding.addFunction!(encodeGraphDef(trace.nodes), functionName, inputs, trace.outputNames.join(','));
     // Only the key of a recording is kept (to compare the next one with): not its nodes.
-    return { functionName, nodes: trace.nodes.length, reassigned, resultCount, outputCount: trace.outputNames.length };
+    return { functionName, nodes: trace.nodes.length, reassigned: trace.reassigned, resultCount: trace.resultCount, outputCount: trace.outputNames.length };
   }
 
   private replay(backend: NativeBackend, step: CompiledStep, inputs: readonly tf.Tensor[]): tf.Tensor[] {
@@ -145,12 +140,4 @@ export class GraphStep {
     this.pending.clear();
     this.eagerReason ??= 'disposed';
   }
-}
-
-/**
- * The attributes Python's tf.function gives a function call: with `config_proto` present the
- * function runs through Grappler (oneDNN's fusions among its passes), without it it does not.
- */
-export function functionCallAttrs(backend: NativeBackend): OpAttr[] {
-  return [stringAttr(backend, 'config_proto', ''), stringAttr(backend, 'executor_type', '')];
 }

@@ -65,6 +65,35 @@ export function decodeOpDef(bytes: Uint8Array): OpDefSummary {
   return summary;
 }
 
+/** How many inputs an argument takes: 1, or a list's length as its attributes state it (null when they do not). */
+function argLength(arg: ArgDef, attrs: ReadonlyMap<string, GraphAttrValue>): number | null {
+  if (arg.numberAttr) {
+    const n = attrs.get(arg.numberAttr);
+    return n?.kind === 'int' ? n.value : null;
+  }
+  if (arg.typeListAttr) {
+    const types = attrs.get(arg.typeListAttr);
+    return types?.kind === 'types' ? types.value.length : null;
+  }
+  return 1;
+}
+
+/**
+ * A node's flat inputs grouped by argument, a list argument as an array (as TensorFlow's C API
+ * adds them), once inferInputAttrs has stated every list's length.
+ */
+export function groupInputsByArgument<T>(op: OpDefSummary, attrs: ReadonlyMap<string, GraphAttrValue>, inputs: readonly T[]): (T | T[])[] {
+  let next = 0;
+  const groups = op.inputs.map((arg): T | T[] => {
+    const length = argLength(arg, attrs);
+    if (length === null) throw new Error(`${op.name}: the length of input list ${arg.name} is not stated`);
+    next += arg.numberAttr || arg.typeListAttr ? length : 1;
+    return arg.numberAttr || arg.typeListAttr ? inputs.slice(next - length, next) : inputs[next - 1]!;
+  });
+  if (next !== inputs.length) throw new Error(`${op.name}: ${inputs.length} inputs for ${next} argument slots`);
+  return groups;
+}
+
 /**
  * Adds the attributes eager execution infers from an op's inputs (a type attribute such as
  * ExpandDims' T, a list length N, a list of types) and a graph node must state. Arguments are
@@ -72,18 +101,7 @@ export function decodeOpDef(bytes: Uint8Array): OpDefSummary {
  * arguments leave, which is unambiguous as long as the op has at most one such list.
  */
 export function inferInputAttrs(op: OpDefSummary, attrs: Map<string, GraphAttrValue>, inputDtypes: readonly number[]): void {
-  const lengthOf = (arg: ArgDef): number | null => {
-    if (arg.numberAttr) {
-      const n = attrs.get(arg.numberAttr);
-      return n?.kind === 'int' ? n.value : null;
-    }
-    if (arg.typeListAttr) {
-      const types = attrs.get(arg.typeListAttr);
-      return types?.kind === 'types' ? types.value.length : null;
-    }
-    return 1;
-  };
-  const known = op.inputs.map(lengthOf);
+  const known = op.inputs.map((arg) => argLength(arg, attrs));
   const unknown = known.filter((n) => n === null).length;
   if (unknown > 1) throw new Error(`${op.name}: more than one input list of unstated length`);
   const rest = inputDtypes.length - known.reduce<number>((sum, n) => sum + (n ?? 0), 0);

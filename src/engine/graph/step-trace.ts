@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import { shapeInference, type ShapeGraphHandle } from '../kernel-ops.js';
 import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';
-import type { GraphAttrValue, GraphNode } from './graph-def.js';
-import { decodeOpDef, inferInputAttrs, type OpDefSummary } from './op-def.js';
+import { functionCallAttrs } from './function-call.js';
+import { encodeGraphDef, type GraphAttrValue, type GraphNode } from './graph-def.js';
+import { kernelOpOutputs } from './kernel-op-shapes.js';
+import { decodeOpDef, groupInputsByArgument, inferInputAttrs, type OpDefSummary } from './op-def.js';
 
 /** A step recorded as a graph: placeholders for its inputs, then every op it ran, in order. */
 export interface TracedStep {
@@ -12,8 +15,24 @@ export interface TracedStep {
   inputNames: string[];
   /** "node:index" of each output. */
   outputNames: string[];
+  /** How many of the outputs are the step's results (the rest are reassigned variables). */
+  resultCount: number;
+  /** Indices of the inputs (variables) the step reassigns, in the order of those outputs. */
+  reassigned: number[];
   /** Canonical text of the whole graph (constants by digest): equal keys, equal graphs. */
   key: string;
+}
+
+/** What recording a step leaves behind. */
+export interface StepRecording {
+  trace: TracedStep | UntraceableStepError;
+  /**
+   * For an untraceable step, the results of its eager run, whose updates stand; null for a
+   * recorded one, which leaves every variable as it was before the step.
+   */
+  results: tf.Tensor[] | null;
+  /** Whether the ops ran while being recorded (false: recorded from shapes alone). */
+  ran: boolean;
 }
 
 /** Why a step cannot be replayed as a graph; the eager run it came from is still valid. */
@@ -70,30 +89,61 @@ function attrKey(value: GraphAttrValue): string {
   return `${value.kind}(${JSON.stringify(value.value)})`;
 }
 
+
 /**
- * Runs `body` eagerly while recording every TensorFlow call it makes through the tfjs-node
- * binding, and returns the run's own results with the graph that reproduces them.
- *
- * The graph's inputs are `inputs` (materialised first, so their values are fed, never baked
- * in); its outputs are the tensors `body` returns and, for each input that is a tf.Variable,
- * the value the step assigned to it (`reassigned` lists which). Tensors the body creates from
- * JavaScript values become constants. The step is untraceable when it reads a made-before
- * tensor that is not among the inputs (the graph would have nothing to feed it from) or reads
- * a tensor's values into JavaScript (what it computes from them would be frozen). egtea's own
- * CPU kernels do the latter, so the body runs without them (TensorFlow's ops instead).
+ * Ids of tensors that exist only in the recording (a shape, no buffer) lie above every id the
+ * binding hands out, so that the binding never sees one.
  */
-export function traceStep(
-  backend: NativeBackend,
-  inputs: readonly tf.Tensor[],
-  body: () => tf.Tensor[],
-): { results: tf.Tensor[]; reassigned: number[]; trace: TracedStep | UntraceableStepError } {
+const FIRST_SHAPE_ONLY_ID = 2 ** 40;
+
+/** A tensor the recording has not computed: where it comes from and how to make it real. */
+interface ShapeOnly {
+  source: Source;
+  /** The tfjs tensor data that carries this id (none for a raw handle a caller holds). */
+  dataId?: object;
+  /** A constant's values (made directly rather than by running the graph). */
+  constant?: { shape: number[]; dtype: number; values: ArrayBufferView };
+}
+
+interface TensorMap {
+  get(dataId: object): { id: number; values: unknown } | undefined;
+}
+
+let materialisations = 0;
+
+/**
+ * Records `body` -- every TensorFlow call it makes through the tfjs-node binding -- as a graph
+ * whose inputs are `inputs` (materialised first, so their values are fed, never baked in) and
+ * whose outputs are the tensors `body` returns and, for each input that is a tf.Variable, the
+ * value the step assigned to it (the trace's `reassigned` lists which). Tensors the body creates from
+ * JavaScript values become constants.
+ *
+ * The ops do not run: each goes into a TensorFlow graph built for shape inference alone
+ * (TensorFlow's shape functions; egtea's ops' shapes from kernel-op-shapes.ts), and tfjs gets
+ * tensors that have a shape and no buffer. So recording costs no activations, no gradients,
+ * and no kernel time. Where a shape stays unknown, or the step reads values into JavaScript,
+ * the tensors still alive are computed by running the graph recorded so far and the rest of
+ * the step runs eagerly (still recorded), as the whole step does without the shape graph.
+ *
+ * A traceable step leaves its variables as they were (an eager run's updates are undone) and
+ * disposes its results: the caller runs the graph. An untraceable step -- one that reads a
+ * made-before tensor that is not among the inputs (the graph would have nothing to feed it
+ * from) or reads a tensor's values into JavaScript (what it computes from them would be
+ * frozen) -- has run eagerly and its results and updates stand. egtea's kernels outside
+ * TensorFlow read values into JavaScript, so the body runs without them (their TensorFlow ops
+ * stay). `run: true` runs every op while recording it, as the step does without the shape graph.
+ */
+export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], body: () => tf.Tensor[], options: { run?: boolean } = {}): StepRecording {
   const real = backend.binding;
+  const tensorMap = (backend as unknown as { tensorMap: TensorMap }).tensorMap;
   const nodes: GraphNode[] = [];
   const sources = new Map<number, Source>();
   const dtypes = new Map<Source, number>();
+  const shapes = new Map<Source, readonly number[]>();
   const problems: string[] = [];
   let constants = 0;
   let ops = 0;
+  let ran = false;
 
   const inputIds = backend.getInputTensorIds([...inputs]);
   const inputNames = inputs.map((t, i) => {
@@ -102,6 +152,7 @@ export function traceStep(
       const dtype = tfDtype(backend, t.dtype);
       nodes.push({ name, op: 'Placeholder', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['shape', { kind: 'shape', value: t.shape }]]) });
       dtypes.set(`${name}:0`, dtype);
+      shapes.set(`${name}:0`, t.shape);
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -109,62 +160,176 @@ export function traceStep(
     if (!sources.has(inputIds[i]!)) sources.set(inputIds[i]!, `${name}:0`);
     return name;
   });
+  // The variables' values before the step (a clone shares the buffer: no copy), to undo its updates.
+  const before = inputs.map((t) => (t instanceof tf.Variable ? tf.clone(t) : null));
+
+  // ---- shapes without running --------------------------------------------------------------
+  const inference = shapeInference();
+  let shapeGraph: ShapeGraphHandle | null = inference !== null && problems.length === 0 && options.run !== true ? inference.newShapeGraph() : null;
+  const shapeOnly = new Map<number, ShapeOnly>();
+  const madeReal = new Map<number, number>();
+  // egtea's ops stand in the shape graph as placeholders of the shapes kernel-op-shapes.ts gives.
+  const shapeAliases = new Map<Source, Source>();
+  let nextId = FIRST_SHAPE_ONLY_ID;
+  const isShapeOnly = (id: number): boolean => id >= FIRST_SHAPE_ONLY_ID;
+  const realId = (id: number): number => (isShapeOnly(id) ? (madeReal.get(id) ?? id) : id);
+
+  const addToShapeGraph = (node: GraphNode): { dtype: number; shape: number[] | null }[] => {
+    const grouped = groupInputsByArgument(opDef(backend, node.op), node.attrs, node.inputs.map((s) => shapeAliases.get(s) ?? s));
+    return inference!.addShapeNode(shapeGraph!, node.name, node.op, grouped, [...node.attrs].map(([k, v]) => [k, v.kind, v.value]));
+  };
+
+  try {
+    if (shapeGraph !== null) nodes.forEach(addToShapeGraph);
+  } catch {
+    shapeGraph = null;
+  }
+
+  /** The outputs of op `node` from shapes alone, or null when a shape is not fully known. */
+  const inferOutputs = (node: GraphNode, numOutputs: number): OutputMetadata[] | null => {
+    try {
+      const egtea = kernelOpOutputs(node.op, node.inputs.map((s) => shapes.get(s)!), node.attrs);
+      let outputs: { dtype: number; shape: number[] | null }[];
+      if (egtea !== null) {
+        outputs = egtea.map((o) => ({ dtype: o.dtype === 'int32' ? real.TF_INT32 : real.TF_FLOAT, shape: o.shape }));
+        outputs.forEach((o, i) => {
+          const stand = `${node.name}_shape${i}`;
+          const attrs = new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: o.dtype }], ['shape', { kind: 'shape', value: o.shape! }]]);
+          addToShapeGraph({ name: stand, op: 'Placeholder', inputs: [], attrs });
+          shapeAliases.set(`${node.name}:${i}`, `${stand}:0`);
+        });
+      } else {
+        outputs = addToShapeGraph(node);
+      }
+      if (outputs.length !== numOutputs || outputs.some((o) => o.shape === null || o.shape.some((d) => d < 0))) return null;
+      return outputs.map((o) => ({ id: nextId++, shape: o.shape!, dtype: o.dtype }));
+    } catch {
+      // A node TensorFlow refuses: running it reports why.
+      return null;
+    }
+  };
+
+  /**
+   * From here on the step runs: the tensors alive now get their values (constants from their
+   * bytes, the rest by running the graph recorded so far as a function) under real ids.
+   */
+  const runFromHere = (): void => {
+    if (shapeGraph === null) return;
+    shapeGraph = null;
+    const alive = [...shapeOnly.entries()];
+    shapeOnly.clear();
+    const computed = alive.filter(([, t]) => t.constant === undefined);
+    const values = computed.length === 0 ? [] : runRecorded(backend, real, nodes, inputNames, inputIds, computed.map(([, t]) => t.source));
+    let next = 0;
+    for (const [id, t] of alive) {
+      const made = t.constant ? real.createTensor(t.constant.shape, t.constant.dtype, t.constant.values) : values[next++]!.id;
+      madeReal.set(id, made);
+      sources.set(made, t.source);
+      sources.delete(id);
+      const entry = t.dataId === undefined ? undefined : tensorMap.get(t.dataId);
+      if (entry !== undefined) entry.id = made;
+    }
+  };
 
   const createTensor: NativeBackend['binding']['createTensor'] = (shape, dtype, values) => {
-    const id = real.createTensor(shape, dtype, values);
     if (Array.isArray(values)) {
+      runFromHere();
       problems.push('the step makes a string tensor');
-      return id;
+      return real.createTensor(shape, dtype, values);
     }
+    const lean = shapeGraph !== null;
+    const id = lean ? nextId++ : real.createTensor(shape, dtype, values);
     const view = values as ArrayBufferView;
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
     const name = `const${constants++}`;
     const elements = shape.reduce((a, b) => a * b, 1);
     const fill = uniformElement(bytes, elements);
+    const made: GraphNode[] = [];
     if (fill !== null) {
       // tfjs's gradients make full-size tensors of ones (the mean's, for one); a Fill keeps
       // them out of the graph's bytes.
       const int32 = backend.binding.TF_INT32;
       const dims = new Uint8Array(Int32Array.from(shape).buffer);
-      nodes.push(
+      made.push(
         constNode(`${name}_dims`, int32, [shape.length], dims),
         constNode(`${name}_value`, dtype, [], fill),
         { name, op: 'Fill', inputs: [`${name}_dims:0`, `${name}_value:0`], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtype }], ['index_type', { kind: 'type', value: int32 }]]) },
       );
     } else {
-      nodes.push(constNode(name, dtype, shape, bytes));
+      made.push(constNode(name, dtype, shape, bytes));
     }
+    nodes.push(...made);
     sources.set(id, `${name}:0`);
     dtypes.set(`${name}:0`, dtype);
-    return id;
-  };
-  const executeOp = (name: string, attrs: OpAttr[], ids: number[], numOutputs: number): OutputMetadata[] => {
-    const outputs = real.executeOp(name, attrs, ids, numOutputs);
-    const node = `op${ops++}`;
-    const nodeInputs = ids.map((id) => {
-      const source = sources.get(id);
-      if (source === undefined) problems.push(`${name} reads a tensor made before the step that is not among its inputs`);
-      return source ?? 'missing:0';
-    });
+    shapes.set(`${name}:0`, shape);
+    if (!lean) return id;
+    shapeOnly.set(id, { source: `${name}:0`, constant: { shape, dtype, values: view } });
     try {
-      const graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(backend, a)]));
-      // Eager execution infers some attributes from the inputs; a graph node must state them.
-      inferInputAttrs(opDef(backend, name), graphAttrs, nodeInputs.map((s) => dtypes.get(s) ?? 0));
-      nodes.push({ name: node, op: name, inputs: nodeInputs, attrs: graphAttrs });
-    } catch (error) {
-      problems.push(`${name}: ${(error as Error).message}`);
+      made.forEach(addToShapeGraph);
+    } catch {
+      runFromHere();
     }
+    return realId(id);
+  };
+
+  const executeOp = (name: string, attrs: OpAttr[], givenIds: number[], numOutputs: number): OutputMetadata[] => {
+    let ids = givenIds.map(realId);
+    const node = `op${ops++}`;
+    let nodeInputs = ids.map((id) => sources.get(id));
+    let graphAttrs: Map<string, GraphAttrValue> | Error;
+    try {
+      graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(backend, a)]));
+      // Eager execution infers some attributes from the inputs; a graph node must state them.
+      inferInputAttrs(opDef(backend, name), graphAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (dtypes.get(s) ?? 0))));
+    } catch (error) {
+      graphAttrs = error as Error;
+    }
+    if (shapeGraph !== null) {
+      const known = !(graphAttrs instanceof Error) && nodeInputs.every((s) => s !== undefined);
+      const inferred = known ? inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs) : null;
+      if (inferred !== null) {
+        nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> });
+        inferred.forEach((o, i) => {
+          const source = `${node}:${i}`;
+          sources.set(o.id, source);
+          dtypes.set(source, o.dtype);
+          shapes.set(source, o.shape);
+          shapeOnly.set(o.id, { source });
+        });
+        return inferred;
+      }
+      // Tensors made real keep their sources, so the attributes above still hold.
+      runFromHere();
+      ids = givenIds.map(realId);
+      nodeInputs = ids.map((id) => sources.get(id));
+    }
+    const outputs = real.executeOp(name, attrs, ids, numOutputs);
+    ran = true;
+    if (nodeInputs.some((s) => s === undefined)) problems.push(`${name} reads a tensor made before the step that is not among its inputs`);
+    if (graphAttrs instanceof Error) problems.push(`${name}: ${graphAttrs.message}`);
+    else nodes.push({ name: node, op: name, inputs: nodeInputs.map((s) => s ?? 'missing:0'), attrs: graphAttrs });
     outputs.forEach((o, i) => {
       sources.set(o.id, `${node}:${i}`);
       dtypes.set(`${node}:${i}`, o.dtype);
+      shapes.set(`${node}:${i}`, o.shape);
     });
     return outputs;
   };
   const deleteTensor = (id: number): void => {
+    if (isShapeOnly(id)) {
+      shapeOnly.delete(id);
+      sources.delete(id);
+      const made = madeReal.get(id);
+      if (made === undefined) return;
+      madeReal.delete(id);
+      id = made;
+    }
     sources.delete(id);
     real.deleteTensor(id);
   };
   const tensorDataSync = (id: number): ArrayBufferView => {
+    if (isShapeOnly(id) || sources.has(id)) runFromHere();
+    id = realId(id);
     // Values that reach JavaScript (a kernel outside TensorFlow, a data-dependent branch)
     // would be frozen into the graph.
     if (sources.has(id)) problems.push('the step reads tensor values into JavaScript');
@@ -177,44 +342,96 @@ export function traceStep(
     deleteTensor: { value: deleteTensor },
     tensorDataSync: { value: tensorDataSync },
   });
+  // Which tfjs tensor carries each shape-only id, so that making it real can update it.
+  const backendMethods = backend as unknown as Record<string, unknown>;
+  const createOutputTensor = backend.createOutputTensor;
+  const getInputTensorIds = backend.getInputTensorIds;
+  backendMethods.createOutputTensor = (metadata: OutputMetadata): tf.Tensor => {
+    const made = { ...metadata, id: realId(metadata.id) };
+    const tensor = createOutputTensor.call(backend, made);
+    const pending = shapeOnly.get(made.id);
+    if (pending) pending.dataId = tensor.dataId;
+    return tensor;
+  };
+  backendMethods.getInputTensorIds = (tensors: tf.Tensor[]): number[] => {
+    const written = tensors.map((t) => (tensorMap.get(t.dataId)?.values != null ? t.dataId : undefined));
+    const ids = getInputTensorIds.call(backend, tensors);
+    ids.forEach((id, i) => {
+      const pending = shapeOnly.get(id);
+      if (pending && written[i] !== undefined) pending.dataId = written[i];
+    });
+    return ids;
+  };
 
-  const before = inputIds.slice();
   backend.binding = recording;
   let results: tf.Tensor[];
-  try {
-    results = withoutKernels(body);
-  } finally {
-    backend.binding = real;
-  }
-
-  // A variable's new value is whatever the step last assigned to it.
   const reassigned: number[] = [];
   const outputNames: string[] = [];
-  const afterIds = backend.getInputTensorIds([...inputs]);
-  inputs.forEach((t, i) => {
-    if (afterIds[i] !== before[i]) {
-      if (!(t instanceof tf.Variable)) problems.push(`input ${i} changed but is not a variable`);
-      reassigned.push(i);
-    }
-  });
-  const resultIds = backend.getInputTensorIds(results);
-  const identity = (source: Source, i: number): string => {
-    // A graph output must be an op's output: an input fed straight through needs an Identity.
-    if (!source.startsWith('input')) return source;
-    const name = `passthrough${i}`;
-    nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtypes.get(source)! }]]) });
-    return `${name}:0`;
-  };
-  [...resultIds, ...reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
-    const source = sources.get(id);
-    if (source === undefined) problems.push(`output ${i} was not made by the step`);
-    else outputNames.push(identity(source, i));
-  });
+  try {
+    results = withoutKernels(body);
 
-  if (problems.length > 0) return { results, reassigned, trace: new UntraceableStepError([...new Set(problems)].join('; ')) };
+    // A variable's new value is whatever the step last assigned to it.
+    const afterIds = backend.getInputTensorIds([...inputs]);
+    inputs.forEach((t, i) => {
+      if (afterIds[i] !== inputIds[i]) {
+        if (!(t instanceof tf.Variable)) problems.push(`input ${i} changed but is not a variable`);
+        reassigned.push(i);
+      }
+    });
+    const resultIds = backend.getInputTensorIds(results);
+    const identity = (source: Source, i: number): string => {
+      // A graph output must be an op's output: an input fed straight through needs an Identity.
+      if (!source.startsWith('input')) return source;
+      const name = `passthrough${i}`;
+      nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtypes.get(source)! }]]) });
+      return `${name}:0`;
+    };
+    [...resultIds, ...reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
+      const source = sources.get(id);
+      if (source === undefined) problems.push(`output ${i} was not made by the step`);
+      else outputNames.push(identity(source, i));
+    });
+
+    if (problems.length > 0) {
+      // The eager run is what the caller gets: every value it returns or keeps must be real.
+      runFromHere();
+    } else {
+      reassigned.forEach((i) => (inputs[i] as tf.Variable).assign(before[i]!));
+      tf.dispose(results.filter((t) => !inputs.includes(t)));
+      // Tensors the step keeps beyond itself (a cache, say) get real values.
+      if (shapeOnly.size > 0) runFromHere();
+    }
+  } catch (error) {
+    // A step that fails while nothing has run leaves its variables as they were.
+    if (shapeGraph !== null) {
+      const now = getInputTensorIds.call(backend, [...inputs]);
+      inputs.forEach((t, i) => {
+        if (now[i] !== inputIds[i] && before[i]) (t as tf.Variable).assign(before[i]!);
+      });
+    }
+    throw error;
+  } finally {
+    backend.binding = real;
+    delete backendMethods.createOutputTensor;
+    delete backendMethods.getInputTensorIds;
+    tf.dispose(before.filter((t) => t !== null));
+  }
+
+  if (problems.length > 0) return { results, trace: new UntraceableStepError([...new Set(problems)].join('; ')), ran: true };
   const key = [
     ...nodes.map((n) => `${n.name}=${n.op}(${n.inputs.join(',')})${[...n.attrs].map(([k, v]) => `${k}:${attrKey(v)}`).join(';')}`),
     `out:${outputNames.join(',')}`,
   ].join('\n');
-  return { results, reassigned, trace: { nodes, inputNames, outputNames, key } };
+  return { results: null, trace: { nodes, inputNames, outputNames, resultCount: results.length, reassigned, key }, ran };
+}
+
+/** Runs the nodes recorded so far as a function, fed with `inputIds`, for the tensors at `outputs` (on the binding itself, not the recorder). */
+function runRecorded(backend: NativeBackend, binding: NativeBackend['binding'], nodes: readonly GraphNode[], inputNames: readonly string[], inputIds: readonly number[], outputs: readonly Source[]): OutputMetadata[] {
+  const name = `egtea_recorded_${process.pid}_${materialisations++}`;
+  binding.addFunction!(encodeGraphDef(nodes), name, inputNames.map((n) => `${n}:0`).join(','), outputs.join(','));
+  try {
+    return binding.executeOp(name, functionCallAttrs(backend), [...inputIds], outputs.length);
+  } finally {
+    binding.removeFunction!(name);
+  }
 }

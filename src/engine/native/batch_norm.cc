@@ -46,6 +46,23 @@ bool read_args(napi_env env, napi_callback_info info, size_t expected, int32_t* 
   return true;
 }
 
+// One row of the backward pass's sums (g = dy through the ReLU, also the residual's gradient).
+// Written per case, with restrict and both loads unconditional, and compiled with
+// -fno-trapping-math (binding.gyp), the ReLU's select vectorises; before, this loop stayed
+// scalar (perf put it at 10-20 times the second pass, which does about as much arithmetic).
+template <bool kRelu, bool kResidual>
+inline void gradient_sums_row(int64_t C, const float* __restrict xr, const float* __restrict yr, const float* __restrict dyr,
+                              const float* __restrict mean, const float* __restrict rstd, float* __restrict gr, double* __restrict s1,
+                              double* __restrict s2) {
+  for (int64_t c = 0; c < C; ++c) {
+    const float d = dyr[c];
+    const float g = kRelu && yr[c] <= 0.f ? 0.f : d;
+    if (kResidual) gr[c] = g;
+    s1[c] += g;
+    s2[c] += double(g) * (xr[c] - mean[c]) * rstd[c];
+  }
+}
+
 }  // namespace
 
 void egtea::batch_norm_forward(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, const float* res,
@@ -121,12 +138,10 @@ void egtea::batch_norm_backward(const BatchNormShape& s, const float* x, const f
     for (int64_t r = b; r < e; ++r) {
       const float *xr = x + r * C, *yr = y + r * C, *dyr = dy + r * C;
       float* gr = dres ? dres + r * C : nullptr;
-      for (int64_t c = 0; c < C; ++c) {
-        const float g = relu && yr[c] <= 0.f ? 0.f : dyr[c];
-        if (gr) gr[c] = g;
-        s1[c] += g;
-        s2[c] += double(g) * (xr[c] - mean[c]) * rstd[c];
-      }
+      if (relu && gr) gradient_sums_row<true, true>(C, xr, yr, dyr, mean, rstd, gr, s1, s2);
+      else if (relu) gradient_sums_row<true, false>(C, xr, yr, dyr, mean, rstd, gr, s1, s2);
+      else if (gr) gradient_sums_row<false, true>(C, xr, yr, dyr, mean, rstd, gr, s1, s2);
+      else gradient_sums_row<false, false>(C, xr, yr, dyr, mean, rstd, gr, s1, s2);
     }
   });
   std::vector<float> k1(C), k2(C), k3(C);
@@ -145,7 +160,8 @@ void egtea::batch_norm_backward(const BatchNormShape& s, const float* x, const f
       const float *xr = x + r * C, *yr = y + r * C, *dyr = dy + r * C;
       float* dxr = dx + r * C;
       for (int64_t c = 0; c < C; ++c) {
-        const float g = relu && yr[c] <= 0.f ? 0.f : dyr[c];
+        const float d = dyr[c];
+        const float g = relu && yr[c] <= 0.f ? 0.f : d;
         const float xhat = (xr[c] - mean[c]) * rstd[c];
         dxr[c] = k1[c] * (g - k2[c] - xhat * k3[c]);
       }

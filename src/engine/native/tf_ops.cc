@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compute.h"
+#include "shape_graph.h"
 #include "tensorflow/c/kernels.h"
 #include "tensorflow/c/ops.h"
 
@@ -381,6 +382,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_element(env, list, uint32_t(i), name);
   }
   napi_set_named_property(env, exports, "ops", list);
+  ExportShapeGraph(env, exports);
   return exports;
 }
 
