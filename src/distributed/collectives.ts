@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { bindingDevice, collectiveCommunication } from '../engine/dispatch.js';
 import { floatAttr, nativeBackend, stringAttr, type NativeBackend } from '../engine/native-backend.js';
 import { UserError } from '../util/errors.js';
 import { encodeServerDef, taskName } from './server-def.js';
@@ -23,8 +24,6 @@ export interface WorkerRole {
 }
 
 let enabled: WorkerRole | null = null;
-/** Where this task's tensors live once collectives are on; GPUs all-reduce through NCCL. */
-let enabledDevice = '';
 
 /**
  * Starts this task's TensorFlow gRPC server and turns collective ops on in the eager context
@@ -44,7 +43,6 @@ export function enableCollectives(role: WorkerRole): string {
     throw new UserError(`task ${role.task}: TensorFlow could not start its server at ${role.addresses[role.task]}: ${(error as Error).message}`);
   }
   enabled = role;
-  enabledDevice = device;
   return device;
 }
 
@@ -107,8 +105,7 @@ export class CollectiveGroup {
           { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT },
           stringAttr(backend, 'merge_op', 'Add'),
           stringAttr(backend, 'final_op', finalOp),
-          // NCCL between GPUs (TensorFlow picks its ring over gRPC otherwise); untried here: no GPU.
-          stringAttr(backend, 'communication_hint', enabledDevice.includes('/device:GPU:') ? 'nccl' : 'auto'),
+          stringAttr(backend, 'communication_hint', collectiveCommunication(bindingDevice())),
           floatAttr(backend, 'timeout_seconds', this.timeoutSeconds),
           { name: 'Nordering_token', type: backend.binding.TF_ATTR_INT, value: 0 },
           { name: 'max_subdivs_per_device', type: backend.binding.TF_ATTR_INT, value: -1 },

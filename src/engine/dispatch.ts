@@ -50,6 +50,14 @@ export function chooseImplementations(facts: EngineFacts): Implementations {
   };
 }
 
+/**
+ * How the all-reduce of data-parallel training talks: NCCL between GPUs (TensorFlow's
+ * `communication_hint`; untried here, no GPU), TensorFlow's own choice (a ring over gRPC) on CPUs.
+ */
+export function collectiveCommunication(device: Device | null): 'nccl' | 'auto' {
+  return device === 'gpu' ? 'nccl' : 'auto';
+}
+
 interface DeviceQuery {
   isUsingGpuDevice?: () => boolean;
 }

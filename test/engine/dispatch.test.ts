@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { activeEngine } from '../../src/engine/backend.js';
-import { bindingDevice, chooseImplementations, currentImplementations } from '../../src/engine/dispatch.js';
+import { bindingDevice, chooseImplementations, collectiveCommunication, currentImplementations } from '../../src/engine/dispatch.js';
 import { kernelOpsAvailable } from '../../src/engine/kernel-ops.js';
 import { kernelsAvailable } from '../../src/engine/kernels.js';
 
@@ -17,6 +17,8 @@ describe('dispatch: one implementation per op, chosen by the device', () => {
     });
     const ops = [gpu.groupedConv3d, gpu.batchNorm, gpu.maxPool3d];
     expect(ops.filter((choice) => choice === 'egtea-kernel')).toEqual([]);
+    // Data-parallel training's all-reduce asks for NCCL between GPUs, TensorFlow's default elsewhere.
+    expect([collectiveCommunication('gpu'), collectiveCommunication('cpu'), collectiveCommunication(null)]).toEqual(['nccl', 'auto', 'auto']);
   });
 
   it("on a CPU chooses egtea's kernels when built, TensorFlow's ops otherwise", () => {
