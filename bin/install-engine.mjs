@@ -174,7 +174,7 @@ function buildBinding(pkgDir) {
   const gyp = nodeGypScript();
   if (!gyp) fail('node-gyp was not found (it ships with npm); install it with npm install -g node-gyp.');
   try {
-    if (patchBinding(pkgDir)) log('patched the binding source (addFunction, removeFunction, opDef, loadGraphDef)');
+    if (patchBinding(pkgDir)) log('patched the binding source (functions, graph defs, collectives)');
   } catch (error) {
     fail(error.message);
   }
