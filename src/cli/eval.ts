@@ -4,8 +4,8 @@ import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
 import { groupedMetricsTable } from '../report/metrics-table.js';
-import { Progress } from '../util/progress.js';
-import { emit, log } from './output.js';
+import { PhasedProgress } from '../util/progress.js';
+import { emit } from './output.js';
 
 interface EvalOptions {
   run: string;
@@ -38,8 +38,8 @@ export function registerEvalCommand(program: Command): void {
     .action(async (options: EvalOptions) => {
       const groups = parseGroups(options.groups);
       await selectBackend(program.opts<{ backend?: string }>().backend);
-      // The bar (or a line at every tenth) starts with the first batch, when the count is known.
-      let progress: Progress | null = null;
+      // The bar (or a line at every tenth) opens with the first batch, when the count is known.
+      const progress = new PhasedProgress('clips');
       let evaluation;
       try {
         evaluation = await evaluateRun({
@@ -48,15 +48,11 @@ export function registerEvalCommand(program: Command): void {
           groups,
           ...(options.weights ? { weights: options.weights } : {}),
           ...(options.data ? { dataRoot: options.data } : {}),
-          log: (line) => (progress ? progress.log(line) : log(line)),
-          onBatch: (_batch, batches, clips) => {
-            // The first batch ended before the bar started: its clips would count as taking no time.
-            if (progress) progress.tick('done', clips);
-            else (progress = new Progress(`eval ${options.split}`, batches, 'clips')).tick('done', 0);
-          },
+          log: (line) => progress.log(line),
+          onBatch: (batch, batches, clips) => progress.step(`eval ${options.split}`, batch, batches, clips),
         });
       } finally {
-        (progress as Progress | null)?.finish();
+        progress.finish();
       }
       emit(options.json, evaluation, () =>
         [`${options.run}, ${options.split} split, ${evaluation.clips} clips, seed ${evaluation.seed} (%):`, groupedMetricsTable(evaluation), `saved: ${evaluation.file}`].join('\n'),

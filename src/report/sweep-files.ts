@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { settingLabel } from '../sweep/grid.js';
 import type { SetArgument, SetValue } from '../sweep/set-argument.js';
-import { MODELS, type SweepSummary } from '../sweep/summary.js';
+import { MODELS, SUMMARY_FILE, type SweepSummary } from '../sweep/summary.js';
 import { SWEEP_FILE } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
@@ -24,8 +24,6 @@ interface SweepRecordShape {
   pipeline: string;
   grid: { sets: SetArgument[] };
 }
-
-export const SUMMARY_FILE = 'summary.json';
 
 /** True when `dir` is a folder made by egtea sweep or egtea paper. */
 export function isSweepFolder(dir: string): Promise<boolean> {

@@ -177,8 +177,11 @@ export function summaryCsv(summary: SweepSummary): string {
   return `${[header.join(','), ...lines].join('\n')}\n`;
 }
 
+/** The summary's machine-readable file in a sweep folder (summary.md and .csv sit beside it). */
+export const SUMMARY_FILE = 'summary.json';
+
 export async function writeSummary(out: string, summary: SweepSummary): Promise<void> {
-  await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(path.join(out, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFileAtomic(path.join(out, 'summary.md'), summaryMarkdown(summary));
   await writeFileAtomic(path.join(out, 'summary.csv'), summaryCsv(summary));
 }
