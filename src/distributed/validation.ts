@@ -4,7 +4,7 @@ import { MetricsAccumulator } from '../eval/metrics.js';
 import { inferenceContext } from '../models/context.js';
 import type { ClipModel } from '../models/model.js';
 import { INSTANCE_KEYS, type DataParallelWorker } from './data-parallel.js';
-import { batchShare } from './shard.js';
+import { batchShare, globalBatchSize } from './shard.js';
 
 /** A loader that loads only this worker's share of each batch (see shard.ts). */
 export function shardedLoader(loader: ClipLoader, worker: DataParallelWorker, accumulation: number): ClipLoader {
@@ -31,8 +31,7 @@ export async function evaluateSharded(model: ClipModel, loader: ClipLoader, clas
   const scores = new Float32Array(records.length * classes);
   let b = 0;
   for await (const batch of loader.batches(0)) {
-    const n = Math.min(batchSize, records.length - b * batchSize);
-    const share = batchShare(n, worker.workers, 1, worker.task);
+    const share = batchShare(globalBatchSize(records.length, batchSize, b), worker.workers, 1, worker.task);
     if (batch.names.length > 0) {
       const batchScores = tf.tidy(() => model.forward(batch.clips, inferenceContext()));
       scores.set(batchScores.dataSync(), (b * batchSize + share.start) * classes);
