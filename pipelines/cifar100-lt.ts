@@ -28,7 +28,8 @@ const cifar100Lt: Pipeline = {
     milestones: [160, 180],
     gamma: 0.01,
   },
-  loader: { concurrency: 8, prefetch: 2 },
+  // Decoded once per run: CIFAR-100-LT's 10847 training images (imbalance 100) take 32 MB decoded.
+  loader: { concurrency: 8, prefetch: 2, cacheMiB: 256 },
   seed: 1,
 };
 

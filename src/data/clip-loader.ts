@@ -3,9 +3,10 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
+import { FrameCache } from './frame-cache.js';
 import { frameFile } from './frame-layout.js';
 import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
-import { centreAugmentation, drawAugmentation, loadClipFramesInto, type TransformConfig } from './transforms.js';
+import { centreAugmentation, drawAugmentation, loadClipsInto, type ClipLoad, type TransformConfig } from './transforms.js';
 
 /** A clip ready to load: a folder of frames named as frame-layout.ts says (an image is a one-frame clip). */
 export interface ClipRecord {
@@ -25,10 +26,12 @@ export interface LoaderOptions {
   training: boolean;
   transform: TransformConfig;
   seed: number;
-  /** Clips decoded at once. */
+  /** Loading jobs at once; a batch is split into at most this many (one job per clip cost more than decoding a small image). */
   concurrency: number;
   /** Batches prepared ahead of the one being used. */
   prefetch: number;
+  /** Decoded frames kept in memory, in MiB (0: none), so small images are decoded once per run, not once per epoch. */
+  cacheMiB?: number;
   dropLast?: boolean;
   /** The clips of a batch (indices into `records`) this process loads: a data-parallel worker's share (src/distributed/). Default: all. */
   shardOf?: (batch: readonly number[]) => number[];
@@ -44,6 +47,11 @@ export interface Batch {
 // Kept for callers that import it from here (test/data/images.test.ts); frame-layout.ts owns it.
 export { frameFile } from './frame-layout.js';
 
+/** prepare redoes a clip whose folder is gone, so that is the way to repair a damaged one. */
+function damagedClip(record: ClipRecord, error: unknown): UserError {
+  return new UserError(`${(error as Error).message} (clip ${record.clip}); delete ${record.frameDir} and run egtea prepare again to extract it anew`, { cause: error });
+}
+
 /**
  * Turns clip records into batches of augmented, normalised clips. Every random choice (the
  * order, each clip's frames and augmentation) is drawn from generators keyed by the seed, the
@@ -51,6 +59,7 @@ export { frameFile } from './frame-layout.js';
  */
 export class ClipLoader {
   private readonly limit: ReturnType<typeof pLimit>;
+  private readonly cache: FrameCache | undefined;
 
   constructor(
     readonly records: readonly ClipRecord[],
@@ -58,6 +67,12 @@ export class ClipLoader {
   ) {
     if (records.length === 0) throw new Error('the loader has no clips');
     this.limit = pLimit(options.concurrency);
+    this.cache = options.cacheMiB ? new FrameCache(options.cacheMiB * 2 ** 20) : undefined;
+  }
+
+  /** Frames held decoded in memory (loader.cacheMiB). */
+  get cachedFrames(): number {
+    return this.cache?.size ?? 0;
   }
 
   batchCount(): number {
@@ -73,15 +88,11 @@ export class ClipLoader {
 
   /** Loads one clip as float32 [T, size, size, 3] into `out` at `offset`. */
   async loadClip(record: ClipRecord, epoch: number, out: Float32Array, offset: number): Promise<void> {
-    try {
-      await this.decodeClip(record, epoch, out, offset);
-    } catch (error) {
-      // prepare redoes a clip whose folder is gone, so that is the way to repair a damaged one.
-      throw new UserError(`${(error as Error).message} (clip ${record.clip}); delete ${record.frameDir} and run egtea prepare again to extract it anew`, { cause: error });
-    }
+    await this.loadClips([record], epoch, out, [offset]);
   }
 
-  private async decodeClip(record: ClipRecord, epoch: number, out: Float32Array, offset: number): Promise<void> {
+  /** Where a clip's frames are, and how they are augmented this epoch. */
+  private async planClip(record: ClipRecord, epoch: number, offset: number): Promise<ClipLoad> {
     const { segments, training, transform } = this.options;
     const random = new SeededRandom(this.options.seed).fork(`epoch/${epoch}/clip/${record.clip}`);
     const indices = training ? trainingFrameIndices(record.frameCount, segments, random) : evaluationFrameIndices(record.frameCount, segments);
@@ -92,15 +103,32 @@ export class ClipLoader {
       height = meta.height!;
     }
     const augmentation = training ? drawAugmentation(width, height, transform, random) : centreAugmentation(width, height);
-    const files = indices.map((frame) => frameFile(record.frameDir, frame));
-    await loadClipFramesInto(files, { width, height }, augmentation, transform, out, offset);
+    return { files: indices.map((frame) => frameFile(record.frameDir, frame)), frameSize: { width, height }, augmentation, offset };
+  }
+
+  /** Loads clips (one job) into `out` at their offsets; a failure names the clip and how to mend it. */
+  private async loadClips(records: readonly ClipRecord[], epoch: number, out: Float32Array, offsets: readonly number[]): Promise<void> {
+    const plans = await Promise.all(records.map((record, i) => this.planClip(record, epoch, offsets[i]!).catch((error: unknown) => Promise.reject(damagedClip(record, error)))));
+    try {
+      await loadClipsInto(plans, this.options.transform, out, this.cache);
+    } catch (error) {
+      // The message names the file (loadClipsInto's promise); the clip that holds it is the one to mend.
+      const at = plans.findIndex((plan) => plan.files.some((file) => (error as Error).message.includes(file)));
+      throw at === -1 ? error : damagedClip(records[at]!, error);
+    }
   }
 
   private async loadBatch(indices: number[], epoch: number): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
-    const { segments, transform } = this.options;
+    const { segments, transform, concurrency } = this.options;
     const clipValues = segments * transform.size * transform.size * 3;
     const data = new Float32Array(indices.length * clipValues);
-    await Promise.all(indices.map((r, i) => this.limit(() => this.loadClip(this.records[r]!, epoch, data, i * clipValues))));
+    const perJob = Math.ceil(indices.length / concurrency);
+    const jobs: Promise<void>[] = [];
+    for (let first = 0; first < indices.length; first += perJob) {
+      const slots = indices.slice(first, first + perJob).map((_, i) => first + i);
+      jobs.push(this.limit(() => this.loadClips(slots.map((slot) => this.records[indices[slot]!]!), epoch, data, slots.map((slot) => slot * clipValues))));
+    }
+    await Promise.all(jobs);
     return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };
   }
 

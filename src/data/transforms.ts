@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { loadKernels } from '../engine/kernels.js';
 import type { SeededRandom } from '../util/random.js';
+import type { FrameCache } from './frame-cache.js';
 
 /** ImageNet statistics, the default normalisation (pixels scaled to [0, 1] first). */
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
@@ -137,11 +138,72 @@ export function jpegDecodeDenominator(cropWidth: number, size: number): 1 | 2 | 
   return denominator;
 }
 
+/** One clip to load: its frames' files (all of one full size), its augmentation, and where it goes in the output. */
+export interface ClipLoad {
+  files: string[];
+  frameSize: { width: number; height: number };
+  augmentation: ClipAugmentation;
+  /** Into the output, in floats. */
+  offset: number;
+}
+
 /**
- * A clip's frames into `out` at `offset`: egtea's native JPEG clip loader when it was built
- * (decode, warp and normalise off the JavaScript thread), frame by frame otherwise.
+ * Clips' frames into `out`, each at its offset: with egtea's native JPEG loader, all of them in
+ * one job off the JavaScript thread (decode, warp, normalise), taking frames from `cache` where it
+ * has them and keeping what it decodes there while it has room; frame by frame through sharp
+ * otherwise (no cache). The clips must have equally many frames.
  */
-export async function loadClipFramesInto(
+export async function loadClipsInto(clips: readonly ClipLoad[], config: TransformConfig, out: Float32Array, cache?: FrameCache): Promise<void> {
+  if (clips.length === 0) return;
+  const frames = clips[0]!.files.length;
+  if (clips.some((clip) => clip.files.length !== frames)) throw new Error(`loadClipsInto: clips of ${[...new Set(clips.map((c) => c.files.length))].join(' and ')} frames in one call`);
+  if (clips.some((clip) => clip.offset + frames * config.size * config.size * 3 > 2 ** 31 - 1)) throw new Error('loadClipsInto: a batch beyond 2^31 floats (8 GiB); use smaller batches');
+  const kernels = loadKernels();
+  if (kernels?.loadJpegClips) {
+    const params = new Float64Array(12 * clips.length);
+    const header = new Int32Array(4 + 2 * clips.length + 2 * clips.length * frames);
+    const sources: (string | Uint8Array)[] = [];
+    let keep = false;
+    header.set([config.size, frames, clips.length]);
+    clips.forEach((clip, c) => {
+      params.set(warpParams(clip.augmentation, config), 12 * c);
+      const denominator = jpegDecodeDenominator(clip.augmentation.crop.width, config.size);
+      header[4 + 2 * c] = denominator;
+      header[5 + 2 * c] = clip.offset;
+      for (const file of clip.files) {
+        // Only full-size decodes are kept, so a frame the clip decodes smaller is read from its file.
+        const cached = cache && denominator === 1 ? cache.get(file) : undefined;
+        const at = 4 + 2 * clips.length + 2 * sources.length;
+        if (cached) {
+          header[at] = cached.width;
+          header[at + 1] = cached.height;
+          sources.push(cached.pixels);
+        } else {
+          keep ||= cache !== undefined && denominator === 1 && cache.hasRoomFor(clip.frameSize.width * clip.frameSize.height * 3);
+          sources.push(file);
+        }
+      }
+    });
+    header[3] = keep ? 1 : 0;
+    const decoded = await kernels.loadJpegClips(sources, params, header, out);
+    decoded?.forEach((frame, i) => {
+      const source = sources[i]!;
+      if (frame && typeof source === 'string') cache!.add(source, frame);
+    });
+    return;
+  }
+  const frameValues = config.size * config.size * 3;
+  const load = (clip: ClipLoad, file: string, t: number) =>
+    loadFrameInto(file, clip.frameSize, clip.augmentation, config, out, clip.offset + t * frameValues).catch((error: unknown) => {
+      // sharp does not always say which file it could not read; the native loader does.
+      const message = (error as Error).message;
+      throw message.includes(file) ? error : new Error(`${file}: ${message}`, { cause: error });
+    });
+  await Promise.all(clips.flatMap((clip) => clip.files.map((file, t) => load(clip, file, t))));
+}
+
+/** One clip's frames into `out` at `offset` (loadClipsInto with one clip). */
+export function loadClipFramesInto(
   files: string[],
   frameSize: { width: number; height: number },
   augmentation: ClipAugmentation,
@@ -149,12 +211,5 @@ export async function loadClipFramesInto(
   out: Float32Array,
   offset: number,
 ): Promise<void> {
-  const kernels = loadKernels();
-  if (kernels?.loadJpegClip) {
-    const denominator = jpegDecodeDenominator(augmentation.crop.width, config.size);
-    await kernels.loadJpegClip(files, warpParams(augmentation, config), Int32Array.of(config.size, denominator, offset), out);
-    return;
-  }
-  const frameValues = config.size * config.size * 3;
-  await Promise.all(files.map((file, t) => loadFrameInto(file, frameSize, augmentation, config, out, offset + t * frameValues)));
+  return loadClipsInto([{ files, frameSize, augmentation, offset }], config, out);
 }

@@ -42,8 +42,14 @@ export interface KernelAddon {
   maxPool3dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array): void;
   /** header: [srcWidth, srcHeight, size, offset]; params: [m00, m01, m10, m11, tx, ty, mean x3, std x3] (output -> source). */
   warpNormalize(src: Uint8Array, header: Int32Array, params: Float64Array, out: Float32Array): void;
-  /** Present when built with libjpeg: decodes, warps and normalises a clip's frames on the thread pool. header: [size, denominator, offset]. */
-  loadJpegClip?(files: string[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<void>;
+  /**
+   * Present when built with libjpeg: decodes, warps and normalises clips' frames in one job on the
+   * thread pool. Clip c's frames are frames[c * framesPerClip ...], each a JPEG file or RGB pixels
+   * decoded at full size earlier (its width and height in the header); its warp is params[12c ...].
+   * header: [size, framesPerClip, clips, keep, (denominator, offset) per clip, (width, height) per frame].
+   * With keep, gives back each file decoded at full size (null where its clip decoded smaller).
+   */
+  loadJpegClips?(frames: (string | Uint8Array)[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<({ pixels: Uint8Array; width: number; height: number } | null)[] | undefined>;
   /** dlopen()s each library (RTLD_GLOBAL); returns { path: error } for those that did not load. */
   preloadLibraries(paths: string[]): Record<string, string>;
   captureStderr(file: string): number;

@@ -39,5 +39,6 @@ export function createPipelineLoader(p: Pipeline, records: readonly ClipRecord[]
     seed: p.seed,
     concurrency: p.loader.concurrency,
     prefetch: p.loader.prefetch,
+    ...(p.loader.cacheMiB ? { cacheMiB: p.loader.cacheMiB } : {}),
   });
 }

@@ -61,10 +61,12 @@ export interface Pipeline {
     gamma: number;
   };
   loader: {
-    /** Clips decoded at once. */
+    /** Loading jobs at once; each batch is split into at most this many. */
     concurrency: number;
     /** Batches prepared ahead. */
     prefetch: number;
+    /** Decoded frames kept in memory (MiB; default 0): small images are then decoded once per run. */
+    cacheMiB?: number;
   };
   seed: number;
 }
@@ -126,8 +128,9 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
     gamma: positive('factor of the rate at each milestone'),
   }),
   loader: group<Pipeline['loader']>('the clip loader', {
-    concurrency: wholeNumber('clips decoded at once', 1),
+    concurrency: wholeNumber('loading jobs at once', 1),
     prefetch: wholeNumber('batches prepared ahead', 0),
+    cacheMiB: optional(wholeNumber('decoded frames kept in memory, in MiB (small images are then decoded once per run, not once per epoch)', 0)),
   }),
   seed: SEED_FIELD,
 });

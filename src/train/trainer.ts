@@ -168,8 +168,8 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
   } else {
     const checkpoint = await folder.findCheckpoint();
     if (checkpoint !== null) {
-      // More epochs extend a run; any other change makes it a different run.
-      const withoutEpochs = (q: Pipeline | null) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 } } : null);
+      // More epochs extend a run; the loader's settings change its speed, never its batches; any other change makes it a different run.
+      const withoutEpochs = (q: Pipeline | null) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 }, loader: null } : null);
       if (withoutEpochs(await folder.recordedPipeline()) !== withoutEpochs(p)) {
         throw new UserError(`${folder.dir}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
       }

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ClipLoader, type ClipRecord } from '../../src/data/clip-loader.js';
 import { loadFrameDataset } from '../../src/data/frame-dataset.js';
-import { DEFAULT_TRANSFORM } from '../../src/data/transforms.js';
+import { DEFAULT_TRANSFORM, jpegDecodeDenominator } from '../../src/data/transforms.js';
+import { loadKernels } from '../../src/engine/kernels.js';
+import { IN_CI } from '../helpers.js';
 import { smallSyntheticDataset } from '../synthetic-data.js';
 
 let records: ClipRecord[] = [];
@@ -89,6 +91,41 @@ describe('clip loader', () => {
     await expect(loadFrameDataset({ annotations: data.annotations, frames: data.frames, label: 'noun', validationSubjects: 'P20-P26' })).rejects.toThrow(
       /train_split1\.txt: label 'noun' has one class in its \d+ training clips, and a classifier needs at least two to learn anything; use label 'verb' or 'action'/,
     );
+  });
+
+  // The cache is used by the native JPEG loader only; CI builds it, so there a missing one fails.
+  const nativeJpeg = Boolean(loadKernels()?.loadJpegClips);
+  it.skipIf(!nativeJpeg && !IN_CI)('with a frame cache, decodes each frame once and gives the same batches bit for bit as without one', async () => {
+    expect(nativeJpeg, "egtea's native JPEG clip loader is not built").toBe(true);
+    // Crops of half to all of the short side at size 48: the large ones decode at 1/2 (never
+    // cached, read from their files every time), the small ones at full size (cached).
+    const { width, height } = records[0]!;
+    const short = Math.min(width!, height!);
+    const mixed = { ...options(4), transform: { ...DEFAULT_TRANSFORM, size: 48, cropScale: [0.5, 1] as [number, number] } };
+    expect(jpegDecodeDenominator(Math.round(short / 2), 48)).toBe(1);
+    expect(jpegDecodeDenominator(short, 48)).toBe(2);
+    const frameBytes = width! * height! * 3;
+    const plain = new ClipLoader(records, mixed);
+    const cached = new ClipLoader(records, { ...mixed, cacheMiB: 64 });
+    const partial = new ClipLoader(records, { ...mixed, cacheMiB: 1 });
+    const epochValues = async (loader: ClipLoader, e: number) => {
+      const parts: Buffer[] = [];
+      for await (const batch of loader.batches(e)) parts.push(Buffer.from((batch.clips.dataSync() as Float32Array).slice().buffer));
+      return Buffer.concat(parts);
+    };
+    const before = tf.memory().numTensors;
+    let filled = 0;
+    for (const e of [0, 1, 2]) {
+      const reference = await epochValues(plain, e);
+      expect((await epochValues(cached, e)).equals(reference), `epoch ${e}, cache of 64 MiB`).toBe(true);
+      expect((await epochValues(partial, e)).equals(reference), `epoch ${e}, cache of 1 MiB`).toBe(true);
+      if (e === 0) filled = cached.cachedFrames;
+    }
+    // Frames are kept in the first epoch and reused after it; the small cache stops at its budget.
+    expect(filled).toBeGreaterThan(0);
+    expect(cached.cachedFrames).toBeGreaterThan(filled);
+    expect(partial.cachedFrames).toBe(Math.floor(2 ** 20 / frameBytes));
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('runs single-frame mode: an image is a clip of one frame', async () => {

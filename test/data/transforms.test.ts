@@ -15,7 +15,7 @@ const SMALL = { width: 120, height: 90 };
 // which builds them, fails instead of quietly testing the sharp fallback twice.
 const kernels = loadKernels();
 const nativeWarp = kernels !== null;
-const nativeJpeg = Boolean(kernels?.loadJpegClip);
+const nativeJpeg = Boolean(kernels?.loadJpegClips);
 const requireInCi = IN_CI;
 if (!nativeJpeg) console.warn(`transforms.test: egtea's native JPEG clip loader is absent (${nativeWarp ? 'built without jpeglib.h' : 'native kernels not built'}); its tests are ${requireInCi ? 'failing (CI)' : 'skipped'}`);
 const expectNative = (present: boolean, what: string) => expect(present, `${what}: not available; install the libjpeg headers and run egtea engine install`).toBe(true);

@@ -22,7 +22,7 @@ napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 #ifdef EGTEA_WITH_JPEG
   // Only where libjpeg-turbo's headers were found at build time.
-  napi_property_descriptor jpeg = {"loadJpegClip", nullptr, LoadJpegClip, nullptr, nullptr, nullptr, napi_default, nullptr};
+  napi_property_descriptor jpeg = {"loadJpegClips", nullptr, LoadJpegClips, nullptr, nullptr, nullptr, napi_default, nullptr};
   napi_define_properties(env, exports, 1, &jpeg);
 #endif
   return exports;

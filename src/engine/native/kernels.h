@@ -31,5 +31,5 @@ napi_value RestoreStderr(napi_env env, napi_callback_info info);
 napi_value WarpNormalize(napi_env env, napi_callback_info info);
 napi_value PreloadLibraries(napi_env env, napi_callback_info info);
 #ifdef EGTEA_WITH_JPEG
-napi_value LoadJpegClip(napi_env env, napi_callback_info info);
+napi_value LoadJpegClips(napi_env env, napi_callback_info info);
 #endif
