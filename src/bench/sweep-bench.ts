@@ -39,9 +39,16 @@ export interface SweepBenchResult {
     jobs1Repeats: number[];
     jobs2Repeats: number[];
     speedup: number;
-    /** CPU time (user + system) of the runs' processes over wall time, with --jobs 1: the cores one run keeps busy. */
-    jobs1Cores: number | null;
-    /** The speedup were --jobs 2 to keep every core busy at --jobs 1's CPU cost per run: cores / jobs1Cores. */
+    /** CPU time (user + system) of the runs' processes, per run, over all repeats; null without /proc. */
+    jobs1CpuSecondsPerRun: number | null;
+    jobs2CpuSecondsPerRun: number | null;
+    /** That CPU time over the grids' wall time: the cores kept busy (the sweep's own process not counted). */
+    jobs1BusyCores: number | null;
+    jobs2BusyCores: number | null;
+    /**
+     * What --jobs 2 would gain with every core busy at its CPU cost per run: --jobs 1's wall time
+     * per run over (--jobs 2's CPU time per run / cores).
+     */
     ceiling: number | null;
     goal: number;
     met: boolean;
@@ -129,8 +136,14 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     }
     const jobs1Seconds = median(jobs1.map((r) => r.seconds));
     const jobs2Seconds = median(jobs2.map((r) => r.seconds));
-    const cpuSeconds = jobs1.every((r) => r.cpuSeconds !== null) ? jobs1.reduce((sum, r) => sum + r.cpuSeconds!, 0) : null;
-    const jobs1Cores = cpuSeconds === null ? null : cpuSeconds / jobs1.reduce((sum, r) => sum + r.seconds, 0);
+    const runs = 4;
+    const usage = (repeats: { seconds: number; cpuSeconds: number | null }[]) => {
+      if (repeats.some((r) => r.cpuSeconds === null)) return { perRun: null, busyCores: null };
+      const cpu = repeats.reduce((sum, r) => sum + r.cpuSeconds!, 0);
+      return { perRun: cpu / (runs * repeats.length), busyCores: cpu / repeats.reduce((sum, r) => sum + r.seconds, 0) };
+    };
+    const cpu1 = usage(jobs1);
+    const cpu2 = usage(jobs2);
     const speedup = jobs1Seconds / jobs2Seconds;
     return {
       threads,
@@ -148,15 +161,18 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
         pytorchValidationTop1: reference.validationAccuracy as number,
       },
       grid: {
-        runs: 4,
+        runs,
         epochs: options.gridEpochs,
         jobs1Seconds,
         jobs2Seconds,
         jobs1Repeats: jobs1.map((r) => r.seconds),
         jobs2Repeats: jobs2.map((r) => r.seconds),
         speedup,
-        jobs1Cores,
-        ceiling: jobs1Cores === null ? null : threads / jobs1Cores,
+        jobs1CpuSecondsPerRun: cpu1.perRun,
+        jobs2CpuSecondsPerRun: cpu2.perRun,
+        jobs1BusyCores: cpu1.busyCores,
+        jobs2BusyCores: cpu2.busyCores,
+        ceiling: cpu2.perRun === null ? null : jobs1Seconds / runs / (cpu2.perRun / threads),
         goal: 1.7,
         met: speedup >= 1.7,
       },

@@ -51,7 +51,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--source <dir>', "Fashion-MNIST's (or MNIST's) IDX files", '/usr/share/datasets/fashion-mnist')
     .option('--classes <minority,majority>', 'the pair', parseClassPair, { minority: 4, majority: 2 })
     .option('--epochs <n>', 'epochs of the Table-1 run (40 = 2000 iterations)', parsePositiveInt, 40)
-    .option('--grid-epochs <n>', 'epochs of each run of the grid', parsePositiveInt, 5)
+    .option('--grid-epochs <n>', 'epochs of each run of the grid (40: Table-1 runs)', parsePositiveInt, 40)
     .option('--grid-repeats <n>', 'times the grid runs with --jobs 1 and then --jobs 2 (the speedup is the ratio of the medians)', parsePositiveInt, 3)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { source: string; classes: ClassPair; epochs: number; gridEpochs: number; gridRepeats: number; json: boolean }) => {
@@ -68,9 +68,9 @@ export function registerBenchCommand(program: Command): void {
             ],
           ),
           `grid repeats (s): --jobs 1 ${r.grid.jobs1Repeats.map((s) => s.toFixed(1)).join(', ')}; --jobs 2 ${r.grid.jobs2Repeats.map((s) => s.toFixed(1)).join(', ')}`,
-          r.grid.jobs1Cores === null
-            ? 'cores one run keeps busy: unknown (no /proc)'
-            : `with --jobs 1 the runs' processes kept ${r.grid.jobs1Cores.toFixed(2)} of ${r.threads} cores busy (CPU time over wall time), so --jobs 2 can gain at most ${r.grid.ceiling!.toFixed(2)}x at that CPU cost per run`,
+          r.grid.ceiling === null
+            ? 'CPU time of the runs: unknown (no /proc)'
+            : `CPU time per run: --jobs 1 ${r.grid.jobs1CpuSecondsPerRun!.toFixed(1)} s (${r.grid.jobs1BusyCores!.toFixed(2)} of ${r.threads} cores busy), --jobs 2 ${r.grid.jobs2CpuSecondsPerRun!.toFixed(1)} s (${r.grid.jobs2BusyCores!.toFixed(2)} busy); with every core busy at that cost, --jobs 2 would gain ${r.grid.ceiling.toFixed(2)}x`,
           `egtea process wall time ${r.run.egteaWallSeconds.toFixed(1)} s (with start-up); final validation top-1: egtea ${((r.run.egteaValidationTop1 ?? 0) * 100).toFixed(1)}%, PyTorch ${(r.run.pytorchValidationTop1 * 100).toFixed(1)}%`,
         ].join('\n'),
       );
