@@ -10,7 +10,7 @@ import { runSweep } from '../sweep/sweep.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
-import { runPythonReference } from './reference.js';
+import { median, runPythonReference } from './reference.js';
 import { RunFolder } from '../run/run-folder.js';
 
 export interface SweepBenchOptions {
@@ -54,12 +54,6 @@ export interface SweepBenchResult {
     met: boolean;
   };
   load: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /**

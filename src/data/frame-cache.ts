@@ -35,8 +35,4 @@ export class FrameCache {
   get size(): number {
     return this.frames.size;
   }
-
-  get usedBytes(): number {
-    return this.bytes;
-  }
 }
