@@ -56,6 +56,9 @@ export interface SweepBenchResult {
   load: number[];
 }
 
+/** The kernel's clock ticks per second (the unit of /proc's times), asked once. */
+let clockTicks: number | undefined;
+
 /**
  * CPU seconds (user + system) of this process's finished children, from /proc/self/stat (cutime
  * and cstime, in clock ticks); null where there is no /proc.
@@ -70,8 +73,8 @@ function childrenCpuSeconds(): number | null {
   // The fields after the command name, which is in parentheses and may hold spaces.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[13]) + Number(fields[14]);
-  const perSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
-  return Number.isFinite(ticks) && perSecond > 0 ? ticks / perSecond : null;
+  clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
+  return Number.isFinite(ticks) && clockTicks > 0 ? ticks / clockTicks : null;
 }
 
 /**
@@ -101,8 +104,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const egteaSeconds = history.reduce((s, r) => s + r.seconds, 0);
     const ratio = egteaSeconds / (reference.seconds as number);
 
-    let repeat = 0;
-    const grid = async (jobs: number) => {
+    const grid = async (jobs: number, repeat: number) => {
       log(`grid of 4 runs (ce, cdb x 2 seeds, ${options.gridEpochs} epochs) with --jobs ${jobs}, repeat ${repeat + 1} of ${options.gridRepeats}...`);
       const cpu = childrenCpuSeconds();
       const t = Date.now();
@@ -124,9 +126,9 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     // Alternating, so a slow spell of a shared machine falls on both sides.
     const jobs1: { seconds: number; cpuSeconds: number | null }[] = [];
     const jobs2: { seconds: number; cpuSeconds: number | null }[] = [];
-    for (repeat = 0; repeat < options.gridRepeats; repeat++) {
-      jobs1.push(await grid(1));
-      jobs2.push(await grid(2));
+    for (let repeat = 0; repeat < options.gridRepeats; repeat++) {
+      jobs1.push(await grid(1, repeat));
+      jobs2.push(await grid(2, repeat));
     }
     const jobs1Seconds = median(jobs1.map((r) => r.seconds));
     const jobs2Seconds = median(jobs2.map((r) => r.seconds));

@@ -74,10 +74,11 @@ function runWorker(args: string[], env: Record<string, string>): Promise<WorkerO
 export async function runWorkersBench(options: WorkersBenchOptions): Promise<WorkersBenchResult> {
   const rows: WorkersBenchRow[] = [];
   let parameters = 0;
+  const gpus = visibleGpus();
   for (const n of options.workers) {
     options.log(`${n} worker(s): ${options.arch}, ${options.batch} clip(s) of ${options.frames}x${options.size}x${options.size} each per step...`);
     const addresses = (await freePorts(n)).map((p) => `localhost:${p}`);
-    const environments = workerEnvironments(n, visibleGpus());
+    const environments = workerEnvironments(n, gpus);
     const outputs = await Promise.all(
       addresses.map((_, k) =>
         runWorker([String(k), options.arch, String(options.frames), String(options.size), String(options.batch), String(options.steps), String(options.reduces), ...addresses], environments[k]!),

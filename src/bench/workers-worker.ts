@@ -40,7 +40,7 @@ for (let i = 0; i < steps; i++) {
 }
 
 // The all-reduce alone: every trainable parameter's worth of float32, in train's buffers.
-const parameters = model.parameters.trainable().reduce((sum, p) => sum + p.variable.size, 0);
+const parameters = model.parameters.count();
 const buffer = tf.fill([parameters], 1 / (task + 1));
 const reduceMs: number[] = [];
 for (let i = 0; i < reduces + 1; i++) {

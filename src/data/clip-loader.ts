@@ -125,8 +125,8 @@ export class ClipLoader {
     const perJob = Math.ceil(indices.length / concurrency);
     const jobs: Promise<void>[] = [];
     for (let first = 0; first < indices.length; first += perJob) {
-      const slots = indices.slice(first, first + perJob).map((_, i) => first + i);
-      jobs.push(this.limit(() => this.loadClips(slots.map((slot) => this.records[indices[slot]!]!), epoch, data, slots.map((slot) => slot * clipValues))));
+      const chunk = indices.slice(first, first + perJob);
+      jobs.push(this.limit(() => this.loadClips(chunk.map((r) => this.records[r]!), epoch, data, chunk.map((_, i) => (first + i) * clipValues))));
     }
     await Promise.all(jobs);
     return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };

@@ -46,11 +46,6 @@ export function enableCollectives(role: WorkerRole): string {
   return device;
 }
 
-/** The role collectives were enabled with in this process, or null. */
-export function collectiveRole(): WorkerRole | null {
-  return enabled;
-}
-
 /**
  * All-reduces among the workers of one group with TensorFlow's CollectiveReduceV2. Every worker
  * issues the same collectives in the same order, each under an instance key its caller names

@@ -1,5 +1,6 @@
 import { UserError } from '../util/errors.js';
 import { unansweringPeer, type WorkerRole } from './collectives.js';
+import { tasksNamedIn } from './server-def.js';
 
 /**
  * The one message for a collective that failed because another worker died, hung or cannot be
@@ -9,7 +10,7 @@ import { unansweringPeer, type WorkerRole } from './collectives.js';
 export function collectiveFailure(error: unknown, role: WorkerRole): UserError | null {
   const message = error instanceof Error ? error.message : String(error);
   if (!/collective/i.test(message)) return null;
-  const peers = [...message.matchAll(/\/job:worker\/replica:0\/task:(\d+)/g)].map((m) => Number(m[1])).filter((t) => t !== role.task && t < role.addresses.length);
+  const peers = tasksNamedIn(message).filter((t) => t !== role.task && t < role.addresses.length);
   // A timeout names no one: ask each peer whether it still answers.
   const peer = peers[0] ?? unansweringPeer(role, 5000);
   const who = peer === undefined ? 'another worker' : `worker ${peer} (${role.addresses[peer]})`;

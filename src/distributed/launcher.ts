@@ -12,9 +12,10 @@ export interface LaunchOptions {
   /** The command line of each worker after `egtea`, without --workers; --cluster and --task are added. */
   args: string[];
   log: (line: string) => void;
-  /** Seconds between asking a worker to stop and killing it. */
-  graceSeconds?: number;
 }
+
+/** Seconds between asking a worker to stop and killing it. */
+const GRACE_SECONDS = 10;
 
 /** The GPUs workers are spread over: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists (none without it). */
 export function visibleGpus(): string[] {
@@ -63,7 +64,7 @@ export async function launchWorkers(options: LaunchOptions): Promise<void> {
     children.forEach((child, k) => {
       if (k === except || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), (options.graceSeconds ?? 10) * 1000).unref();
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), GRACE_SECONDS * 1000).unref();
     });
   };
   const forward = (signal: NodeJS.Signals) => () => {

@@ -8,6 +8,11 @@ export function taskName(task: number): string {
   return `/job:${WORKER_JOB}/replica:0/task:${task}`;
 }
 
+/** The tasks a text (TensorFlow's status message, say) names by taskName, in order. */
+export function tasksNamedIn(text: string): number[] {
+  return [...text.matchAll(new RegExp(`/job:${WORKER_JOB}/replica:0/task:(\\d+)`, 'g'))].map((m) => Number(m[1]));
+}
+
 /**
  * A tensorflow.ServerDef for task `task` of a cluster whose workers listen at `addresses`
  * (host:port, task order), speaking gRPC, with task 0 leading collective groups. Field numbers

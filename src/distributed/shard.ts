@@ -1,9 +1,9 @@
 /**
  * How data-parallel workers split one global batch. The batch of `n` clips is cut into the
- * micro-batches one process accumulating `workers x accumulation` of them would make (near-equal,
- * larger first, as microBatches in trainer.ts cuts them); worker k takes the k-th run of
- * `accumulation` consecutive micro-batches. So the union of the shards is the single-process
- * batch, in its order, and each worker's micro-batches are the single process's.
+ * micro-batches one process accumulating `workers x accumulation` of them would make
+ * (microBatchSizes, which trainer.ts cuts by too); worker k takes the k-th run of `accumulation`
+ * consecutive micro-batches. So the union of the shards is the single-process batch, in its
+ * order, and each worker's micro-batches are the single process's.
  */
 export interface BatchShare {
   /** Clips of the whole batch. */
@@ -19,15 +19,20 @@ export interface BatchShare {
   end: number;
 }
 
+/** The sizes of `n` clips cut into min(parts, n) near-equal micro-batches, larger first. */
+export function microBatchSizes(n: number, parts: number): number[] {
+  const count = Math.min(parts, n);
+  return Array.from({ length: count }, (_, i) => Math.floor(n / count) + (i < n % count ? 1 : 0));
+}
+
 export function batchShare(n: number, workers: number, accumulation: number, worker: number): BatchShare {
-  const totalParts = Math.min(workers * accumulation, n);
-  const size = (i: number) => Math.floor(n / totalParts) + (i < n % totalParts ? 1 : 0);
+  const sizes = microBatchSizes(n, workers * accumulation);
+  const totalParts = sizes.length;
   const first = Math.min(worker * accumulation, totalParts);
   const last = Math.min(first + accumulation, totalParts);
-  let start = 0;
-  for (let i = 0; i < first; i++) start += size(i);
-  let end = start;
-  for (let i = first; i < last; i++) end += size(i);
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const start = sum(sizes.slice(0, first));
+  const end = start + sum(sizes.slice(first, last));
   return { batchClips: n, totalParts, parts: last - first, partsAfter: totalParts - last, start, end };
 }
 

@@ -29,31 +29,29 @@ export interface InferredOutput {
   shape: number[] | null;
 }
 
-let loaded: KernelOpsModule | null = null;
-let registered: readonly string[] | null | undefined;
+let loaded: KernelOpsModule | null | undefined;
 let loadError = '';
 
-/** Registers the ops once, when the native backend is active; their names, or null. */
-function registeredOps(): readonly string[] | null {
-  if (registered !== undefined) return registered;
+/** Loads the ops module once (which registers its ops), when the native backend is active; null when it cannot be had. */
+function opsModule(): KernelOpsModule | null {
+  if (loaded !== undefined) return loaded;
   if (nativeBackend() === null) return null;
-  registered = null;
+  loaded = null;
   if (fs.existsSync(KERNEL_OPS_PATH)) {
     try {
       loaded = createRequire(import.meta.url)(KERNEL_OPS_PATH) as KernelOpsModule;
-      registered = loaded.ops;
     } catch (error) {
       loadError = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     }
   } else {
     loadError = `${KERNEL_OPS_PATH} is not built (run: egtea engine install --force)`;
   }
-  return registered;
+  return loaded;
 }
 
 /** Whether egtea's kernels run as TensorFlow ops here (native backend, ops built, kernels enabled). */
 export function kernelOpsAvailable(): boolean {
-  return kernelsEnabled() && registeredOps() !== null;
+  return kernelsEnabled() && opsModule() !== null;
 }
 
 /** Why the ops are not registered ('' when they are, or were never asked for). */
@@ -66,6 +64,6 @@ export function kernelOpsError(): string {
  * not loaded, or was built before it had this).
  */
 export function shapeInference(): Pick<KernelOpsModule, 'newShapeGraph' | 'addShapeNode'> | null {
-  if (registeredOps() === null || typeof loaded?.addShapeNode !== 'function') return null;
-  return loaded;
+  const module = opsModule();
+  return typeof module?.addShapeNode === 'function' ? module : null;
 }

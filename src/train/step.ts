@@ -64,11 +64,11 @@ export function accumulatedTrainStep(
   // A data-parallel step's graph is keyed by the global batch too: a worker's shard can keep its
   // shape while another's changes, and every worker must record (run its all-reduce twice) at
   // the same steps, or their collectives would pair up wrongly.
-  const batchMarker = share ? tf.zeros([share.share.batchClips]) : null;
-  const [packed] =
-    graph && optimizerInputs && lossInputs
-      ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...(batchMarker ? [batchMarker] : [])], body)
-      : body();
+  const asGraph = graph !== undefined && optimizerInputs !== null && lossInputs !== null;
+  const batchMarker = asGraph && share ? tf.zeros([share.share.batchClips]) : null;
+  const [packed] = asGraph
+    ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...(batchMarker ? [batchMarker] : [])], body)
+    : body();
   batchMarker?.dispose();
   // One read per step, after the update, so nothing inside the step waits on JavaScript.
   const values = packed!.dataSync();
@@ -137,19 +137,12 @@ function updateFromMicroBatches(
     tf.dispose([...(sums ?? []), ...(total ? [total] : []), ...[...runningStarts.values()].map((r) => r.start)]);
     return applyAndPack(model, optimizer, variables, combined.gradients, combined.loss);
   }
-  const named: tf.NamedTensorMap = {};
   const scale = 1 / microBatches.length;
-  variables.forEach((v, i) => {
-    named[v.name] = scale === 1 ? sums![i]! : tf.mul(sums![i]!, scale);
-  });
-  const gradientSums = variables.map((v) => tf.sum(named[v.name]!));
-  optimizer.applyGradients(named);
-  tf.dispose(scale === 1 ? sums! : [...sums!, ...Object.values(named)]);
-  const mean = scale === 1 ? total! : (tf.mul(total!, scale) as tf.Scalar);
-  if (scale !== 1) total!.dispose();
-  const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
-  tf.dispose([mean, ...gradientSums]);
-  return packed;
+  if (scale === 1) return applyAndPack(model, optimizer, variables, sums!, total!);
+  const gradients = sums!.map((s) => tf.mul(s, scale));
+  const mean = tf.mul(total!, scale) as tf.Scalar;
+  tf.dispose([...sums!, total!]);
+  return applyAndPack(model, optimizer, variables, gradients, mean);
 }
 
 /** Remembers, at its first update in the step, where each running statistic started. */
@@ -161,7 +154,7 @@ function noteRunningStarts(updates: readonly { variable: tf.Variable; decay: num
   }
 }
 
-/** Applies combined gradients (one tensor per trainable variable, in order); packs as updateFromMicroBatches does. */
+/** Applies the step's gradients (one tensor per trainable variable, in order) and packs as updateFromMicroBatches says; disposes its inputs. */
 function applyAndPack(model: ClipModel, optimizer: GradientApplier, variables: tf.Variable[], gradients: tf.Tensor[], mean: tf.Scalar): tf.Tensor1D {
   const named: tf.NamedTensorMap = {};
   variables.forEach((v, i) => (named[v.name] = gradients[i]!));

@@ -6,7 +6,7 @@ import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
 import { collectiveFailure } from '../distributed/failure.js';
-import { globalBatchSize } from '../distributed/shard.js';
+import { globalBatchSize, microBatchSizes } from '../distributed/shard.js';
 import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
@@ -128,10 +128,8 @@ interface Training {
 
 /** Splits a batch into at most `parts` near-equal micro-batches (the last batch of an epoch may be short). */
 export function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: number): { clips: tf.Tensor5D; labels: tf.Tensor1D }[] {
-  const n = labels.shape[0];
-  const count = Math.min(parts, n);
-  if (count === 1) return [{ clips, labels }];
-  const sizes = Array.from({ length: count }, (_, i) => Math.floor(n / count) + (i < n % count ? 1 : 0));
+  const sizes = microBatchSizes(labels.shape[0], parts);
+  if (sizes.length === 1) return [{ clips, labels }];
   const clipParts = tf.split(clips, sizes, 0) as tf.Tensor5D[];
   const labelParts = tf.split(labels, sizes, 0) as tf.Tensor1D[];
   return clipParts.map((c, i) => ({ clips: c, labels: labelParts[i]! }));

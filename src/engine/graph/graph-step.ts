@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { currentFacts } from '../dispatch.js';
 import { nativeBackend, type NativeBackend } from '../native-backend.js';
-import { functionCallAttrs } from './function-call.js';
-import { encodeGraphDef } from './graph-def.js';
+import { addGraphFunction, functionCallAttrs } from './function-call.js';
 import { traceStep, UntraceableStepError, type TracedStep } from './step-trace.js';
 
 interface CompiledStep {
@@ -14,7 +13,6 @@ interface CompiledStep {
   outputCount: number;
 }
 
-let functionsMade = 0;
 
 export interface GraphStepOptions {
   /** Told once why the step stays eager (what it read, or that its graph keeps changing). */
@@ -108,9 +106,7 @@ export class GraphStep {
   }
 
   private compile(backend: NativeBackend, trace: TracedStep): CompiledStep {
-    const functionName = `egtea_step_${process.pid}_${functionsMade++}`;
-    const inputs = trace.inputNames.map((name) => `${name}:0`).join(',');
-    backend.binding.addFunction!(encodeGraphDef(trace.nodes), functionName, inputs, trace.outputNames.join(','));
+    const functionName = addGraphFunction(backend.binding, 'egtea_step', trace.nodes, trace.inputNames, trace.outputNames);
     // Only the key of a recording is kept (to compare the next one with): not its nodes.
     return { functionName, nodes: trace.nodes.length, reassigned: trace.reassigned, resultCount: trace.resultCount, outputCount: trace.outputNames.length };
   }

@@ -87,7 +87,8 @@ export function groupInputsByArgument<T>(op: OpDefSummary, attrs: ReadonlyMap<st
   const groups = op.inputs.map((arg): T | T[] => {
     const length = argLength(arg, attrs);
     if (length === null) throw new Error(`${op.name}: the length of input list ${arg.name} is not stated`);
-    next += arg.numberAttr || arg.typeListAttr ? length : 1;
+    // argLength is 1 for a single tensor, which is given as itself, not as a list.
+    next += length;
     return arg.numberAttr || arg.typeListAttr ? inputs.slice(next - length, next) : inputs[next - 1]!;
   });
   if (next !== inputs.length) throw new Error(`${op.name}: ${inputs.length} inputs for ${next} argument slots`);

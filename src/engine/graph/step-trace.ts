@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { shapeInference, type ShapeGraphHandle } from '../kernel-ops.js';
+import { shapeInference, type InferredOutput, type ShapeGraphHandle } from '../kernel-ops.js';
 import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';
-import { functionCallAttrs } from './function-call.js';
-import { encodeGraphDef, type GraphAttrValue, type GraphNode } from './graph-def.js';
+import { addGraphFunction, functionCallAttrs } from './function-call.js';
+import { type GraphAttrValue, type GraphNode } from './graph-def.js';
 import { kernelOpOutputs } from './kernel-op-shapes.js';
 import { decodeOpDef, groupInputsByArgument, inferInputAttrs, type OpDefSummary } from './op-def.js';
 
@@ -109,7 +109,6 @@ interface TensorMap {
   get(dataId: object): { id: number; values: unknown } | undefined;
 }
 
-let materialisations = 0;
 
 /**
  * Records `body` -- every TensorFlow call it makes through the tfjs-node binding -- as a graph
@@ -174,7 +173,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
   const isShapeOnly = (id: number): boolean => id >= FIRST_SHAPE_ONLY_ID;
   const realId = (id: number): number => (isShapeOnly(id) ? (madeReal.get(id) ?? id) : id);
 
-  const addToShapeGraph = (node: GraphNode): { dtype: number; shape: number[] | null }[] => {
+  const addToShapeGraph = (node: GraphNode): InferredOutput[] => {
     const grouped = groupInputsByArgument(opDef(backend, node.op), node.attrs, node.inputs.map((s) => shapeAliases.get(s) ?? s));
     return inference!.addShapeNode(shapeGraph!, node.name, node.op, grouped, [...node.attrs].map(([k, v]) => [k, v.kind, v.value]));
   };
@@ -189,7 +188,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
   const inferOutputs = (node: GraphNode, numOutputs: number): OutputMetadata[] | null => {
     try {
       const egtea = kernelOpOutputs(node.op, node.inputs.map((s) => shapes.get(s)!), node.attrs);
-      let outputs: { dtype: number; shape: number[] | null }[];
+      let outputs: InferredOutput[];
       if (egtea !== null) {
         outputs = egtea.map((o) => ({ dtype: o.dtype === 'int32' ? real.TF_INT32 : real.TF_FLOAT, shape: o.shape }));
         outputs.forEach((o, i) => {
@@ -427,8 +426,7 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
 
 /** Runs the nodes recorded so far as a function, fed with `inputIds`, for the tensors at `outputs` (on the binding itself, not the recorder). */
 function runRecorded(backend: NativeBackend, binding: NativeBackend['binding'], nodes: readonly GraphNode[], inputNames: readonly string[], inputIds: readonly number[], outputs: readonly Source[]): OutputMetadata[] {
-  const name = `egtea_recorded_${process.pid}_${materialisations++}`;
-  binding.addFunction!(encodeGraphDef(nodes), name, inputNames.map((n) => `${n}:0`).join(','), outputs.join(','));
+  const name = addGraphFunction(binding, 'egtea_recorded', nodes, inputNames, outputs);
   try {
     return binding.executeOp(name, functionCallAttrs(backend), [...inputIds], outputs.length);
   } finally {

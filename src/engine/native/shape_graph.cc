@@ -10,14 +10,11 @@
 #include <vector>
 
 #include "tensorflow/c/c_api.h"
+#include "tf_status.h"
 
 namespace {
 
-struct Status {
-  TF_Status* s = TF_NewStatus();
-  ~Status() { TF_DeleteStatus(s); }
-  bool ok() const { return TF_GetCode(s) == TF_OK; }
-};
+using egtea::Status;
 
 bool Throw(napi_env env, const std::string& message) {
   napi_throw_error(env, nullptr, message.c_str());

@@ -13,14 +13,11 @@
 #include "shape_graph.h"
 #include "tensorflow/c/kernels.h"
 #include "tensorflow/c/ops.h"
+#include "tf_status.h"
 
 namespace {
 
-struct Status {
-  TF_Status* s = TF_NewStatus();
-  ~Status() { TF_DeleteStatus(s); }
-  bool ok() const { return TF_GetCode(s) == TF_OK; }
-};
+using egtea::Status;
 
 // Inputs are released when the compute function returns.
 struct Inputs {
