@@ -5,7 +5,7 @@ import { bindingDevice } from '../engine/dispatch.js';
 import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
 import { GraphStep, type GraphStepState } from '../engine/graph/graph-step.js';
 import { kernelsAvailable } from '../engine/kernels.js';
-import { createLoss } from '../losses/create-loss.js';
+import { createLoss } from '../losses/registry.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import { LeNet5 } from '../models/lenet5.js';
 import { Parameters } from '../models/parameters.js';

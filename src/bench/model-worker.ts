@@ -15,7 +15,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { traceStep } from '../engine/graph/step-trace.js';
 import { kernelOpsError } from '../engine/kernel-ops.js';
 import { nativeBackend } from '../engine/native-backend.js';
-import { createLoss } from '../losses/create-loss.js';
+import { createLoss } from '../losses/registry.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import { createModel } from '../models/presets.js';
 import { median } from './reference.js';

@@ -8,7 +8,7 @@ import { enableCollectives } from '../distributed/collectives.js';
 import { DataParallelWorker } from '../distributed/data-parallel.js';
 import { selectBackend } from '../engine/backend.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
-import { createLoss } from '../losses/create-loss.js';
+import { createLoss } from '../losses/registry.js';
 import { createModel } from '../models/presets.js';
 import { Sgd } from '../train/sgd.js';
 import { accumulatedTrainStep } from '../train/step.js';

@@ -5,7 +5,7 @@ import synth from '../../pipelines/synth.js';
 import { applyOverrides } from '../config/overrides.js';
 import { selectBackend } from '../engine/backend.js';
 import { evaluateRun } from '../eval/evaluate-run.js';
-import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
+import { LOSS_NAMES, type LossName } from '../losses/registry.js';
 import { train } from '../train/trainer.js';
 import { groupedMetricsTable } from '../report/metrics-table.js';
 import { RunFolder } from '../run/run-folder.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
 import { checkOps, relativeError, type OpAgreement } from '../engine/check-ops.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
-import { createLoss } from '../losses/create-loss.js';
+import { createLoss } from '../losses/registry.js';
 import { createModel } from '../models/presets.js';
 import { Sgd } from '../train/sgd.js';
 import { trainStep } from '../train/step.js';

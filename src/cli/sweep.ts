@@ -4,7 +4,7 @@ import { PIPELINES } from '../../pipelines/index.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
 import { selectBackend } from '../engine/backend.js';
-import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
+import { LOSS_NAMES, type LossName } from '../losses/registry.js';
 import { lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';

@@ -1,29 +1,27 @@
-import type { LossName } from '../losses/create-loss.js';
+import type { AnyLossSettings, LossName } from '../losses/registry.js';
 import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
-import type { CdbLossConfig } from './loss-config.js';
+import { lossSettingOptions } from './loss-config.js';
 import { leafKeys, optionName, setByKey } from './schema.js';
 
-/** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
-export interface PipelineOverrides extends Omit<CdbLossConfig, 'name'> {
+/** What a command line may change in a pipeline: the loss, any loss's settings (`--tau`, `--gamma`, ...), and a few others. */
+export interface PipelineOverrides extends Partial<AnyLossSettings> {
   loss?: LossName;
   initializer?: ModelInitializer;
+  /** q of class-balanced sampling (loader.classSampling). */
+  classSampling?: number;
   epochs?: number;
   seed?: number;
   /** `key=value` pairs for any other key (`--set schedule.learningRate=0.01`), applied last, in order. */
   set?: readonly string[];
 }
 
-/** The pipeline key each override sets, in the order they apply (the loss's name before its settings). */
-export const OVERRIDE_KEYS: { readonly [K in Exclude<keyof PipelineOverrides, 'set'>]-?: string } = {
+/** The pipeline key each override sets, in the order they apply (the loss's name before its settings, which come from the registry). */
+export const OVERRIDE_KEYS: Readonly<Record<string, string>> = {
   loss: 'loss.name',
-  tau: 'loss.tau',
-  tauRule: 'loss.tauRule',
-  normalize: 'loss.normalize',
-  reduction: 'loss.reduction',
-  minDifficulty: 'loss.minDifficulty',
-  smoothing: 'loss.smoothing',
+  ...Object.fromEntries(lossSettingOptions().map((o) => [o.key, `loss.${o.key}`])),
   initializer: 'model.initializer',
+  classSampling: 'loader.classSampling',
   epochs: 'schedule.epochs',
   seed: 'seed',
 };
@@ -54,8 +52,8 @@ export function setPipelineValue(pipeline: Pipeline, key: string, text: string, 
  */
 export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides, source = 'command line'): Pipeline {
   let result: unknown = pipeline;
-  for (const [option, key] of Object.entries(OVERRIDE_KEYS) as [keyof typeof OVERRIDE_KEYS, string][]) {
-    const value = overrides[option];
+  for (const [option, key] of Object.entries(OVERRIDE_KEYS)) {
+    const value = (overrides as Record<string, unknown>)[option];
     if (value === undefined) continue;
     // The new loss's settings are set with it, so `--loss cdb --tau 1` works on a CE pipeline.
     result = setByKey(PIPELINE_SCHEMA, result, key, { value }, `${source}: ${optionName(option)}`);

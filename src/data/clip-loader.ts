@@ -5,7 +5,7 @@ import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
 import { FrameCache } from './frame-cache.js';
 import { frameFile } from './frame-layout.js';
-import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
+import { classSampledOrder, evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
 import { centreAugmentation, drawAugmentation, loadClipsInto, type ClipLoad, type TransformConfig } from './transforms.js';
 
 /** A clip ready to load: a folder of frames named as frame-layout.ts says (an image is a one-frame clip). */
@@ -33,7 +33,13 @@ export interface LoaderOptions {
   /** Decoded frames kept in memory, in MiB (0: none), so small images are decoded once per run, not once per epoch. */
   cacheMiB?: number;
   dropLast?: boolean;
-  /** The clips of a batch (indices into `records`) this process loads: a data-parallel worker's share (src/distributed/). Default: all. */
+  /**
+   * Training: draw each epoch's clips by class, class c with probability proportional to n_c^q
+   * (q = 0 class-balanced, 1/2 square-root, 1 instance-balanced), with replacement. Left out:
+   * every clip once per epoch, shuffled.
+   */
+  classSampling?: number;
+  /** The part of a batch (its positions in the epoch's order) this process loads: a data-parallel worker's share (src/distributed/). Default: all. */
   shardOf?: (batch: readonly number[]) => number[];
 }
 
@@ -80,10 +86,15 @@ export class ClipLoader {
     return dropLast ? Math.floor(this.records.length / batchSize) : Math.ceil(this.records.length / batchSize);
   }
 
-  /** The clip order of an epoch: shuffled for training, as given for evaluation. */
+  /** The clips of an epoch (indices into records): shuffled or drawn by class for training, as given for evaluation. */
   order(epoch: number): number[] {
     const order = this.records.map((_, i) => i);
-    return this.options.training ? new SeededRandom(this.options.seed).fork(`epoch/${epoch}/order`).shuffle(order) : order;
+    if (!this.options.training) return order;
+    const { classSampling } = this.options;
+    if (classSampling !== undefined) {
+      return classSampledOrder(this.records.map((r) => r.label), classSampling, new SeededRandom(this.options.seed).fork(`epoch/${epoch}/class-sampling`));
+    }
+    return new SeededRandom(this.options.seed).fork(`epoch/${epoch}/order`).shuffle(order);
   }
 
   /** Loads one clip as float32 [T, size, size, 3] into `out` at `offset`. */
@@ -92,9 +103,10 @@ export class ClipLoader {
   }
 
   /** Where a clip's frames are, and how they are augmented this epoch. */
-  private async planClip(record: ClipRecord, epoch: number, offset: number): Promise<ClipLoad> {
+  private async planClip(record: ClipRecord, epoch: number, offset: number, draw = 0): Promise<ClipLoad> {
     const { segments, training, transform } = this.options;
-    const random = new SeededRandom(this.options.seed).fork(`epoch/${epoch}/clip/${record.clip}`);
+    // A clip drawn again in the same epoch (class sampling) gets augmentation of its own.
+    const random = new SeededRandom(this.options.seed).fork(`epoch/${epoch}/clip/${record.clip}${draw > 0 ? `/draw/${draw}` : ''}`);
     const indices = training ? trainingFrameIndices(record.frameCount, segments, random) : evaluationFrameIndices(record.frameCount, segments);
     let { width, height } = record;
     if (width === undefined || height === undefined) {
@@ -107,8 +119,8 @@ export class ClipLoader {
   }
 
   /** Loads clips (one job) into `out` at their offsets; a failure names the clip and how to mend it. */
-  private async loadClips(records: readonly ClipRecord[], epoch: number, out: Float32Array, offsets: readonly number[]): Promise<void> {
-    const plans = await Promise.all(records.map((record, i) => this.planClip(record, epoch, offsets[i]!).catch((error: unknown) => Promise.reject(damagedClip(record, error)))));
+  private async loadClips(records: readonly ClipRecord[], epoch: number, out: Float32Array, offsets: readonly number[], draws: readonly number[] = []): Promise<void> {
+    const plans = await Promise.all(records.map((record, i) => this.planClip(record, epoch, offsets[i]!, draws[i] ?? 0).catch((error: unknown) => Promise.reject(damagedClip(record, error)))));
     try {
       await loadClipsInto(plans, this.options.transform, out, this.cache);
     } catch (error) {
@@ -118,7 +130,8 @@ export class ClipLoader {
     }
   }
 
-  private async loadBatch(indices: number[], epoch: number): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
+  /** Loads the clips `indices` (into records); `draws[i]` counts earlier draws of the same clip this epoch. */
+  private async loadBatch(indices: number[], epoch: number, draws: readonly number[] = []): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
     const { segments, transform, concurrency } = this.options;
     const clipValues = segments * transform.size * transform.size * 3;
     const data = new Float32Array(indices.length * clipValues);
@@ -126,7 +139,8 @@ export class ClipLoader {
     const jobs: Promise<void>[] = [];
     for (let first = 0; first < indices.length; first += perJob) {
       const chunk = indices.slice(first, first + perJob);
-      jobs.push(this.limit(() => this.loadClips(chunk.map((r) => this.records[r]!), epoch, data, chunk.map((_, i) => (first + i) * clipValues))));
+      const chunkDraws = draws.slice(first, first + perJob);
+      jobs.push(this.limit(() => this.loadClips(chunk.map((r) => this.records[r]!), epoch, data, chunk.map((_, i) => (first + i) * clipValues), chunkDraws)));
     }
     await Promise.all(jobs);
     return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };
@@ -139,12 +153,14 @@ export class ClipLoader {
    */
   async *batches(epoch: number, first = 0): AsyncGenerator<Batch> {
     const order = this.order(epoch);
+    const draws = drawCounts(order);
     const { batchSize, segments, transform, prefetch } = this.options;
     const count = this.batchCount();
     const pending: Promise<{ data: Float32Array; labels: Int32Array; names: string[] }>[] = [];
     const schedule = (b: number) => {
-      const indices = order.slice(b * batchSize, (b + 1) * batchSize);
-      if (b < count) pending.push(this.loadBatch(this.options.shardOf ? this.options.shardOf(indices) : indices, epoch));
+      const positions = Array.from({ length: Math.max(0, Math.min(order.length, (b + 1) * batchSize) - b * batchSize) }, (_, i) => b * batchSize + i);
+      const mine = this.options.shardOf ? this.options.shardOf(positions) : positions;
+      if (b < count) pending.push(this.loadBatch(mine.map((at) => order[at]!), epoch, mine.map((at) => draws[at]!)));
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
     for (let b = first; b < count; b++) {
@@ -162,4 +178,14 @@ export class ClipLoader {
       }
     }
   }
+}
+
+/** For each position of an epoch's order, how often its clip was drawn before (0 for a first draw). */
+function drawCounts(order: readonly number[]): number[] {
+  const seen = new Map<number, number>();
+  return order.map((r) => {
+    const count = seen.get(r) ?? 0;
+    seen.set(r, count + 1);
+    return count;
+  });
 }

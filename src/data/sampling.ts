@@ -25,3 +25,40 @@ export function evaluationFrameIndices(frameCount: number, segments: number): nu
   const b = segmentBoundaries(frameCount, segments);
   return Array.from({ length: segments }, (_, i) => Math.floor((b[i]! + b[i + 1]!) / 2));
 }
+
+/**
+ * One epoch of class-based sampling: as many draws as there are samples, each picking class c
+ * with probability n_c^q / sum_k n_k^q (classes without samples never), then one of its samples
+ * uniformly; both with replacement. q = 0 gives every class the same share (class-balanced),
+ * q = 1 each sample the same chance (instance-balanced), q = 1/2 the square-root rule.
+ * Returns indices into `labels`.
+ */
+export function classSampledOrder(labels: readonly number[], q: number, random: SeededRandom): number[] {
+  if (!(Number.isFinite(q) && q >= 0)) throw new Error(`class sampling q ${q} must be a number >= 0`);
+  const members = new Map<number, number[]>();
+  labels.forEach((label, i) => {
+    const list = members.get(label);
+    if (list) list.push(i);
+    else members.set(label, [i]);
+  });
+  const classes = [...members.keys()].sort((a, b) => a - b);
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const c of classes) {
+    total += members.get(c)!.length ** q;
+    cumulative.push(total);
+  }
+  return labels.map(() => {
+    const u = random.next() * total;
+    // The first class whose cumulative share exceeds u.
+    let low = 0;
+    let high = classes.length - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (cumulative[mid]! > u) high = mid;
+      else low = mid + 1;
+    }
+    const list = members.get(classes[low]!)!;
+    return list[random.int(0, list.length)]!;
+  });
+}

@@ -1,4 +1,4 @@
-import type { LossName } from '../losses/create-loss.js';
+import type { LossName } from '../losses/registry.js';
 
 // The published numbers of the CDB paper's imbalanced-MNIST tables (test error in %, mean and
 // standard deviation over 10 runs, 4000 epochs), to print beside ours. Numbers only.

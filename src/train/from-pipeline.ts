@@ -40,5 +40,6 @@ export function createPipelineLoader(p: Pipeline, records: readonly ClipRecord[]
     concurrency: p.loader.concurrency,
     prefetch: p.loader.prefetch,
     ...(p.loader.cacheMiB ? { cacheMiB: p.loader.cacheMiB } : {}),
+    ...(mode === 'train' && p.loader.classSampling !== undefined ? { classSampling: p.loader.classSampling } : {}),
   });
 }

@@ -67,6 +67,8 @@ export interface Pipeline {
     prefetch: number;
     /** Decoded frames kept in memory (MiB; default 0): small images are then decoded once per run. */
     cacheMiB?: number;
+    /** Class-based sampling for training: class c drawn with probability proportional to n_c^q (0 class-balanced, 0.5 square-root, 1 instance); left out, every clip once per epoch. */
+    classSampling?: number;
   };
   seed: number;
 }
@@ -131,6 +133,9 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
     concurrency: wholeNumber('loading jobs at once', 1),
     prefetch: wholeNumber('batches prepared ahead', 0),
     cacheMiB: optional(wholeNumber('decoded frames kept in memory, in MiB (small images are then decoded once per run, not once per epoch)', 0)),
+    classSampling: optional(
+      number('training clips drawn by class, class c with probability proportional to n_c^q, with replacement: 0 class-balanced, 0.5 square-root, 1 instance-balanced (left out: every clip once per epoch, shuffled)', { min: 0, max: 1 }),
+    ),
   }),
   seed: SEED_FIELD,
 });

@@ -11,9 +11,8 @@ import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
-import { lossSetup } from '../config/loss-config.js';
-import { createLoss, type ClassLoss } from '../losses/create-loss.js';
-import { DifficultyTracker } from '../losses/difficulty-tracker.js';
+import { buildLoss, type ClassLoss } from '../losses/registry.js';
+import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
@@ -200,14 +199,12 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
 function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
-  const setup = lossSetup(p.loss);
-  const tracker = setup.cdb ? new DifficultyTracker(data.classes.length, setup.cdb) : null;
   let loss: ClassLoss;
+  let tracker: DifficultyTracker | null;
   try {
-    loss = createLoss(setup.name, { ...setup.options, numClasses: data.classes.length, counts: data.trainingCounts, ...(tracker ? { tracker } : {}) });
+    ({ loss, tracker } = buildLoss(p.loss, { numClasses: data.classes.length, counts: data.trainingCounts }));
   } catch (error) {
     // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
-    tracker?.dispose();
     model.parameters.dispose();
     throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
   }

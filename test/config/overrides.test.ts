@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import synth from '../../pipelines/synth.js';
-import { cdbOptionsTable, lossSetup, resolvedLoss } from '../../src/config/loss-config.js';
+import { cdbOptionsTable, resolvedLoss } from '../../src/config/loss-config.js';
 import { applyOverrides, optionName, parseSetArgument, pipelineKeys, setPipelineValue } from '../../src/config/overrides.js';
 import { upgradeLegacyPipeline } from '../../src/config/legacy-pipeline.js';
 import { readRunInfo } from '../../src/eval/evaluate-run.js';
@@ -21,7 +21,7 @@ describe('applyOverrides: the one way a command changes a pipeline', () => {
     const result = applyOverrides(focalPipeline, { loss: 'focal', epochs: 3 });
     expect(result.loss).toEqual({ name: 'focal', gamma: 1, reduction: 'weighted' });
     expect(result.schedule.epochs).toBe(3);
-    expect(lossSetup(result.loss).options).toEqual({ gamma: 1, reduction: 'weighted' });
+    expect(resolvedLoss(result.loss)).toEqual({ name: 'focal', gamma: 1, reduction: 'weighted' });
     // The input is not changed.
     expect(focalPipeline.schedule.epochs).toBe(synth.schedule.epochs);
   });
@@ -35,7 +35,7 @@ describe('applyOverrides: the one way a command changes a pipeline', () => {
   it('sets every CDB option, and refuses one on a loss that does not read it, naming the option', () => {
     const cdb = applyOverrides(synth, { tau: 0.5, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.1, smoothing: 0.3 });
     expect(cdb.loss).toEqual({ name: 'cdb', tau: 0.5, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.1, smoothing: 0.3 });
-    expect(lossSetup(cdb.loss)).toEqual({ name: 'cdb', options: { reduction: 'weighted' }, cdb: { tau: 0.5, tauRule: 'official', normalize: 'none', minDifficulty: 0.1, smoothing: 0.3 } });
+    expect(resolvedLoss(cdb.loss)).toEqual({ name: 'cdb', reduction: 'weighted', tau: 0.5, tauRule: 'official', normalize: 'none', minDifficulty: 0.1, smoothing: 0.3 });
     expect(() => applyOverrides(focalPipeline, { tau: 1 })).toThrow("command line: --tau: loss.tau does not apply to loss 'focal' (only to cdb); focal takes gamma, reduction");
     expect(() => applyOverrides(synth, { loss: 'ce', smoothing: 0.5 })).toThrow("command line: --smoothing: loss.smoothing does not apply to loss 'ce' (only to cdb)");
     expect(() => applyOverrides(synth, { smoothing: 1 })).toThrow('command line: --smoothing: loss.smoothing must be a number in [0, 1)');
@@ -89,7 +89,7 @@ describe('pipelineKeys: what --set takes', () => {
     const keys = new Map(pipelineKeys().map((k) => [k.key, k]));
     expect(keys.get('schedule.learningRate')).toMatchObject({ expects: 'a number > 0' });
     expect(keys.get('schedule.learningRate')!.losses).toBeUndefined();
-    expect(keys.get('loss.name')).toMatchObject({ expects: 'one of ce, cdb, ifw, focal, cb, cb-focal, eql, ldam' });
+    expect(keys.get('loss.name')).toMatchObject({ expects: 'one of ce, cdb, ifw, focal, cb, cb-focal, eql, ldam, balanced-softmax, logit-adjusted' });
     expect(keys.get('loss.gamma')).toMatchObject({ expects: 'a number >= 0', losses: ['focal', 'cb-focal'] });
     expect(keys.get('loss.smoothing')).toMatchObject({ expects: 'a number in [0, 1)', losses: ['cdb'] });
     expect(keys.get('seed')).toMatchObject({ expects: 'a whole number >= 0' });
@@ -97,12 +97,13 @@ describe('pipelineKeys: what --set takes', () => {
   });
 });
 
-describe('lossSetup: a loss block to what createLoss and DifficultyTracker take', () => {
-  it('fills in every default, so run summaries show what trained', () => {
-    expect(lossSetup({ name: 'cdb' })).toEqual({ name: 'cdb', options: { reduction: 'mean' }, cdb: { tau: 'dynamic', tauRule: 'paper', normalize: 'classes', minDifficulty: 0, smoothing: 0 } });
-    expect(lossSetup({ name: 'ldam' }).options).toEqual({ ldamMaxMargin: 0.5, ldamScale: 30, drwEpoch: null, beta: 0.9999, reduction: 'weighted' });
-    expect(lossSetup({ name: 'eql', eqlGamma: 0.5 })).toEqual({ name: 'eql', options: { eqlLambda: 1.76e-3, eqlGamma: 0.5 }, cdb: null });
+describe('resolvedLoss: a loss block with every default filled in', () => {
+  it('so run summaries show what trained', () => {
+    expect(resolvedLoss({ name: 'cdb' })).toEqual({ name: 'cdb', reduction: 'mean', tau: 'dynamic', tauRule: 'paper', normalize: 'classes', minDifficulty: 0, smoothing: 0 });
+    expect(resolvedLoss({ name: 'ldam' })).toEqual({ name: 'ldam', ldamMaxMargin: 0.5, ldamScale: 30, drwEpoch: null, beta: 0.9999, reduction: 'weighted' });
+    expect(resolvedLoss({ name: 'eql', eqlGamma: 0.5 })).toEqual({ name: 'eql', eqlLambda: 1.76e-3, eqlGamma: 0.5 });
     expect(resolvedLoss({ name: 'focal' })).toEqual({ name: 'focal', gamma: 2, reduction: 'mean' });
+    expect(resolvedLoss({ name: 'logit-adjusted' })).toEqual({ name: 'logit-adjusted', laTau: 1 });
     expect(resolvedLoss({ name: 'ce' })).toEqual({ name: 'ce' });
   });
 });

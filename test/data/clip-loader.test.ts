@@ -85,6 +85,33 @@ describe('clip loader', () => {
     }
   });
 
+  it('class sampling: draws by class, resumes inside an epoch unchanged, and augments a clip drawn twice afresh', async () => {
+    const sampled = { ...options(2), classSampling: 0 };
+    const loader = new ClipLoader(records, sampled);
+    const whole = await epoch(loader, 0);
+    expect(whole.names).toHaveLength(records.length);
+    expect(whole.names).toEqual(loader.order(0).map((r) => records[r]!.clip));
+    // A resumed run skips the batches it trained on; the rest are the same batches.
+    const rest: number[] = [];
+    for await (const batch of new ClipLoader(records, sampled).batches(0, 2)) rest.push(tf.tidy(() => tf.sum(tf.abs(batch.clips)).dataSync()[0]!));
+    expect(rest).toEqual(whole.sums.slice(2));
+    // Without class sampling each clip comes once; with it some come twice, each with its own draw.
+    const order = loader.order(0);
+    const twice = order.findIndex((r, i) => order.indexOf(r) !== i);
+    expect(twice).toBeGreaterThan(-1);
+    const clipValues = 10 * 48 * 48 * 3;
+    const pixels: Float32Array[] = [];
+    for await (const batch of loader.batches(0)) {
+      const data = batch.clips.dataSync();
+      for (let i = 0; i < batch.names.length; i++) pixels.push(data.slice(i * clipValues, (i + 1) * clipValues) as Float32Array);
+    }
+    const first = pixels[order.indexOf(order[twice]!)]!;
+    const again = pixels[twice]!;
+    let difference = 0;
+    for (let i = 0; i < clipValues; i++) difference += Math.abs(first[i]! - again[i]!);
+    expect(difference / clipValues).toBeGreaterThan(0.05);
+  });
+
   it("refuses a label with one class in the training clips, naming the file and the labels that work", async () => {
     const data = await smallSyntheticDataset();
     // synth labels every clip noun 1.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluationFrameIndices, segmentBoundaries, trainingFrameIndices } from '../../src/data/sampling.js';
+import { classSampledOrder, evaluationFrameIndices, segmentBoundaries, trainingFrameIndices } from '../../src/data/sampling.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 describe('segment sampling', () => {
@@ -43,5 +43,36 @@ describe('segment sampling', () => {
 
   it('refuses a clip with no frames', () => {
     expect(() => segmentBoundaries(0, 10)).toThrow(/at least one frame/);
+  });
+});
+
+describe('class sampling: class c drawn with probability proportional to n_c^q', () => {
+  // Classes of 900, 90 and 10 samples (a class 3 with none).
+  const labels = [...Array<number>(900).fill(0), ...Array<number>(90).fill(1), ...Array<number>(10).fill(2)];
+  const shares = (q: number, epochs: number) => {
+    const drawn = [0, 0, 0, 0];
+    for (let e = 0; e < epochs; e++) for (const i of classSampledOrder(labels, q, new SeededRandom(`t/${e}`))) drawn[labels[i]!]! += 1;
+    const total = drawn.reduce((a, b) => a + b, 0);
+    return drawn.map((n) => n / total);
+  };
+
+  it('q = 0 class-balanced, q = 1/2 square-root, q = 1 instance-balanced (40 epochs of 1000 draws)', () => {
+    // A share p over 40000 draws has deviation sqrt(p (1 - p) / 40000) <= 0.0025; 0.01 is four of them.
+    const expected = (q: number) => [900, 90, 10].map((n) => n ** q / (900 ** q + 90 ** q + 10 ** q));
+    for (const q of [0, 0.5, 1]) {
+      const got = shares(q, 40);
+      expected(q).forEach((p, c) => expect(Math.abs(got[c]! - p), `q ${q}, class ${c}`).toBeLessThan(0.01));
+      expect(got[3]).toBe(0);
+    }
+  });
+
+  it('draws as many as there are samples, each within its class uniformly, the same for the same generator', () => {
+    const order = classSampledOrder(labels, 0, new SeededRandom(5));
+    expect(order).toHaveLength(labels.length);
+    expect(order).toEqual(classSampledOrder(labels, 0, new SeededRandom(5)));
+    // Class 2's ten samples, drawn ~333 times, each ~33 times.
+    const rare = order.filter((i) => labels[i] === 2);
+    expect(new Set(rare).size).toBe(10);
+    expect(() => classSampledOrder(labels, -1, new SeededRandom(1))).toThrow('class sampling q -1 must be a number >= 0');
   });
 });

@@ -4,7 +4,7 @@ import { GraphStep } from '../../src/engine/graph/graph-step.js';
 import { setKernelsEnabled } from '../../src/engine/kernels.js';
 import { ProtobufWriter } from '../../src/engine/graph/protobuf-writer.js';
 import { nativeBackend } from '../../src/engine/native-backend.js';
-import { createLoss } from '../../src/losses/create-loss.js';
+import { createLoss } from '../../src/losses/registry.js';
 import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';
 import { LeNet5 } from '../../src/models/lenet5.js';
 import { createModel } from '../../src/models/presets.js';

@@ -4,7 +4,7 @@ import { GraphStep } from '../../src/engine/graph/graph-step.js';
 import { traceStep, UntraceableStepError } from '../../src/engine/graph/step-trace.js';
 import { kernelOpsAvailable, shapeInference } from '../../src/engine/kernel-ops.js';
 import { nativeBackend } from '../../src/engine/native-backend.js';
-import { createLoss } from '../../src/losses/create-loss.js';
+import { createLoss } from '../../src/losses/registry.js';
 import { applyBatchNormUpdates, trainingContext } from '../../src/models/context.js';
 import { LeNet5 } from '../../src/models/lenet5.js';
 import { createModel } from '../../src/models/presets.js';

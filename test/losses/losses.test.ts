@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLoss, LOSS_NAMES } from '../../src/losses/create-loss.js';
+import { createLoss, LOSS_NAMES } from '../../src/losses/registry.js';
 import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';
 import { equalizationLoss } from '../../src/losses/equalization.js';
 import { ldamLoss } from '../../src/losses/ldam.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors, type StoredTensor } from '../../src/io/safetensors.js';
-import { createLoss } from '../../src/losses/create-loss.js';
+import { createLoss } from '../../src/losses/registry.js';
 import { inferenceContext, trainingContext, applyBatchNormUpdates } from '../../src/models/context.js';
 import { Parameters } from '../../src/models/parameters.js';
 import { createModel } from '../../src/models/presets.js';

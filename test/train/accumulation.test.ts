@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { createLoss } from '../../src/losses/create-loss.js';
+import { createLoss } from '../../src/losses/registry.js';
 import { createModel } from '../../src/models/presets.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { accumulatedTrainStep, trainStep } from '../../src/train/step.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
-import { createLoss } from '../../src/losses/create-loss.js';
+import { createLoss } from '../../src/losses/registry.js';
 import type { LossFunction } from '../../src/losses/loss-function.js';
 import { LeNet5 } from '../../src/models/lenet5.js';
 import { Sgd } from '../../src/train/sgd.js';
