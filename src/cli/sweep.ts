@@ -11,7 +11,7 @@ import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
 import { runSweep, type SweepSource } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
-import { parseChoice, parseChoiceList, parsePositiveInt, parseTau } from './options.js';
+import { parseChoice, parseChoiceList, parseNonNegativeNumber, parsePositiveInt, parseTau } from './options.js';
 import { resolvePipeline } from '../config/resolve-pipeline.js';
 import { emit, log } from './output.js';
 
@@ -22,6 +22,7 @@ interface SweepCommandOptions {
   set: SetArgument[];
   seeds: string;
   epochs?: number;
+  posthocLa?: number;
   jobs: number;
   baseline: string;
   out: string;
@@ -72,6 +73,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--set <key=v1,v2>', 'vary a setting: a pipeline field (schedule.learningRate=0.01,0.1) or how images are built (dataset.majorityRatio=0.9,0.99, dataset.imbalance=10,100; needs --source); repeatable', (value: string, previous: SetArgument[]) => [...previous, parseSetArgument(value)], [] as SetArgument[])
     .option('--seeds <n|list>', 'seeds: a count (1..n) or a list; each seed chooses the images and the training randomness', '3')
     .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
+    .option('--posthoc-la <t>', 'also evaluate the ce runs with post-hoc logit adjustment (logits - t log prior), a loss line of its own: ce+posthoc-la(t=T)', parseNonNegativeNumber)
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
     .option('--baseline <loss>', 'the loss the others are compared with, paired by seed', 'ce')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')
@@ -83,7 +85,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--json', 'print one JSON document (the summary)', false)
     .action(async (o: SweepCommandOptions) => {
       const pipeline = await resolvePipeline(o.pipeline);
-      const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
+      const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.posthocLa !== undefined ? { posthocTau: o.posthocLa } : {}) };
       if (!lossVariants(grid.losses, grid.taus).some((v) => v.label === o.baseline)) throw new UserError(`--baseline ${o.baseline}: not among the losses of the grid (${lossVariants(grid.losses, grid.taus).map((v) => v.label).join(', ')})`);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cdb } from '../losses/catalog/cdb.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
 import { readClassResults } from '../eval/report-file.js';
@@ -26,10 +27,11 @@ export function registerWeightsCommand(program: Command): void {
     .description('CDB class weights from per-class accuracies: tau, difficulty and weight per class')
     .option('--accuracy <list>', 'per-class validation accuracies in [0, 1], comma-separated', parseNumberList)
     .option('--from <report.json>', 'take the per-class accuracies of a saved evaluation report (egtea eval --json)')
-    .option('--tau <value>', "a number, or 'dynamic'", 'dynamic')
-    .option('--tau-rule <rule>', "dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)", parseChoice(['paper', 'official'] as const), 'paper')
-    .option('--normalize <how>', "'classes' (sum to the number of classes) or 'none' (d^tau as written)", parseChoice(['classes', 'none'] as const), 'classes')
-    .option('--min-difficulty <d>', 'floor on difficulty, so a perfect class keeps some weight', parseNonNegativeNumber, 0)
+    // The defaults are the CDB loss's own (src/losses/catalog/cdb.ts).
+    .option('--tau <value>', "a number, or 'dynamic'", String(cdb.settings.tau.default))
+    .option('--tau-rule <rule>', "dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)", parseChoice(['paper', 'official'] as const), cdb.settings.tauRule.default)
+    .option('--normalize <how>', "'classes' (sum to the number of classes) or 'none' (d^tau as written)", parseChoice(['classes', 'none'] as const), cdb.settings.normalize.default)
+    .option('--min-difficulty <d>', 'floor on difficulty, so a perfect class keeps some weight', parseNonNegativeNumber, cdb.settings.minDifficulty.default)
     .option('--names <list>', 'class names, comma-separated')
     .option('--plot <file>', 'also draw weight against difficulty for several tau and this one (.svg or .png)')
     .option('--json', 'print one JSON document', false)

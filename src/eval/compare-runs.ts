@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { fileDigest, RunFolder, type EvaluationSplit } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import type { RunEvaluation } from './evaluate-run.js';
+import type { ShotThresholds } from '../data/class-groups.js';
 import type { GroupMetrics } from './grouped-metrics.js';
 import type { SummaryMetrics } from './metrics.js';
 
@@ -10,6 +11,9 @@ export interface ComparedRun {
   run: string;
   loss: string;
   tau: number | 'dynamic';
+  /** t of a post-hoc logit adjustment (a line of its own beside the run's plain evaluation); null for none. */
+  posthocTau: number | null;
+  thresholds: ShotThresholds | null;
   seed: number;
   clips: number;
   overall: SummaryMetrics;
@@ -17,9 +21,9 @@ export interface ComparedRun {
 }
 
 /** The saved evaluation of a run's own current weights, or one message saying why it cannot be used. */
-async function readCurrentEvaluation(folder: RunFolder, split: EvaluationSplit): Promise<RunEvaluation> {
-  const file = folder.evaluationFile(split);
-  const rerun = `run egtea eval --run ${folder.dir}${split === 'test' ? '' : ` --split ${split}`}`;
+async function readCurrentEvaluation(folder: RunFolder, split: EvaluationSplit, posthocTau?: number): Promise<RunEvaluation> {
+  const file = folder.evaluationFile(split, undefined, posthocTau);
+  const rerun = `run egtea eval --run ${folder.dir}${split === 'test' ? '' : ` --split ${split}`}${posthocTau === undefined ? '' : ` --posthoc-la ${posthocTau}`}`;
   let evaluation: RunEvaluation;
   try {
     evaluation = JSON.parse(await fs.readFile(file, 'utf8')) as RunEvaluation;
@@ -40,7 +44,8 @@ async function readCurrentEvaluation(folder: RunFolder, split: EvaluationSplit):
 }
 
 /**
- * Reads the saved evaluations (eval-<split>.json) of several runs of the same classes; each
+ * Reads the saved evaluations (eval-<split>.json) of several runs of the same classes, each
+ * followed by its post-hoc logit-adjusted evaluations (eval-<split>.posthoc-la<t>.json); each
  * must have measured the weights its run holds now.
  */
 export async function compareRuns(runs: readonly string[], split: EvaluationSplit): Promise<ComparedRun[]> {
@@ -50,20 +55,24 @@ export async function compareRuns(runs: readonly string[], split: EvaluationSpli
   for (const run of runs) {
     const folder = new RunFolder(run);
     const info = await folder.readRunInfo();
-    const evaluation = await readCurrentEvaluation(folder, split);
     const names = JSON.stringify(info.classes);
     if (classes !== null && names !== classes) throw new UserError(`${run}: trained on other classes than ${runs[0]}; only runs of one dataset compare`);
     classes = names;
-    const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
-    compared.push({
-      run,
-      loss: info.pipeline.loss.name,
-      tau: info.pipeline.loss.name === 'cdb' ? (info.pipeline.loss.tau ?? 'dynamic') : 'dynamic', // shown for cdb only
-      seed: info.seed,
-      clips: evaluation.clips,
-      overall: { samples, top1, top5, macroRecall, macroPrecision },
-      groups: evaluation.groups,
-    });
+    for (const posthocTau of [undefined, ...(await folder.posthocTaus(split))]) {
+      const evaluation = await readCurrentEvaluation(folder, split, posthocTau);
+      const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
+      compared.push({
+        run,
+        loss: info.pipeline.loss.name,
+        tau: info.pipeline.loss.name === 'cdb' ? (info.pipeline.loss.tau ?? 'dynamic') : 'dynamic', // shown for cdb only
+        posthocTau: posthocTau ?? null,
+        thresholds: evaluation.thresholds ?? null,
+        seed: info.seed,
+        clips: evaluation.clips,
+        overall: { samples, top1, top5, macroRecall, macroPrecision },
+        groups: evaluation.groups,
+      });
+    }
   }
   return compared;
 }

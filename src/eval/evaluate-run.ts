@@ -6,11 +6,14 @@ import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { evaluateModel, type EvaluationProgress } from './evaluate.js';
+import { groupDefinitions, SHOT_THRESHOLDS, type ShotThresholds } from '../data/class-groups.js';
+import { logitAdjustment } from '../losses/logit-adjustment.js';
 import { groupedMetrics, type GroupedMetrics, type GroupName } from './grouped-metrics.js';
 import type { ClassificationMetrics } from './metrics.js';
 import type { SavedClassResults } from './report-file.js';
 
 export { GROUP_NAMES, type GroupName } from './grouped-metrics.js';
+import { GROUP_NAMES } from './grouped-metrics.js';
 export type { EvaluationSplit } from '../run/run-folder.js';
 
 /** A saved evaluation (eval-<split>.json in the run folder); `perClass` is what `egtea weights --from` reads. */
@@ -24,6 +27,10 @@ export interface RunEvaluation extends Omit<GroupedMetrics, 'groups'>, SavedClas
   ownWeights: boolean;
   seed: number;
   clips: number;
+  /** The many/medium/few thresholds the groups were chosen by (absent in files of older versions). */
+  thresholds?: ShotThresholds;
+  /** Post-hoc logit adjustment: t log prior (training counts) subtracted from the logits; null for none. */
+  posthoc?: { tau: number } | null;
   groups: Partial<GroupedMetrics['groups']>;
   confusion: ClassificationMetrics['confusion'];
   /** Where it was saved. */
@@ -70,9 +77,22 @@ async function chooseWeights(folder: RunFolder, requested: string | undefined, l
  * from elsewhere (--weights) get a file of their own, named by their digest, so they never
  * pass for the run's.
  */
-export async function evaluateRun(options: { run: string; split: EvaluationSplit; groups: readonly GroupName[]; weights?: string; dataRoot?: string; log?: (line: string) => void; onBatch?: EvaluationProgress }): Promise<RunEvaluation> {
+export async function evaluateRun(options: {
+  run: string;
+  split: EvaluationSplit;
+  groups: readonly GroupName[];
+  /** Many-shot: > many training samples, few-shot: < few (default 100, 20). */
+  thresholds?: ShotThresholds;
+  /** Post-hoc logit adjustment: subtract t log prior from the logits (saved as eval-<split>.posthoc-la<t>.json). */
+  posthocTau?: number;
+  weights?: string;
+  dataRoot?: string;
+  log?: (line: string) => void;
+  onBatch?: EvaluationProgress;
+}): Promise<RunEvaluation> {
   const log = options.log ?? (() => {});
-  if (options.groups.length === 0) throw new UserError('--groups: no class group given; choose from majority, minority');
+  if (options.groups.length === 0) throw new UserError(`--groups: no class group given; choose from ${GROUP_NAMES.join(', ')}`);
+  const thresholds = options.thresholds ?? SHOT_THRESHOLDS;
   const folder = new RunFolder(options.run);
   const info = await folder.readRunInfo();
   const p = info.pipeline;
@@ -85,14 +105,17 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
   const tensors = await readSafetensors(weights.file);
   checkFiniteWeights(tensors, weights.file);
   const digest = await fileDigest(weights.file);
-  const file = folder.evaluationFile(options.split, weights.own ? undefined : digest);
+  const file = folder.evaluationFile(options.split, weights.own ? undefined : digest, options.posthocTau);
+  // The prior is the training split's, as the run recorded it.
+  const offsets = options.posthocTau === undefined ? undefined : logitAdjustment(info.trainingCounts, options.posthocTau).map((o) => -o);
   const model = createPipelineModel(p, info.classes.length);
   try {
     importTorchStateDict(model.parameters, tensors, weights.file);
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
-    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch);
-    const grouped = groupedMetrics(metrics, info.groups, options.groups);
+    if (options.posthocTau !== undefined && p.loss.name !== 'ce') log(`note: post-hoc logit adjustment is meant for a model trained with plain CE; this one trained with ${p.loss.name}`);
+    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, offsets);
+    const grouped = groupedMetrics(metrics, groupDefinitions(info.trainingCounts, info.groups, thresholds), options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,
       split: options.split,
@@ -101,6 +124,8 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
       ownWeights: weights.own,
       seed: p.seed,
       clips: records.length,
+      thresholds,
+      posthoc: options.posthocTau === undefined ? null : { tau: options.posthocTau },
       ...grouped,
       confusion: metrics.result().confusion,
       file,

@@ -1,13 +1,14 @@
-import type { ClassGroups } from '../data/class-groups.js';
+import type { ClassGroup, GroupName } from '../data/class-groups.js';
 import { summarize, type MetricsAccumulator, type SummaryMetrics } from './metrics.js';
 import type { ClassResult } from './report-file.js';
 
-export const GROUP_NAMES = ['majority', 'minority'] as const;
-export type GroupName = (typeof GROUP_NAMES)[number];
+export { GROUP_NAMES, type GroupName } from '../data/class-groups.js';
 
-/** One class group's metrics, with the names of its classes. */
+/** One class group's metrics, with the names of its classes and the rule that chose them. */
 export interface GroupMetrics extends SummaryMetrics {
   classes: string[];
+  /** '> 100 training samples', 'the 5 most frequent training classes' (absent in files of older versions). */
+  rule?: string;
 }
 
 /**
@@ -19,12 +20,13 @@ export interface GroupedMetrics<G extends GroupName = GroupName> extends Summary
   perClass: ClassResult[];
 }
 
-/** Builds the grouped metrics of an accumulator for the chosen groups (default both). */
-export function groupedMetrics<G extends GroupName = GroupName>(metrics: MetricsAccumulator, groups: ClassGroups, names: readonly G[] = GROUP_NAMES as unknown as readonly G[]): GroupedMetrics<G> {
+/** Builds the grouped metrics of an accumulator for the chosen groups. */
+export function groupedMetrics<G extends GroupName>(metrics: MetricsAccumulator, groups: Record<G, ClassGroup>, names: readonly G[]): GroupedMetrics<G> {
   const all = metrics.result();
   const byGroup = {} as Record<G, GroupMetrics>;
   for (const name of names) {
-    byGroup[name] = { ...summarize(metrics.result(groups[name])), classes: groups[name].map((c) => metrics.classNames[c]!) };
+    const group = groups[name];
+    byGroup[name] = { ...summarize(metrics.result(group.classes)), classes: group.classes.map((c) => metrics.classNames[c]!), rule: group.rule };
   }
   return { ...summarize(all), groups: byGroup, perClass: all.perClass };
 }

@@ -1,7 +1,8 @@
 import { UserError } from '../util/errors.js';
 import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
-import { percent } from './metrics-table.js';
+import { GROUP_NAMES, type GroupName } from '../data/class-groups.js';
+import { groupLabel, percent } from './metrics-table.js';
 import { figure, type RenderedChart } from './figure.js';
 import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
 import { readReportedRun, type ReportedRun } from './run-files.js';
@@ -29,29 +30,33 @@ function lossName(run: ReportedRun): string {
   return loss.name === 'cdb' ? `cdb, tau ${loss.tau}` : loss.name;
 }
 
-/** The paper's Table 6 (overall) and Table 7 (by class group) for the runs with a saved evaluation. */
+/** The paper's Table 6 (overall) and Table 7 (by class group) for the runs with a saved evaluation, post-hoc adjusted ones as lines of their own. */
 function resultTables(runs: ReportedRun[]): string {
   const evaluated = runs.flatMap((run) => {
     const shown = shownEvaluation(run);
-    return shown ? [{ run, ...shown }] : [];
+    if (!shown) return [];
+    return [{ run, ...shown }, ...(run.posthoc[shown.split] ?? []).map((evaluation) => ({ run, split: shown.split, evaluation }))];
   });
   if (evaluated.length === 0) return '<p class="note">No run has a saved evaluation yet (egtea eval --run DIR).</p>';
-  const name = (e: (typeof evaluated)[number]) => `${e.run.label} (${lossName(e.run)}; ${e.split}, ${e.evaluation.clips} clips)`;
-  const group = (e: (typeof evaluated)[number], g: 'majority' | 'minority') => e.evaluation.groups[g];
+  const name = (e: (typeof evaluated)[number]) =>
+    `${e.run.label} (${lossName(e.run)}${e.evaluation.posthoc ? `, post-hoc LA t=${e.evaluation.posthoc.tau}` : ''}; ${e.split}, ${e.evaluation.clips} clips)`;
   const overall = htmlTable(
     'table-overall',
     'Overall, in % (the layout of the paper\u2019s Table 6)',
     [[{ text: 'run' }, { text: 'Acc@Top1' }, { text: 'Acc@Top5' }, { text: 'Recall' }, { text: 'Precision' }]],
     evaluated.map((e) => [name(e), percent(e.evaluation.top1), percent(e.evaluation.top5), percent(e.evaluation.macroRecall), percent(e.evaluation.macroPrecision)]),
   );
+  const groups = GROUP_NAMES.filter((g) => evaluated.some((e) => e.evaluation.groups[g] !== undefined));
+  // Each group's heading states its rule and size, as the first evaluation holding it has them.
+  const heading = (g: string) => groupLabel(g, evaluated.find((e) => e.evaluation.groups[g as GroupName])!.evaluation.groups[g as GroupName]!);
   const byGroup = htmlTable(
     'table-groups',
-    'By class group: macro recall and precision, in % (the layout of the paper\u2019s Table 7)',
+    'By class group: macro recall and precision, in % (majority/minority: the layout of the paper\u2019s Table 7; many/medium/few: by training samples)',
     [
-      [{ text: 'run', rows: 2 }, { text: 'Majority classes', span: 2 }, { text: 'Minority classes', span: 2 }],
-      [{ text: 'Recall' }, { text: 'Precision' }, { text: 'Recall' }, { text: 'Precision' }],
+      [{ text: 'run', rows: 2 }, ...groups.map((g) => ({ text: heading(g), span: 2 }))],
+      groups.flatMap(() => [{ text: 'Recall' }, { text: 'Precision' }]),
     ],
-    evaluated.map((e) => [name(e), percent(group(e, 'majority')?.macroRecall), percent(group(e, 'majority')?.macroPrecision), percent(group(e, 'minority')?.macroRecall), percent(group(e, 'minority')?.macroPrecision)]),
+    evaluated.map((e) => [name(e), ...groups.flatMap((g) => [percent(e.evaluation.groups[g]?.macroRecall), percent(e.evaluation.groups[g]?.macroPrecision)])]),
   );
   return overall + '\n' + byGroup;
 }

@@ -15,8 +15,14 @@ export function metricsTable(rows: { name: string; metrics: SummaryMetrics }[]):
   );
 }
 
-/** Grouped metrics (see GroupedMetrics) as a table: every class, then each group with its class count. */
+/** A group as tables name it: its name, the rule that chose it and its size ('many (> 100 training samples; 3 classes)'). */
+export function groupLabel(name: string, group: Pick<GroupMetrics, 'classes' | 'rule'>): string {
+  const size = `${group.classes.length} ${group.classes.length === 1 ? 'class' : 'classes'}`;
+  return `${name} (${group.rule ? `${group.rule}; ` : ''}${size})`;
+}
+
+/** Grouped metrics (see GroupedMetrics) as a table: every class, then each group with its rule and class count. */
 export function groupedMetricsTable(metrics: SummaryMetrics & { groups: Partial<Record<string, GroupMetrics>> }): string {
-  const groups = Object.entries(metrics.groups).flatMap(([name, g]) => (g ? [{ name: `${name} (${g.classes.length})`, metrics: g }] : []));
+  const groups = Object.entries(metrics.groups).flatMap(([name, g]) => (g ? [{ name: groupLabel(name, g), metrics: g }] : []));
   return metricsTable([{ name: 'all', metrics }, ...groups]);
 }

@@ -13,6 +13,8 @@ export interface ReportedRun {
   info: RunInfo;
   history: EpochRecord[];
   evaluations: Partial<Record<EvaluationSplit, RunEvaluation>>;
+  /** Post-hoc logit-adjusted evaluations of the run's weights (eval --posthoc-la), by split, smallest t first. */
+  posthoc: Partial<Record<EvaluationSplit, RunEvaluation[]>>;
 }
 
 /** The epochs of a run, each checked for what the charts read. */
@@ -46,9 +48,14 @@ export async function readReportedRun(dir: string): Promise<ReportedRun> {
   const info = await folder.readRunInfo();
   const history = await readHistory(folder);
   const evaluations: ReportedRun['evaluations'] = {};
+  const posthoc: ReportedRun['posthoc'] = {};
   for (const split of ['test', 'validation'] as const) {
     const evaluation = await readEvaluation(folder.evaluationFile(split), info.classes.length);
     if (evaluation) evaluations[split] = evaluation;
+    for (const t of await folder.posthocTaus(split)) {
+      const adjusted = await readEvaluation(folder.evaluationFile(split, undefined, t), info.classes.length);
+      if (adjusted) (posthoc[split] ??= []).push(adjusted);
+    }
   }
-  return { dir, label: path.basename(path.resolve(dir)), info, history, evaluations };
+  return { dir, label: path.basename(path.resolve(dir)), info, history, evaluations, posthoc };
 }

@@ -74,9 +74,23 @@ export class RunFolder {
     return path.join(this.dir, 'tb');
   }
 
-  /** Where `egtea eval` saves an evaluation: its own name unless it measured the run's own weights. */
-  evaluationFile(split: EvaluationSplit, foreignDigest?: string): string {
-    return path.join(this.dir, foreignDigest === undefined ? `eval-${split}.json` : `eval-${split}.${foreignDigest.slice(0, 12)}.json`);
+  /**
+   * Where `egtea eval` saves an evaluation: its own name unless it measured the run's own weights;
+   * one with post-hoc logit adjustment t is kept beside the plain one (`eval-test.posthoc-la1.json`).
+   */
+  evaluationFile(split: EvaluationSplit, foreignDigest?: string, posthocTau?: number): string {
+    const parts = [`eval-${split}`, ...(foreignDigest === undefined ? [] : [foreignDigest.slice(0, 12)]), ...(posthocTau === undefined ? [] : [`posthoc-la${posthocTau}`])];
+    return path.join(this.dir, `${parts.join('.')}.json`);
+  }
+
+  /** The post-hoc logit adjustments (t) of the run's own weights evaluated on a split, smallest first. */
+  async posthocTaus(split: EvaluationSplit): Promise<number[]> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const pattern = new RegExp(`^eval-${split}\\.posthoc-la([0-9.e+-]+)\\.json$`);
+    return names.flatMap((name) => {
+      const t = Number(pattern.exec(name)?.[1]);
+      return Number.isFinite(t) ? [t] : [];
+    }).sort((a, b) => a - b);
   }
 
   /** The checkpoint folder, or null when there is none. A kill between the two renames of a save leaves it in checkpoint.old. */

@@ -11,6 +11,8 @@ export interface GridSpec {
   sets: SetArgument[];
   seeds: number[];
   epochs?: number;
+  /** t of a post-hoc logit adjustment also evaluated for the ce cells (a variant of its own in the summary). */
+  posthocTau?: number;
 }
 
 /** One loss as a grid column: its name and, for CDB, tau. */

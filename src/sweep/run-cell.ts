@@ -14,13 +14,21 @@ import { pathExists, writeFileAtomic } from '../util/files.js';
 export interface CellOrder {
   pipeline: Pipeline;
   dataRoot: string;
+  /** Also evaluate both models with post-hoc logit adjustment t (the sweep asks it of its ce cells). */
+  posthocTau?: number;
+}
+
+/** One class group's test results, with its size and the rule that chose it. */
+export interface GroupResult extends SummaryMetrics {
+  classes: number;
+  rule?: string;
 }
 
 /** The test results of one model of a run. */
 export interface ModelResult {
   epoch: number;
   overall: SummaryMetrics;
-  groups: Record<string, SummaryMetrics>;
+  groups: Record<string, GroupResult>;
   perClassAccuracy: (number | null)[];
 }
 
@@ -35,6 +43,8 @@ export interface CellResult {
   final: ModelResult;
   /** The weights of the epoch with the best validation macro recall (the earliest on ties). */
   best: ModelResult;
+  /** Both models again with post-hoc logit adjustment, when the sweep asked for it. */
+  posthoc?: { tau: number; final: ModelResult; best: ModelResult };
 }
 
 export const CELL_FILES = { order: 'cell.json', result: 'result.json', bestWeights: 'best.safetensors', best: 'best.json', log: 'run.log' } as const;
@@ -65,7 +75,7 @@ function modelResult(epoch: number, evaluation: RunEvaluation): ModelResult {
   const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
   const groups = Object.fromEntries(GROUP_NAMES.flatMap((name) => {
     const g = evaluation.groups[name];
-    return g ? [[name, { samples: g.samples, top1: g.top1, top5: g.top5, macroRecall: g.macroRecall, macroPrecision: g.macroPrecision }]] : [];
+    return g ? [[name, { samples: g.samples, top1: g.top1, top5: g.top5, macroRecall: g.macroRecall, macroPrecision: g.macroPrecision, classes: g.classes.length, ...(g.rule ? { rule: g.rule } : {}) }]] : [];
   }));
   return { epoch, overall: { samples, top1, top5, macroRecall, macroPrecision }, groups, perClassAccuracy: evaluation.perClass.map((c) => c.accuracy) };
 }
@@ -111,6 +121,13 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   // The best weights are not the run's own, so their evaluation is saved under a name of its own.
   const bestEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, log });
   const finalEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, log });
+  let posthoc: CellResult['posthoc'];
+  if (order.posthocTau !== undefined) {
+    const tau = order.posthocTau;
+    const bestAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, posthocTau: tau, log });
+    const finalAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, posthocTau: tau, log });
+    posthoc = { tau, final: modelResult(history.at(-1)!.epoch, finalAdjusted), best: modelResult(bestEpoch, bestAdjusted) };
+  }
   const trainingClips = result.trainingCounts.reduce((a, b) => a + b, 0);
   const cell: CellResult = {
     epochs: pipeline.schedule.epochs,
@@ -120,6 +137,7 @@ export async function runCell(folder: string, log: (line: string) => void = () =
     trainingCounts: result.trainingCounts,
     final: modelResult(history.at(-1)!.epoch, finalEval),
     best: modelResult(bestEpoch, bestEval),
+    ...(posthoc ? { posthoc } : {}),
   };
   await writeFileAtomic(path.join(folder, CELL_FILES.result), `${JSON.stringify(cell, null, 2)}\n`);
   return cell;

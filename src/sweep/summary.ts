@@ -78,6 +78,11 @@ async function protocol(out: string, cells: readonly Cell[], results: (CellResul
       `; ${s.epochs} epochs${perEpoch ? ` = ${s.epochs * perEpoch} iterations` : ''}, validation after every epoch.`,
   );
   lines.push(`Seeds: ${seeds.join(', ')} (${seeds.length}); ${cells.length} runs, ${context.jobs} at a time.`);
+  if (first && Object.keys(first.final.groups).length > 0) {
+    const groups = Object.entries(first.final.groups).map(([name, g]) => `${name} = ${g.rule ?? 'as chosen'} (${g.classes} ${g.classes === 1 ? 'class' : 'classes'})`);
+    lines.push(`Class groups (of the first finished run's training counts): ${groups.join('; ')}.`);
+  }
+  if (first?.posthoc) lines.push(`Post-hoc logit adjustment: the ce runs are also evaluated with logits - ${first.posthoc.tau} log prior (the training counts), shown as ce+posthoc-la(t=${first.posthoc.tau}).`);
   lines.push('Test error = 1 - top-1 on the balanced test split, in %, mean ± sample standard deviation over seeds. final: the weights after the last epoch (what the paper reports); best: the epoch with the best validation macro recall.');
   return lines;
 }
@@ -103,7 +108,13 @@ function rowOf(setting: string, variant: string, model: ModelKind, entries: { se
 export async function summarizeSweep(out: string, cells: readonly Cell[], context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number }): Promise<SweepSummary> {
   const results = await Promise.all(cells.map((c) => readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs)));
   const settings = [...new Set(cells.map((c) => c.settingLabel))];
-  const variants = [...new Set(cells.map((c) => c.variant.label))];
+  // Each finished cell's models, and its post-hoc adjusted models as a variant of their own.
+  const runs = cells.flatMap((c, i) => {
+    const r = results[i];
+    if (!r) return [];
+    return [{ cell: c, variant: c.variant.label, models: r as Pick<CellResult, ModelKind> }, ...(r.posthoc ? [{ cell: c, variant: `${c.variant.label}+posthoc-la(t=${r.posthoc.tau})`, models: r.posthoc }] : [])];
+  });
+  const variants = [...new Set(cells.map((c) => c.variant.label))].flatMap((label) => [label, ...new Set(runs.filter((r) => r.variant !== label && r.cell.variant.label === label).map((r) => r.variant))]);
   const first = results.find((r) => r !== null);
   const classes = first?.classes ?? [];
   const groups = first ? Object.keys(first.final.groups) : [];
@@ -112,7 +123,7 @@ export async function summarizeSweep(out: string, cells: readonly Cell[], contex
     for (const model of MODELS) {
       const errorsBySeed = new Map<string, Map<number, number>>();
       for (const variant of variants) {
-        const entries = cells.flatMap((c, i) => (c.settingLabel === setting && c.variant.label === variant && results[i] ? [{ seed: c.seed, result: results[i]![model] }] : []));
+        const entries = runs.flatMap((r) => (r.cell.settingLabel === setting && r.variant === variant ? [{ seed: r.cell.seed, result: r.models[model] }] : []));
         rows.push(rowOf(setting, variant, model, entries, classes.length, groups));
         errorsBySeed.set(variant, new Map(entries.filter((e) => e.result.overall.top1 !== null).map((e) => [e.seed, 1 - e.result.overall.top1!])));
       }

@@ -182,7 +182,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
       if (result === null) {
         await ensureData(cell);
         await fs.mkdir(folder, { recursive: true });
-        const order: CellOrder = cellData(options, cell);
+        const posthoc = cell.variant.loss === 'ce' && options.grid.posthocTau !== undefined ? { posthocTau: options.grid.posthocTau } : {};
+        const order: CellOrder = { ...cellData(options, cell), ...posthoc };
         await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
         const child = await runChild(folder, threads);
         result = await readCellResult(folder, cell.pipeline.schedule.epochs);

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
+import { classGroups, countPerClass, groupDefinitions, type ClassGroups } from '../data/class-groups.js';
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
@@ -67,7 +67,7 @@ export interface TrainOptions {
 }
 
 /** Metrics of one validation: every class, each class group, and per class. */
-export type EvaluationSummary = GroupedMetrics;
+export type EvaluationSummary = GroupedMetrics<'majority' | 'minority'>;
 
 /** One line of history.jsonl. */
 export interface EpochRecord {
@@ -320,7 +320,7 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
     : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
-  return groupedMetrics(metrics, t.data.groups);
+  return groupedMetrics(metrics, groupDefinitions(t.data.trainingCounts, t.data.groups), ['majority', 'minority']);
 }
 
 async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClassResults } from '../../src/eval/report-file.js';
+import { buildReport } from '../../src/report/build-report.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { train } from '../../src/train/trainer.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
@@ -83,11 +84,57 @@ describe('egtea eval', () => {
     expect(group.stderr).toMatch(/unknown group 'rare'/);
     const empty = egtea(['eval', '--run', run, '--groups', '']);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toBe('egtea: --groups: no class group given; choose from majority, minority (comma-separated)\n');
+    expect(empty.stderr).toBe('egtea: --groups: no class group given; choose from majority, minority, many, medium, few (comma-separated)\n');
+    const thresholds = egtea(['eval', '--run', run, '--thresholds', '10,20,30']);
+    // A bad option value is a usage error.
+    expect(thresholds.code).toBe(2);
+    expect(thresholds.stderr).toContain("--thresholds <many,few>' argument '10,20,30' is invalid. '10,20,30': give MANY,FEW as whole numbers");
     const diverged = await otherWeights('diverged.safetensors', (values) => (values[3] = Number.NaN));
     const nan = egtea(['eval', '--run', run, '--weights', diverged]);
     expect(nan.code).toBe(1);
     expect(nan.stderr).toMatch(/diverged\.safetensors: '[\w.]+' hold NaN or Inf: these weights come from a diverged run and cannot be evaluated/);
+  });
+
+  it('chooses many/medium/few by training samples (thresholds stated), and adjusts logits post hoc into a file of its own', async () => {
+    const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { classes: string[]; trainingCounts: number[] };
+    const byName = (names: string[]) => names.map((n) => info.trainingCounts[info.classes.indexOf(n)]!);
+    const result = egtea(['eval', '--run', run, '--groups', 'many,medium,few', '--thresholds', '30,10', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const plain = JSON.parse(result.stdout);
+    expect(plain.thresholds).toEqual({ many: 30, few: 10 });
+    expect(plain.posthoc).toBeNull();
+    expect(byName(plain.groups.many.classes).every((n) => n > 30)).toBe(true);
+    expect(byName(plain.groups.medium.classes).every((n) => n >= 10 && n <= 30)).toBe(true);
+    expect(byName(plain.groups.few.classes).every((n) => n < 10)).toBe(true);
+    expect(plain.groups.many.classes.length + plain.groups.medium.classes.length + plain.groups.few.classes.length).toBe(info.classes.length);
+    expect(plain.groups.many.rule).toBe('> 30 training samples');
+    // The default: every group, many-shot above 100 and few-shot below 20, each stated in the table.
+    const text = egtea(['eval', '--run', run]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/many \(> 100 training samples; \d+ class/);
+    expect(text.stdout).toMatch(/medium \(20-100 training samples; \d+ class/);
+    expect(text.stdout).toMatch(/majority \(the 5 most frequent training classes; 5 classes\)/);
+    // t = 0 changes nothing; a huge t sends every clip to a class with the fewest training samples.
+    const zero = JSON.parse(egtea(['eval', '--run', run, '--posthoc-la', '0', '--json']).stdout);
+    expect(zero.file).toBe(path.join(run, 'eval-test.posthoc-la0.json'));
+    expect(zero.posthoc).toEqual({ tau: 0 });
+    expect(zero.confusion).toEqual(plain.confusion);
+    const huge = JSON.parse(egtea(['eval', '--run', run, '--posthoc-la', '1000', '--json']).stdout);
+    const fewest = Math.min(...info.trainingCounts);
+    const predicted = info.classes.map((_, c) => huge.confusion.reduce((sum: number, row: number[]) => sum + row[c]!, 0));
+    predicted.forEach((n: number, c: number) => {
+      if (info.trainingCounts[c] !== fewest) expect(n, info.classes[c]).toBe(0);
+    });
+    // Both lines in compare, the plain one first; then the files go, so other tests see the run as it was.
+    const compared = egtea(['compare', run]);
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(compared.stdout).toMatch(/cdb \+ post-hoc LA \(t=0\)[\s\S]*cdb \+ post-hoc LA \(t=1000\)/);
+    expect(compared.stdout).toContain('many (> 100 training samples;');
+    // And in the report's tables, each group's heading with its rule and size.
+    const { html } = await buildReport([run]);
+    expect(html).toContain('post-hoc LA t=1000');
+    expect(html).toMatch(/few \(&lt; 20 training samples; \d+ class/);
+    for (const t of [0, 1000]) fs.rmSync(path.join(run, `eval-test.posthoc-la${t}.json`));
   });
 
   it('evaluates weights from elsewhere under a name of their own, never over the run\'s evaluation', async () => {

@@ -114,6 +114,26 @@ describe('egtea sweep', () => {
     expect(second.rows).toEqual(summary.rows);
   }, 240_000);
 
+  it('runs the long-tail losses with class sampling, and a post-hoc logit-adjusted line for ce', async () => {
+    const out = path.join(work, 'long-tail');
+    const grid = { losses: ['ce', 'balanced-softmax', 'logit-adjusted'] as const, taus: ['dynamic' as const], sets: [parseSetArgument('dataset.majorityRatio=0.8'), parseSetArgument('loader.classSampling=0.5')], seeds: [1], epochs: 1, posthocTau: 1 };
+    const summary = await runSweep(options(out, { grid: { ...grid, losses: [...grid.losses] } }));
+    expect(summary.failed).toEqual([]);
+    expect(summary.variants).toEqual(['ce', 'ce+posthoc-la(t=1)', 'balanced-softmax', 'logit-adjusted']);
+    const ce = path.join(out, 'runs', 'dataset.majorityRatio=0.8,loader.classSampling=0.5,seed=1,loss=ce');
+    const adjusted = await readJson<RunEvaluation>(path.join(ce, 'eval-test.posthoc-la1.json'));
+    expect(adjusted.posthoc).toEqual({ tau: 1 });
+    const result = await readJson<CellResult>(path.join(ce, 'result.json'));
+    expect(result.posthoc!.final.overall.top1).toBe(adjusted.top1);
+    expect(summary.rows.find((r) => r.variant === 'ce+posthoc-la(t=1)' && r.model === 'final')!.top1.mean).toBe(adjusted.top1);
+    expect((await readJson<CellOrder>(path.join(ce, 'cell.json'))).pipeline.loader.classSampling).toBe(0.5);
+    // Only ce is adjusted post hoc; a loss trained with the prior is not.
+    await expect(fs.stat(path.join(out, 'runs', 'dataset.majorityRatio=0.8,loader.classSampling=0.5,seed=1,loss=balanced-softmax', 'eval-test.posthoc-la1.json'))).rejects.toThrow();
+    const markdown = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
+    expect(markdown).toContain('Class groups (of the first finished run\'s training counts): majority = the 1 most frequent training classes (1 class); minority = the other classes (1 class); many = > 100 training samples (0 classes); medium = 20-100 training samples (0 classes); few = < 20 training samples (2 classes).');
+    expect(markdown).toContain('shown as ce+posthoc-la(t=1)');
+  }, 240_000);
+
   it('names an unknown --set key, a bad value and a too-small source before anything runs', async () => {
     const out = path.join(work, 'never');
     await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.learningrate=0.1')] } }))).rejects.toThrow("--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?");
