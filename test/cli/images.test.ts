@@ -25,7 +25,15 @@ describe('egtea images', () => {
     expect(summary.counts.train[0]).toBe(10);
     expect(summary.counts.train[9]).toBe(2);
     expect(fs.readFileSync(path.join(out, 'annotations', 'verb_idx.txt'), 'utf8').split('\n')[0]).toBe('airplane 1');
-  });
+    // The built-in cifar10-lt pipeline trains on what egtea images wrote, here with Balanced Softmax and class-balanced sampling.
+    const run = path.join(work, 'run');
+    const trained = egtea(['train', '--pipeline', 'cifar10-lt', '--data', work, '--out', run, '--epochs', '1', '--set', 'schedule.batchSize=16', '--loss', 'balanced-softmax', '--class-sampling', '0', '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const document = JSON.parse(trained.stdout);
+    expect(document.loss).toEqual({ name: 'balanced-softmax' });
+    expect(document.pipeline.loader.classSampling).toBe(0);
+    expect(document.trainingCounts).toEqual(summary.counts.train);
+  }, 120_000);
 
   it('exits 2 listing the datasets for an unknown one, and 1 naming the file for a missing source', () => {
     const unknown = egtea(['images', '--dataset', 'svhn', '--source', source]);

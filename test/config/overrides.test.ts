@@ -123,8 +123,8 @@ describe('resolvePipeline', () => {
     const module = path.join(work, 'mine.mjs');
     fs.writeFileSync(module, `export default ${JSON.stringify({ ...synth, loss: { name: 'ldam', gamma: 2 } })};\n`);
     await expect(resolvePipeline(module)).rejects.toThrow(`${module}: loss.gamma does not apply to loss 'ldam'`);
-    await expect(resolvePipeline('synht')).rejects.toThrow("unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar100-lt, imagenet-lt, fashion-mnist (did you mean 'synth'?)");
-    await expect(resolvePipeline('nope')).rejects.toThrow("unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar100-lt, imagenet-lt, fashion-mnist, or give a .js/.mjs/.json file");
+    await expect(resolvePipeline('synht')).rejects.toThrow("unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist (did you mean 'synth'?)");
+    await expect(resolvePipeline('nope')).rejects.toThrow("unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist, or give a .js/.mjs/.json file");
     fs.writeFileSync(path.join(work, 'broken.json'), '{');
     await expect(resolvePipeline(path.join(work, 'broken.json'))).rejects.toThrow(/broken\.json: not JSON/);
   });
