@@ -57,7 +57,7 @@ export function groupDefinitions(trainingCounts: readonly number[], paper: Class
   const { many, few } = thresholds;
   const classes = trainingCounts.map((_, c) => c);
   return {
-    majority: { classes: paper.majority, rule: `the ${paper.majority.length} most frequent training classes` },
+    majority: { classes: paper.majority, rule: paper.majority.length === 1 ? 'the most frequent training class' : `the ${paper.majority.length} most frequent training classes` },
     minority: { classes: paper.minority, rule: 'the other classes' },
     many: { classes: classes.filter((c) => trainingCounts[c]! > many), rule: `> ${many} training samples` },
     medium: { classes: classes.filter((c) => trainingCounts[c]! >= few && trainingCounts[c]! <= many), rule: `${few}-${many} training samples` },

@@ -23,7 +23,7 @@ export function inverseFrequencyWeights(counts: readonly number[]): number[] {
 }
 
 /** Class-balanced weights (Cui et al., CVPR 2019): (1 - beta) / (1 - beta^n_c), the effective number of samples. */
-export function classBalancedWeights(counts: readonly number[], beta = 0.9999): number[] {
+export function classBalancedWeights(counts: readonly number[], beta: number): number[] {
   checkCounts(counts);
   if (!(beta >= 0 && beta < 1)) throw new Error(`beta ${beta} must lie in [0, 1)`);
   // A class with no samples gets the weight of a class with one.
@@ -31,7 +31,7 @@ export function classBalancedWeights(counts: readonly number[], beta = 0.9999): 
 }
 
 /** LDAM margins (Cao et al., NeurIPS 2019): m_c proportional to n_c^(-1/4), the largest equal to maxMargin. */
-export function ldamMargins(counts: readonly number[], maxMargin = 0.5): number[] {
+export function ldamMargins(counts: readonly number[], maxMargin: number): number[] {
   checkCounts(counts);
   const raw = counts.map((n) => 1 / Math.sqrt(Math.sqrt(Math.max(n, 1))));
   const largest = Math.max(...raw);

@@ -67,7 +67,7 @@ describe('count-based class weights', () => {
 
   it('refuses negative or non-numeric counts and a beta outside [0, 1)', () => {
     expect(() => inverseFrequencyWeights([3, -1])).toThrow('class 1: count -1 is not a non-negative number');
-    expect(() => ldamMargins([Number.NaN])).toThrow('class 0: count NaN is not a non-negative number');
+    expect(() => ldamMargins([Number.NaN], 0.5)).toThrow('class 0: count NaN is not a non-negative number');
     expect(() => classBalancedWeights([3, 1], 1)).toThrow('beta 1 must lie in [0, 1)');
   });
 });

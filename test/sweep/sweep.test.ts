@@ -130,7 +130,7 @@ describe('egtea sweep', () => {
     // Only ce is adjusted post hoc; a loss trained with the prior is not.
     await expect(fs.stat(path.join(out, 'runs', 'dataset.majorityRatio=0.8,loader.classSampling=0.5,seed=1,loss=balanced-softmax', 'eval-test.posthoc-la1.json'))).rejects.toThrow();
     const markdown = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
-    expect(markdown).toContain('Class groups (of the first finished run\'s training counts): majority = the 1 most frequent training classes (1 class); minority = the other classes (1 class); many = > 100 training samples (0 classes); medium = 20-100 training samples (0 classes); few = < 20 training samples (2 classes).');
+    expect(markdown).toContain('Class groups (of the first finished run\'s training counts): majority = the most frequent training class (1 class); minority = the other classes (1 class); many = > 100 training samples (0 classes); medium = 20-100 training samples (0 classes); few = < 20 training samples (2 classes).');
     expect(markdown).toContain('shown as ce+posthoc-la(t=1)');
   }, 240_000);
 
