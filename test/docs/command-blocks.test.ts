@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { ENVIRONMENT_VARIABLES } from '../../src/config/environment.js';
+import { temporaryFolder } from '../helpers.js';
 import { REPO_ROOT } from '../support/docs.js';
 import { docBlocks, docPages, shellCommands, type DocBlock, type ShellCommand } from '../support/doc-blocks.js';
 
@@ -104,7 +105,7 @@ async function blockProblems(block: DocBlock): Promise<string[]> {
 }
 
 describe('the command blocks of README.md and docs/', () => {
-  const blocks = docPages().flatMap(docBlocks);
+  const blocks = docPages().flatMap((page) => docBlocks(page));
 
   it('are each checked here, run by a named test, or marked with what they need', async () => {
     const problems: string[] = [];
@@ -128,6 +129,15 @@ describe("the docs' block checker", () => {
     expect(await egteaParseError(['model', 'check', '--arch', 'resnext3d-101'])).toMatch(/required option/);
     expect(await egteaParseError(['trian'])).toMatch(/unknown command 'trian'/);
     expect(await egteaParseError(['train', '--help'])).toBeNull();
+  });
+
+  it('finds fenced blocks inside lists, and refuses a marker away from a fence', () => {
+    const root = temporaryFolder('doc-blocks');
+    const page = 'page.md';
+    fs.writeFileSync(path.join(root, page), '- a step:\n\n  <!-- needs: a GPU -->\n  ```sh\n  npx egtea engine\n  ```\n');
+    expect(docBlocks(page, root)).toEqual([{ page, line: 4, language: 'sh', body: '  npx egtea engine', marker: { kind: 'needs', value: 'a GPU' } }]);
+    fs.writeFileSync(path.join(root, page), '<!-- needs: a GPU -->\n\n```sh\nnpx egtea engine\n```\n');
+    expect(() => docBlocks(page, root)).toThrow(/page.md:1: a 'needs' marker must stand on the line right before a fence/);
   });
 
   it('splits a block into commands as sh does', () => {

@@ -29,23 +29,24 @@ export function docPages(): string[] {
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 
-/** Every fenced block of a page, with the marker before it (a marker elsewhere is an error). */
-export function docBlocks(page: string): DocBlock[] {
-  const lines = fs.readFileSync(path.join(REPO_ROOT, page), 'utf8').split('\n');
+/** Every fenced block of a page (a path under `root`), with the marker before it (a marker elsewhere is an error). */
+export function docBlocks(page: string, root = REPO_ROOT): DocBlock[] {
+  const lines = fs.readFileSync(path.join(root, page), 'utf8').split('\n');
   const blocks: DocBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})(.*)$/.exec(lines[i]!);
+    // A fence may be indented (inside a list) and made of backticks or tildes.
+    const open = /^\s*(`{3,}|~{3,})(.*)$/.exec(lines[i]!);
     const marker = MARKER.exec(lines[i]!.trim());
-    if (marker && !/^`{3,}/.test(lines[i + 1] ?? '')) throw new Error(`${page}:${i + 1}: a '${marker[1]}' marker must stand on the line right before a fence`);
+    if (marker && !/^\s*(`{3,}|~{3,})/.test(lines[i + 1] ?? '')) throw new Error(`${page}:${i + 1}: a '${marker[1]}' marker must stand on the line right before a fence`);
     if (!open) continue;
-    const close = lines.findIndex((l, j) => j > i && l.startsWith(open[1]!) && l.trim() === open[1]);
+    const close = lines.findIndex((l, j) => j > i && l.trim() === open[1]);
     if (close < 0) throw new Error(`${page}:${i + 1}: the fence is never closed`);
     const before = MARKER.exec((lines[i - 1] ?? '').trim());
     blocks.push({
       page,
       line: i + 1,
       language: open[2]!.trim(),
-      body: lines.slice(i + 1, close).join('\n'),
+      body: lines.slice(i + 1, close).join('\n'), // indentation is whitespace to the shell reader
       marker: before ? { kind: before[1] as 'needs' | 'tested', value: before[2]! } : null,
     });
     i = close;
