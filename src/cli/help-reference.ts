@@ -13,6 +13,7 @@ const PIPE_WIDTH = 80;
 /**
  * Every command's `--help` text, egtea's own first, then each command and its subcommands in
  * the order they were registered. `outputHelp` is what `--help` runs, so added help text counts.
+ * It redirects the commands' output to collect the text: give it a program of its own.
  */
 export function commandHelps(program: Command): CommandHelp[] {
   const helps: CommandHelp[] = [];

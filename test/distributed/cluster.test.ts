@@ -13,7 +13,7 @@ describe('cluster files', () => {
     expect(validateCluster({ workers: ['node-a:23456', '10.0.0.2:23456', '[::1]:9000'] }, 'c.json').workers).toHaveLength(3);
   });
 
-  it("accepts the example of docs/distributed.md", () => {
+  it('accepts the example of docs/distributed.md', () => {
     expect(validateCluster(JSON.parse(docBlock('docs/distributed.md', '## On several machines', 'json')), 'docs/distributed.md').workers).toEqual(['node-a:23456', 'node-b:23456']);
   });
 

@@ -6,7 +6,7 @@ import { buildProgram } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../support/docs.js';
 
 /** docs/cli.md from its marker line on: the part `npm run docs:cli` writes. */
-export function generatedPart(): string {
+function generatedPart(): string {
   const page = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'cli.md'), 'utf8');
   const at = page.indexOf(GENERATED_MARKER);
   expect(at, `docs/cli.md has no line ${GENERATED_MARKER}`).toBeGreaterThanOrEqual(0);
