@@ -54,7 +54,7 @@ export function registerPaperCommand(program: Command): void {
       const trainingImages = o.source === MNIST_PACKAGE_SOURCE ? MNIST_PACKAGE_SIZES.trainingImages : 5000;
       const perEpoch = Math.ceil(trainingImages / pipeline.schedule.batchSize);
       log(`${table.title}: ${runs} runs of ${epochs} epochs (${epochs * perEpoch} iterations each, ${runs * epochs * perEpoch} in all).`);
-      if (epochs >= 1000) log(`The paper's schedule is 4000 epochs a run: on a CPU that is hours per run. --epochs 40 (2000 iterations) is the short schedule; the README gives measured times.`);
+      if (epochs >= 1000) log(`The paper's schedule is 4000 epochs a run: on a CPU that is hours per run. --epochs 40 (2000 iterations) is the short schedule; docs/paper.md gives measured times.`);
       const summary = await runSweep({
         command: `paper ${id}`,
         pipelineName: o.pipeline,
