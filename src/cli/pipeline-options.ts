@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { lossOptionHelp, lossSettingOptions } from '../config/loss-config.js';
 import { OVERRIDE_KEYS, type PipelineOverrides } from '../config/overrides.js';
 import type { AnyLossSettings } from '../losses/registry.js';
@@ -18,8 +18,14 @@ export function addPipelineOptions(command: Command): Command {
     .option('--pipeline <name|file>', `a built-in pipeline (${PIPELINE_NAMES.join(', ')}), a module exporting one (.js/.mjs) or a JSON file`, 'synth')
     .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
     .option('--loss <name>', `override the pipeline's loss: ${LOSS_NAMES.join(', ')} (its settings stay when the new loss takes them)`, parseChoice(LOSS_NAMES));
-  // Kept as text here (commander turns a parsed null into ''), read as the key's type by overridesFrom.
-  for (const option of lossSettingOptions()) command.option(`${option.flag} <value>`, lossOptionHelp(option));
+  // Checked here as the pipeline key's type, kept as text (commander turns a parsed null into ''): overridesFrom reads it.
+  for (const option of lossSettingOptions()) {
+    command.option(`${option.flag} <value>`, lossOptionHelp(option), (text: string) => {
+      const problem = option.leaf.check(option.leaf.read(text));
+      if (problem !== null) throw new InvalidArgumentError(`'${text}' ${problem}`);
+      return text;
+    });
+  }
   return command
     .option('--class-sampling <q>', 'loader.classSampling: draw each class with probability proportional to n_c^q (0 class-balanced, 0.5 square-root, 1 instance-balanced)', parseNonNegativeNumber)
     .option('--initializer <how>', `how the model's weights start: ${MODEL_INITIALIZERS.join(', ')}`, parseChoice(MODEL_INITIALIZERS))

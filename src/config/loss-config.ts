@@ -58,9 +58,11 @@ export function lossSettingOptions(): LossSettingOption[] {
 
 /** An option's help: the losses that take it, what it must be, its meaning and defaults. */
 export function lossOptionHelp(option: LossSettingOption): string {
-  const defaults = [...new Set(option.losses.map((l) => showDefault(l.default)))];
-  const fallback =
-    defaults.length === 1 ? `default ${defaults[0]}` : `default ${option.losses.map((l) => `${showDefault(l.default)} for ${l.name}`).join(', ')}`;
+  // The most common default, then the losses whose default differs: 'default mean (ldam: weighted)'.
+  const shown = option.losses.map((l) => showDefault(l.default));
+  const common = shown.reduce((best, d) => (shown.filter((x) => x === d).length > shown.filter((x) => x === best).length ? d : best), shown[0]!);
+  const others = option.losses.filter((l) => showDefault(l.default) !== common).map((l) => `${l.name}: ${showDefault(l.default)}`);
+  const fallback = `default ${common}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
   return `loss ${option.losses.map((l) => l.name).join(', ')}: ${option.leaf.doc} (${option.leaf.expects}; ${fallback})`;
 }
 

@@ -71,9 +71,10 @@ describe('egtea train', () => {
     const unknown = egtea(['train', '--pipeline', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown pipeline 'nope'; built in: egtea, synth/);
+    // A loss setting's value is checked as the command line is parsed: a usage error.
     const tau = egtea(['train', '--tau', 'high', '--data', dataRoot]);
-    expect(tau.code).toBe(1);
-    expect(tau.stderr).toMatch(/--tau 'high' is neither/);
+    expect(tau.code).toBe(2);
+    expect(tau.stderr).toMatch(/option '--tau <value>' argument 'high' is invalid. 'high' must be a number >= 0 or 'dynamic'/);
     const empty = egtea(['train', '--data', work, '--out', path.join(work, 'x')]);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/synth\/annotations: no such folder \(pipeline synth reads synth\/annotations under --data /);

@@ -62,7 +62,7 @@ describe("the command line's loss options come from the registry", () => {
     const help = addPipelineOptions(new Command()).helpInformation();
     for (const flag of options.keys()) expect(help).toContain(`${flag} <value>`);
     expect(help).toMatch(/--reduction <value>\s+loss cdb, ifw, focal, cb, cb-focal, ldam:/);
-    expect(lossOptionHelp(options.get('--reduction')!)).toMatch(/default mean for cdb, mean for ifw, .*, weighted for ldam\)$/);
+    expect(lossOptionHelp(options.get('--reduction')!)).toMatch(/\(one of mean, weighted; default mean \(ldam: weighted\)\)$/);
     expect(lossOptionHelp(options.get('--la-tau')!)).toMatch(/^loss logit-adjusted: .*\(a number >= 0; default 1\)$/);
   });
 
@@ -72,8 +72,9 @@ describe("the command line's loss options come from the registry", () => {
     expect(p(['--loss', 'ldam', '--drw-epoch', 'null', '--ldam-scale', '10']).loss).toEqual({ name: 'ldam', drwEpoch: null, ldamScale: 10 });
     expect(p(['--tau', 'dynamic', '--tau-rule', 'official']).loss).toEqual({ name: 'cdb', tau: 'dynamic', tauRule: 'official' });
     expect(p(['--class-sampling', '0.5']).loader.classSampling).toBe(0.5);
-    expect(() => p(['--tau', 'often'])).toThrow("command line: --tau: loss.tau must be a number >= 0 or 'dynamic'");
-    expect(() => p(['--loss', 'logit-adjusted', '--la-tau', '-1'])).toThrow('command line: --la-tau: loss.laTau must be a number >= 0');
+    // A bad value is a usage error, found while the command line is parsed.
+    expect(() => commandLine(['--tau', 'often'])).toThrow("option '--tau <value>' argument 'often' is invalid. 'often' must be a number >= 0 or 'dynamic'");
+    expect(() => commandLine(['--la-tau', '-1'])).toThrow("argument '-1' is invalid. '-1' must be a number >= 0");
     expect(() => p(['--la-tau', '1'])).toThrow("command line: --la-tau: loss.laTau does not apply to loss 'cdb' (only to logit-adjusted)");
   });
 });
