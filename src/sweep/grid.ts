@@ -75,9 +75,11 @@ export function planCells(base: Pipeline, spec: GridSpec, options: { buildsData:
     const build: Cell['build'] = {};
     let pipeline = base;
     if (spec.epochs !== undefined) pipeline = setPipelineValue(pipeline, 'schedule.epochs', spec.epochs, `--epochs ${spec.epochs}`);
+    // A loss's own settings are set after the cell's loss (below), so `--loss ldam --set loss.drwEpoch=32` works on a CDB pipeline.
+    const lossSettings = Object.entries(setting).filter(([key]) => key.startsWith('loss.'));
     for (const [key, value] of Object.entries(setting)) {
       if ((DATASET_BUILD_KEYS as readonly string[]).includes(key)) build[key as DatasetBuildKey] = value as number;
-      else pipeline = setPipelineValue(pipeline, key, value);
+      else if (!key.startsWith('loss.')) pipeline = setPipelineValue(pipeline, key, value);
     }
     const label = settingLabel(setting);
     const buildLabel = settingLabel(build);
@@ -86,6 +88,7 @@ export function planCells(base: Pipeline, spec: GridSpec, options: { buildsData:
         let cellPipeline = setPipelineValue(pipeline, 'seed', seed, `--seeds`);
         cellPipeline = setPipelineValue(cellPipeline, 'loss.name', variant.loss, `--loss ${variant.loss}`);
         if (variant.tau !== null) cellPipeline = setPipelineValue(cellPipeline, 'loss.tau', variant.tau, `--tau ${variant.tau}`);
+        for (const [key, value] of lossSettings) cellPipeline = setPipelineValue(cellPipeline, key, value, `--set ${key}=${value} (loss ${variant.loss})`);
         cells.push({
           name: `${label === 'default' ? '' : `${label},`}seed=${seed},loss=${variant.label}`,
           setting,

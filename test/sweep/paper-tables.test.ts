@@ -36,6 +36,17 @@ describe('grid', () => {
   });
 });
 
+describe("a loss's own settings in a grid", () => {
+  it('are set after the cell\'s loss (LDAM-DRW on a CDB pipeline); a loss that does not take one is named', () => {
+    const cells = planCells(mnistImbalanced, { losses: ['ldam'], taus: ['dynamic'], sets: [parseSetArgument('loss.drwEpoch=32')], seeds: [1], epochs: 40 }, { buildsData: true });
+    expect(cells[0]!.pipeline.loss).toEqual({ name: 'ldam', drwEpoch: 32 });
+    expect(cells[0]!.name).toBe('loss.drwEpoch=32,seed=1,loss=ldam');
+    expect(() => planCells(mnistImbalanced, { losses: ['ce', 'ldam'], taus: ['dynamic'], sets: [parseSetArgument('loss.drwEpoch=32')], seeds: [1] }, { buildsData: true })).toThrow(
+      "--set loss.drwEpoch=32 (loss ce): loss.drwEpoch does not apply to loss 'ce' (only to ldam)",
+    );
+  });
+});
+
 describe("the paper's tables", () => {
   it('lays out ours beside the published numbers, losses down and ratios across', () => {
     const text = paperTableMarkdown(PAPER_TABLES.table1, [0.9, 0.98], (variant, ratio) => (variant === 'ce' && ratio === 0.9 ? { n: 3, mean: 0.0123, std: 0.0045 } : null));
