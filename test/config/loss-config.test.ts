@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import synth from '../../pipelines/synth.js';
 import { addPipelineOptions, overridesFrom, type PipelineCommandOptions } from '../../src/cli/pipeline-options.js';
-import { lossOptionHelp, lossSettingOptions, resolvedLoss, type LossConfig } from '../../src/config/loss-config.js';
+import { lossOptionHelp, lossOptionsTable, lossSettingOptions, resolvedLoss, type LossConfig } from '../../src/config/loss-config.js';
 import { applyOverrides, pipelineKeys } from '../../src/config/overrides.js';
 import { buildLoss, LOSSES, LOSS_NAMES } from '../../src/losses/registry.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
@@ -76,5 +78,14 @@ describe("the command line's loss options come from the registry", () => {
     expect(() => commandLine(['--tau', 'often'])).toThrow("option '--tau <value>' argument 'often' is invalid. 'often' must be a number >= 0 or 'dynamic'");
     expect(() => commandLine(['--la-tau', '-1'])).toThrow("argument '-1' is invalid. '-1' must be a number >= 0");
     expect(() => p(['--la-tau', '1'])).toThrow("command line: --la-tau: loss.laTau does not apply to loss 'cdb' (only to logit-adjusted)");
+  });
+});
+
+describe("docs/long-tail.md's options table", () => {
+  it('is lossOptionsTable(\'logit-adjusted\')', () => {
+    const page = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'long-tail.md'), 'utf8');
+    const start = page.indexOf('| option | `train` option | default | meaning |');
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(page.slice(start, page.indexOf('\n\n', start))).toBe(lossOptionsTable('logit-adjusted'));
   });
 });
