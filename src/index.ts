@@ -12,12 +12,12 @@ export { readAnnotations, readSplitFile, readClassIndex, labelOf, classNames, ty
 export { parseClipName } from './data/clip-name.js';
 /** Validation carved out of the training file by subject (P20-P26 by default). */
 export { parseSubjects, splitBySubject, DEFAULT_VALIDATION_SUBJECTS } from './data/splits.js';
-/** The majority (k most frequent) and minority class groups, and clips per class. */
-export { classGroups, countPerClass, type ClassGroups } from './data/class-groups.js';
+/** The majority (k most frequent) and minority class groups, the many/medium/few-shot groups, and clips per class. */
+export { classGroups, countPerClass, groupDefinitions, GROUP_NAMES, SHOT_THRESHOLDS, type ClassGroups, type ClassGroup, type GroupName, type ShotThresholds } from './data/class-groups.js';
 /** What `egtea info` reports: splits, counts per class and group. */
 export { summarizeDataset, type DatasetSummary } from './data/dataset-summary.js';
 /** Frame sampling: one random frame per segment for training, the middles for evaluation. */
-export { segmentBoundaries, trainingFrameIndices, evaluationFrameIndices } from './data/sampling.js';
+export { segmentBoundaries, trainingFrameIndices, evaluationFrameIndices, classSampledOrder } from './data/sampling.js';
 /** Per-clip augmentation (crop, rotation, flip) and normalisation into [T, H, W, C] floats. */
 export { DEFAULT_TRANSFORM, IMAGENET_MEAN, IMAGENET_STD, drawAugmentation, centreAugmentation, loadClipFramesInto, type TransformConfig, type ClipAugmentation } from './data/transforms.js';
 /** Batches of clips with prefetch, seeded by epoch and clip name. */
