@@ -10,7 +10,7 @@ describe('pipelines', () => {
     expect(egtea.clips.transform.size).toBe(224);
     expect(egtea.schedule).toMatchObject({ epochs: 100, batchSize: 32, learningRate: 0.001, momentum: 0.9, weightDecay: 0.0005, milestones: [60], gamma: 0.1 });
     expect(egtea.dataset.validationSubjects).toBe('P20-P26');
-    expect(Object.keys(PIPELINES).sort()).toEqual(['cifar100-lt', 'egtea', 'fashion-mnist', 'imagenet-lt', 'mnist-imbalanced', 'synth']);
+    expect(Object.keys(PIPELINES).sort()).toEqual(['cifar10-lt', 'cifar100-lt', 'egtea', 'fashion-mnist', 'imagenet-lt', 'mnist-imbalanced', 'synth']);
   });
 
   it('the image pipelines carry the paper settings for MNIST and long-tailed CIFAR', () => {
@@ -23,6 +23,12 @@ describe('pipelines', () => {
     expect(cifar.clips).toMatchObject({ frames: 1, transform: { size: 32 } });
     expect(cifar.schedule).toMatchObject({ epochs: 200, batchSize: 128, learningRate: 0.1, momentum: 0.9, weightDecay: 0.0005, milestones: [160, 180], gamma: 0.01 });
     expect(PIPELINES['imagenet-lt']!.model.arch).toBe('resnet10');
+    // CIFAR-10-LT: the same recipe with CIFAR-10's own statistics.
+    const cifar10 = PIPELINES['cifar10-lt']!;
+    expect(cifar10.schedule).toEqual(cifar.schedule);
+    expect(cifar10.model).toEqual(cifar.model);
+    expect(cifar10.clips.transform).toMatchObject({ mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] });
+    expect(cifar10.dataset).toMatchObject({ annotations: 'cifar10-lt/annotations', frames: 'cifar10-lt/frames', majorityClasses: 3 });
   });
 
   it('step decay: the rate drops by gamma after each milestone', () => {
