@@ -182,7 +182,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
       if (result === null) {
         await ensureData(cell);
         await fs.mkdir(folder, { recursive: true });
-        const order: CellOrder = cellData(options, cell);
+        const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling };
         await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
         const child = await runChild(folder, threads);
         result = await readCellResult(folder, cell.pipeline.schedule.epochs);
