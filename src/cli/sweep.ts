@@ -5,7 +5,7 @@ import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
 import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
-import { lossVariants, type GridSpec } from '../sweep/grid.js';
+import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
@@ -23,7 +23,7 @@ interface SweepCommandOptions {
   seeds: string;
   epochs?: number;
   jobs: number;
-  baseline: string;
+  baseline?: string;
   out: string;
   data: string;
   source?: string;
@@ -73,7 +73,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--seeds <n|list>', 'seeds: a count (1..n) or a list; each seed chooses the images and the training randomness', '3')
     .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
-    .option('--baseline <loss>', 'the loss the others are compared with, paired by seed', 'ce')
+    .option('--baseline <loss>', 'the loss the others are compared with, paired by seed (default ce, or the first loss when ce is not in the grid)')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')
     .option('--source <dir>', 'build each cell\'s images from these public files (as egtea images does), shared by the losses of the cell; mnist-package: the mnist package\'s digits (scaled protocol)')
     .option('--dataset <name>', `with --source: ${IMAGE_DATASETS.join(', ')} (default mnist-imbalanced)`, parseChoice(IMAGE_DATASETS))
@@ -84,10 +84,10 @@ export function registerSweepCommand(program: Command): void {
     .action(async (o: SweepCommandOptions) => {
       const pipeline = await resolvePipeline(o.pipeline);
       const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
-      if (!lossVariants(grid.losses, grid.taus).some((v) => v.label === o.baseline)) throw new UserError(`--baseline ${o.baseline}: not among the losses of the grid (${lossVariants(grid.losses, grid.taus).map((v) => v.label).join(', ')})`);
+      const baseline = chooseBaseline(lossVariants(grid.losses, grid.taus), o.baseline);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
-      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline: o.baseline, run: o.run, stopOnSignal: true, progress: true, log });
+      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline, run: o.run, stopOnSignal: true, progress: true, log });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);
     });

@@ -47,6 +47,17 @@ export function lossVariants(losses: readonly LossName[], taus: readonly (number
   return losses.flatMap((loss): LossVariant[] => (loss === 'cdb' ? taus.map((tau) => ({ loss, tau, label: `cdb(tau=${tau})` })) : [{ loss, tau: null, label: loss }]));
 }
 
+/**
+ * The loss the others are compared with: the one given, else CE when the grid has it, else the
+ * grid's first loss (`--loss cdb` alone compares nothing, but still summarises).
+ */
+export function chooseBaseline(variants: readonly LossVariant[], given: string | undefined): string {
+  const labels = variants.map((v) => v.label);
+  if (given === undefined) return labels.includes('ce') ? 'ce' : labels[0]!;
+  if (!labels.includes(given)) throw new UserError(`--baseline ${given}: not among the losses of the grid (${labels.join(', ')})`);
+  return given;
+}
+
 export function settingLabel(setting: Setting): string {
   const entries = Object.entries(setting);
   return entries.length === 0 ? 'default' : entries.map(([k, v]) => `${k}=${v}`).join(',');

@@ -141,6 +141,9 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
  */
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
+  if (options.source && options.pipeline.clips.frames !== 1) {
+    throw new UserError(`pipeline ${options.pipelineName} takes clips of ${options.pipeline.clips.frames} frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)`);
+  }
   const cells = planCells(options.pipeline, options.grid, { buildsData: options.source !== undefined });
   if (options.run === false) {
     if (!(await pathExists(path.join(options.out, SWEEP_FILE)))) throw new UserError(`${options.out}: no ${SWEEP_FILE}; nothing to summarise`);
