@@ -9,6 +9,7 @@ import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
+import { resolveShard } from '../sweep/shard.js';
 import { runSweep, type SweepSource } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseChoiceList, parsePositiveInt, parseTau } from './options.js';
@@ -31,6 +32,8 @@ interface SweepCommandOptions {
   classes?: ClassPair;
   run: boolean;
   json: boolean;
+  shard?: string;
+  shardCount?: number;
 }
 
 /** `--seeds 3` is seeds 1 to 3; `--seeds 4,7` those seeds. */
@@ -58,6 +61,8 @@ export function sweepText(summary: SweepSummary, out: string): string {
     'Test error (%), best-validation model:',
     gridTable(summary, 'best', (r) => (r.testError.mean === null ? 'n/a' : `${(100 * r.testError.mean).toFixed(2)} ± ${r.testError.std === null ? 'n/a' : (100 * r.testError.std).toFixed(2)}`)),
     '',
+    ...(summary.missing.length > 0 ? [`not finished: ${summary.missing.length} cells (listed in summary.md)`] : []),
+    ...(summary.damaged ?? []).map((d) => `damaged: ${d}`),
     `summary: ${path.join(out, 'summary.md')} (also .json, .csv)`,
   ].join('\n');
 }
@@ -79,15 +84,18 @@ export function registerSweepCommand(program: Command): void {
     .option('--dataset <name>', `with --source: ${IMAGE_DATASETS.join(', ')} (default mnist-imbalanced)`, parseChoice(IMAGE_DATASETS))
     .option('--classes <minority,majority>', 'with --source, mnist-imbalanced: the two source labels (default 4,9)', parseClassPair)
     .option('--data <dir>', "without --source: the data root the pipeline's paths are relative to", 'data')
-    .option('--no-run', 'run nothing: summarise the cells finished so far')
+    .option('--no-run', 'run nothing: summarise the cells finished so far (by every shard)')
     .option('--json', 'print one JSON document (the summary)', false)
+    .option('--shard <i/n>', 'run only every n-th cell of the grid, from the i-th (1-based), into the shared --out; without it, a Slurm array task or (with --shard-count) a Kubernetes Indexed Job picks its shard (docs/sweeps.md)')
+    .option('--shard-count <n>', "the number of shards when the index comes from the scheduler: JOB_COMPLETION_INDEX (Kubernetes; n = the Job's completions) or SLURM_ARRAY_TASK_ID", parsePositiveInt)
     .action(async (o: SweepCommandOptions) => {
       const pipeline = await resolvePipeline(o.pipeline);
       const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
       const baseline = chooseBaseline(lossVariants(grid.losses, grid.taus), o.baseline);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
-      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline, run: o.run, stopOnSignal: true, progress: true, log });
+      const shard = resolveShard(o);
+      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline, run: o.run, stopOnSignal: true, progress: true, log, shard });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);
     });
@@ -97,6 +105,11 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-cell <folder>', { hidden: true })
     .description('train and evaluate one cell of a sweep (started by egtea sweep)')
     .action(async (folder: string) => {
+      // Started by a sweep: stop (as on SIGTERM) when the sweep's process is gone, so a rerun never meets an orphan still training.
+      if (process.channel) {
+        process.channel.unref();
+        process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+      }
       await selectBackend(program.opts<{ backend?: string }>().backend);
       await runCell(folder, log);
     });

@@ -43,17 +43,37 @@ export interface CellResult {
   best: ModelResult;
 }
 
-export const CELL_FILES = { order: 'cell.json', result: 'result.json', bestWeights: 'best.safetensors', best: 'best.json', log: 'run.log' } as const;
+export const CELL_FILES = { order: 'cell.json', result: 'result.json', bestWeights: 'best.safetensors', best: 'best.json', log: 'run.log', claim: 'cell.lock' } as const;
 
 /**
  * A cell's result.json when it holds a run of at least `epochs` epochs: a larger --epochs extends
  * the run, a smaller one cannot shorten it (the result says how many epochs it has).
  */
 export async function readCellResult(folder: string, epochs: number): Promise<CellResult | null> {
-  const text = await fs.readFile(path.join(folder, CELL_FILES.result), 'utf8').catch(() => null);
+  const file = path.join(folder, CELL_FILES.result);
+  const text = await fs.readFile(file, 'utf8').catch(() => null);
   if (text === null) return null;
-  const result = JSON.parse(text) as CellResult;
+  let result: CellResult;
+  try {
+    result = JSON.parse(text) as CellResult;
+  } catch (error) {
+    throw new DamagedCellResult(file, (error as Error).message);
+  }
+  if (typeof result?.epochs !== 'number' || typeof result.final?.overall !== 'object' || typeof result.best?.overall !== 'object') throw new DamagedCellResult(file, 'not a result of egtea sweep (epochs, final, best)');
   return result.epochs >= epochs ? result : null;
+}
+
+/**
+ * A cell's result.json that cannot be read (cut short by a full disk, edited by hand). Only the
+ * evaluation is lost: running the sweep again evaluates the cell's trained model again.
+ */
+export class DamagedCellResult extends UserError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: damaged (${reason}); run the sweep again (without --no-run) to evaluate the cell again from its trained model`);
+  }
 }
 
 /** The learning rate of the first epoch and of every epoch where it changed. */

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/files.js';
 import type { Cell } from './grid.js';
-import { readCellResult, type CellResult, type ModelResult } from './run-cell.js';
+import { DamagedCellResult, readCellResult, type CellResult, type ModelResult } from './run-cell.js';
 import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
 import type { SweepSource } from './sweep.js';
 
@@ -35,6 +35,8 @@ export interface SweepSummary {
   rows: SummaryRow[];
   /** Cells with no result (failed or not run yet). */
   missing: string[];
+  /** Results that could not be read, each a message naming the file and what to do (their cells count as missing; absent in summaries of older versions). */
+  damaged?: string[];
 }
 
 const pct = (v: number | null, digits = 2) => (v === null ? 'n/a' : (100 * v).toFixed(digits));
@@ -132,7 +134,15 @@ function rowOf(setting: string, variant: string, model: ModelKind, entries: { se
 
 /** Mean ± std over seeds per setting and loss, and paired differences against the baseline loss. */
 export async function summarizeSweep(out: string, cells: readonly Cell[], context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number }): Promise<SweepSummary> {
-  const results = await Promise.all(cells.map((c) => readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs)));
+  const damaged: string[] = [];
+  // A damaged result.json leaves its cell out (as unfinished), named, and the rest is summarised.
+  const read = (c: Cell) =>
+    readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs).catch((error: unknown) => {
+      if (!(error instanceof DamagedCellResult)) throw error;
+      damaged.push(error.message);
+      return null;
+    });
+  const results = await Promise.all(cells.map(read));
   const settings = [...new Set(cells.map((c) => c.settingLabel))];
   const variants = [...new Set(cells.map((c) => c.variant.label))];
   const first = results.find((r) => r !== null);
@@ -163,6 +173,7 @@ export async function summarizeSweep(out: string, cells: readonly Cell[], contex
     variants,
     rows,
     missing: cells.flatMap((c, i) => (results[i] ? [] : [c.name])),
+    damaged,
   };
 }
 
@@ -192,6 +203,8 @@ export function summaryMarkdown(summary: SweepSummary): string {
     ),
   );
   if (summary.missing.length > 0) parts.push('', `Not finished (${summary.missing.length}): ${summary.missing.join('; ')}`);
+  const damaged = summary.damaged ?? [];
+  if (damaged.length > 0) parts.push('', `Damaged results (${damaged.length}):`, '', ...damaged.map((d) => `- ${d}`));
   return `${parts.join('\n')}\n`;
 }
 
