@@ -18,6 +18,7 @@ const END_TO_END = [
   'test/data/images.test.ts',
   'test/sweep/sweep.test.ts',
   'test/sweep/sweep-cli.test.ts',
+  'test/sweep/sweep-shards.test.ts',
 ];
 
 export default defineConfig({

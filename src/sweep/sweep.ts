@@ -68,9 +68,13 @@ function egteaBin(): string {
 /** Where a sweep process keeps its lock, so a second sweep of the same shard on one folder is refused. */
 const LOCKS_DIR = 'locks';
 
-/** What a sweep folder holds before its sweep.json is written (another shard starting at the same moment). */
+/**
+ * What only a sweep writes: a folder holding nothing else but no sweep.json is a sweep whose record
+ * is being written (another shard starting at the same moment) or was deleted (being damaged).
+ */
 function sweepEntry(name: string): boolean {
-  return name === LOCKS_DIR || name.startsWith(`${SWEEP_FILE}.tmp-`);
+  const written = name.replace(/\.tmp-[^/]*$/, ''); // A file of writeFileAtomic's, cut by a kill.
+  return [LOCKS_DIR, 'runs', 'data', SWEEP_FILE, 'summary.json', 'summary.md', 'summary.csv', 'paper-table.md'].includes(written);
 }
 
 /**
@@ -296,8 +300,8 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
       claim = await lockWhenFree(claimFile, 'sweep', 'cell');
     }
     try {
-      // Finished by the process that held it meanwhile?
-      let result = await finishedResult(folder, cell, say);
+      // Finished by the process that held it meanwhile? (A damaged result was told already.)
+      let result = await finishedResult(folder, cell, () => {});
       if (result !== null) {
         say(`[${++done}/${cells.length}] ${cell.name}: finished by another process`);
         progress?.tick('skipped');
