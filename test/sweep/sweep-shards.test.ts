@@ -27,12 +27,14 @@ afterAll(() => {
 const grid = (out: string) => ['sweep', '--pipeline', 'mnist-imbalanced', '--loss', 'ce,cdb', '--seeds', '2', '--epochs', '3', '--source', 'mnist-package', '--set', 'dataset.majorityRatio=0.9', '--out', out];
 const cell = (seed: number, loss: string) => `dataset.majorityRatio=0.9,seed=${seed},loss=${loss}`;
 
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { child, exit: new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr }))) };
+  return { child, exit: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 
 async function until<T>(what: string, probe: () => T | null, seconds = 120): Promise<T> {
@@ -69,22 +71,25 @@ describe('a sweep in shards sharing one folder', () => {
         return null;
       }
     });
-    // The same shard started twice is refused while the first runs.
-    const twice = egtea([...grid(out), '--shard', '2/2']);
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain(`egtea: ${path.join(out, 'locks', 'sweep-shard-2-of-2.lock')}: another sweep of shard 2/2 is writing this sweep folder (pid ${second.child.pid}`);
-
     // Killed outright (a node lost, a pod evicted): the cell it started stops with it.
     second.child.kill('SIGKILL');
     await second.exit;
     await until('the orphaned cell to stop', () => (alive(trainer) ? null : true), 60);
+    // Stopped, not finished: an orphan training on would race the retried task.
+    expect(fs.existsSync(path.join(out, 'runs', cell(1, 'cdb(tau=dynamic)'), 'model.safetensors'))).toBe(false);
+
+    // The same shard started twice is refused while the first runs (shard 1 by its Slurm task, or by --shard).
+    const twice = egtea([...grid(out), '--shard', '1/2']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(`egtea: ${path.join(out, 'locks', 'sweep-shard-1-of-2.lock')}: another sweep of shard 1/2 is writing this sweep folder (pid ${first.child.pid}`);
 
     const one = await first.exit;
     expect(one.stderr).toContain('shard 1/2 (SLURM_ARRAY_TASK_ID=0 (array 0-1, 2 tasks)): 2 of the grid\'s 4 cells (cells 1, 3)');
     expect(one.code, one.stderr).toBe(0);
     expect(one.stderr).toContain(`[1/2] ${cell(1, 'ce')}: test error`);
     expect(one.stderr).toContain(`[2/2] ${cell(2, 'ce')}: test error`);
-    expect(one.stderr).toContain('not finished: 2 cells');
+    // Its summary covers the whole grid: shard 2's cells are not finished yet.
+    expect(one.stdout).toContain('not finished: 2 cells');
 
     // The task retried with the same index finishes its cells, resuming the killed one.
     const retried = egtea([...grid(out), '--shard', '2/2']);
