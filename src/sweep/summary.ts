@@ -90,7 +90,9 @@ function decayText(s: Cell['pipeline']['schedule'], epochs: number): string {
 
 /** The learning rates a result's history holds, in words: "lr 0.01, 0.001 from epoch 31". */
 function ratesText(rates: readonly { epoch: number; learningRate: number }[]): string {
-  return rates.length <= 1 ? 'no rate decay reached' : `lr ${rates.map((r, i) => (i === 0 ? `${r.learningRate}` : `${r.learningRate} from epoch ${r.epoch}`)).join(', ')}`;
+  // 0.001 x 0.1 is 0.00010000000000000002 in binary floating point: six digits say it.
+  const rate = (r: { learningRate: number }) => String(Number(r.learningRate.toPrecision(6)));
+  return rates.length <= 1 ? 'no rate decay reached' : `lr ${rates.map((r, i) => (i === 0 ? rate(r) : `${rate(r)} from epoch ${r.epoch}`)).join(', ')}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { checkImages, importImages, type ImageDataset, type ImportImagesOptions } from '../data/images/import-images.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import type { Pipeline } from '../train/pipeline.js';
+import { environmentValue } from '../config/environment.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';
@@ -247,7 +248,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
 /** Runs the given cells, `jobs` at a time; a cell another process holds is come back to at the end, waiting for it. */
 async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<{ failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
-  const threads = Math.max(1, Math.floor(os.cpus().length / options.jobs));
+  // The cores this process may run on (a Slurm allocation binds them) shared between the cells at once, unless
+  // TF_NUM_INTRAOP_THREADS gives each cell's (a container's CPU limit binds no cores: docs/sweeps.md).
+  const given = Number(environmentValue('TF_NUM_INTRAOP_THREADS'));
+  const threads = Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / options.jobs));
   if (options.stopOnSignal) stopChildrenOnSignal();
   const builds = new Map<string, Promise<void>>();
   // Shards building one image folder take turns (a lock beside it); the second finds the images written.
