@@ -145,18 +145,35 @@ async function releaseIfOurs(file: string, text: string): Promise<void> {
 
 /**
  * Takes the lock, waiting while another process holds it (told once through `onWait`): for work
- * that processes share and take turns at, such as a sweep's cells and image folders.
+ * that processes share and take turns at, such as a sweep's cells and image folders. With
+ * `giveUpMs`, a lock still held after that long is refused as lockRunFolder refuses it.
  */
-export async function lockWhenFree(file: string, purpose: string, folder: string, onWait: (held: LockHeldError) => void = () => {}, pollMs = 1000): Promise<RunLock> {
+export async function lockWhenFree(file: string, purpose: string, folder: string, onWait: (held: LockHeldError) => void = () => {}, options: { pollMs?: number; giveUpMs?: number } = {}): Promise<RunLock> {
+  const started = Date.now();
   let told = false;
   for (;;) {
     try {
       return await lockRunFolder(file, purpose, folder);
     } catch (error) {
       if (!(error instanceof LockHeldError)) throw error;
+      if (options.giveUpMs !== undefined && Date.now() - started >= options.giveUpMs) throw error;
       if (!told) onWait(error);
       told = true;
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}
+
+/**
+ * lockRunFolder, except that a lock of another machine is waited for until it goes stale: a
+ * task retried after its machine died (a requeued Slurm task, a replaced pod) finds its
+ * predecessor's lock still fresh for up to OTHER_HOST_STALE_MS. One refreshed all along is refused.
+ */
+export async function lockOrOutwait(file: string, purpose: string, folder: string, onWait: (held: LockHeldError) => void = () => {}, pollMs = 1000): Promise<RunLock> {
+  try {
+    return await lockRunFolder(file, purpose, folder);
+  } catch (error) {
+    if (!(error instanceof LockHeldError) || error.holder.host === os.hostname()) throw error;
+    return lockWhenFree(file, purpose, folder, onWait, { pollMs, giveUpMs: OTHER_HOST_STALE_MS + 2 * REFRESH_MS });
   }
 }

@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
-import { lockRunFolder, lockWhenFree, LockHeldError, type RunLock } from '../run/run-lock.js';
+import { lockOrOutwait, lockRunFolder, lockWhenFree, LockHeldError, OTHER_HOST_STALE_MS, type RunLock } from '../run/run-lock.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
 import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
@@ -122,7 +122,10 @@ async function claimFolder(options: SweepOptions): Promise<RunLock> {
   await fs.mkdir(path.join(options.out, LOCKS_DIR), { recursive: true });
   const shard = options.shard ?? null;
   const name = shard === null || shard.count === 1 ? 'sweep.lock' : `sweep-shard-${shard.index}-of-${shard.count}.lock`;
-  const lock = await lockRunFolder(path.join(options.out, LOCKS_DIR, name), shard === null || shard.count === 1 ? 'sweep' : `sweep of shard ${shard.index}/${shard.count}`, 'sweep folder');
+  const file = path.join(options.out, LOCKS_DIR, name);
+  const lock = await lockOrOutwait(file, shard === null || shard.count === 1 ? 'sweep' : `sweep of shard ${shard.index}/${shard.count}`, 'sweep folder', (held) =>
+    options.log?.(`${file}: held by ${held.holder.host} (pid ${held.holder.pid}); waiting up to ${OTHER_HOST_STALE_MS / 60_000} minutes in case it is a task killed there`),
+  );
   try {
     await writeFileAtomic(path.join(options.out, SWEEP_FILE), `${JSON.stringify(sweepRecord(options), null, 2)}\n`);
   } catch (error) {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LockHeldError, lockRunFolder, OTHER_HOST_STALE_MS } from '../../src/run/run-lock.js';
+import { LockHeldError, lockOrOutwait, lockRunFolder, lockWhenFree, OTHER_HOST_STALE_MS } from '../../src/run/run-lock.js';
 
 let work: string;
 beforeAll(async () => {
@@ -67,6 +67,25 @@ describe('the run-folder lock', () => {
     await fs.utimes(file, old, old);
     const lock = await lockRunFolder(file);
     expect(JSON.parse(await fs.readFile(file, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname() });
+    await lock.release();
+  });
+
+  it("waits out another machine's fresh lock (a task retried after its machine died) but refuses a live one of this machine at once; a bounded wait gives up", async () => {
+    const file = path.join(work, 'retried.lock');
+    await fs.writeFile(file, JSON.stringify({ pid: 4242, command: 'egtea sweep', host: 'node-3', since: '' }));
+    const waits: string[] = [];
+    // The dead task stops refreshing: its lock ages past the stale time while we wait.
+    const ageing = setTimeout(() => {
+      const old = new Date(Date.now() - OTHER_HOST_STALE_MS - 1000);
+      void fs.utimes(file, old, old);
+    }, 300);
+    const lock = await lockOrOutwait(file, 'sweep', 'sweep folder', (held) => waits.push(held.holder.host), 50);
+    clearTimeout(ageing);
+    expect(waits).toEqual(['node-3']);
+    expect(JSON.parse(await fs.readFile(file, 'utf8')).pid).toBe(process.pid);
+    // Held by this process, alive: refused without waiting.
+    await expect(lockOrOutwait(file, 'sweep', 'sweep folder')).rejects.toThrow(LockHeldError);
+    await expect(lockWhenFree(file, 'sweep', 'sweep folder', () => {}, { pollMs: 20, giveUpMs: 100 })).rejects.toThrow('another sweep is writing this sweep folder');
     await lock.release();
   });
 
