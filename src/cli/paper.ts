@@ -38,7 +38,7 @@ export function registerPaperCommand(program: Command): void {
     .option('--classes <minority,majority>', 'the two source labels (default 4,9 as the paper; Fashion-MNIST coat vs pullover: 4,2)', parseClassPair)
     .option('--pipeline <name|file.js>', 'mnist-imbalanced (the paper) or fashion-mnist (its own statistics, He-normal LeNet-5)', 'mnist-imbalanced')
     .option('--seeds <n|list>', 'seeds (the paper: 10 random splits)', '10')
-    .option('--epochs <n>', "epochs per run (the paper: 4000 = 200000 iterations; --epochs 40 is 2000 iterations)", parsePositiveInt)
+    .option('--epochs <n>', "epochs per run (the paper: 4000 = 200000 iterations, lr x0.1 after 3000; --epochs 40 is 2000 iterations, lr x0.1 after 30)", parsePositiveInt)
     .option('--ratios <list>', 'majority ratios', parseNumberList, [...PAPER_RATIOS])
     .option('--jobs <k>', 'runs side by side', parsePositiveInt, 1)
     .option('--out <dir>', 'the sweep folder (default sweeps/<table>-<pipeline>-<classes>)')

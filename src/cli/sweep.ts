@@ -76,7 +76,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--tau <list>', "CDB's taus, comma-separated (numbers or 'dynamic')", 'dynamic')
     .option('--set <key=v1,v2>', 'vary a setting: a pipeline field (schedule.learningRate=0.01,0.1) or how images are built (dataset.majorityRatio=0.9,0.99, dataset.imbalance=10,100; needs --source); repeatable', (value: string, previous: SetArgument[]) => [...previous, parseSetArgument(value)], [] as SetArgument[])
     .option('--seeds <n|list>', 'seeds: a count (1..n) or a list; each seed chooses the images and the training randomness', '3')
-    .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
+    .option('--epochs <n>', "override the pipeline's epochs; its learning-rate milestones move to the same fractions (unless --set schedule.milestones gives them)", parsePositiveInt)
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
     .option('--baseline <loss>', 'the loss the others are compared with, paired by seed (default ce, or the first loss when ce is not in the grid)')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')

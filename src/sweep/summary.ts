@@ -110,7 +110,13 @@ function scheduleRun(cells: readonly Cell[], results: readonly (CellResult | nul
   const byEpochs = new Map<number, number>();
   for (const r of finished) byEpochs.set(r.epochs, (byEpochs.get(r.epochs) ?? 0) + 1);
   const rates = [...new Set(finished.map((r) => (r.learningRates ? ratesText(r.learningRates) : null)))];
-  const decay = rates.length === 1 && rates[0] !== null ? rates[0] : rates.every((r) => r === null) ? decayText(s, Math.max(...byEpochs.keys())) : `learning rates differ between cells (${rates.filter((r) => r !== null).join('; ')})`;
+  // Results of an older egtea hold no rates: the plan is not what they ran (their milestones may not have scaled).
+  const decay =
+    rates.length === 1 && rates[0] !== null
+      ? rates[0]
+      : rates.every((r) => r === null)
+        ? `learning rates not recorded by these results (an older egtea; the plan: ${decayText(s, s.epochs)})`
+        : `learning rates differ between cells (${rates.map((r) => r ?? 'not recorded').join('; ')})`;
   const epochs = byEpochs.size === 1 ? `${finished[0]!.epochs} epochs${iterations(finished[0]!.epochs)}` : `epochs differ between cells: ${[...byEpochs].map(([e, n]) => `${e} (${n} cells)`).join(', ')}`;
   const longer = finished.filter((r) => r.epochs > s.epochs).length;
   const note = longer > 0 ? ` (asked for ${s.epochs}; ${longer} finished cells had trained longer before, and a run is not shortened)` : '';
