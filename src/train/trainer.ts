@@ -210,9 +210,11 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
 async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorded: Pipeline, p: Pipeline): Promise<void> {
   const state = JSON.parse(await fs.readFile(path.join(checkpoint, 'state.json'), 'utf8').catch(() => 'null')) as CheckpointState | null;
   if (state === null || state.epoch >= p.schedule.epochs) return; // Nothing more to train (or the checkpoint's own check names it).
+  // The rates the history holds (an extension may have trained under other milestones than run.json's); run.json's for an epoch stopped inside.
+  const trained = new Map((await folder.readHistory<{ epoch: number; learningRate: number }>()).map((r) => [r.epoch, r.learningRate]));
   const fixed = state.epoch + (state.partial ? 1 : 0);
   for (let epoch = 1; epoch <= fixed; epoch++) {
-    if (learningRateAt(recorded.schedule, epoch) === learningRateAt(p.schedule, epoch)) continue;
+    if ((trained.get(epoch) ?? learningRateAt(recorded.schedule, epoch)) === learningRateAt(p.schedule, epoch)) continue;
     const was = recorded.schedule.milestones.join(',') || 'none';
     throw new UserError(
       `${folder.dir}: its ${state.epoch} epochs were trained with milestones ${was} (of ${recorded.schedule.epochs} epochs); with ${p.schedule.epochs} epochs the milestones are ${p.schedule.milestones.join(',') || 'none'}, ` +
