@@ -208,8 +208,13 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
  * the same run only if every epoch trained so far (and one it stopped inside) keeps its rate.
  */
 async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorded: Pipeline, p: Pipeline): Promise<void> {
-  const state = JSON.parse(await fs.readFile(path.join(checkpoint, 'state.json'), 'utf8').catch(() => 'null')) as CheckpointState | null;
-  if (state === null || state.epoch >= p.schedule.epochs) return; // Nothing more to train (or the checkpoint's own check names it).
+  let state: CheckpointState | null;
+  try {
+    state = JSON.parse(await fs.readFile(path.join(checkpoint, 'state.json'), 'utf8')) as CheckpointState | null;
+  } catch {
+    return; // Loading the checkpoint names what is wrong with it.
+  }
+  if (typeof state?.epoch !== 'number' || state.epoch >= p.schedule.epochs) return; // Nothing more to train.
   // The rates the history holds (an extension may have trained under other milestones than run.json's); run.json's for an epoch stopped inside.
   const trained = new Map((await folder.readHistory<{ epoch: number; learningRate: number }>()).map((r) => [r.epoch, r.learningRate]));
   const fixed = state.epoch + (state.partial ? 1 : 0);
