@@ -16,7 +16,7 @@ export interface PipelineCommandOptions extends Omit<PipelineOverrides, keyof An
 export function addPipelineOptions(command: Command): Command {
   command
     .option('--pipeline <name|file>', `a built-in pipeline (${PIPELINE_NAMES.join(', ')}), a module exporting one (.js/.mjs) or a JSON file`, 'synth')
-    .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
+    .option('--epochs <n>', "override the pipeline's epochs; its learning-rate milestones move to the same fractions (unless --set schedule.milestones gives them)", parsePositiveInt)
     .option('--loss <name>', `override the pipeline's loss: ${LOSS_NAMES.join(', ')} (its settings stay when the new loss takes them)`, parseChoice(LOSS_NAMES));
   // Checked here as the pipeline key's type, kept as text (commander turns a parsed null into ''): overridesFrom reads it.
   for (const option of lossSettingOptions()) {

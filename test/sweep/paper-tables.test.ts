@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_TABLES, paperTableMarkdown } from '../../src/sweep/paper-tables.js';
 import { parseSetArgument, setPipelineValue } from '../../src/sweep/set-argument.js';
-import { lossVariants, planCells } from '../../src/sweep/grid.js';
+import { chooseBaseline, lossVariants, planCells } from '../../src/sweep/grid.js';
 import { pairedDifference, spread } from '../../src/sweep/stats.js';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 
@@ -44,6 +44,15 @@ describe("a loss's own settings in a grid", () => {
     expect(() => planCells(mnistImbalanced, { losses: ['ce', 'ldam'], taus: ['dynamic'], sets: [parseSetArgument('loss.drwEpoch=32')], seeds: [1] }, { buildsData: true })).toThrow(
       "--set loss.drwEpoch=32 (loss ce): loss.drwEpoch does not apply to loss 'ce' (only to ldam)",
     );
+  });
+});
+
+describe('the baseline of a sweep', () => {
+  it('is the one given, else ce, else the first loss of the grid', () => {
+    expect(chooseBaseline(lossVariants(['ifw', 'ce', 'cdb'], ['dynamic']), undefined)).toBe('ce');
+    expect(chooseBaseline(lossVariants(['cdb'], [1, 'dynamic']), undefined)).toBe('cdb(tau=1)');
+    expect(chooseBaseline(lossVariants(['focal', 'cdb'], ['dynamic']), 'cdb(tau=dynamic)')).toBe('cdb(tau=dynamic)');
+    expect(() => chooseBaseline(lossVariants(['ifw', 'cdb'], ['dynamic']), 'ce')).toThrow('--baseline ce: not among the losses of the grid (ifw, cdb(tau=dynamic))');
   });
 });
 
