@@ -7,10 +7,9 @@ import { oneOf, optionName, optional, variants, type Field, type Leaf } from './
 
 /** A loss block: the loss's name and any of its settings (left out: the loss's default). */
 export type LossConfig = { [N in LossName]: { name: N } & Partial<LossSettings<N>> }[LossName];
-export type CdbLossConfig = Extract<LossConfig, { name: 'cdb' }>;
 
 /** A value as the docs print it. */
-export function showDefault(value: unknown): string {
+function showDefault(value: unknown): string {
   return value === null ? 'null' : String(value);
 }
 

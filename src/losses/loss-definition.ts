@@ -69,7 +69,7 @@ export function constant(values: readonly number[]): tf.Tensor1D {
   return tf.keep(tf.tensor1d([...values], 'float32'));
 }
 
-export interface LossParts {
+interface LossParts {
   /** Tensors the loss owns (freed by dispose). */
   owned?: tf.Tensor[];
   /** Tensors each call reads, default the owned ones; null: the loss cannot run inside a graph. */
