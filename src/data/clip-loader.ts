@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
+import type { BatchSource } from './batch-source.js';
 import { FrameCache } from './frame-cache.js';
 import { frameFile } from './frame-layout.js';
 import { evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
@@ -57,7 +58,7 @@ function damagedClip(record: ClipRecord, error: unknown): UserError {
  * order, each clip's frames and augmentation) is drawn from generators keyed by the seed, the
  * epoch and the clip's name, so the batches are the same whatever the concurrency.
  */
-export class ClipLoader {
+export class ClipLoader implements BatchSource {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly cache: FrameCache | undefined;
 
@@ -118,7 +119,8 @@ export class ClipLoader {
     }
   }
 
-  private async loadBatch(indices: number[], epoch: number): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
+  /** Loads the clips `indices` (into `records`) as the batches of `epoch` hold them: float32 [N, T, size, size, 3], labels and names. */
+  async loadRecords(indices: readonly number[], epoch: number): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
     const { segments, transform, concurrency } = this.options;
     const clipValues = segments * transform.size * transform.size * 3;
     const data = new Float32Array(indices.length * clipValues);
@@ -144,7 +146,7 @@ export class ClipLoader {
     const pending: Promise<{ data: Float32Array; labels: Int32Array; names: string[] }>[] = [];
     const schedule = (b: number) => {
       const indices = order.slice(b * batchSize, (b + 1) * batchSize);
-      if (b < count) pending.push(this.loadBatch(this.options.shardOf ? this.options.shardOf(indices) : indices, epoch));
+      if (b < count) pending.push(this.loadRecords(this.options.shardOf ? this.options.shardOf(indices) : indices, epoch));
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
     for (let b = first; b < count; b++) {
