@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ClipLoader } from '../data/clip-loader.js';
+import type { BatchSource } from '../data/batch-source.js';
 import { inferenceContext } from '../models/context.js';
 import type { ClipModel } from '../models/model.js';
 import { MetricsAccumulator } from './metrics.js';
@@ -8,7 +8,7 @@ import { MetricsAccumulator } from './metrics.js';
 export type EvaluationProgress = (batch: number, batches: number, clips: number) => void;
 
 /** Runs the model in inference mode (batch-norm running statistics) over every clip of a loader. */
-export async function evaluateModel(model: ClipModel, loader: ClipLoader, classNames: readonly string[], onBatch?: EvaluationProgress): Promise<MetricsAccumulator> {
+export async function evaluateModel(model: ClipModel, loader: BatchSource, classNames: readonly string[], onBatch?: EvaluationProgress): Promise<MetricsAccumulator> {
   if (loader.options.training) throw new Error('evaluation needs a loader in evaluation mode (segment middles, no augmentation)');
   const accumulator = new MetricsAccumulator(classNames);
   const batches = loader.batchCount();

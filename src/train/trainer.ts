@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
-import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
+import type { BatchSource } from '../data/batch-source.js';
+import type { ClipRecord } from '../data/clip-loader.js';
+import { residentBytes, ResidentClips, residentUnfit } from '../data/resident-clips.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
 import { collectiveFailure } from '../distributed/failure.js';
@@ -115,8 +117,10 @@ interface Training {
   tracker: DifficultyTracker | null;
   loss: ClassLoss;
   optimizer: Sgd;
-  trainLoader: ClipLoader;
-  validationLoader: ClipLoader;
+  trainLoader: BatchSource;
+  validationLoader: BatchSource;
+  /** The sets among those held on the device, disposed with the training. */
+  resident: ResidentClips[];
   graph: GraphStep | undefined;
   /** Set for a data-parallel worker. */
   dataParallel: DataParallelWorker | undefined;
@@ -197,7 +201,7 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
   return null;
 }
 
-function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
+function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
   const setup = lossSetup(p.loss);
@@ -209,6 +213,7 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
     // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
     tracker?.dispose();
     model.parameters.dispose();
+    for (const set of sources.resident) set.dispose();
     throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
   }
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
@@ -223,7 +228,7 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
     tracker,
     loss,
     optimizer,
-    ...loaders(p, data, options.dataParallel),
+    ...sources,
     graph,
     dataParallel: options.dataParallel,
     log,
@@ -232,15 +237,44 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
   };
 }
 
-/** The run's loaders; a data-parallel worker's load only its share of each batch. */
-function loaders(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined): { trainLoader: ClipLoader; validationLoader: ClipLoader } {
+/** Where a run's training and validation batches come from. */
+interface RunSources {
+  trainLoader: BatchSource;
+  validationLoader: BatchSource;
+  resident: ResidentClips[];
+}
+
+/**
+ * The run's batch sources. Sets whose clips every epoch loads alike (no augmentation that draws
+ * pixels) and that fit loader.cacheMiB together are decoded once and held on the device
+ * (src/data/resident-clips.ts); the others are loaded every epoch. A data-parallel worker's
+ * loaders load only its share of each batch.
+ */
+async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
   const trainLoader = createPipelineLoader(p, data.train, 'train');
   const validationLoader = createPipelineLoader(p, data.validation, 'evaluate');
-  if (worker === undefined) return { trainLoader, validationLoader };
-  return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1) };
+  if (worker !== undefined) {
+    return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1), resident: [] };
+  }
+  const budget = (p.loader.cacheMiB ?? 0) * 2 ** 20;
+  const bytes = residentBytes(trainLoader) + residentBytes(validationLoader);
+  const unfit = residentUnfit(trainLoader) ?? residentUnfit(validationLoader);
+  if (budget === 0 || bytes > budget || unfit !== null) {
+    if (budget > 0) log(`clips loaded every epoch, not held on the device: ${unfit ?? `they take ${(bytes / 2 ** 20).toFixed(0)} MiB, more than loader.cacheMiB ${p.loader.cacheMiB}`}`);
+    return { trainLoader, validationLoader, resident: [] };
+  }
+  const started = Date.now();
+  const train = await ResidentClips.build(trainLoader);
+  const validation = await ResidentClips.build(validationLoader).catch((error: unknown) => {
+    train.dispose();
+    throw error;
+  });
+  log(`training and validation clips decoded once and held on the device: ${data.train.length} + ${data.validation.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { trainLoader: train, validationLoader: validation, resident: [train, validation] };
 }
 
 function disposeTraining(t: Training): void {
+  for (const set of t.resident) set.dispose();
   t.graph?.dispose();
   t.optimizer.dispose();
   t.loss.dispose();
@@ -405,7 +439,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lock = chief ? await lockRunFolder(folder.lockFile) : null;
   try {
     const checkpoint = chief ? await openRunFolder(folder, options, data) : options.restart ? null : await folder.findCheckpoint();
-    const t = createTraining(options, folder, data, log);
+    const t = createTraining(options, folder, data, await runSources(p, data, options.dataParallel, log), log);
     const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
