@@ -122,6 +122,8 @@ interface Training {
   /** The sets among those held on the device, disposed with the training. */
   resident: ResidentClips[];
   graph: GraphStep | undefined;
+  /** Validation's forward pass as one graph per batch. */
+  validationGraph: GraphStep | undefined;
   /** Set for a data-parallel worker. */
   dataParallel: DataParallelWorker | undefined;
   log: (line: string) => void;
@@ -230,6 +232,7 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
     optimizer,
     ...sources,
     graph,
+    validationGraph: options.graphStep === false ? undefined : new GraphStep(),
     dataParallel: options.dataParallel,
     log,
     lastCheckpoint: null,
@@ -276,6 +279,7 @@ async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker
 function disposeTraining(t: Training): void {
   for (const set of t.resident) set.dispose();
   t.graph?.dispose();
+  t.validationGraph?.dispose();
   t.optimizer.dispose();
   t.loss.dispose();
   t.tracker?.dispose();
@@ -356,7 +360,7 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   // Sharded validation reports no progress: its batches are each worker's share.
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
-    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
+    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }), t.validationGraph);
   return groupedMetrics(metrics, t.data.groups);
 }
 
