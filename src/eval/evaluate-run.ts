@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { GraphStep } from '../engine/graph/graph-step.js';
 import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
 import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../run/run-folder.js';
@@ -91,7 +92,8 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
     importTorchStateDict(model.parameters, tensors, weights.file);
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
-    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch);
+    const graph = new GraphStep();
+    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, graph).finally(() => graph.dispose());
     const grouped = groupedMetrics(metrics, info.groups, options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,
