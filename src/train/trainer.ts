@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, type ClassGroups } from '../data/class-groups.js';
 import type { BatchSource } from '../data/batch-source.js';
-import type { ClipRecord } from '../data/clip-loader.js';
+import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
 import { residentBytes, ResidentClips, residentUnfit } from '../data/resident-clips.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
@@ -248,10 +248,10 @@ interface RunSources {
 }
 
 /**
- * The run's batch sources. Sets whose clips every epoch loads alike (no augmentation that draws
- * pixels) and that fit loader.cacheMiB together are decoded once and held on the device
- * (src/data/resident-clips.ts); the others are loaded every epoch. A data-parallel worker's
- * loaders load only its share of each batch.
+ * The run's batch sources. A set whose clips every epoch loads alike (validation always;
+ * training without augmentation that draws pixels) is decoded once and held on the device
+ * (src/data/resident-clips.ts) while the sets held fit loader.cacheMiB, training first; the
+ * others are loaded every epoch. A data-parallel worker's loaders load only its share of each batch.
  */
 async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
   const trainLoader = createPipelineLoader(p, data.train, 'train');
@@ -260,20 +260,32 @@ async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker
     return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1), resident: [] };
   }
   const budget = (p.loader.cacheMiB ?? 0) * 2 ** 20;
-  const bytes = residentBytes(trainLoader) + residentBytes(validationLoader);
-  const unfit = residentUnfit(trainLoader) ?? residentUnfit(validationLoader);
-  if (budget === 0 || bytes > budget || unfit !== null) {
-    if (budget > 0) log(`clips loaded every epoch, not held on the device: ${unfit ?? `they take ${(bytes / 2 ** 20).toFixed(0)} MiB, more than loader.cacheMiB ${p.loader.cacheMiB}`}`);
-    return { trainLoader, validationLoader, resident: [] };
-  }
-  const started = Date.now();
-  const train = await ResidentClips.build(trainLoader);
-  const validation = await ResidentClips.build(validationLoader).catch((error: unknown) => {
-    train.dispose();
+  if (budget === 0) return { trainLoader, validationLoader, resident: [] };
+  const resident: ResidentClips[] = [];
+  const notes: string[] = [];
+  let left = budget;
+  const hold = async (loader: ClipLoader, what: string): Promise<BatchSource> => {
+    const bytes = residentBytes(loader);
+    const unfit = residentUnfit(loader) ?? (bytes > left ? `${(bytes / 2 ** 20).toFixed(0)} MiB, beyond what is left of loader.cacheMiB ${p.loader.cacheMiB}` : null);
+    if (unfit !== null) {
+      notes.push(`${what} loaded every epoch (${unfit})`);
+      return loader;
+    }
+    const started = Date.now();
+    const set = await ResidentClips.build(loader);
+    resident.push(set);
+    left -= bytes;
+    notes.push(`${what} decoded once and held on the device (${loader.records.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return set;
+  };
+  try {
+    const sources = { trainLoader: await hold(trainLoader, 'training clips'), validationLoader: await hold(validationLoader, 'validation clips'), resident };
+    log(notes.join('; '));
+    return sources;
+  } catch (error) {
+    for (const set of resident) set.dispose();
     throw error;
-  });
-  log(`training and validation clips decoded once and held on the device: ${data.train.length} + ${data.validation.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { trainLoader: train, validationLoader: validation, resident: [train, validation] };
+  }
 }
 
 function disposeTraining(t: Training): void {

@@ -7,10 +7,14 @@ import { ClipLoader, type ClipRecord, type LoaderOptions } from '../../src/data/
 import { loadFrameDataset } from '../../src/data/frame-dataset.js';
 import { importImages } from '../../src/data/images/import-images.js';
 import { residentUnfit, ResidentClips } from '../../src/data/resident-clips.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { RunFolder } from '../../src/run/run-folder.js';
+import type { Pipeline } from '../../src/train/pipeline.js';
+import { train, type EpochRecord } from '../../src/train/trainer.js';
 import { temporaryFolder } from '../helpers.js';
 import { writeMnistSource } from '../image-sources.js';
 
-let train: ClipRecord[] = [];
+let trainRecords: ClipRecord[] = [];
 let validation: ClipRecord[] = [];
 
 beforeAll(async () => {
@@ -19,7 +23,7 @@ beforeAll(async () => {
   const root = path.join(work, 'images');
   await importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'source'), out: root, seed: 3, majorityRatio: 0.8, sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 } });
   const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
-  train = dataset.train;
+  trainRecords = dataset.train;
   validation = dataset.validation;
 });
 
@@ -47,7 +51,7 @@ async function epoch(source: BatchSource, e: number, first = 0): Promise<{ clips
 
 describe('clips held on the device', () => {
   it("gives the loader's batches value for value, in its seeded order, every epoch and from any batch; disposes them", async () => {
-    for (const [records, training] of [[train, true], [validation, false]] as const) {
+    for (const [records, training] of [[trainRecords, true], [validation, false]] as const) {
       const loader = new ClipLoader(records, options(training));
       const resident = await ResidentClips.build(new ClipLoader(records, options(training)));
       const before = tf.memory().numTensors;
@@ -68,12 +72,37 @@ describe('clips held on the device', () => {
   });
 
   it('is refused where an epoch draws pixels of its own (rotation, flips, crops smaller than the frame)', async () => {
-    expect(residentUnfit(new ClipLoader(train, options(true)))).toBeNull();
-    expect(residentUnfit(new ClipLoader(train, options(true, { rotation: 10 })))).toBe('rotation of up to 10 degrees');
-    expect(residentUnfit(new ClipLoader(train, options(true, { flipProbability: 0.5 })))).toBe('flips with probability 0.5');
-    expect(residentUnfit(new ClipLoader(train, options(true, { cropScale: [0.8, 1] })))).toMatch(/^random crops \(clip .*: 28x28, crop scale 0.8-1\)$/);
+    expect(residentUnfit(new ClipLoader(trainRecords, options(true)))).toBeNull();
+    expect(residentUnfit(new ClipLoader(trainRecords, options(true, { rotation: 10 })))).toBe('rotation of up to 10 degrees');
+    expect(residentUnfit(new ClipLoader(trainRecords, options(true, { flipProbability: 0.5 })))).toBe('flips with probability 0.5');
+    expect(residentUnfit(new ClipLoader(trainRecords, options(true, { cropScale: [0.8, 1] })))).toMatch(/^random crops \(clip .*: 28x28, crop scale 0.8-1\)$/);
     // Evaluation crops the centre and takes segment middles: always alike.
     expect(residentUnfit(new ClipLoader(validation, options(false, { rotation: 10, cropScale: [0.8, 1] })))).toBeNull();
-    await expect(ResidentClips.build(new ClipLoader(train, options(true, { rotation: 10 })))).rejects.toThrow('rotation of up to 10 degrees');
+    await expect(ResidentClips.build(new ClipLoader(trainRecords, options(true, { rotation: 10 })))).rejects.toThrow('rotation of up to 10 degrees');
+  });
+});
+
+describe('training from clips held on the device', () => {
+  it('trains the same model as from the loader (CDB, 3 epochs: the same history, the same weights), and leaks no tensors', async () => {
+    const work = temporaryFolder('egtea-resident-train-');
+    const root = path.join(work, 'data');
+    await writeMnistSource(path.join(work, 'source'), { train: 60, test: 4 }, 5, [4, 9]);
+    await importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'source'), out: path.join(root, 'mnist-imbalanced'), seed: 3, majorityRatio: 0.8, sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 } });
+    const pipeline = (cacheMiB: number): Pipeline => ({ ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, epochs: 3, batchSize: 10 }, loader: { ...mnistImbalanced.loader, cacheMiB } });
+    const runs: { lines: string[]; history: unknown[]; weights: Map<string, number[]> }[] = [];
+    const before = tf.memory().numTensors;
+    for (const cacheMiB of [0, 16]) {
+      const out = path.join(work, `cache-${cacheMiB}`);
+      const lines: string[] = [];
+      await train({ pipeline: pipeline(cacheMiB), dataRoot: root, out, log: (line) => lines.push(line) });
+      const history = (await new RunFolder(out).readHistory<EpochRecord>()).map(({ seconds: _, ...rest }) => rest);
+      const tensors = await readSafetensors(path.join(out, 'model.safetensors'));
+      runs.push({ lines, history, weights: new Map([...tensors].map(([name, t]) => [name, [...t.data].map(Number)])) });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runs[1]!.lines.find((l) => l.startsWith('training clips'))).toMatch(/^training clips decoded once and held on the device \(45 clips, 0 MiB, [\d.]+ s\); validation clips decoded once and held on the device \(12 clips, 0 MiB, [\d.]+ s\)$/);
+    expect(runs[0]!.lines.some((l) => l.includes('held on the device'))).toBe(false);
+    expect(runs[1]!.history).toEqual(runs[0]!.history);
+    expect(runs[1]!.weights).toEqual(runs[0]!.weights);
   });
 });
