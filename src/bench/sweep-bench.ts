@@ -66,6 +66,11 @@ export interface RunTimes {
   seconds: number;
   /** The epochs alone (training and validation after each): egtea's history, PyTorch's loop. */
   loopSeconds: number;
+  /**
+   * CPU time (user + system) of the whole process and its children; null without /proc. Less
+   * hit by a shared machine than wall time, though threads that spin while waiting count too.
+   */
+  cpuSeconds: number | null;
   repeats: number[];
   validationTop1: number | null;
   /** Test error (%) of the final and of the best-validation model. */
@@ -161,13 +166,16 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const threads = os.cpus().length;
     const { mean, std } = fashionMnist.clips.transform;
     const pytorch = (mode: 'memory' | 'jpeg') => {
+      const cpu = childrenCpuSeconds();
       const r = runPythonReference(path.join('sweep', 'reference.py'), ['--data', images, '--mode', mode, '--epochs', String(options.epochs), '--threads', String(threads), '--mean', String(mean[0]), '--std', String(std[0])]);
       const test = r.testAccuracy as { final: number; best: number };
-      return { seconds: r.seconds as number, loopSeconds: r.loopSeconds as number, validationTop1: r.validationAccuracy as number, testError: { final: 100 * (1 - test.final), best: 100 * (1 - test.best) }, torch: String(r.torch), train: r.train as number, validation: r.validation as number, test: r.test as number };
+      const after = childrenCpuSeconds();
+      return { seconds: r.seconds as number, loopSeconds: r.loopSeconds as number, cpuSeconds: cpu === null || after === null ? null : after - cpu, validationTop1: r.validationAccuracy as number, testError: { final: 100 * (1 - test.final), best: 100 * (1 - test.best) }, torch: String(r.torch), train: r.train as number, validation: r.validation as number, test: r.test as number };
     };
     // The whole command a user runs for one Table-1 cell: images built from the source, training, the test evaluations, the summary.
     const egtea = async (repeat: number) => {
       const out = path.join(work, `sweep-${repeat}`);
+      const cpu = childrenCpuSeconds();
       const started = Date.now();
       const child = spawnSync(
         process.execPath,
@@ -175,6 +183,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
         { encoding: 'utf8' },
       );
       const seconds = (Date.now() - started) / 1000;
+      const after = childrenCpuSeconds();
       if (child.status !== 0) throw new UserError(`egtea sweep failed in the benchmark: ${child.stderr.trim().split('\n').at(-1)}`);
       const [cell] = await fs.readdir(path.join(out, 'runs'));
       const folder = path.join(out, 'runs', cell!);
@@ -183,6 +192,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       return {
         seconds,
         loopSeconds: history.reduce((sum, r) => sum + r.seconds, 0),
+        cpuSeconds: cpu === null || after === null ? null : after - cpu,
         validationTop1: history.at(-1)!.validation.top1,
         testError: { final: 100 * (1 - (result.final.overall.top1 ?? 0)), best: 100 * (1 - (result.best.overall.top1 ?? 0)) },
       };
@@ -202,6 +212,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const times = (runs: Side[]): RunTimes => ({
       seconds: median(runs.map((r) => r.seconds)),
       loopSeconds: median(runs.map((r) => r.loopSeconds)),
+      cpuSeconds: runs.some((r) => r.cpuSeconds === null) ? null : median(runs.map((r) => r.cpuSeconds!)),
       repeats: runs.map((r) => r.seconds),
       validationTop1: runs.at(-1)!.validationTop1,
       testError: runs.at(-1)!.testError,

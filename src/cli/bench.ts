@@ -61,13 +61,13 @@ export function registerBenchCommand(program: Command): void {
       const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
       const { run } = r;
       const error = (t: { testError: { final: number; best: number } | null }) => (t.testError ? `${t.testError.final.toFixed(1)} / ${t.testError.best.toFixed(1)}` : '-');
-      const side = (name: string, t: typeof run.egtea, ratio = '', loopRatio = '', goal = '') => [name, t.seconds.toFixed(1), t.loopSeconds.toFixed(1), ratio, loopRatio, goal, error(t)];
+      const side = (name: string, t: typeof run.egtea, ratio = '', loopRatio = '', goal = '') => [name, t.seconds.toFixed(1), t.loopSeconds.toFixed(1), t.cpuSeconds === null ? '-' : t.cpuSeconds.toFixed(1), ratio, loopRatio, goal, error(t)];
       const grid = r.grid;
       emit(options.json, r, () =>
         [
           `Table-1 run: LeNet-5, ${run.epochs} epochs = ${run.iterations} iterations, validation every epoch, final and best model on the test split; ${r.threads} threads; PyTorch ${r.torch}; ${run.egtea.repeats.length} turn(s) each, medians; load average ${r.load.map((l) => l.toFixed(1)).join(' ')}`,
           table(
-            ['side', 'whole s', 'epochs s', 'egtea / it', 'epochs ratio', 'goal', 'test error % final / best'],
+            ['side', 'whole s', 'epochs s', 'CPU s', 'egtea / it', 'epochs ratio', 'goal', 'test error % final / best'],
             [
               side('egtea sweep, one cell (start to summary)', run.egtea),
               side('PyTorch, images in memory (main reference)', run.pytorchMemory, run.ratios.memory.toFixed(2), run.ratios.memoryLoop.toFixed(2), `<= ${run.goal} ${met(run.met)}`),
