@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
+import type { BatchSource } from './batch-source.js';
 import { FrameCache } from './frame-cache.js';
 import { frameFile } from './frame-layout.js';
 import { classSampledOrder, evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
@@ -63,7 +64,7 @@ function damagedClip(record: ClipRecord, error: unknown): UserError {
  * order, each clip's frames and augmentation) is drawn from generators keyed by the seed, the
  * epoch and the clip's name, so the batches are the same whatever the concurrency.
  */
-export class ClipLoader {
+export class ClipLoader implements BatchSource {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly cache: FrameCache | undefined;
 
@@ -130,8 +131,11 @@ export class ClipLoader {
     }
   }
 
-  /** Loads the clips `indices` (into records); `draws[i]` counts earlier draws of the same clip this epoch. */
-  private async loadBatch(indices: number[], epoch: number, draws: readonly number[] = []): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
+  /**
+   * Loads the clips `indices` (into `records`) as the batches of `epoch` hold them: float32
+   * [N, T, size, size, 3], labels and names; `draws[i]` counts earlier draws of the same clip this epoch.
+   */
+  async loadRecords(indices: readonly number[], epoch: number, draws: readonly number[] = []): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
     const { segments, transform, concurrency } = this.options;
     const clipValues = segments * transform.size * transform.size * 3;
     const data = new Float32Array(indices.length * clipValues);
@@ -160,7 +164,7 @@ export class ClipLoader {
     const schedule = (b: number) => {
       const positions = Array.from({ length: Math.max(0, Math.min(order.length, (b + 1) * batchSize) - b * batchSize) }, (_, i) => b * batchSize + i);
       const mine = this.options.shardOf ? this.options.shardOf(positions) : positions;
-      if (b < count) pending.push(this.loadBatch(mine.map((at) => order[at]!), epoch, mine.map((at) => draws[at]!)));
+      if (b < count) pending.push(this.loadRecords(mine.map((at) => order[at]!), epoch, mine.map((at) => draws[at]!)));
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
     for (let b = first; b < count; b++) {

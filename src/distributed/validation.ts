@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BatchSource } from '../data/batch-source.js';
 import { ClipLoader } from '../data/clip-loader.js';
 import { MetricsAccumulator } from '../eval/metrics.js';
 import { inferenceContext } from '../models/context.js';
@@ -23,7 +24,7 @@ export function shardedLoader(loader: ClipLoader, worker: DataParallelWorker, ac
  * value is summed with zeros only: exact) and every worker counts the same confusion matrix,
  * per-class accuracies and so CDB's weights from the whole validation set.
  */
-export async function evaluateSharded(model: ClipModel, loader: ClipLoader, classNames: readonly string[], worker: DataParallelWorker): Promise<MetricsAccumulator> {
+export async function evaluateSharded(model: ClipModel, loader: BatchSource, classNames: readonly string[], worker: DataParallelWorker): Promise<MetricsAccumulator> {
   if (loader.options.training) throw new Error('evaluation needs a loader in evaluation mode');
   const { records } = loader;
   const { batchSize } = loader.options;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { GraphStep } from '../engine/graph/graph-step.js';
 import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
 import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../run/run-folder.js';
@@ -114,7 +115,8 @@ export async function evaluateRun(options: {
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
     if (options.posthocTau !== undefined && p.loss.name !== 'ce') log(`note: post-hoc logit adjustment is meant for a model trained with plain CE; this one trained with ${p.loss.name}`);
-    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, offsets);
+    const graph = new GraphStep();
+    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, { graph, ...(offsets ? { offsets } : {}) }).finally(() => graph.dispose());
     const grouped = groupedMetrics(metrics, groupDefinitions(info.trainingCounts, info.groups, thresholds), options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,

@@ -65,7 +65,11 @@ export interface Pipeline {
     concurrency: number;
     /** Batches prepared ahead. */
     prefetch: number;
-    /** Decoded frames kept in memory (MiB; default 0): small images are then decoded once per run. */
+    /**
+     * Memory for decoded images (MiB; default 0): a set that every epoch loads alike and that fits
+     * is held whole on the device, decoded once per run (src/data/resident-clips.ts); otherwise
+     * decoded frames are kept up to this size, so small images are decoded once per run.
+     */
     cacheMiB?: number;
     /** Class-based sampling for training: class c drawn with probability proportional to n_c^q (0 class-balanced, 0.5 square-root, 1 instance); left out, every clip once per epoch. */
     classSampling?: number;
@@ -132,7 +136,7 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
   loader: group<Pipeline['loader']>('the clip loader', {
     concurrency: wholeNumber('loading jobs at once', 1),
     prefetch: wholeNumber('batches prepared ahead', 0),
-    cacheMiB: optional(wholeNumber('decoded frames kept in memory, in MiB (small images are then decoded once per run, not once per epoch)', 0)),
+    cacheMiB: optional(wholeNumber('memory for decoded images, in MiB: a set every epoch loads alike (no augmentation that draws pixels) is held whole on the device when it fits, else decoded frames are kept (small images are then decoded once per run, not once per epoch)', 0)),
     classSampling: optional(
       number('training clips drawn by class, class c with probability proportional to n_c^q, with replacement: 0 class-balanced, 0.5 square-root, 1 instance-balanced (left out: every clip once per epoch, shuffled)', { min: 0, max: 1 }),
     ),

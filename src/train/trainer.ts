@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classGroups, countPerClass, groupDefinitions, type ClassGroups } from '../data/class-groups.js';
+import type { BatchSource } from '../data/batch-source.js';
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';
+import { residentBytes, ResidentClips, residentUnfit } from '../data/resident-clips.js';
 import type { DataParallelWorker } from '../distributed/data-parallel.js';
 import { withTerminationDeferred } from '../distributed/defer-termination.js';
 import { collectiveFailure } from '../distributed/failure.js';
@@ -117,9 +119,13 @@ interface Training {
   tracker: DifficultyTracker | null;
   loss: ClassLoss;
   optimizer: Sgd;
-  trainLoader: ClipLoader;
-  validationLoader: ClipLoader;
+  trainLoader: BatchSource;
+  validationLoader: BatchSource;
+  /** The sets among those held on the device, disposed with the training. */
+  resident: ResidentClips[];
   graph: GraphStep | undefined;
+  /** Validation's forward pass as one graph per batch. */
+  validationGraph: GraphStep | undefined;
   /** Set for a data-parallel worker. */
   dataParallel: DataParallelWorker | undefined;
   log: (line: string) => void;
@@ -227,7 +233,7 @@ async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorde
   }
 }
 
-function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
+function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
   let loss: ClassLoss;
@@ -237,6 +243,7 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
   } catch (error) {
     // A setting the loss cannot use (a beta of 1, say) is the pipeline's mistake.
     model.parameters.dispose();
+    for (const set of sources.resident) set.dispose();
     throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
   }
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
@@ -251,8 +258,9 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
     tracker,
     loss,
     optimizer,
-    ...loaders(p, data, options.dataParallel),
+    ...sources,
     graph,
+    validationGraph: options.graphStep === false ? undefined : new GraphStep(),
     dataParallel: options.dataParallel,
     log,
     lastCheckpoint: null,
@@ -260,16 +268,58 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
   };
 }
 
-/** The run's loaders; a data-parallel worker's load only its share of each batch. */
-function loaders(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined): { trainLoader: ClipLoader; validationLoader: ClipLoader } {
+/** Where a run's training and validation batches come from. */
+interface RunSources {
+  trainLoader: BatchSource;
+  validationLoader: BatchSource;
+  resident: ResidentClips[];
+}
+
+/**
+ * The run's batch sources. A set whose clips every epoch loads alike (validation always;
+ * training without augmentation that draws pixels) is decoded once and held on the device
+ * (src/data/resident-clips.ts) while the sets held fit loader.cacheMiB, training first; the
+ * others are loaded every epoch. A data-parallel worker's loaders load only its share of each batch.
+ */
+async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
   const trainLoader = createPipelineLoader(p, data.train, 'train');
   const validationLoader = createPipelineLoader(p, data.validation, 'evaluate');
-  if (worker === undefined) return { trainLoader, validationLoader };
-  return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1) };
+  if (worker !== undefined) {
+    return { trainLoader: shardedLoader(trainLoader, worker, worker.accumulation), validationLoader: shardedLoader(validationLoader, worker, 1), resident: [] };
+  }
+  const budget = (p.loader.cacheMiB ?? 0) * 2 ** 20;
+  if (budget === 0) return { trainLoader, validationLoader, resident: [] };
+  const resident: ResidentClips[] = [];
+  const notes: string[] = [];
+  let left = budget;
+  const hold = async (loader: ClipLoader, what: string): Promise<BatchSource> => {
+    const bytes = residentBytes(loader);
+    const unfit = residentUnfit(loader) ?? (bytes > left ? `${(bytes / 2 ** 20).toFixed(0)} MiB, beyond what is left of loader.cacheMiB ${p.loader.cacheMiB}` : null);
+    if (unfit !== null) {
+      notes.push(`${what} loaded every epoch (${unfit})`);
+      return loader;
+    }
+    const started = Date.now();
+    const set = await ResidentClips.build(loader);
+    resident.push(set);
+    left -= bytes;
+    notes.push(`${what} decoded once and held on the device (${loader.records.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return set;
+  };
+  try {
+    const sources = { trainLoader: await hold(trainLoader, 'training clips'), validationLoader: await hold(validationLoader, 'validation clips'), resident };
+    log(notes.join('; '));
+    return sources;
+  } catch (error) {
+    for (const set of resident) set.dispose();
+    throw error;
+  }
 }
 
 function disposeTraining(t: Training): void {
+  for (const set of t.resident) set.dispose();
   t.graph?.dispose();
+  t.validationGraph?.dispose();
   t.optimizer.dispose();
   t.loss.dispose();
   t.tracker?.dispose();
@@ -350,7 +400,7 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   // Sharded validation reports no progress: its batches are each worker's share.
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
-    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
+    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }), { graph: t.validationGraph });
   return groupedMetrics(metrics, groupDefinitions(t.data.trainingCounts, t.data.groups), ['majority', 'minority']);
 }
 
@@ -433,7 +483,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lock = chief ? await lockRunFolder(folder.lockFile) : null;
   try {
     const checkpoint = chief ? await openRunFolder(folder, options, data) : options.restart ? null : await folder.findCheckpoint();
-    const t = createTraining(options, folder, data, log);
+    const t = createTraining(options, folder, data, await runSources(p, data, options.dataParallel, log), log);
     const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
