@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { compareRuns } from '../eval/compare-runs.js';
 import type { EvaluationSplit } from '../eval/evaluate-run.js';
-import { percent as pct } from '../report/metrics-table.js';
+import { comparisonTable } from '../report/comparison-table.js';
 import { parseChoice } from './options.js';
-import { emit, table } from './output.js';
+import { emit } from './output.js';
 
 export function registerCompareCommand(program: Command): void {
   program
@@ -14,26 +14,6 @@ export function registerCompareCommand(program: Command): void {
     .option('--json', 'print one JSON document', false)
     .action(async (runs: string[], options: { split: EvaluationSplit; json: boolean }) => {
       const compared = await compareRuns(runs, options.split);
-      emit(options.json, { split: options.split, runs: compared }, () =>
-        [
-          `${options.split} split (%): top-1, top-5 and macro recall overall; macro recall and precision per class group`,
-          table(
-            ['run', 'loss', 'tau', 'seed', 'top-1', 'top-5', 'macro R', 'majority R', 'majority P', 'minority R', 'minority P'],
-            compared.map((c) => [
-              c.run,
-              c.loss,
-              c.loss === 'cdb' ? String(c.tau) : '-',
-              c.seed,
-              pct(c.overall.top1),
-              pct(c.overall.top5),
-              pct(c.overall.macroRecall),
-              pct(c.groups.majority?.macroRecall),
-              pct(c.groups.majority?.macroPrecision),
-              pct(c.groups.minority?.macroRecall),
-              pct(c.groups.minority?.macroPrecision),
-            ]),
-          ),
-        ].join('\n'),
-      );
+      emit(options.json, { split: options.split, runs: compared }, () => [`${options.split} split (%):`, comparisonTable(compared)].join('\n'));
     });
 }
