@@ -3,8 +3,10 @@
  * the five frequent classes (Read, Open, Take, Cut, Put) share one look and differ only in the
  * direction they move, jittered so that neighbours overlap at the edges (learnable, but only
  * from motion, and never perfectly: hard); the rare 'Spread' and 'Clean/Wipe' each have a look
- * of their own and no distractor (easy despite few samples); the other rare classes have a
- * shape, colour and texture of their own, two pairs of them differing in direction only.
+ * of their own and no distractor (the paper's easy rare classes); the other rare classes have a
+ * shape, colour and texture of their own, two pairs of them differing in direction only. How
+ * easy a look is still depends on how many clips show it: in the demo, a model trained from
+ * scratch learns the classes with about twenty training clips or more, hardly those with fewer.
  */
 export type Shape = 'disc' | 'box' | 'ring' | 'bar' | 'cross';
 export type Texture = 'plain' | 'stripes' | 'checks';
