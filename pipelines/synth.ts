@@ -4,9 +4,9 @@ import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
 /**
  * The built-in EGTEA-like data (`egtea synth`, then `egtea prepare`) on a CPU: the same
  * pipeline as the paper's, with a narrow 3D-ResNeXt on 8 frames of 64 x 64 so a run takes
- * a minute or two. Frequent classes are made confusable and rare ones distinct, so the class
- * groups fare differently and CDB has something to balance. No horizontal flip: a frequent
- * class is the direction its object moves, and a mirror would turn it into another's.
+ * minutes. Frequent classes are made confusable and rare ones distinct, so the class groups fare
+ * differently and CDB has something to balance. No horizontal flip: a frequent class is the
+ * direction its object moves, and a mirror would turn it into another's.
  */
 const synth: Pipeline = {
   name: 'synth',
