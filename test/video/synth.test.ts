@@ -3,10 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import synthPipeline from '../../pipelines/synth.js';
 import { readAnnotations } from '../../src/data/annotations.js';
+import { EGTEA_VERBS } from '../../src/data/egtea-profile.js';
 import { summarizeDataset } from '../../src/data/dataset-summary.js';
 import { ffmpegBinaries } from '../../src/video/ffmpeg-binaries.js';
+import { CLASS_PATTERNS, type ClassPattern } from '../../src/video/synth/patterns.js';
 import { planSyntheticDataset } from '../../src/video/synth/plan.js';
+import { renderClip } from '../../src/video/synth/render.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { synthesize } from '../../src/video/synth/synthesize.js';
 import { temporaryFolder } from '../helpers.js';
 import { SMALL_SYNTH, smallSyntheticDataset } from '../synthetic-data.js';
@@ -65,5 +70,62 @@ describe('egtea synth', () => {
 
   it('refuses fewer clips than three per class', async () => {
     await expect(synthesize({ ...SMALL_SYNTH, clips: 20, out: os.tmpdir() })).rejects.toThrow(/at least 57 clips/);
+  });
+});
+
+describe('the synthetic classes', () => {
+  const frequent = ['Inspect/Read', 'Open', 'Take', 'Cut', 'Put'].map((name) => CLASS_PATTERNS[EGTEA_VERBS.indexOf(name as (typeof EGTEA_VERBS)[number])]!);
+  const rare = CLASS_PATTERNS.filter((p) => !frequent.includes(p));
+  const look = (p: ClassPattern) => `${p.shape} ${p.hue} ${p.texture}`;
+  /** Degrees between two directions, 0 to 180. */
+  const apart = (a: number, b: number) => Math.abs((((a - b) % 360) + 540) % 360 - 180);
+
+  it('makes the frequent classes one look that differs in direction only, neighbours overlapping at their edges', () => {
+    expect(new Set(frequent.map(look)).size).toBe(1);
+    for (const p of frequent) {
+      const nearest = Math.min(...frequent.filter((q) => q !== p).map((q) => apart(p.direction, q.direction)));
+      // Learnable (no class reaches another's centre) but confusable (neighbouring ranges meet).
+      expect(nearest).toBeGreaterThan(p.directionJitter);
+      expect(nearest).toBeLessThan(2 * p.directionJitter);
+    }
+  });
+
+  it('gives every rare class a look no frequent class has, shared only by a pair moving at least 90 degrees apart', () => {
+    for (const p of rare) {
+      expect(look(p)).not.toBe(look(frequent[0]!));
+      for (const q of rare.filter((q) => q !== p && look(q) === look(p))) expect(apart(p.direction, q.direction)).toBeGreaterThanOrEqual(90);
+    }
+    // Spread and Clean/Wipe: a look of their own and nothing else moving.
+    for (const name of ['Spread', 'Clean/Wipe'] as const) {
+      const p = CLASS_PATTERNS[EGTEA_VERBS.indexOf(name)]!;
+      expect(CLASS_PATTERNS.filter((q) => look(q) === look(p))).toHaveLength(1);
+      expect(p.distractors).toBe(0);
+    }
+  });
+
+  it('is trained without a horizontal flip, which would turn one frequent class into another', () => {
+    // A mirror sends direction d to 180 - d: inside another frequent class's range.
+    for (const p of frequent) {
+      const mirrored = 180 - p.direction;
+      expect(frequent.some((q) => q !== p && apart(mirrored, q.direction) <= q.directionJitter)).toBe(true);
+    }
+    expect(synthPipeline.clips.transform.flipProbability).toBe(0);
+  });
+
+  it('draws textures in proportion to the object, so they read the same at any frame size', () => {
+    const compress = { ...CLASS_PATTERNS[EGTEA_VERBS.indexOf('Compress')]!, distractors: 0 };
+    /** Light-dark changes of the striped box along its middle row (object pixels: saturated; background: greyish). */
+    const stripes = (width: number, height: number) => {
+      const [frame] = [...renderClip(compress, new SeededRandom(7), { width, height }, 12, 1)];
+      const at = (x: number, y: number) => [frame![(y * width + x) * 3]!, frame![(y * width + x) * 3 + 1]!, frame![(y * width + x) * 3 + 2]!];
+      const isObject = (x: number, y: number) => Math.max(...at(x, y)) - Math.min(...at(x, y)) > 0.5 * Math.max(...at(x, y));
+      const rows = Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => isObject(x, y)).filter(Boolean).length);
+      const row = rows.indexOf(Math.max(...rows));
+      const light = Array.from({ length: width }, (_, x) => x).filter((x) => isObject(x, row)).map((x) => Math.max(...at(x, row)) > 180);
+      return light.filter((l, i) => i > 0 && l !== light[i - 1]).length;
+    };
+    const small = stripes(160, 120);
+    expect(small).toBeGreaterThanOrEqual(3);
+    expect(Math.abs(stripes(640, 480) - small)).toBeLessThanOrEqual(2);
   });
 });

@@ -32,9 +32,10 @@ function inside(shape: Shape, dx: number, dy: number, r: number): boolean {
   }
 }
 
-function shade(texture: Texture, x: number, y: number): number {
-  if (texture === 'stripes') return Math.sin((x + y) * 0.35) > 0 ? 1 : 0.55;
-  if (texture === 'checks') return (Math.floor(x / 7) + Math.floor(y / 7)) % 2 === 0 ? 1 : 0.5;
+/** Texture at offset (x, y) from the centre; sized by the radius so it reads at any frame size. */
+function shade(texture: Texture, x: number, y: number, r: number): number {
+  if (texture === 'stripes') return Math.sin(((x + y) * 2 * Math.PI) / (0.6 * r)) > 0 ? 1 : 0.45;
+  if (texture === 'checks') return (Math.floor((2 * x) / r + 8) + Math.floor((2 * y) / r + 8)) % 2 === 0 ? 1 : 0.4;
   return 1;
 }
 
@@ -60,7 +61,7 @@ function draw(frame: Buffer, size: FrameSize, o: MovingObject, t: number): void 
     for (let px = Math.floor(cx - reach); px <= cx + reach; px++) {
       if (!inside(o.shape, px - cx, py - cy, o.radius)) continue;
       const x = ((px % w) + w) % w;
-      const k = shade(o.texture, px - cx, py - cy);
+      const k = shade(o.texture, px - cx, py - cy, o.radius);
       const at = (y * w + x) * 3;
       frame[at] = o.color[0] * k;
       frame[at + 1] = o.color[1] * k;
