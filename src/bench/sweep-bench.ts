@@ -7,7 +7,6 @@ import fashionMnist from '../../pipelines/fashion-mnist.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import { importImages } from '../data/images/import-images.js';
 import { runSweep } from '../sweep/sweep.js';
-import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { median, runPythonReference } from './reference.js';
@@ -100,7 +99,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const child = spawnSync(process.execPath, [path.join(projectRoot(), 'bin', 'egtea'), 'train', '--pipeline', 'fashion-mnist', '--data', dataRoot, '--loss', 'ce', '--epochs', String(options.epochs), '--out', out], { encoding: 'utf8' });
     const wall = (Date.now() - started) / 1000;
     if (child.status !== 0) throw new UserError(`egtea train failed in the benchmark: ${child.stderr.trim().split('\n').at(-1)}`);
-    const history = await new RunFolder(out).readHistory<EpochRecord>();
+    const history = await new RunFolder(out).readHistory();
     const egteaSeconds = history.reduce((s, r) => s + r.seconds, 0);
     const ratio = egteaSeconds / (reference.seconds as number);
 

@@ -1,34 +1,15 @@
 import path from 'node:path';
 import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
-import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../run/run-folder.js';
+import { fileDigest, RunFolder, type EvaluationSplit, type RunEvaluation, type RunInfo } from '../run/run-folder.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { evaluateModel, type EvaluationProgress } from './evaluate.js';
-import { groupedMetrics, type GroupedMetrics, type GroupName } from './grouped-metrics.js';
-import type { ClassificationMetrics } from './metrics.js';
-import type { SavedClassResults } from './report-file.js';
+import { groupedMetrics, type GroupName } from './grouped-metrics.js';
 
 export { GROUP_NAMES, type GroupName } from './grouped-metrics.js';
-export type { EvaluationSplit } from '../run/run-folder.js';
-
-/** A saved evaluation (eval-<split>.json in the run folder); `perClass` is what `egtea weights --from` reads. */
-export interface RunEvaluation extends Omit<GroupedMetrics, 'groups'>, SavedClassResults {
-  run: string;
-  split: EvaluationSplit;
-  /** The weights measured, and their SHA-256: `compare` checks them against the run's weights. */
-  weights: string;
-  weightsDigest: string;
-  /** Whether those are the run's own weights (model.safetensors, or its checkpoint's). */
-  ownWeights: boolean;
-  seed: number;
-  clips: number;
-  groups: Partial<GroupedMetrics['groups']>;
-  confusion: ClassificationMetrics['confusion'];
-  /** Where it was saved. */
-  file: string;
-}
+export type { EvaluationSplit, RunEvaluation } from '../run/run-folder.js';
 
 export async function readRunInfo(run: string): Promise<RunInfo> {
   return new RunFolder(run).readRunInfo();

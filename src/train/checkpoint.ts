@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readSafetensors, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
 import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
@@ -7,7 +6,7 @@ import type { ClipModel } from '../models/model.js';
 import { exportTorchStateDict, importTorchStateDict } from '../models/torch-weights.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
-import type { RunFolder } from '../run/run-folder.js';
+import { checkpointFiles, type RunFolder } from '../run/run-folder.js';
 import type { Sgd } from './sgd.js';
 
 /** What a run needs to continue after the epoch it last finished, or inside the next one. */
@@ -38,14 +37,15 @@ export async function saveCheckpoint(run: RunFolder, model: ClipModel, optimizer
   const final = run.checkpointDir;
   const next = run.nextCheckpointDir;
   const old = run.previousCheckpointDir;
+  const files = checkpointFiles(next);
   const momentum = new Map<string, StoredTensor>();
   for (const [name, buffer] of optimizer.state()) momentum.set(name, { shape: buffer.shape, data: buffer.dataSync() as Float32Array });
   await run.guardDiskFull(async () => {
     await fs.rm(next, { recursive: true, force: true });
     await fs.mkdir(next, { recursive: true });
-    await writeSafetensors(path.join(next, 'weights.safetensors'), exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
-    await writeSafetensors(path.join(next, 'optimizer.safetensors'), momentum);
-    await fs.writeFile(path.join(next, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    await writeSafetensors(files.weights, exportTorchStateDict(model.parameters), { format: 'pt', arch: model.arch });
+    await writeSafetensors(files.optimizer, momentum);
+    await fs.writeFile(files.state, `${JSON.stringify(state, null, 2)}\n`);
   });
   await fs.rm(old, { recursive: true, force: true });
   if (await pathExists(final)) await fs.rename(final, old);
@@ -55,7 +55,8 @@ export async function saveCheckpoint(run: RunFolder, model: ClipModel, optimizer
 
 /** Loads a checkpoint into the model, optimizer and tracker; returns its state. */
 export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: Sgd, tracker: DifficultyTracker | null): Promise<CheckpointState> {
-  const stateFile = path.join(dir, 'state.json');
+  const files = checkpointFiles(dir);
+  const stateFile = files.state;
   let state: CheckpointState;
   try {
     state = JSON.parse(await fs.readFile(stateFile, 'utf8')) as CheckpointState;
@@ -67,9 +68,9 @@ export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: S
   if (partial && !(Number.isInteger(partial.batches) && partial.batches > 0 && Number.isFinite(partial.lossSum) && partial.seen > 0 && partial.seconds >= 0)) {
     throw new UserError(`${stateFile}: 'partial' is not a finished-batch record: ${JSON.stringify(partial)}`);
   }
-  const weightsFile = path.join(dir, 'weights.safetensors');
+  const weightsFile = files.weights;
   importTorchStateDict(model.parameters, await readSafetensors(weightsFile), weightsFile);
-  const optimizerFile = path.join(dir, 'optimizer.safetensors');
+  const optimizerFile = files.optimizer;
   const buffers = new Map<string, tf.Tensor>();
   try {
     for (const [name, stored] of await readSafetensors(optimizerFile)) buffers.set(name, tf.tensor(Float32Array.from(stored.data), stored.shape, 'float32'));

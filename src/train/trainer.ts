@@ -14,12 +14,11 @@ import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js'
 import { lossSetup } from '../config/loss-config.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
-import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
 import { logEpoch } from '../report/tensorboard.js';
-import { RunFolder, type RunInfo } from '../run/run-folder.js';
+import { checkpointFiles, RunFolder, type EpochRecord, type RunInfo } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
@@ -30,7 +29,7 @@ import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
 import { accumulatedTrainStep, NonFiniteStepError } from './step.js';
 
-export type { RunInfo } from '../run/run-folder.js';
+export type { EpochRecord, RunInfo } from '../run/run-folder.js';
 
 export interface TrainOptions {
   pipeline: Pipeline;
@@ -44,6 +43,11 @@ export interface TrainOptions {
   init?: string;
   /** Discard a checkpoint and every result in `out` instead of resuming. */
   restart?: boolean;
+  /**
+   * Write run.json anew from this pipeline and data when it is missing or damaged, and resume
+   * (the checkpoint, history and evaluations are kept). Without it a damaged run.json is refused.
+   */
+  rewriteRunInfo?: boolean;
   /** Where progress lines go (stderr in the command line). */
   log?: (line: string) => void;
   /** Minutes between checkpoints inside an epoch (default 10; 0: after every batch). Every epoch ends with one. */
@@ -70,17 +74,6 @@ export interface TrainOptions {
 /** Metrics of one validation: every class, each class group, and per class. */
 export type EvaluationSummary = GroupedMetrics;
 
-/** One line of history.jsonl. */
-export interface EpochRecord {
-  epoch: number;
-  seed: number;
-  learningRate: number;
-  trainLoss: number;
-  seconds: number;
-  validation: EvaluationSummary;
-  /** The CDB weights the next epoch trains with (null for other losses). */
-  cdb: EpochUpdate | null;
-}
 
 export interface TrainResult {
   out: string;
@@ -166,9 +159,17 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
   } else {
     const checkpoint = await folder.findCheckpoint();
     if (checkpoint !== null) {
+      const recorded = await folder.checkedRunInfo();
+      if ('problem' in recorded) {
+        // What run.json says cannot be checked: only the user knows this is the run's pipeline.
+        if (!options.rewriteRunInfo) throw new UserError(`${recorded.problem}. ${folder.rewriteAdvice()}`);
+        options.log?.(`${recorded.problem}: writing it anew from ${options.pipelineSource ?? `pipeline ${p.name}`} and ${path.resolve(options.dataRoot)} (--rewrite-run-json)`);
+        await folder.writeRunInfo(newRunInfo(options, data));
+        return checkpoint;
+      }
       // More epochs extend a run; the loader's settings change its speed, never its batches; any other change makes it a different run.
-      const withoutEpochs = (q: Pipeline | null) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0 }, loader: null } : null);
-      if (withoutEpochs(await folder.recordedPipeline()) !== withoutEpochs(p)) {
+      const withoutEpochs = (q: Pipeline) => JSON.stringify({ ...q, schedule: { ...q.schedule, epochs: 0 }, loader: null });
+      if (withoutEpochs(recorded.info.pipeline) !== withoutEpochs(p)) {
         throw new UserError(`${folder.dir}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
       }
       return checkpoint;
@@ -176,14 +177,20 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
     const results = await folder.results();
     if (results.length > 0) {
       throw new UserError(
-        `${folder.dir}: holds results (${results.join(', ')}) but no checkpoint to resume from (${path.join(path.basename(folder.checkpointDir), 'state.json')} is missing); ` +
+        `${folder.dir}: holds results (${results.join(', ')}) but no checkpoint to resume from (${path.relative(folder.dir, checkpointFiles(folder.checkpointDir).state)} is missing); ` +
           'pass --restart to discard them and train from the start, or choose another --out to keep them',
       );
     }
     // Nothing finished: whatever is left (a half-written checkpoint) goes.
     await folder.clear();
   }
-  const run: RunInfo = {
+  await folder.writeRunInfo(newRunInfo(options, data));
+  return null;
+}
+
+function newRunInfo(options: TrainOptions, data: RunData): RunInfo {
+  const p = options.pipeline;
+  return {
     pipeline: p,
     dataRoot: path.resolve(options.dataRoot),
     seed: p.seed,
@@ -193,8 +200,6 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
     backend: tf.getBackend(),
     startedAt: new Date().toISOString(),
   };
-  await folder.writeRunInfo(run);
-  return null;
 }
 
 function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
@@ -372,7 +377,7 @@ async function resumeOrInit(t: Training, checkpoint: string | null, result: Trai
   const partial = state.partial ?? null;
   result.resumedFrom = state.epoch;
   // Only the chief writes the run folder (the history it keeps is the one it trims).
-  result.epochs = (t.dataParallel?.chief ?? true) ? await t.folder.keepHistoryUpTo<EpochRecord>(state.epoch) : [];
+  result.epochs = (t.dataParallel?.chief ?? true) ? await t.folder.keepHistoryUpTo(state.epoch) : [];
   t.lastCheckpoint = partial ? `inside epoch ${first}, after batch ${partial.batches}` : `after epoch ${state.epoch}`;
   if (partial !== null && first > p.schedule.epochs) {
     throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
@@ -427,7 +432,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // The last checkpoint holds the final weights already.
       const finalCheckpoint = await folder.findCheckpoint();
       if (finalCheckpoint === null) throw new Error(`${folder.dir}: no checkpoint after training`);
-      await folder.writeModel(path.join(finalCheckpoint, 'weights.safetensors'));
+      await folder.writeModel(checkpointFiles(finalCheckpoint).weights);
       return result;
     } finally {
       disposeTraining(t);

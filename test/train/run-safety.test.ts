@@ -81,6 +81,37 @@ describe('a run folder is never wiped without --restart', () => {
     });
   }
 
+  for (const [damage, says] of [
+    ['cut', /run\.json: damaged, not JSON \(.*\)\. /],
+    ['missing', /run\.json: missing\. /],
+  ] as const) {
+    it(`a ${damage} run.json is named, with a way that keeps the checkpoint, history and weights (never --restart), and that way resumes`, async () => {
+      const out = await copyOfFinished(`run-json-${damage}`);
+      const runJson = path.join(out, 'run.json');
+      if (damage === 'cut') await fs.truncate(runJson, 40);
+      else await fs.rm(runJson);
+      const before = (await fs.readdir(out)).sort();
+      const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(says);
+      expect(error.message).toContain(`The rest of ${out} (checkpoint, history, weights, evaluations) is intact; to keep it, rerun egtea train with the pipeline and data this run was started with, --out ${out} and --rewrite-run-json`);
+      expect(error.message).not.toContain('--restart');
+      expect((await fs.readdir(out)).sort()).toEqual(before);
+      const lines: string[] = [];
+      const result = await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out, rewriteRunInfo: true, log: (line) => lines.push(line) });
+      expect(lines.join('\n')).toContain('writing it anew from pipeline synth');
+      expect(result.resumedFrom).toBe(1);
+      expect(result.epochs.map((r) => r.epoch)).toEqual([1, 2]);
+      expect(JSON.parse(await fs.readFile(runJson, 'utf8')).pipeline).toEqual(smallPipeline({ epochs: 2 }));
+    });
+  }
+
+  it('an emptied history is not resumed over', async () => {
+    const out = await copyOfFinished('emptied-history');
+    await fs.writeFile(path.join(out, 'history.jsonl'), '');
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(`${path.join(out, 'history.jsonl')}: holds no epochs, but the checkpoint is after epoch 1`);
+    expect(await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).toBe('');
+  });
+
   it('a history line past the checkpoint (a kill between the two writes) is dropped on resume', async () => {
     const out = await copyOfFinished('extra-line');
     const history = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8');
