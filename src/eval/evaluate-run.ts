@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
+import { checkFiniteTensors, readSafetensors } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
 import { fileDigest, RunFolder, type EvaluationSplit, type RunEvaluation, type RunInfo } from '../run/run-folder.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
@@ -13,23 +13,6 @@ export type { EvaluationSplit, RunEvaluation } from '../run/run-folder.js';
 
 export async function readRunInfo(run: string): Promise<RunInfo> {
   return new RunFolder(run).readRunInfo();
-}
-
-/** Refuses weights holding NaN or Inf (a diverged run), naming the file and the first such tensor. */
-export function checkFiniteWeights(tensors: Map<string, StoredTensor>, file: string): void {
-  const bad: string[] = [];
-  for (const [name, tensor] of tensors) {
-    const data = tensor.data;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(Number(data[i]))) {
-        bad.push(name);
-        break;
-      }
-    }
-  }
-  if (bad.length > 0) {
-    throw new UserError(`${file}: '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more tensors` : ''} hold NaN or Inf: these weights come from a diverged run and cannot be evaluated`);
-  }
 }
 
 /** The weights to evaluate: --weights, else the run's model, else its last checkpoint. */
@@ -64,7 +47,7 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
   const records = options.split === 'test' ? dataset.test : dataset.validation;
   if (records.length === 0) throw new UserError(`${annotations}: no ${options.split} clips with prepared frames`);
   const tensors = await readSafetensors(weights.file);
-  checkFiniteWeights(tensors, weights.file);
+  checkFiniteTensors(tensors, weights.file, 'these weights come from a diverged run and cannot be evaluated');
   const digest = await fileDigest(weights.file);
   const file = folder.evaluationFile(options.split, weights.own ? undefined : digest);
   const model = createPipelineModel(p, info.classes.length);

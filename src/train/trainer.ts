@@ -15,6 +15,7 @@ import { lossSetup } from '../config/loss-config.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
+import { checkFiniteTensors } from '../io/safetensors.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
 import { logEpoch } from '../report/tensorboard.js';
@@ -130,7 +131,9 @@ export function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: num
 
 async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
   if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
-  const report = importTorchStateDict(model.parameters, await readWeightsFile(file), file, { headPrefix: model.headPrefix, replaceHead: true });
+  const tensors = await readWeightsFile(file);
+  checkFiniteTensors(tensors, file, 'training cannot start from them (--init / model.init); they come from a diverged run, or the file is damaged');
+  const report = importTorchStateDict(model.parameters, tensors, file, { headPrefix: model.headPrefix, replaceHead: true });
   return { ...report, file };
 }
 
@@ -313,12 +316,12 @@ function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Te
 
 function divergence(t: Training, epoch: number, batch: number, what: string): UserError {
   const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
-  const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept, and rerunning the same command resumes from it`;
+  const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept`;
   return new UserError(
     `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what}. Nothing of this step was saved; ${kept}. ` +
       `Likely causes: a learning rate too high for this model (schedule.learningRate ${t.p.schedule.learningRate}), ` +
-      `a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}), ` +
-      'or initial weights that hold NaN (--init / model.init). After changing the pipeline, pass --restart.',
+      `or a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}). ` +
+      'Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.',
   );
 }
 

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { createHash } from 'node:crypto';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { microBatches, train } from '../../src/train/trainer.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
@@ -59,12 +60,57 @@ describe('a diverging run', () => {
     const history = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8').catch(() => '');
     const diverged = Number(/epoch (\d)/.exec(error.message)![1]);
     expect(history.trim().split('\n').filter((l) => l !== '').length).toBe(diverged - 1);
+    // Rerunning the same command would diverge again: no promise that it resumes.
+    expect(error.message).not.toContain('resumes');
+    expect(error.message).toContain('Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.');
     if (names.includes('checkpoint')) {
       expect(error.message).toMatch(/the last checkpoint \((after epoch|inside epoch) .*\) is kept/);
       for (const [name, tensor] of await readSafetensors(path.join(out, 'checkpoint', 'weights.safetensors'))) {
         expect(Array.from(tensor.data, Number).every(Number.isFinite), name).toBe(true);
       }
     }
+  });
+});
+
+/** A copy of `file` with the first value of its first float tensor set to `value`. */
+async function withFirstValue(file: string, value: number, to = file): Promise<void> {
+  const tensors = await readSafetensors(file);
+  const [name, stored] = [...tensors].find(([, t]) => t.data instanceof Float32Array && t.data.length > 1)!;
+  const data = Float32Array.from(stored.data);
+  data[0] = value;
+  tensors.set(name, { shape: stored.shape, data });
+  await writeSafetensors(to, tensors);
+}
+
+describe('weights that cannot be trained from', () => {
+  it('a checkpoint holding NaN is refused on load, naming the file, instead of diverging again at every rerun', async () => {
+    const out = await copyOfFinished('nan-checkpoint');
+    const weights = path.join(out, 'checkpoint', 'weights.safetensors');
+    await withFirstValue(weights, Number.NaN);
+    // As if saved so (its checksum matches): only the values are wrong.
+    const stateFile = path.join(out, 'checkpoint', 'state.json');
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    if (state.sha256) state.sha256.weights = createHash('sha256').update(await fs.readFile(weights)).digest('hex');
+    await fs.writeFile(stateFile, JSON.stringify(state));
+    const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(new RegExp(`^${weights.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: this checkpoint cannot be resumed\\. Restore it from a copy; or pass --restart`));
+  });
+
+  it('a checkpoint whose weights changed after it was saved (finite values) is refused by its checksum', async () => {
+    const out = await copyOfFinished('changed-checkpoint');
+    const weights = path.join(out, 'checkpoint', 'weights.safetensors');
+    await withFirstValue(weights, 0.123);
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(
+      `${weights}: not the file this checkpoint was saved with (its SHA-256 differs from the one in ${path.join(out, 'checkpoint', 'state.json')}): damaged or replaced since.`,
+    );
+  });
+
+  it('--init weights holding Inf are refused before training, naming the file and the tensor', async () => {
+    const init = path.join(work, 'inf-init.safetensors');
+    await withFirstValue(path.join(finished, 'model.safetensors'), Number.POSITIVE_INFINITY, init);
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'inf-init'), init })).rejects.toThrow(
+      new RegExp(`^${init.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: training cannot start from them \\(--init / model\\.init\\)`),
+    );
   });
 });
 
