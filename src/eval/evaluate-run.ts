@@ -56,6 +56,9 @@ export async function evaluateRun(options: { run: string; split: EvaluationSplit
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
     const metrics = await evaluateModel(model, loader, info.classes, options.onBatch);
+    if (metrics.unscoredSamples > 0) {
+      throw new UserError(`${weights.file}: the model's scores of ${metrics.unscoredSamples} of ${records.length} ${options.split} clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated (nothing was saved)`);
+    }
     const grouped = groupedMetrics(metrics, info.groups, options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,

@@ -307,18 +307,19 @@ function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Te
     }
     return value;
   } catch (error) {
-    if (error instanceof NonFiniteStepError) throw divergence(t, epoch, batch, error.what);
+    if (error instanceof NonFiniteStepError) throw divergence(t, `epoch ${epoch}, batch ${batch}`, error.what, 'step');
     throw error;
   } finally {
     if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
   }
 }
 
-function divergence(t: Training, epoch: number, batch: number, what: string): UserError {
+/** Where it diverged (`epoch 2, batch 3`), what is not finite, and what of the run that leaves unsaved. */
+function divergence(t: Training, at: string, what: string, unsaved: 'step' | 'epoch'): UserError {
   const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
   const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept`;
   return new UserError(
-    `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what}. Nothing of this step was saved; ${kept}. ` +
+    `${source}: training diverged at ${at}: ${what}. Nothing of this ${unsaved} was saved; ${kept}. ` +
       `Likely causes: a learning rate too high for this model (schedule.learningRate ${t.p.schedule.learningRate}), ` +
       `or a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}). ` +
       'Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.',
@@ -331,6 +332,10 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
     : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }));
+  // Finite weights can still give non-finite scores: a model that scores nothing is a diverged one, not a 0% one.
+  if (metrics.unscoredSamples > 0) {
+    throw divergence(t, `epoch ${epoch}, in validation`, `the model's scores of ${metrics.unscoredSamples} of ${t.data.validation.length} validation clips hold NaN or Inf`, 'epoch');
+  }
   return groupedMetrics(metrics, t.data.groups);
 }
 

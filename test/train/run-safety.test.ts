@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { evaluateRun, GROUP_NAMES } from '../../src/eval/evaluate-run.js';
 import { microBatches, train } from '../../src/train/trainer.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
@@ -53,7 +54,7 @@ describe('a diverging run', () => {
       (e: unknown) => e,
     )) as Error;
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch \d, batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)\. .*schedule\.learningRate 1000000/);
+    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch \d, (batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)|in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf)\. .*schedule\.learningRate 1000000/);
     const names = await fs.readdir(out);
     expect(names).not.toContain('model.safetensors');
     expect(names).not.toContain('checkpoint.next');
@@ -72,15 +73,38 @@ describe('a diverging run', () => {
   });
 });
 
-/** A copy of `file` with the first value of its first float tensor set to `value`. */
-async function withFirstValue(file: string, value: number, to = file): Promise<void> {
+/** A copy of `file` with the first value of its first float tensor set to `value` (every value with `all`). */
+async function withFirstValue(file: string, value: number, to = file, all = false): Promise<void> {
   const tensors = await readSafetensors(file);
   const [name, stored] = [...tensors].find(([, t]) => t.data instanceof Float32Array && t.data.length > 1)!;
   const data = Float32Array.from(stored.data);
-  data[0] = value;
+  if (all) data.fill(value);
+  else data[0] = value;
   tensors.set(name, { shape: stored.shape, data });
   await writeSafetensors(to, tensors);
 }
+
+describe('finite weights whose scores are not finite (a diverged model)', () => {
+  it('stop training at the validation that finds them, naming the epoch, before anything of the epoch is saved', async () => {
+    // One step per epoch at a learning rate of 1e6: the weights stay finite, the logits do not.
+    const out = path.join(work, 'diverged-scores');
+    const base = smallPipeline({ epochs: 2 });
+    const pipeline = { ...base, schedule: { ...base.schedule, learningRate: 1e6, batchSize: 96, accumulation: 1 } };
+    const error = (await train({ pipeline, dataRoot, out }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch 1, in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf\. Nothing of this epoch was saved; no checkpoint was written yet\. .*schedule\.learningRate 1000000/);
+    expect((await fs.readdir(out)).sort()).toEqual(['run.json']);
+  });
+
+  it('are refused by eval, which saves nothing', async () => {
+    const out = await copyOfFinished('overflowing-weights');
+    const model = path.join(out, 'model.safetensors');
+    await withFirstValue(model, 3e38, model, true);
+    await expect(evaluateRun({ run: out, split: 'test', groups: GROUP_NAMES })).rejects.toThrow(
+      new RegExp(`^${model.replace(/[.]/g, '\\.')}: the model's scores of \\d+ of \\d+ test clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated \\(nothing was saved\\)$`),
+    );
+    expect((await fs.readdir(out)).filter((f) => f.startsWith('eval-'))).toEqual([]);
+  });
+});
 
 describe('weights that cannot be trained from', () => {
   it('a checkpoint holding NaN is refused on load, naming the file, instead of diverging again at every rerun', async () => {
