@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
 import { environmentProblems, unknownEgteaVariables, type EnvironmentName } from '../config/environment.js';
-import { UserError } from '../util/errors.js';
+import { fileSystemError, UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
 import { registerDemoCommand } from './demo.js';
@@ -70,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const verbose = program.opts<{ verbose?: boolean }>().verbose || argv.includes('--verbose');
+    // A full disk, a read-only folder or a file where a folder should be: the path, not a stack.
+    error = fileSystemError(error) ?? error;
     if (error instanceof UserError) {
       process.stderr.write(`egtea: ${error.message}\n`);
       if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);

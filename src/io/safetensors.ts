@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /** A tensor as stored in a safetensors file: row-major, in the file's own layout. */
 export interface StoredTensor {
@@ -149,9 +150,7 @@ export function encodeSafetensors(tensors: Map<string, StoredTensor>, metadata?:
 
 /** Writes atomically (temporary file, then rename), so a kill never leaves half a file. */
 export async function writeSafetensors(file: string, tensors: Map<string, StoredTensor>, metadata?: Record<string, string>): Promise<void> {
-  const temporary = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(temporary, encodeSafetensors(tensors, metadata));
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
 /** The names of the tensors holding NaN or Inf (a diverged run's, or damaged), in order. */

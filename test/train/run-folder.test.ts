@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { fileDigest, RunFolder, type RunInfo } from '../../src/run/run-folder.js
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { UserError } from '../../src/util/errors.js';
+import { canMountTmpfs } from '../helpers.js';
 import { smallPipeline } from '../synthetic-data.js';
 
 let work: string;
@@ -126,21 +126,6 @@ describe("a run's saved evaluations, read one way by every command", () => {
     await expect(folder.readEvaluation('test', 2)).rejects.toThrow(`${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a 2x2 confusion); run egtea eval --run ${folder.dir} again`);
   });
 });
-
-/** Whether this process may mount a tmpfs (root, and a container that allows mounts). */
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(path.join(os.tmpdir(), 'egtea-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-}
 
 // A full disk needs a small file system of its own: a tmpfs, which only root may mount.
 describe.skipIf(!canMountTmpfs())('a full disk while checkpointing (skipped unless root may mount a 1 MB tmpfs)', () => {
