@@ -147,6 +147,15 @@ async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) =>
   if (dataset.validation.length === 0) throw new UserError(`${annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
   const classes = dataset.classes;
   const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
+  const validationCounts = countPerClass(dataset.validation.map((r) => r.label), classes.length);
+  const unmeasured = classes.filter((_, c) => validationCounts[c] === 0);
+  if (unmeasured.length > 0) {
+    // Said once here, not only in each epoch's history: every epoch's metrics leave these classes out.
+    log(
+      `warning: ${unmeasured.length} of ${classes.length} classes have no validation clips (${unmeasured.join(', ')}): their validation accuracy is never measured, ` +
+        `so validation metrics leave them out${p.loss.name === 'cdb' ? ' and CDB keeps their weight' : ''}; to measure them, choose validation subjects that have them (dataset.validationSubjects ${p.dataset.validationSubjects})`,
+    );
+  }
   const groups = classGroups(trainingCounts, Math.min(p.dataset.majorityClasses, classes.length));
   return { annotations, train: dataset.train, validation: dataset.validation, classes, trainingCounts, groups };
 }
