@@ -139,9 +139,12 @@ export class RunFolder {
     const read = await this.checkedRunInfo();
     if ('info' in read) return read.info;
     const kept = await this.results();
-    if (kept.length === 0 && (await this.findCheckpoint()) === null) {
+    const checkpoint = await this.findCheckpoint();
+    if (kept.length === 0 && checkpoint === null) {
       throw new UserError(read.missing ? `${this.runInfoFile}: missing; is this a folder made by egtea train?` : read.problem);
     }
+    // Only train, resuming from a checkpoint, can write it anew.
+    if (checkpoint === null) throw new UserError(`${read.problem}. The rest of ${this.dir} (${kept.join(', ')}) is intact; restore run.json from a copy to read it`);
     throw new UserError(`${read.problem}. ${this.rewriteAdvice()}`);
   }
 

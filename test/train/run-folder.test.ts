@@ -74,6 +74,21 @@ describe('RunFolder', () => {
     }
   });
 
+  it('a damaged run.json is named with what is intact, and --rewrite-run-json only where train can resume (a checkpoint)', async () => {
+    const folder = new RunFolder(path.join(work, 'damaged-run-json'));
+    await touch(folder.dir, ['history.jsonl', 'model.safetensors']);
+    await fs.writeFile(folder.runInfoFile, '{"pipeline": ');
+    const damaged = new RegExp(`^${folder.runInfoFile}: damaged, not JSON \\(.*\\)\\. `);
+    const withoutCheckpoint = (await folder.readRunInfo().catch((e: unknown) => e)) as Error;
+    expect(withoutCheckpoint.message).toMatch(damaged);
+    expect(withoutCheckpoint.message).toMatch(/The rest of .* \(history\.jsonl, model\.safetensors\) is intact; restore run\.json from a copy to read it$/);
+    await touch(folder.dir, ['checkpoint/state.json']);
+    const withCheckpoint = (await folder.readRunInfo().catch((e: unknown) => e)) as Error;
+    expect(withCheckpoint.message).toMatch(damaged);
+    expect(withCheckpoint.message).toContain(`--out ${folder.dir} and --rewrite-run-json`);
+    expect(withCheckpoint.message).not.toContain('--restart');
+  });
+
   it("finds the weights to evaluate: the model, else the checkpoint's, else checkpoint.old's", async () => {
     const folder = new RunFolder(path.join(work, 'weights'));
     await touch(folder.dir, ['checkpoint.old/state.json', 'checkpoint.old/weights.safetensors']);
