@@ -8,6 +8,7 @@ const END_TO_END = [
   'test/package/**/*.test.ts',
   'test/train/trainer.test.ts',
   'test/train/run-safety.test.ts',
+  'test/train/schedule-resume.test.ts',
   'test/train/memory.test.ts',
   'test/config/command-line.test.ts',
   'test/models/resnext3d.test.ts',
@@ -17,6 +18,7 @@ const END_TO_END = [
   'test/data/images.test.ts',
   'test/sweep/sweep.test.ts',
   'test/sweep/sweep-cli.test.ts',
+  'test/sweep/sweep-shards.test.ts',
 ];
 
 export default defineConfig({

@@ -9,7 +9,7 @@ import mnistImbalanced from './mnist-imbalanced.js';
  * Normalised with Fashion-MNIST's own statistics: mean 0.2860 and deviation 0.3530 of the pixels
  * of its 60000 training images (MNIST's are 0.1307 and 0.3081). He-normal initialisation: with
  * PyTorch's default one, LeNet-5 calls every image the majority class for the whole 2000-iteration
- * short schedule on this pair (README, Experiments).
+ * short schedule on this pair (docs/paper.md).
  */
 const fashionMnist: Pipeline = {
   ...mnistImbalanced,

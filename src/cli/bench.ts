@@ -6,10 +6,9 @@ import { runPrepareBench } from '../bench/prepare-bench.js';
 import { runSweepBench } from '../bench/sweep-bench.js';
 import { runWorkersBench } from '../bench/workers-bench.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
-import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../engine/backend.js';
-import { parseChoiceList, parsePositiveInt } from './options.js';
+import { coresOption, parseChoiceList, parsePositiveInt } from './options.js';
 import { emit, table } from './output.js';
 
 export function registerBenchCommand(program: Command): void {
@@ -114,7 +113,7 @@ export function registerBenchCommand(program: Command): void {
     .command('prepare')
     .description('frames/s of egtea prepare against the bare ffmpeg command, same settings and parallelism, same clips (goal: >= 0.9)')
     .option('--clips <n>', 'clips in the synthetic benchmark dataset', parsePositiveInt, 80)
-    .option('--jobs <n>', 'parallel decodes for both', parsePositiveInt, os.availableParallelism())
+    .addOption(coresOption('--jobs <n>', 'parallel decodes for both'))
     .option('--data <dir>', 'where the benchmark dataset is made and kept', path.join('data', 'bench'))
     .option('--json', 'print one JSON document', false)
     .action(async (options: { clips: number; jobs: number; data: string; json: boolean }) => {
@@ -130,7 +129,7 @@ export function registerBenchCommand(program: Command): void {
 
   bench
     .command('workers')
-    .description('data-parallel training on this machine: step time and all-reduce time of every parameter for 1 and 2 worker processes (README, Distributed training)')
+    .description('data-parallel training on this machine: step time and all-reduce time of every parameter for 1 and 2 worker processes (docs/distributed.md)')
     .option('--arch <name>', 'the model', 'resnext3d-101')
     .option('--frames <n>', 'frames per clip', parsePositiveInt, 4)
     .option('--size <n>', 'frame side', parsePositiveInt, 64)
@@ -155,7 +154,7 @@ export function registerBenchCommand(program: Command): void {
     .command('loader')
     .description('training clips/s (10 frames, 224, augmented, normalised) against a Python/PIL loader (goal: >= 2x PIL in one process)')
     .option('--clips <n>', 'clips in the synthetic benchmark dataset', parsePositiveInt, 80)
-    .option('--concurrency <n>', 'clips decoded at once by egtea', parsePositiveInt, 2 * os.availableParallelism())
+    .addOption(coresOption('--concurrency <n>', 'clips decoded at once by egtea', 2))
     .option('--data <dir>', 'where the benchmark dataset is made and kept', path.join('data', 'bench'))
     .option('--json', 'print one JSON document', false)
     .action(async (options: { clips: number; concurrency: number; data: string; json: boolean }) => {

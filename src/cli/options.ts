@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import os from 'node:os';
+import { InvalidArgumentError, Option } from 'commander';
 import { SEED_FIELD } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 
@@ -61,4 +62,14 @@ export function parseTau(value: string): number | 'dynamic' {
   } catch {
     throw new UserError(`--tau '${value}' is neither a non-negative number nor 'dynamic'`);
   }
+}
+
+/**
+ * An option whose default is a multiple of this machine's cores. Its help says so in words, so
+ * `--help` (and docs/cli.md, made from it) reads the same on every machine.
+ */
+export function coresOption(flags: string, description: string, coresEach = 1): Option {
+  return new Option(flags, description)
+    .argParser(parsePositiveInt)
+    .default(coresEach * os.availableParallelism(), coresEach === 1 ? 'the number of cores' : `${coresEach} x the number of cores`);
 }

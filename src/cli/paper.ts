@@ -5,6 +5,7 @@ import { sourceId } from '../data/images/import-images.js';
 import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE } from '../data/images/mnist-package.js';
 import { PAPER_RATIOS, PAPER_TABLES, paperTableMarkdown } from '../sweep/paper-tables.js';
 import { parseSetArgument } from '../sweep/set-argument.js';
+import { resolveShard } from '../sweep/shard.js';
 import { runSweep } from '../sweep/sweep.js';
 import type { ModelKind } from '../sweep/summary.js';
 import { UserError } from '../util/errors.js';
@@ -25,6 +26,8 @@ interface PaperOptions {
   out?: string;
   run: boolean;
   json: boolean;
+  shard?: string;
+  shardCount?: number;
 }
 
 export function registerPaperCommand(program: Command): void {
@@ -35,12 +38,14 @@ export function registerPaperCommand(program: Command): void {
     .option('--classes <minority,majority>', 'the two source labels (default 4,9 as the paper; Fashion-MNIST coat vs pullover: 4,2)', parseClassPair)
     .option('--pipeline <name|file.js>', 'mnist-imbalanced (the paper) or fashion-mnist (its own statistics, He-normal LeNet-5)', 'mnist-imbalanced')
     .option('--seeds <n|list>', 'seeds (the paper: 10 random splits)', '10')
-    .option('--epochs <n>', "epochs per run (the paper: 4000 = 200000 iterations; --epochs 40 is 2000 iterations)", parsePositiveInt)
+    .option('--epochs <n>', "epochs per run (the paper: 4000 = 200000 iterations, lr x0.1 after 3000; --epochs 40 is 2000 iterations, lr x0.1 after 30)", parsePositiveInt)
     .option('--ratios <list>', 'majority ratios', parseNumberList, [...PAPER_RATIOS])
     .option('--jobs <k>', 'runs side by side', parsePositiveInt, 1)
     .option('--out <dir>', 'the sweep folder (default sweeps/<table>-<pipeline>-<classes>)')
     .option('--no-run', 'run nothing: lay out the runs finished so far')
     .option('--json', 'print one JSON document', false)
+    .option('--shard <i/n>', 'run only every n-th run of the table, from the i-th (1-based), into the shared --out (see egtea sweep --shard)')
+    .option('--shard-count <n>', 'the number of shards when the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID', parsePositiveInt)
     .action(async (tableName: string, o: PaperOptions) => {
       if (tableName !== 'table1' && tableName !== 'table2') throw new UserError(`egtea paper ${tableName}: no such table; choose table1 (losses by majority ratio) or table2 (CDB by tau)`);
       const id = tableName;
@@ -54,7 +59,7 @@ export function registerPaperCommand(program: Command): void {
       const trainingImages = o.source === MNIST_PACKAGE_SOURCE ? MNIST_PACKAGE_SIZES.trainingImages : 5000;
       const perEpoch = Math.ceil(trainingImages / pipeline.schedule.batchSize);
       log(`${table.title}: ${runs} runs of ${epochs} epochs (${epochs * perEpoch} iterations each, ${runs * epochs * perEpoch} in all).`);
-      if (epochs >= 1000) log(`The paper's schedule is 4000 epochs a run: on a CPU that is hours per run. --epochs 40 (2000 iterations) is the short schedule; the README gives measured times.`);
+      if (epochs >= 1000) log(`The paper's schedule is 4000 epochs a run: on a CPU that is hours per run. --epochs 40 (2000 iterations) is the short schedule; docs/paper.md gives measured times.`);
       const summary = await runSweep({
         command: `paper ${id}`,
         pipelineName: o.pipeline,
@@ -68,6 +73,7 @@ export function registerPaperCommand(program: Command): void {
         run: o.run,
         stopOnSignal: true, progress: true,
         log,
+        shard: resolveShard(o),
       });
       const layout = (model: ModelKind) =>
         paperTableMarkdown(table, o.ratios, (variant, ratio) => {

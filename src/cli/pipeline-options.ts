@@ -15,7 +15,7 @@ export interface PipelineCommandOptions extends Omit<PipelineOverrides, 'tau'> {
 export function addPipelineOptions(command: Command): Command {
   return command
     .option('--pipeline <name|file>', `a built-in pipeline (${PIPELINE_NAMES.join(', ')}), a module exporting one (.js/.mjs) or a JSON file`, 'synth')
-    .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
+    .option('--epochs <n>', "override the pipeline's epochs; its learning-rate milestones move to the same fractions (unless --set schedule.milestones gives them)", parsePositiveInt)
     .option('--loss <name>', `override the pipeline's loss: ${LOSS_NAMES.join(', ')} (its settings stay when the new loss takes them)`, parseChoice(LOSS_NAMES))
     .option('--tau <value>', "CDB's tau: a number >= 0, or 'dynamic'")
     .option('--tau-rule <rule>', "CDB's dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)", parseChoice(['paper', 'official'] as const))

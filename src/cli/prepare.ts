@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { frameFile } from '../data/frame-layout.js';
@@ -6,7 +5,7 @@ import { UserError } from '../util/errors.js';
 import { ffmpegBinaries } from '../video/ffmpeg-binaries.js';
 import { prepareFrames } from '../video/prepare.js';
 import { describeShard, parseShard } from '../video/shard.js';
-import { parsePositiveInt } from './options.js';
+import { coresOption, parsePositiveInt } from './options.js';
 import { emit, log } from './output.js';
 
 export function registerPrepareCommand(program: Command): void {
@@ -19,7 +18,7 @@ export function registerPrepareCommand(program: Command): void {
     .option('--short-side <px>', 'scale frames so their short side is this long', parsePositiveInt, 256)
     .option('--quality <q>', "JPEG quality as ffmpeg's -q:v: 2 (best) to 31", parsePositiveInt, 2)
     .option('--fps <n>', "frames per second to keep (default: the video's own)", parsePositiveInt)
-    .option('--jobs <n>', 'videos decoded at once', parsePositiveInt, os.availableParallelism())
+    .addOption(coresOption('--jobs <n>', 'videos decoded at once'))
     .option('--shard <K/N>', 'decode only part K of N of the clips (one part per machine, all into the same --out); each part keeps its own manifest file')
     .option('--json', 'print one JSON document', false)
     .action(async (o: { videos: string; annotations: string; out: string; shortSide: number; quality: number; fps?: number; jobs: number; shard?: string; json: boolean }) => {

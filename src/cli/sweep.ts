@@ -5,10 +5,11 @@ import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
 import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
-import { lossVariants, type GridSpec } from '../sweep/grid.js';
+import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
+import { resolveShard } from '../sweep/shard.js';
 import { runSweep, type SweepSource } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseChoiceList, parsePositiveInt, parseTau } from './options.js';
@@ -23,7 +24,7 @@ interface SweepCommandOptions {
   seeds: string;
   epochs?: number;
   jobs: number;
-  baseline: string;
+  baseline?: string;
   out: string;
   data: string;
   source?: string;
@@ -31,6 +32,8 @@ interface SweepCommandOptions {
   classes?: ClassPair;
   run: boolean;
   json: boolean;
+  shard?: string;
+  shardCount?: number;
 }
 
 /** `--seeds 3` is seeds 1 to 3; `--seeds 4,7` those seeds. */
@@ -58,6 +61,8 @@ export function sweepText(summary: SweepSummary, out: string): string {
     'Test error (%), best-validation model:',
     gridTable(summary, 'best', (r) => (r.testError.mean === null ? 'n/a' : `${(100 * r.testError.mean).toFixed(2)} ± ${r.testError.std === null ? 'n/a' : (100 * r.testError.std).toFixed(2)}`)),
     '',
+    ...(summary.missing.length > 0 ? [`not finished: ${summary.missing.length} cells (listed in summary.md)`] : []),
+    ...(summary.damaged ?? []).map((d) => `damaged: ${d}`),
     `summary: ${path.join(out, 'summary.md')} (also .json, .csv)`,
   ].join('\n');
 }
@@ -71,23 +76,26 @@ export function registerSweepCommand(program: Command): void {
     .option('--tau <list>', "CDB's taus, comma-separated (numbers or 'dynamic')", 'dynamic')
     .option('--set <key=v1,v2>', 'vary a setting: a pipeline field (schedule.learningRate=0.01,0.1) or how images are built (dataset.majorityRatio=0.9,0.99, dataset.imbalance=10,100; needs --source); repeatable', (value: string, previous: SetArgument[]) => [...previous, parseSetArgument(value)], [] as SetArgument[])
     .option('--seeds <n|list>', 'seeds: a count (1..n) or a list; each seed chooses the images and the training randomness', '3')
-    .option('--epochs <n>', "override the pipeline's epochs", parsePositiveInt)
+    .option('--epochs <n>', "override the pipeline's epochs; its learning-rate milestones move to the same fractions (unless --set schedule.milestones gives them)", parsePositiveInt)
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
-    .option('--baseline <loss>', 'the loss the others are compared with, paired by seed', 'ce')
+    .option('--baseline <loss>', 'the loss the others are compared with, paired by seed (default ce, or the first loss when ce is not in the grid)')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')
     .option('--source <dir>', 'build each cell\'s images from these public files (as egtea images does), shared by the losses of the cell; mnist-package: the mnist package\'s digits (scaled protocol)')
     .option('--dataset <name>', `with --source: ${IMAGE_DATASETS.join(', ')} (default mnist-imbalanced)`, parseChoice(IMAGE_DATASETS))
     .option('--classes <minority,majority>', 'with --source, mnist-imbalanced: the two source labels (default 4,9)', parseClassPair)
     .option('--data <dir>', "without --source: the data root the pipeline's paths are relative to", 'data')
-    .option('--no-run', 'run nothing: summarise the cells finished so far')
+    .option('--no-run', 'run nothing: summarise the cells finished so far (by every shard)')
     .option('--json', 'print one JSON document (the summary)', false)
+    .option('--shard <i/n>', 'run only every n-th cell of the grid, from the i-th (1-based), into the shared --out; without it, a Slurm array task or (with --shard-count) a Kubernetes Indexed Job picks its shard (docs/sweeps.md)')
+    .option('--shard-count <n>', "the number of shards when the index comes from the scheduler: JOB_COMPLETION_INDEX (Kubernetes; n = the Job's completions) or SLURM_ARRAY_TASK_ID", parsePositiveInt)
     .action(async (o: SweepCommandOptions) => {
       const pipeline = await resolvePipeline(o.pipeline);
       const grid: GridSpec = { losses: o.loss, taus: parseTaus(o.tau), sets: o.set, seeds: parseSeeds(o.seeds), ...(o.epochs !== undefined ? { epochs: o.epochs } : {}) };
-      if (!lossVariants(grid.losses, grid.taus).some((v) => v.label === o.baseline)) throw new UserError(`--baseline ${o.baseline}: not among the losses of the grid (${lossVariants(grid.losses, grid.taus).map((v) => v.label).join(', ')})`);
+      const baseline = chooseBaseline(lossVariants(grid.losses, grid.taus), o.baseline);
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
-      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline: o.baseline, run: o.run, stopOnSignal: true, progress: true, log });
+      const shard = resolveShard(o);
+      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline, run: o.run, stopOnSignal: true, progress: true, log, shard });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);
     });
@@ -97,6 +105,11 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-cell <folder>', { hidden: true })
     .description('train and evaluate one cell of a sweep (started by egtea sweep)')
     .action(async (folder: string) => {
+      // Started by a sweep: stop (as on SIGTERM) when the sweep's process is gone, so a rerun never meets an orphan still training.
+      if (process.channel) {
+        process.channel.unref();
+        process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+      }
       await selectBackend(program.opts<{ backend?: string }>().backend);
       await runCell(folder, log);
     });

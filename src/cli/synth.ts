@@ -1,9 +1,8 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { MAX_SYNTH_CLIPS, SYNTH_DEFAULTS, synthesize } from '../video/synth/synthesize.js';
-import { parsePositiveInt, parseSeed } from './options.js';
+import { coresOption, parsePositiveInt, parseSeed } from './options.js';
 import { emit } from './output.js';
 
 function parseSize(value: string): { width: number; height: number } {
@@ -28,7 +27,7 @@ export function registerSynthCommand(program: Command): void {
     .option('--size <WxH>', 'frame size', parseSize, { width: SYNTH_DEFAULTS.width, height: SYNTH_DEFAULTS.height })
     .option('--fps <n>', 'frames per second', parsePositiveInt, SYNTH_DEFAULTS.fps)
     .option('--seconds <min-max>', 'clip duration range in seconds', parseSeconds, SYNTH_DEFAULTS.seconds)
-    .option('--jobs <n>', 'clips encoded at once', parsePositiveInt, os.availableParallelism())
+    .addOption(coresOption('--jobs <n>', 'clips encoded at once'))
     .option('--json', 'print one JSON document', false)
     .action(async (o: { out: string; clips: number; seed: number; size: { width: number; height: number }; fps: number; seconds: [number, number]; jobs: number; json: boolean }) => {
       const result = await synthesize({ out: o.out, clips: o.clips, seed: o.seed, width: o.size.width, height: o.size.height, fps: o.fps, seconds: o.seconds, jobs: o.jobs });

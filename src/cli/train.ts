@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { resolvedLoss } from '../config/loss-config.js';
-import { applyOverrides } from '../config/overrides.js';
+import { applyOverridesWithScaling } from '../config/overrides.js';
 import { PIPELINE_NAMES, resolvePipeline } from '../config/resolve-pipeline.js';
 import { checkTask, readClusterFile } from '../distributed/cluster.js';
 import { enableCollectives } from '../distributed/collectives.js';
@@ -60,7 +60,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--task <k>', "this process's index in the --cluster file's workers (0: the chief, which writes the run folder)", parseNonNegativeNumber)
     .option('--collective-timeout <s>', 'seconds a data-parallel worker waits for the others in a collective before it stops', parseNonNegativeNumber, 600)
     .action(async (options: TrainCommandOptions) => {
-      const pipeline = applyOverrides(await resolvePipeline(options.pipeline), overridesFrom(options));
+      const { pipeline, scaling: scheduleScaling } = applyOverridesWithScaling(await resolvePipeline(options.pipeline), overridesFrom(options));
       if (options.workers !== undefined && options.workers > 1) {
         if (options.cluster !== undefined) throw new UserError('--workers launches workers on this machine and --cluster joins a cluster started elsewhere: pass one of them');
         await launchWorkers({ workers: options.workers, args: withoutWorkersOption(process.argv.slice(2)), log });
@@ -84,7 +84,7 @@ export function registerTrainCommand(program: Command): void {
       // On a terminal, a bar for each epoch's training and validation (the chief's only); a log keeps the trainer's own lines.
       const progress = new PhasedProgress('clips', process.stderr, { lines: false, transient: true });
       const onProgress = (e: { phase: string; epoch: number; batch: number; batches: number; clips: number }) => progress.step(`epoch ${e.epoch}/${pipeline.schedule.epochs} ${e.phase}`, e.batch, e.batches, e.clips);
-      const result = await train({ pipeline, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, rewriteRunInfo: options.rewriteRunJson, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: chief ? (line) => progress.log(line) : () => {}, ...(chief ? { onProgress } : {}), ...(dataParallel ? { dataParallel } : {}) }).finally(() => progress.finish());
+      const result = await train({ pipeline, scheduleScaling, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, rewriteRunInfo: options.rewriteRunJson, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: chief ? (line) => progress.log(line) : () => {}, ...(chief ? { onProgress } : {}), ...(dataParallel ? { dataParallel } : {}) }).finally(() => progress.finish());
       if (!chief) return;
       const last = result.epochs.at(-1);
       // The loss with every default filled in: what the run trained with.

@@ -1,6 +1,6 @@
 // Every environment variable egtea reads, in one place (as transformers.js keeps its `env`):
 // what it does, its default, and who reads it. Code reads them through `environmentValue`, so a
-// variable cannot be read without being listed; the README's table is `environmentTable()`.
+// variable cannot be read without being listed; docs/install.md's table is `environmentTable()`.
 // bin/install-engine.mjs runs before the build and reads its own variables directly; they are
 // listed here all the same.
 
@@ -277,7 +277,7 @@ export function referencePython(): string {
   return environmentValue('EGTEA_PYTHON') ?? 'python3';
 }
 
-/** The README's table of environment variables. */
+/** docs/install.md's table of environment variables. */
 export function environmentTable(): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   return [

@@ -2,6 +2,7 @@ import type { LossName } from '../losses/create-loss.js';
 import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import type { CdbLossConfig } from './loss-config.js';
+import { MILESTONES_KEY, scaleSchedule, type ScheduleScaling } from './schedule.js';
 import { leafKeys, optionName, setByKey } from './schema.js';
 
 /** What a command line may change in a pipeline. Each entry names the pipeline key it sets. */
@@ -53,6 +54,16 @@ export function setPipelineValue(pipeline: Pipeline, key: string, text: string, 
  * the result is validated. Problems name the option and `source` ('command line').
  */
 export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides, source = 'command line'): Pipeline {
+  return applyOverridesWithScaling(pipeline, overrides, source).pipeline;
+}
+
+/**
+ * applyOverrides, also saying how --epochs moved the learning-rate milestones (see
+ * config/schedule.ts): they scale with the epochs unless `--set schedule.milestones=...` gives them.
+ */
+export function applyOverridesWithScaling(pipeline: Pipeline, overrides: PipelineOverrides, source = 'command line'): { pipeline: Pipeline; scaling: ScheduleScaling | null } {
+  const explicitMilestones = (overrides.set ?? []).some((argument) => parseSetArgument(argument).key === MILESTONES_KEY);
+  const scaling = overrides.epochs === undefined ? null : scaleSchedule(pipeline.schedule, overrides.epochs, { explicitMilestones });
   let result: unknown = pipeline;
   for (const [option, key] of Object.entries(OVERRIDE_KEYS) as [keyof typeof OVERRIDE_KEYS, string][]) {
     const value = overrides[option];
@@ -60,11 +71,12 @@ export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides,
     // The new loss's settings are set with it, so `--loss cdb --tau 1` works on a CE pipeline.
     result = setByKey(PIPELINE_SCHEMA, result, key, { value }, `${source}: ${optionName(option)}`);
   }
+  if (scaling !== null) result = setByKey(PIPELINE_SCHEMA, result, MILESTONES_KEY, { value: scaling.milestones }, `${source}: --epochs`);
   for (const argument of overrides.set ?? []) {
     const { key, text } = parseSetArgument(argument);
     result = setByKey(PIPELINE_SCHEMA, result, key, { text }, `${source}: --set ${argument}`);
   }
-  return validatePipeline(result as Pipeline, source);
+  return { pipeline: validatePipeline(result as Pipeline, source), scaling };
 }
 
 /** Every key `--set` (and setPipelineValue) takes: what it must be, and the losses that take it when not every loss does. */

@@ -3,6 +3,7 @@ import fsSync, { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
+import type { ScheduleScaling } from '../config/schedule.js';
 import type { ClassGroups } from '../data/class-groups.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
@@ -24,6 +25,8 @@ export interface RunInfo {
   groups: ClassGroups;
   backend: string;
   startedAt: string;
+  /** How --epochs moved the pipeline's learning-rate milestones (absent or null: as the pipeline gives them). */
+  scheduleScaling?: ScheduleScaling | null;
 }
 
 /** Weights a run can be evaluated with: the final model, or the last checkpoint of an unfinished run. */

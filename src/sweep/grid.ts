@@ -1,3 +1,4 @@
+import { MILESTONES_KEY, scaleSchedule, type ScheduleScaling } from '../config/schedule.js';
 import type { LossName } from '../losses/create-loss.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
@@ -38,10 +39,23 @@ export interface Cell {
   /** The values of the dataset-build keys (majorityRatio, imbalance) of this cell. */
   build: Partial<Record<DatasetBuildKey, number>>;
   pipeline: Pipeline;
+  /** How --epochs moved the pipeline's milestones (null: they stand as the pipeline or --set gives them). */
+  scheduleScaling: ScheduleScaling | null;
 }
 
 export function lossVariants(losses: readonly LossName[], taus: readonly (number | 'dynamic')[]): LossVariant[] {
   return losses.flatMap((loss): LossVariant[] => (loss === 'cdb' ? taus.map((tau) => ({ loss, tau, label: `cdb(tau=${tau})` })) : [{ loss, tau: null, label: loss }]));
+}
+
+/**
+ * The loss the others are compared with: the one given, else CE when the grid has it, else the
+ * grid's first loss (`--loss cdb` alone compares nothing, but still summarises).
+ */
+export function chooseBaseline(variants: readonly LossVariant[], given: string | undefined): string {
+  const labels = variants.map((v) => v.label);
+  if (given === undefined) return labels.includes('ce') ? 'ce' : labels[0]!;
+  if (!labels.includes(given)) throw new UserError(`--baseline ${given}: not among the losses of the grid (${labels.join(', ')})`);
+  return given;
 }
 
 export function settingLabel(setting: Setting): string {
@@ -68,11 +82,14 @@ export function planCells(base: Pipeline, spec: GridSpec, options: { buildsData:
     if (bad !== undefined) throw new UserError(`--set ${key}=${bad}: must be a number`);
   }
   const variants = lossVariants(spec.losses, spec.taus);
+  // --epochs moves the milestones to the same fractions of the schedule, unless --set gives them.
+  const scaling = spec.epochs === undefined ? null : scaleSchedule(base.schedule, spec.epochs, { explicitMilestones: keys.includes(MILESTONES_KEY) });
   const cells: Cell[] = [];
   for (const setting of product(spec.sets)) {
     const build: Cell['build'] = {};
     let pipeline = base;
     if (spec.epochs !== undefined) pipeline = setPipelineValue(pipeline, 'schedule.epochs', spec.epochs, `--epochs ${spec.epochs}`);
+    if (scaling !== null) pipeline = { ...pipeline, schedule: { ...pipeline.schedule, milestones: scaling.milestones } };
     for (const [key, value] of Object.entries(setting)) {
       if ((DATASET_BUILD_KEYS as readonly string[]).includes(key)) build[key as DatasetBuildKey] = value as number;
       else pipeline = setPipelineValue(pipeline, key, value);
@@ -93,6 +110,7 @@ export function planCells(base: Pipeline, spec: GridSpec, options: { buildsData:
           dataKey: `${buildLabel === 'default' ? '' : `${buildLabel},`}seed=${seed}`,
           build,
           pipeline: cellPipeline,
+          scheduleScaling: scaling,
         });
       }
     }

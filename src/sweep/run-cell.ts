@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { evaluateRun, GROUP_NAMES, type RunEvaluation } from '../eval/evaluate-run.js';
 import type { SummaryMetrics } from '../eval/metrics.js';
+import type { ScheduleScaling } from '../config/schedule.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { RunFolder, type BestEpoch, type EpochRecord } from '../run/run-folder.js';
@@ -13,6 +14,8 @@ import { pathExists, writeFileAtomic } from '../util/files.js';
 export interface CellOrder {
   pipeline: Pipeline;
   dataRoot: string;
+  /** How --epochs moved the pipeline's milestones (recorded in the run's run.json). */
+  scheduleScaling?: ScheduleScaling | null;
 }
 
 /** The test results of one model of a run. */
@@ -25,8 +28,11 @@ export interface ModelResult {
 
 /** result.json: a finished cell. Its presence is what makes a rerun skip the cell. */
 export interface CellResult {
+  /** The epochs the run's history holds (a run is never shortened: it may be more than a rerun's --epochs). */
   epochs: number;
   iterations: number;
+  /** The learning rate of the first epoch and of each epoch where it changed, from the history (absent in results of older versions). */
+  learningRates?: { epoch: number; learningRate: number }[];
   seconds: number;
   classes: string[];
   trainingCounts: number[];
@@ -36,14 +42,42 @@ export interface CellResult {
   best: ModelResult;
 }
 
-export const CELL_FILES = { order: 'cell.json', result: 'result.json', log: 'run.log' } as const;
+export const CELL_FILES = { order: 'cell.json', result: 'result.json', log: 'run.log', claim: 'cell.lock' } as const;
 
-/** A cell's result.json when it holds a run of `epochs` epochs (a larger --epochs extends the run). */
+/**
+ * A cell's result.json when it holds a run of at least `epochs` epochs: a larger --epochs extends
+ * the run, a smaller one cannot shorten it (the result says how many epochs it has).
+ */
 export async function readCellResult(folder: string, epochs: number): Promise<CellResult | null> {
-  const text = await fs.readFile(path.join(folder, CELL_FILES.result), 'utf8').catch(() => null);
+  const file = path.join(folder, CELL_FILES.result);
+  const text = await fs.readFile(file, 'utf8').catch(() => null);
   if (text === null) return null;
-  const result = JSON.parse(text) as CellResult;
-  return result.epochs === epochs ? result : null;
+  let result: CellResult;
+  try {
+    result = JSON.parse(text) as CellResult;
+  } catch (error) {
+    throw new DamagedCellResult(file, (error as Error).message);
+  }
+  if (typeof result?.epochs !== 'number' || typeof result.final?.overall !== 'object' || typeof result.best?.overall !== 'object') throw new DamagedCellResult(file, 'not a result of egtea sweep (epochs, final, best)');
+  return result.epochs >= epochs ? result : null;
+}
+
+/**
+ * A cell's result.json that cannot be read (cut short by a full disk, edited by hand). Only the
+ * evaluation is lost: running the sweep again evaluates the cell's trained model again.
+ */
+export class DamagedCellResult extends UserError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: damaged (${reason}); run the sweep again (without --no-run) to evaluate the cell again from its trained model`);
+  }
+}
+
+/** The learning rate of the first epoch and of every epoch where it changed. */
+function learningRateChanges(history: readonly EpochRecord[]): { epoch: number; learningRate: number }[] {
+  return history.filter((r, i) => i === 0 || r.learningRate !== history[i - 1]!.learningRate).map((r) => ({ epoch: r.epoch, learningRate: r.learningRate }));
 }
 
 function bestOf(records: readonly EpochRecord[]): BestEpoch | null {
@@ -80,6 +114,7 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   let best = await run.readBest();
   const result = await train({
     pipeline,
+    scheduleScaling: order.scheduleScaling ?? null,
     dataRoot: order.dataRoot,
     out: folder,
     log,
@@ -104,9 +139,12 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   const bestEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, log });
   const finalEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, log });
   const trainingClips = result.trainingCounts.reduce((a, b) => a + b, 0);
+  // What the run's history holds, which is more than --epochs when a longer run was there already.
+  const epochs = history.at(-1)!.epoch;
   const cell: CellResult = {
-    epochs: pipeline.schedule.epochs,
-    iterations: pipeline.schedule.epochs * Math.ceil(trainingClips / pipeline.schedule.batchSize),
+    epochs,
+    iterations: epochs * Math.ceil(trainingClips / pipeline.schedule.batchSize),
+    learningRates: learningRateChanges(history),
     seconds: history.reduce((sum, r) => sum + r.seconds, 0),
     classes: result.classes,
     trainingCounts: result.trainingCounts,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/files.js';
 import type { Cell } from './grid.js';
-import { readCellResult, type CellResult, type ModelResult } from './run-cell.js';
+import { DamagedCellResult, readCellResult, type CellResult, type ModelResult } from './run-cell.js';
 import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
 import type { SweepSource } from './sweep.js';
 
@@ -35,6 +35,8 @@ export interface SweepSummary {
   rows: SummaryRow[];
   /** Cells with no result (failed or not run yet). */
   missing: string[];
+  /** Results that could not be read, each a message naming the file and what to do (their cells count as missing; absent in summaries of older versions). */
+  damaged?: string[];
 }
 
 const pct = (v: number | null, digits = 2) => (v === null ? 'n/a' : (100 * v).toFixed(digits));
@@ -71,15 +73,54 @@ async function protocol(out: string, cells: readonly Cell[], results: (CellResul
   } else {
     lines.push(`Data: the pipeline's own (${p.dataset.annotations}); the seed sets the training randomness only.`);
   }
-  const decay = s.milestones.filter((m) => m < s.epochs);
   lines.push(
     `Model and schedule: pipeline ${context.pipelineName}, ${p.model.arch}${p.model.arch === 'lenet5' ? ` (${p.model.initializer ?? 'torch-default'} initialisation)` : ''}, batch ${s.batchSize}, SGD lr ${s.learningRate}, momentum ${s.momentum}, weight decay ${s.weightDecay}, ` +
-      (decay.length > 0 ? `lr x${s.gamma} after epoch ${decay.join(', ')}` : `no rate decay reached (milestones ${s.milestones.join(', ') || 'none'})`) +
-      `; ${s.epochs} epochs${perEpoch ? ` = ${s.epochs * perEpoch} iterations` : ''}, validation after every epoch.`,
+      `${scheduleRun(cells, results, perEpoch)}, validation after every epoch.`,
   );
   lines.push(`Seeds: ${seeds.join(', ')} (${seeds.length}); ${cells.length} runs, ${context.jobs} at a time.`);
   lines.push('Test error = 1 - top-1 on the balanced test split, in %, mean ± sample standard deviation over seeds. final: the weights after the last epoch (what the paper reports); best: the epoch with the best validation macro recall.');
   return lines;
+}
+
+/** A schedule's rate decay in words: "lr x0.1 after epoch 30". */
+function decayText(s: Cell['pipeline']['schedule'], epochs: number): string {
+  const decay = s.milestones.filter((m) => m < epochs);
+  return decay.length > 0 ? `lr x${s.gamma} after epoch ${decay.join(', ')}` : `no rate decay reached (milestones ${s.milestones.join(', ') || 'none'})`;
+}
+
+/** The learning rates a result's history holds, in words: "lr 0.01, 0.001 from epoch 31". */
+function ratesText(rates: readonly { epoch: number; learningRate: number }[]): string {
+  // 0.001 x 0.1 is 0.00010000000000000002 in binary floating point: six digits say it.
+  const rate = (r: { learningRate: number }) => String(Number(r.learningRate.toPrecision(6)));
+  return rates.length <= 1 ? 'no rate decay reached' : `lr ${rates.map((r, i) => (i === 0 ? rate(r) : `${rate(r)} from epoch ${r.epoch}`)).join(', ')}`;
+}
+
+/**
+ * The schedule the finished cells ran, from their histories (a rerun with fewer --epochs keeps
+ * longer runs, and their results say so), with how --epochs scaled the milestones; the plan when
+ * nothing finished yet.
+ */
+function scheduleRun(cells: readonly Cell[], results: readonly (CellResult | null)[], perEpoch: number | null): string {
+  const s = cells[0]!.pipeline.schedule;
+  const scaling = cells[0]!.scheduleScaling;
+  const scaled = scaling ? ` (milestones scaled with --epochs: the pipeline's ${scaling.fromMilestones.join(', ')} of ${scaling.fromEpochs} epochs became ${scaling.milestones.join(', ')} of ${scaling.epochs})` : '';
+  const finished = results.filter((r): r is CellResult => r !== null);
+  const iterations = (epochs: number) => (perEpoch ? ` = ${epochs * perEpoch} iterations` : '');
+  if (finished.length === 0) return `${decayText(s, s.epochs)}${scaled}; ${s.epochs} epochs${iterations(s.epochs)} (planned; no cell finished)`;
+  const byEpochs = new Map<number, number>();
+  for (const r of finished) byEpochs.set(r.epochs, (byEpochs.get(r.epochs) ?? 0) + 1);
+  const rates = [...new Set(finished.map((r) => (r.learningRates ? ratesText(r.learningRates) : null)))];
+  // Results of an older egtea hold no rates: the plan is not what they ran (their milestones may not have scaled).
+  const decay =
+    rates.length === 1 && rates[0] !== null
+      ? rates[0]
+      : rates.every((r) => r === null)
+        ? `learning rates not recorded by these results (an older egtea; the plan: ${decayText(s, s.epochs)})`
+        : `learning rates differ between cells (${rates.map((r) => r ?? 'not recorded').join('; ')})`;
+  const epochs = byEpochs.size === 1 ? `${finished[0]!.epochs} epochs${iterations(finished[0]!.epochs)}` : `epochs differ between cells: ${[...byEpochs].map(([e, n]) => `${e} (${n} cells)`).join(', ')}`;
+  const longer = finished.filter((r) => r.epochs > s.epochs).length;
+  const note = longer > 0 ? ` (asked for ${s.epochs}; ${longer} finished cells had trained longer before, and a run is not shortened)` : '';
+  return `${decay}${scaled}; ${epochs}${note}`;
 }
 
 function rowOf(setting: string, variant: string, model: ModelKind, entries: { seed: number; result: ModelResult }[], classes: number, groups: string[]): SummaryRow {
@@ -101,7 +142,15 @@ function rowOf(setting: string, variant: string, model: ModelKind, entries: { se
 
 /** Mean ± std over seeds per setting and loss, and paired differences against the baseline loss. */
 export async function summarizeSweep(out: string, cells: readonly Cell[], context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number }): Promise<SweepSummary> {
-  const results = await Promise.all(cells.map((c) => readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs)));
+  const damaged: string[] = [];
+  // A damaged result.json leaves its cell out (as unfinished), named, and the rest is summarised.
+  const read = (c: Cell) =>
+    readCellResult(path.join(out, 'runs', c.name), c.pipeline.schedule.epochs).catch((error: unknown) => {
+      if (!(error instanceof DamagedCellResult)) throw error;
+      damaged.push(error.message);
+      return null;
+    });
+  const results = await Promise.all(cells.map(read));
   const settings = [...new Set(cells.map((c) => c.settingLabel))];
   const variants = [...new Set(cells.map((c) => c.variant.label))];
   const first = results.find((r) => r !== null);
@@ -132,6 +181,7 @@ export async function summarizeSweep(out: string, cells: readonly Cell[], contex
     variants,
     rows,
     missing: cells.flatMap((c, i) => (results[i] ? [] : [c.name])),
+    damaged,
   };
 }
 
@@ -161,6 +211,8 @@ export function summaryMarkdown(summary: SweepSummary): string {
     ),
   );
   if (summary.missing.length > 0) parts.push('', `Not finished (${summary.missing.length}): ${summary.missing.join('; ')}`);
+  const damaged = summary.damaged ?? [];
+  if (damaged.length > 0) parts.push('', `Damaged results (${damaged.length}):`, '', ...damaged.map((d) => `- ${d}`));
   return `${parts.join('\n')}\n`;
 }
 

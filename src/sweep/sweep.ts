@@ -5,12 +5,15 @@ import path from 'node:path';
 import { checkImages, importImages, type ImageDataset, type ImportImagesOptions } from '../data/images/import-images.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import type { Pipeline } from '../train/pipeline.js';
+import { environmentValue } from '../config/environment.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
+import { lockOrOutwait, lockRunFolder, lockWhenFree, LockHeldError, OTHER_HOST_STALE_MS, type RunLock } from '../run/run-lock.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
-import { CELL_FILES, readCellResult, type CellOrder } from './run-cell.js';
+import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
+import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
 
 /** How a sweep builds each cell's images from public files (egtea images). */
@@ -41,6 +44,11 @@ export interface SweepOptions {
   log?: (line: string) => void;
   /** Count the cells (finished, skipped, failed) on stderr: a live bar on a terminal, with the log's lines above it; a line at every tenth in a log. */
   progress?: boolean;
+  /**
+   * Run only this shard's cells (every count-th of the grid); the other shards run theirs into the
+   * same folder, on this machine or others sharing its file system. The summary covers every cell.
+   */
+  shard?: SweepShard | null;
 }
 
 /** sweep.json: what made the folder; a rerun of the same sweep resumes it. */
@@ -58,21 +66,73 @@ function egteaBin(): string {
   return path.join(projectRoot(), 'bin', 'egtea');
 }
 
-async function claimFolder(options: SweepOptions): Promise<void> {
+/** Where a sweep process keeps its lock, so a second sweep of the same shard on one folder is refused. */
+const LOCKS_DIR = 'locks';
+
+/**
+ * What only a sweep writes: a folder holding nothing else but no sweep.json is a sweep whose record
+ * is being written (another shard starting at the same moment) or was deleted (being damaged).
+ */
+function sweepEntry(name: string): boolean {
+  const written = name.replace(/\.tmp-[^/]*$/, ''); // A file of writeFileAtomic's, cut by a kill.
+  return [LOCKS_DIR, 'runs', 'data', SWEEP_FILE, 'summary.json', 'summary.md', 'summary.csv', 'paper-table.md'].includes(written);
+}
+
+/**
+ * Checks that `out` is empty or holds this sweep (same command, pipeline and source); the grid may
+ * grow. Returns false when sweep.json is damaged, which only a run refuses (see claimFolder).
+ */
+async function checkFolder(options: SweepOptions): Promise<boolean> {
   const file = path.join(options.out, SWEEP_FILE);
-  const record: SweepRecord = { command: options.command, pipeline: options.pipelineName, source: options.source ?? null, grid: options.grid };
+  // Listed first: a shard starting meanwhile writes sweep.json before anything else.
+  const entries = await fs.readdir(options.out).catch(() => [] as string[]);
   const text = await fs.readFile(file, 'utf8').catch(() => null);
   if (text === null) {
-    const entries = await fs.readdir(options.out).catch(() => []);
-    if (entries.length > 0) throw new UserError(`${options.out}: not empty and not a sweep folder (no ${SWEEP_FILE}); choose another --out`);
-  } else {
-    const previous = JSON.parse(text) as SweepRecord;
-    if (previous.command !== options.command) throw new UserError(`${file}: ${options.out} was made by egtea ${previous.command}, not egtea ${options.command}; rerun that command, or choose another --out`);
-    const same = (r: SweepRecord) => JSON.stringify({ p: r.pipeline, s: r.source });
-    if (same(previous) !== same(record)) throw new UserError(`${file}: ${options.out} holds a sweep of pipeline ${previous.pipeline} on ${previous.source?.dir ?? 'its data root'}${previous.source?.classes ? ` (classes ${previous.source.classes.minority},${previous.source.classes.majority})` : ''}; choose another --out`);
+    if (entries.some((e) => !sweepEntry(e))) throw new UserError(`${options.out}: not empty and not a sweep folder (no ${SWEEP_FILE}); choose another --out`);
+    return true;
   }
-  await fs.mkdir(options.out, { recursive: true });
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
+  let previous: SweepRecord;
+  try {
+    previous = JSON.parse(text) as SweepRecord;
+    if (typeof previous?.command !== 'string') throw new Error('no command');
+  } catch {
+    return false;
+  }
+  if (previous.command !== options.command) throw new UserError(`${file}: ${options.out} was made by egtea ${previous.command}, not egtea ${options.command}; rerun that command, or choose another --out`);
+  const same = (r: SweepRecord) => JSON.stringify({ p: r.pipeline, s: r.source });
+  const record = sweepRecord(options);
+  if (same(previous) !== same(record)) throw new UserError(`${file}: ${options.out} holds a sweep of pipeline ${previous.pipeline} on ${previous.source?.dir ?? 'its data root'}${previous.source?.classes ? ` (classes ${previous.source.classes.minority},${previous.source.classes.majority})` : ''}; choose another --out`);
+  return true;
+}
+
+function sweepRecord(options: SweepOptions): SweepRecord {
+  return { command: options.command, pipeline: options.pipelineName, source: options.source ?? null, grid: options.grid };
+}
+
+function damagedSweepFile(options: SweepOptions): string {
+  return `${path.join(options.out, SWEEP_FILE)}: damaged, so egtea cannot tell which sweep ${options.out} holds. If it is this one, delete ${SWEEP_FILE} and run again: finished cells are kept and unfinished ones resume (--no-run summarises meanwhile); otherwise choose another --out`;
+}
+
+/**
+ * Takes the sweep folder for this process: its lock (one sweep per shard at a time; the shards of
+ * one sweep share the folder) and sweep.json. The lock is held until the sweep ends.
+ */
+async function claimFolder(options: SweepOptions): Promise<RunLock> {
+  if (!(await checkFolder(options))) throw new UserError(damagedSweepFile(options));
+  await fs.mkdir(path.join(options.out, LOCKS_DIR), { recursive: true });
+  const shard = options.shard ?? null;
+  const name = shard === null || shard.count === 1 ? 'sweep.lock' : `sweep-shard-${shard.index}-of-${shard.count}.lock`;
+  const file = path.join(options.out, LOCKS_DIR, name);
+  const lock = await lockOrOutwait(file, shard === null || shard.count === 1 ? 'sweep' : `sweep of shard ${shard.index}/${shard.count}`, 'sweep folder', (held) =>
+    options.log?.(`${file}: held by ${held.holder.host} (pid ${held.holder.pid}); waiting up to ${OTHER_HOST_STALE_MS / 60_000} minutes in case it is a task killed there`),
+  );
+  try {
+    await writeFileAtomic(path.join(options.out, SWEEP_FILE), `${JSON.stringify(sweepRecord(options), null, 2)}\n`);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  return lock;
 }
 
 function imageOptions(source: SweepSource, out: string, cell: Cell): ImportImagesOptions {
@@ -115,7 +175,8 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
   return new Promise((resolve, reject) => {
     void fs.open(path.join(folder, CELL_FILES.log), 'a').then((handle) => {
       const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-      const child = spawn(process.execPath, [egteaBin(), 'sweep-cell', folder], { env, stdio: ['ignore', handle.fd, 'pipe'] });
+      // The IPC channel closes when this process dies, however it dies: the cell stops with it (see egtea sweep-cell).
+      const child = spawn(process.execPath, [egteaBin(), 'sweep-cell', folder], { env, stdio: ['ignore', handle.fd, 'pipe', 'ipc'] });
       children.add(child);
       let tail = '';
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -135,35 +196,83 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
   });
 }
 
+/** A cell's result, or null when it has none; a damaged result.json is told and the cell evaluated again. */
+async function finishedResult(folder: string, cell: Cell, say: (line: string) => void): Promise<CellResult | null> {
+  try {
+    return await readCellResult(folder, cell.pipeline.schedule.epochs);
+  } catch (error) {
+    if (!(error instanceof DamagedCellResult)) throw error;
+    say(`warning: ${error.file}: damaged (${error.reason}); evaluating the cell again from its trained model`);
+    return null;
+  }
+}
+
 /**
  * Runs a grid of losses x settings x seeds, each cell a run folder under <out>/runs, K at a time
- * as processes; finished cells are skipped and killed ones resume. Then summarises.
+ * as processes; finished cells are skipped and killed ones resume. With a shard, only its cells:
+ * each is claimed (a lock in its folder) while it runs, so shards sharing the folder, and a retried
+ * task of a killed one, never run a cell twice at once. Then summarises every cell of the grid.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
+  if (options.source && options.pipeline.clips.frames !== 1) {
+    throw new UserError(`pipeline ${options.pipelineName} takes clips of ${options.pipeline.clips.frames} frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)`);
+  }
   const cells = planCells(options.pipeline, options.grid, { buildsData: options.source !== undefined });
-  if (options.run === false) {
-    if (!(await pathExists(path.join(options.out, SWEEP_FILE)))) throw new UserError(`${options.out}: no ${SWEEP_FILE}; nothing to summarise`);
-    await claimFolder(options);
+  const summarize = async () => {
     const summary = await summarizeSweep(options.out, cells, { baseline: options.baseline, source: options.source ?? null, pipelineName: options.pipelineName, jobs: options.jobs });
     await writeSummary(options.out, summary);
-    return { ...summary, failed: [] };
+    return summary;
+  };
+  if (options.run === false) {
+    // Summarising reads what every shard finished; it writes only the summary files.
+    if (!(await pathExists(path.join(options.out, SWEEP_FILE)))) throw new UserError(`${options.out}: no ${SWEEP_FILE}; nothing to summarise`);
+    if (!(await checkFolder(options))) log(`warning: ${damagedSweepFile(options)}`);
+    return { ...(await summarize()), failed: [] };
   }
+  const mine = cellsOfShard(cells, options.shard ?? null);
   if (options.source) {
     // Every cell's images are chosen (not written) first, so a source too small for one cell stops the sweep before anything runs.
-    const keys = [...new Map(cells.map((c) => [c.dataKey, c])).values()];
+    const keys = [...new Map(mine.map((c) => [c.dataKey, c])).values()];
     for (const cell of keys) await checkImages(imageOptions(options.source, options.out, cell));
   }
-  await claimFolder(options);
-  const threads = Math.max(1, Math.floor(os.cpus().length / options.jobs));
+  const folderLock = await claimFolder(options);
+  try {
+    if (options.shard) {
+      const { index, count } = options.shard;
+      log(`${describeSweepShard(options.shard)}: ${mine.length} of the grid's ${cells.length} cells (cells ${index}${index + count <= cells.length ? `, ${index + count}` : ''}${index + 2 * count <= cells.length ? ', ...' : ''})`);
+    }
+    return { ...(await runCells(options, mine)), ...(await summarize()) };
+  } finally {
+    await folderLock.release();
+  }
+}
+
+/** Runs the given cells, `jobs` at a time; a cell another process holds is come back to at the end, waiting for it. */
+async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<{ failed: { cell: string; message: string }[] }> {
+  const log = options.log ?? (() => {});
+  // The cores this process may run on (a Slurm allocation binds them) shared between the cells at once, unless
+  // TF_NUM_INTRAOP_THREADS gives each cell's (a container's CPU limit binds no cores: docs/sweeps.md).
+  const given = Number(environmentValue('TF_NUM_INTRAOP_THREADS'));
+  const threads = Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / options.jobs));
   if (options.stopOnSignal) stopChildrenOnSignal();
   const builds = new Map<string, Promise<void>>();
-  const ensureData = (cell: Cell): Promise<void> => {
+  // Shards building one image folder take turns (a lock beside it); the second finds the images written.
+  const ensureData = (cell: Cell, say: (line: string) => void): Promise<void> => {
     const source = options.source;
     if (!source) return Promise.resolve();
     let build = builds.get(cell.dataKey);
     if (!build) {
-      build = importImages(imageOptions(source, options.out, cell)).then(() => undefined);
+      const images = imageOptions(source, options.out, cell);
+      build = (async () => {
+        await fs.mkdir(path.dirname(images.out), { recursive: true });
+        const lock = await lockWhenFree(`${images.out}.lock`, 'image build', 'image folder', (held) => say(`${cell.dataKey}: waiting while another process builds its images (${held.holder.host}, pid ${held.holder.pid})`));
+        try {
+          await importImages(images);
+        } finally {
+          await lock.release();
+        }
+      })();
       builds.set(cell.dataKey, build);
     }
     return build;
@@ -172,32 +281,62 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   const progress = options.progress ? new Progress(`egtea ${options.command}: cells`, cells.length) : null;
   const say = (line: string) => (progress ? progress.log(line) : log(line));
   let done = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < cells.length) {
-      const cell = cells[next++]!;
-      const folder = path.join(options.out, 'runs', cell.name);
-      const started = Date.now();
-      let result = await readCellResult(folder, cell.pipeline.schedule.epochs);
-      if (result === null) {
-        await ensureData(cell);
-        await fs.mkdir(folder, { recursive: true });
-        const order: CellOrder = cellData(options, cell);
-        await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
-        const child = await runChild(folder, threads);
-        result = await readCellResult(folder, cell.pipeline.schedule.epochs);
-        if (child.code !== 0 || result === null) {
-          failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
-          say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
-          progress?.tick('failed');
-          continue;
-        }
-        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
-        progress?.tick('done');
-      } else {
-        say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
-        progress?.tick('skipped');
+  const queue = [...cells];
+  const deferred: Cell[] = [];
+
+  /** One cell; 'held' when another process holds it and `wait` is false. */
+  const runOne = async (cell: Cell, wait: boolean): Promise<'held' | void> => {
+    const folder = path.join(options.out, 'runs', cell.name);
+    const started = Date.now();
+    if ((await finishedResult(folder, cell, say)) !== null) {
+      say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
+      progress?.tick('skipped');
+      return;
+    }
+    await fs.mkdir(folder, { recursive: true });
+    const claimFile = path.join(folder, CELL_FILES.claim);
+    let claim: RunLock;
+    try {
+      claim = await lockRunFolder(claimFile, 'sweep', 'cell');
+    } catch (error) {
+      if (!(error instanceof LockHeldError)) throw error;
+      if (!wait) {
+        say(`${cell.name}: another process is running it (${error.holder.host}, pid ${error.holder.pid}); coming back to it after the other cells`);
+        return 'held';
       }
+      claim = await lockWhenFree(claimFile, 'sweep', 'cell');
+    }
+    try {
+      // Finished by the process that held it meanwhile? (A damaged result was told already.)
+      let result = await finishedResult(folder, cell, () => {});
+      if (result !== null) {
+        say(`[${++done}/${cells.length}] ${cell.name}: finished by another process`);
+        progress?.tick('skipped');
+        return;
+      }
+      await ensureData(cell, say);
+      const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling };
+      await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
+      const child = await runChild(folder, threads);
+      result = await finishedResult(folder, cell, say);
+      if (child.code !== 0 || result === null) {
+        failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
+        say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
+        progress?.tick('failed');
+        return;
+      }
+      say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      progress?.tick('done');
+    } finally {
+      await claim.release();
+    }
+  };
+  const worker = async () => {
+    for (;;) {
+      const fresh = queue.shift();
+      const cell = fresh ?? deferred.shift();
+      if (cell === undefined) return;
+      if ((await runOne(cell, fresh === undefined)) === 'held') deferred.push(cell);
     }
   };
   try {
@@ -205,7 +344,5 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   } finally {
     progress?.finish();
   }
-  const summary = await summarizeSweep(options.out, cells, { baseline: options.baseline, source: options.source ?? null, pipelineName: options.pipelineName, jobs: options.jobs });
-  await writeSummary(options.out, summary);
-  return { ...summary, failed };
+  return { failed };
 }

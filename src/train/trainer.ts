@@ -12,6 +12,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
 import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
 import { lossSetup } from '../config/loss-config.js';
+import { describeScaling, type ScheduleScaling } from '../config/schedule.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';
@@ -24,7 +25,7 @@ import { lockRunFolder } from '../run/run-lock.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
-import { loadCheckpoint, saveCheckpoint, type PartialEpoch } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointState, type PartialEpoch } from './checkpoint.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from './from-pipeline.js';
 import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
@@ -42,6 +43,8 @@ export interface TrainOptions {
   out: string;
   /** Weights to start from; overrides the pipeline's model.init. */
   init?: string;
+  /** How --epochs moved the pipeline's milestones (config/schedule.ts), recorded in run.json. */
+  scheduleScaling?: ScheduleScaling | null;
   /** Discard a checkpoint and every result in `out` instead of resuming. */
   restart?: boolean;
   /**
@@ -180,10 +183,11 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
         return checkpoint;
       }
       // More epochs extend a run; the loader's settings change its speed, never its batches; any other change makes it a different run.
-      const withoutEpochs = (q: Pipeline) => JSON.stringify({ ...q, schedule: { ...q.schedule, epochs: 0 }, loader: null });
+      const withoutEpochs = (q: Pipeline) => JSON.stringify({ ...q, schedule: { ...q.schedule, epochs: 0, milestones: [] }, loader: null });
       if (withoutEpochs(recorded.info.pipeline) !== withoutEpochs(p)) {
         throw new UserError(`${folder.dir}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
       }
+      await refuseChangedRates(folder, checkpoint, recorded.info.pipeline, p);
       return checkpoint;
     }
     const results = await folder.results();
@@ -211,7 +215,33 @@ function newRunInfo(options: TrainOptions, data: RunData): RunInfo {
     groups: data.groups,
     backend: tf.getBackend(),
     startedAt: new Date().toISOString(),
+    scheduleScaling: options.scheduleScaling ?? null,
   };
+}
+
+/**
+ * Milestones scale with --epochs (config/schedule.ts), so extending a run can move them: it is
+ * the same run only if every epoch trained so far (and one it stopped inside) keeps its rate.
+ */
+async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorded: Pipeline, p: Pipeline): Promise<void> {
+  let state: CheckpointState | null;
+  try {
+    state = JSON.parse(await fs.readFile(checkpointFiles(checkpoint).state, 'utf8')) as CheckpointState | null;
+  } catch {
+    return; // Loading the checkpoint names what is wrong with it.
+  }
+  if (typeof state?.epoch !== 'number' || state.epoch >= p.schedule.epochs) return; // Nothing more to train.
+  // The rates the history holds (an extension may have trained under other milestones than run.json's); run.json's for an epoch stopped inside.
+  const trained = new Map((await folder.readHistory()).map((r) => [r.epoch, r.learningRate]));
+  const fixed = state.epoch + (state.partial ? 1 : 0);
+  for (let epoch = 1; epoch <= fixed; epoch++) {
+    if ((trained.get(epoch) ?? learningRateAt(recorded.schedule, epoch)) === learningRateAt(p.schedule, epoch)) continue;
+    const was = recorded.schedule.milestones.join(',') || 'none';
+    throw new UserError(
+      `${folder.dir}: its ${state.epoch} epochs were trained with milestones ${was} (of ${recorded.schedule.epochs} epochs); with ${p.schedule.epochs} epochs the milestones are ${p.schedule.milestones.join(',') || 'none'}, ` +
+        `which changes the learning rate of epoch ${epoch}. Keep the run's with --set schedule.milestones=${was === 'none' ? '' : was}, pass --restart to train from the start, or choose another --out`,
+    );
+  }
 }
 
 function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, log: (line: string) => void): Training {
@@ -432,6 +462,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
       log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
+      if (options.scheduleScaling) log(`learning rate x${p.schedule.gamma} after ${describeScaling(options.scheduleScaling)}`);
       try {
         options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [first, partial?.batches ?? 0]);
         for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {

@@ -1,9 +1,14 @@
+import os from 'node:os';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** Writes a file through a temporary name and a rename, so a kill never leaves half of it. */
+/**
+ * Writes a file through a temporary name and a rename, so a kill never leaves half of it. The
+ * name holds the host too: processes of several machines (a sharded sweep) may write one file of
+ * a shared folder, and containers' pids repeat.
+ */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const temporary = `${file}${TEMPORARY_INFIX}${process.pid}`;
+  const temporary = `${file}${TEMPORARY_INFIX}${os.hostname()}-${process.pid}`;
   try {
     await fs.writeFile(temporary, data);
     await fs.rename(temporary, file);
@@ -17,10 +22,10 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
   }
 }
 
-/** What writeFileAtomic puts between a file's name and the writer's pid. */
+/** What writeFileAtomic puts between a file's name and the writer's host and pid. */
 export const TEMPORARY_INFIX = '.tmp-';
 
-/** Removes temporaries of `file` that a killed writer left (writeFileAtomic's, any pid). */
+/** Removes temporaries of `file` that a killed writer left (writeFileAtomic's, any host and pid). */
 export async function removeLeftTemporaries(file: string): Promise<void> {
   const dir = path.dirname(file);
   const prefix = `${path.basename(file)}${TEMPORARY_INFIX}`;

@@ -18,7 +18,8 @@ export function parseShard(text: string, option = '--shard'): Shard {
   if (!match) throw new UserError(`${option} ${text}: expected K/N, this machine's part K of N parts (e.g. ${option} 1/4 ... ${option} 4/4)`);
   const index = Number(match[1]);
   const count = Number(match[2]);
-  if (!Number.isSafeInteger(count) || count < 1) throw new UserError(`${option} ${text}: N (the number of parts) must be at least 1`);
+  if (count < 1) throw new UserError(`${option} ${text}: N (the number of parts) must be at least 1`);
+  if (!Number.isSafeInteger(count)) throw new UserError(`${option} ${text}: N (the number of parts) is too large; at most ${Number.MAX_SAFE_INTEGER}`);
   if (!Number.isSafeInteger(index) || index < 1 || index > count) throw new UserError(`${option} ${text}: K must run from 1 to N (${count}); the parts are ${option} 1/${count} ... ${option} ${count}/${count}`);
   return { index, count };
 }

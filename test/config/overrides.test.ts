@@ -158,12 +158,12 @@ describe('a pipeline module that never finishes loading, or keeps egtea running'
   });
 });
 
-describe("the README's CDB options table", () => {
+describe("docs/training.md's CDB options table", () => {
   it('is cdbOptionsTable(), one row per CDB setting of the pipeline', () => {
-    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
-    const start = readme.indexOf('| option | `train` option | default | meaning |');
+    const page = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'training.md'), 'utf8');
+    const start = page.indexOf('| option | `train` option | default | meaning |');
     expect(start).toBeGreaterThanOrEqual(0);
-    expect(readme.slice(start, readme.indexOf('\n\n', start))).toBe(cdbOptionsTable());
+    expect(page.slice(start, page.indexOf('\n\n', start))).toBe(cdbOptionsTable());
     expect(cdbOptionsTable().split('\n').slice(2).map((row) => row.split('`')[1])).toEqual(['tau', 'tauRule', 'normalize', 'reduction', 'minDifficulty', 'smoothing']);
   });
 });

@@ -103,6 +103,7 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: not an IDX file of images`);
     await fs.rm(images);
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: missing (nor t10k-images-idx3-ubyte.gz)`);
+    await expect(readMnist(broken, 'test')).rejects.toThrow("or use Fashion-MNIST's: Debian's package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist (--source /usr/share/datasets/fashion-mnist)");
   });
 
   it('builds any pair of classes, minority first, and names a class the source lacks', async () => {

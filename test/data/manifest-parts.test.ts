@@ -19,6 +19,7 @@ describe('--shard K/N', () => {
     expect(() => parseShard('3/2')).toThrow(/^--shard 3\/2: K must run from 1 to N \(2\); the parts are --shard 1\/2 \.\.\. --shard 2\/2$/);
     expect(() => parseShard('0/2')).toThrow(/^--shard 0\/2: K must run from 1 to N/);
     expect(() => parseShard('1/0')).toThrow(/^--shard 1\/0: N \(the number of parts\) must be at least 1$/);
+    expect(() => parseShard('1/99999999999999999999')).toThrow(/^--shard 1\/99999999999999999999: N \(the number of parts\) is too large; at most 9007199254740991$/);
     for (const bad of ['x', '1', '1/2/3', '-1/2', '1.5/2', '']) expect(() => parseShard(bad), bad).toThrow(/: expected K\/N, this machine's part K of N parts/);
   });
 

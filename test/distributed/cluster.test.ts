@@ -6,15 +6,15 @@ import { collectiveFailure } from '../../src/distributed/failure.js';
 import { workerEnvironments } from '../../src/distributed/launcher.js';
 import { UserError } from '../../src/util/errors.js';
 import { temporaryFolder } from '../helpers.js';
-import { readmeBlock } from '../support/readme.js';
+import { docBlock } from '../support/docs.js';
 
 describe('cluster files', () => {
   it('accepts a list of host:port workers', () => {
     expect(validateCluster({ workers: ['node-a:23456', '10.0.0.2:23456', '[::1]:9000'] }, 'c.json').workers).toHaveLength(3);
   });
 
-  it("accepts the README's example", () => {
-    expect(validateCluster(JSON.parse(readmeBlock('## Distributed training', 'json')), 'README.md').workers).toEqual(['node-a:23456', 'node-b:23456']);
+  it('accepts the example of docs/distributed.md', () => {
+    expect(validateCluster(JSON.parse(docBlock('docs/distributed.md', '## On several machines', 'json')), 'docs/distributed.md').workers).toEqual(['node-a:23456', 'node-b:23456']);
   });
 
   it('names the file and the field of each mistake', () => {

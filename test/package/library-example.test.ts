@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readmeBlock, REPO_ROOT } from '../support/readme.js';
+import { docBlock, REPO_ROOT } from '../support/docs.js';
 
-// The README's library example, run as a user's module: `import ... from 'egtea'` resolves
+// The library example of docs/library.md, run as a user's module: `import ... from 'egtea'` resolves
 // through package.json's exports to the built dist/ (the e2e project builds it first). The
 // full install from the packed tarball is `npm run test:package`.
-describe("the README's library example", () => {
+describe("docs/library.md's example", () => {
   it('imports the built package by name, takes a CDB step and prints the weights the accuracies give', () => {
-    const example = readmeBlock('### As a library', 'js');
+    const example = docBlock('docs/library.md', '## A training step of your own', 'js');
     expect(example).toMatch(/from 'egtea'/);
     // Evaluated code resolves bare names from the working folder, here egtea's own package
     // (a self-reference, as a package's own scripts import it).

@@ -1,14 +1,14 @@
-// Packs egtea, installs the tarball into a fresh folder the way the README's "As a library"
-// section says, and runs that section's example there, importing the package by name.
+// Packs egtea, installs the tarball into a fresh folder the way docs/library.md's "Install"
+// section says, and runs that page's example there, importing the package by name.
 // Run: npm run test:package   (about 3 minutes: the install compiles the tfjs binding and
 // egtea's kernels; the TensorFlow wheel comes from EGTEA_CACHE). --keep leaves the folder.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readmeBlock, REPO_ROOT } from '../support/readme.js';
+import { docBlock, REPO_ROOT } from '../support/docs.js';
 
-const HEADING = '### As a library';
+const PAGE = 'docs/library.md';
 const keep = process.argv.includes('--keep');
 
 function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
@@ -37,9 +37,9 @@ try {
   const project = path.join(work, 'project');
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'egtea-consumer', version: '1.0.0', private: true }, null, 2));
-  // The README's install commands, as written, with this tarball's path.
-  const install = readmeBlock(HEADING, 'sh').replace(/\S*egtea-[\w.-]+\.tgz/g, JSON.stringify(tarball));
-  check(install.includes(tarball), `the README's install block under '${HEADING}' names no egtea-<version>.tgz`);
+  // The page's install commands, as written, with this tarball's path.
+  const install = docBlock(PAGE, '## Install', 'sh').replace(/\S*egtea-[\w.-]+\.tgz/g, JSON.stringify(tarball));
+  check(install.includes(tarball), `the install block of ${PAGE} names no egtea-<version>.tgz`);
   // EGTEA_REQUIRE_ENGINE: a native engine or kernel that fails to build fails this test.
   run('sh', ['-euc', install], { cwd: project, env: { ...process.env, EGTEA_REQUIRE_ENGINE: '1' }, stdio: ['ignore', 'inherit', 'inherit'] });
 
@@ -48,7 +48,7 @@ try {
   const engine = JSON.parse(run('npx', ['egtea', 'engine', '--json'], { cwd: project })) as { backend?: string };
   check(engine.backend === 'tensorflow', `the installed egtea runs on '${engine.backend}', not native TensorFlow`);
 
-  fs.writeFileSync(path.join(project, 'example.mjs'), readmeBlock(HEADING, 'js'));
+  fs.writeFileSync(path.join(project, 'example.mjs'), docBlock(PAGE, '## A training step of your own', 'js'));
   const output = run(process.execPath, ['example.mjs'], { cwd: project });
   process.stdout.write(output);
   const loss = Number(/^loss (\S+)$/m.exec(output)?.[1]);
@@ -58,7 +58,7 @@ try {
 
   const pipelines = run(process.execPath, ['--input-type=module', '-e', "import { PIPELINES } from 'egtea/pipelines'; import synth from 'egtea/pipelines/synth'; console.log(Object.keys(PIPELINES).join(','), synth.model.arch)"], { cwd: project });
   check(/\bsynth\b/.test(pipelines) && pipelines.trim().endsWith('resnext3d-tiny'), `the built-in pipelines do not import by name: ${pipelines}`);
-  process.stderr.write(`[pack-install] ok: ${path.basename(tarball)} installs, builds its engine and runs the README's library example\n`);
+  process.stderr.write(`[pack-install] ok: ${path.basename(tarball)} installs, builds its engine and runs the library example of ${PAGE}\n`);
 } finally {
   if (keep) process.stderr.write(`[pack-install] kept ${work}\n`);
   else fs.rmSync(work, { recursive: true, force: true });

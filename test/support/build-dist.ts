@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from './readme.js';
+import { REPO_ROOT } from './docs.js';
 
 /**
  * Vitest global setup of the end-to-end project: compiles dist/ once before the CLI tests run

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAPER_TABLES, paperTableMarkdown } from '../../src/sweep/paper-tables.js';
 import { parseSetArgument, setPipelineValue } from '../../src/sweep/set-argument.js';
-import { lossVariants, planCells } from '../../src/sweep/grid.js';
+import { chooseBaseline, lossVariants, planCells } from '../../src/sweep/grid.js';
 import { pairedDifference, spread } from '../../src/sweep/stats.js';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 
@@ -33,6 +33,15 @@ describe('grid', () => {
     expect(() => setPipelineValue(mnistImbalanced, 'model.initializer', 'xavier')).toThrow('model.initializer must be one of torch-default, he-normal, l2rw');
     expect(setPipelineValue(mnistImbalanced, 'loss.smoothing', 0.5).loss).toMatchObject({ name: 'cdb', smoothing: 0.5 });
     expect(() => setPipelineValue(mnistImbalanced, 'loss.smoothing', 1)).toThrow(/loss\.smoothing/);
+  });
+});
+
+describe('the baseline of a sweep', () => {
+  it('is the one given, else ce, else the first loss of the grid', () => {
+    expect(chooseBaseline(lossVariants(['ifw', 'ce', 'cdb'], ['dynamic']), undefined)).toBe('ce');
+    expect(chooseBaseline(lossVariants(['cdb'], [1, 'dynamic']), undefined)).toBe('cdb(tau=1)');
+    expect(chooseBaseline(lossVariants(['focal', 'cdb'], ['dynamic']), 'cdb(tau=dynamic)')).toBe('cdb(tau=dynamic)');
+    expect(() => chooseBaseline(lossVariants(['ifw', 'cdb'], ['dynamic']), 'ce')).toThrow('--baseline ce: not among the losses of the grid (ifw, cdb(tau=dynamic))');
   });
 });
 

@@ -26,7 +26,7 @@ describe('egtea sweep and egtea paper on bad input', () => {
     const seeds = egtea(['sweep', '--seeds', '1,x', '--out', out]);
     expect(seeds.code).toBe(1);
     expect(seeds.stderr).toContain("--seeds: expected a count (3) or a list of positive seeds (1,2,5), got '1,x'");
-    const baseline = egtea(['sweep', '--loss', 'ifw,cdb', '--out', out]);
+    const baseline = egtea(['sweep', '--loss', 'ifw,cdb', '--baseline', 'ce', '--out', out]);
     expect(baseline.stderr).toContain('--baseline ce: not among the losses of the grid (ifw, cdb(tau=dynamic))');
     expect(fs.existsSync(out)).toBe(false);
     const other = path.join(work, 'runs-folder');
@@ -41,6 +41,11 @@ describe('egtea sweep and egtea paper on bad input', () => {
     const table = egtea(['paper', 'table3', '--source', work]);
     expect(table.code).toBe(1);
     expect(table.stderr).toContain('egtea paper table3: no such table; choose table1 (losses by majority ratio) or table2 (CDB by tau)');
+    const synthOut = path.join(work, 'paper-synth');
+    const synth = egtea(['paper', 'table1', '--source', work, '--pipeline', 'synth', '--out', synthOut]);
+    expect(synth.code).toBe(1);
+    expect(synth.stderr).toContain('egtea: pipeline synth takes clips of 8 frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)');
+    expect(fs.existsSync(synthOut)).toBe(false);
     const pair = egtea(['paper', 'table1', '--source', work, '--classes', '4,4']);
     expect(pair.code).toBe(1);
     expect(pair.stderr).toContain('--classes: the minority and majority class are both 4; give two different labels');

@@ -8,6 +8,7 @@ import type { CellOrder, CellResult } from '../../src/sweep/run-cell.js';
 import { parseSetArgument } from '../../src/sweep/set-argument.js';
 import { runSweep, type SweepOptions } from '../../src/sweep/sweep.js';
 import { validatePipeline } from '../../src/train/pipeline.js';
+import { lockRunFolder } from '../../src/run/run-lock.js';
 import { writeMnistSource } from '../image-sources.js';
 
 // A tiny real grid: 2 losses x 2 seeds on a made-up MNIST source, one epoch each, run as the
@@ -23,7 +24,7 @@ function options(out: string, overrides: Partial<SweepOptions> = {}): SweepOptio
     command: 'sweep',
     pipelineName: 'mnist-imbalanced',
     pipeline,
-    grid: { losses: ['ce', 'cdb'], taus: ['dynamic'], sets: [parseSetArgument('dataset.majorityRatio=0.8')], seeds: [1, 2], epochs: 1 },
+    grid: { losses: ['ce', 'cdb'], taus: ['dynamic'], sets: [parseSetArgument('dataset.majorityRatio=0.8')], seeds: [1, 2], epochs: 2 },
     out,
     dataRoot: 'unused',
     source: { dataset: 'mnist-imbalanced', dir: source, classes: { minority: 3, majority: 7 }, sizes },
@@ -34,6 +35,7 @@ function options(out: string, overrides: Partial<SweepOptions> = {}): SweepOptio
 }
 
 const cellName = (seed: number, loss: string) => `dataset.majorityRatio=0.8,seed=${seed},loss=${loss}`;
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const readJson = async <T>(file: string) => JSON.parse(await fs.readFile(file, 'utf8')) as T;
 
 beforeAll(async () => {
@@ -74,7 +76,8 @@ describe('egtea sweep', () => {
         const result = await readJson<CellResult>(path.join(folder, 'result.json'));
         expect(result.final.overall.top1).toBe(evaluation.top1);
         expect(result.trainingCounts).toEqual([4, 16]);
-        expect(result.iterations).toBe(2);
+        expect(result.iterations).toBe(4);
+        expect(result.epochs).toBe(2);
         errors.set(loss, [...(errors.get(loss) ?? []), 1 - evaluation.top1!]);
       }
     }
@@ -98,7 +101,7 @@ describe('egtea sweep', () => {
 
     const markdown = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
     expect(markdown).toContain('SCALED protocol: the paper uses 5000 / 500 / 800; here 20 / 5 / 6');
-    expect(markdown).toContain('1 epochs = 2 iterations');
+    expect(markdown).toContain('2 epochs = 4 iterations');
     expect(markdown).toContain('classes 3 (minority) vs 7 (majority)');
     const csv = (await fs.readFile(path.join(out, 'summary.csv'), 'utf8')).trim().split('\n');
     expect(csv).toHaveLength(1 + 4);
@@ -112,7 +115,48 @@ describe('egtea sweep', () => {
     expect(again.filter((l) => l.endsWith('already finished'))).toHaveLength(3);
     expect(await fs.readFile(path.join(out, 'runs', cellName(1, 'ce'), 'history.jsonl'), 'utf8')).toBe(before);
     expect(second.rows).toEqual(summary.rows);
-  }, 240_000);
+
+    // A rerun with fewer epochs cannot shorten the runs: it reports the 2 epochs they have, not 1.
+    const shorter = await runSweep({ ...options(out), grid: { ...options(out).grid, epochs: 1 } });
+    expect(shorter.rows).toEqual(summary.rows);
+    expect(shorter.protocol.join('\n')).toContain('2 epochs = 4 iterations (asked for 1; 4 finished cells had trained longer before, and a run is not shortened)');
+    expect((await readJson<CellResult>(path.join(out, 'runs', cellName(1, 'ce'), 'result.json'))).epochs).toBe(2);
+
+    // A damaged result.json: named by the summary, the rest summarised; a run evaluates that cell again.
+    const damagedFile = path.join(out, 'runs', cellName(1, 'cdb(tau=dynamic)'), 'result.json');
+    const intact = await fs.readFile(damagedFile, 'utf8');
+    await fs.writeFile(damagedFile, intact.slice(0, 40));
+    const summarised = await runSweep({ ...options(out), run: false });
+    expect(summarised.missing).toEqual([cellName(1, 'cdb(tau=dynamic)')]);
+    expect(summarised.damaged).toEqual([expect.stringMatching(new RegExp(`^${escape(damagedFile)}: damaged \\(.*JSON.*\\); run the sweep again \\(without --no-run\\) to evaluate the cell again from its trained model$`))]);
+    expect(summarised.rows.find((r) => r.variant === 'ce' && r.model === 'final')!.seeds).toEqual([1, 2]);
+    expect(await fs.readFile(path.join(out, 'summary.md'), 'utf8')).toContain('Damaged results (1):');
+    const repair: string[] = [];
+    const repaired = await runSweep({ ...options(out), log: (l) => repair.push(l) });
+    expect(repair.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(new RegExp(`^warning: ${escape(damagedFile)}: damaged \\(.+\\); evaluating the cell again from its trained model$`))]);
+    expect(repaired.failed).toEqual([]);
+    expect(repaired.missing).toEqual([]);
+    expect(repaired.rows).toEqual(summary.rows);
+
+    // A damaged sweep.json: a run is refused with what to do, --no-run still summarises.
+    const sweepFile = path.join(out, 'sweep.json');
+    const record = await fs.readFile(sweepFile, 'utf8');
+    await fs.writeFile(sweepFile, record.slice(0, 10));
+    await expect(runSweep(options(out))).rejects.toThrow(`${sweepFile}: damaged, so egtea cannot tell which sweep ${out} holds. If it is this one, delete sweep.json and run again: finished cells are kept and unfinished ones resume (--no-run summarises meanwhile); otherwise choose another --out`);
+    const warned: string[] = [];
+    expect((await runSweep({ ...options(out), run: false, log: (l) => warned.push(l) })).rows).toEqual(summary.rows);
+    expect(warned).toEqual([expect.stringContaining(`warning: ${sweepFile}: damaged`)]);
+    await fs.rm(sweepFile);
+    expect((await runSweep(options(out))).rows).toEqual(summary.rows);
+
+    // A second sweep on the folder while one runs (its lock held) is refused, naming the holder.
+    const held = await lockRunFolder(path.join(out, 'locks', 'sweep.lock'), 'sweep', 'sweep folder');
+    try {
+      await expect(runSweep(options(out))).rejects.toThrow(new RegExp(`locks/sweep\\.lock: another sweep is writing this sweep folder \\(pid ${process.pid}, since .*\\); wait for it to finish or stop it, or choose another --out$`));
+    } finally {
+      await held.release();
+    }
+  }, 300_000);
 
   it('names an unknown --set key, a bad value and a too-small source before anything runs', async () => {
     const out = path.join(work, 'never');

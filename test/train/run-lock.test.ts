@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockRunFolder } from '../../src/run/run-lock.js';
+import { LockHeldError, lockOrOutwait, lockRunFolder, lockWhenFree, OTHER_HOST_STALE_MS } from '../../src/run/run-lock.js';
 
 let work: string;
 beforeAll(async () => {
@@ -55,6 +55,38 @@ describe('the run-folder lock', () => {
     const second = await lockRunFolder(file);
     expect(JSON.parse(await fs.readFile(file, 'utf8')).pid).toBe(process.pid);
     await second.release();
+  });
+
+  it("trusts another machine's lock while it is refreshed, and takes it over once it has not been for the stale time (a task killed on a shared file system)", async () => {
+    const file = path.join(work, 'elsewhere.lock');
+    await fs.writeFile(file, JSON.stringify({ pid: 4242, command: 'egtea sweep', host: 'node-17', since: '2026-01-01T00:00:00.000Z' }));
+    const refused = await lockRunFolder(file, 'sweep', 'sweep folder').then(() => null, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as Error).message).toBe(`${file}: another sweep is writing this sweep folder (pid 4242 on node-17, since 2026-01-01T00:00:00.000Z: egtea sweep); wait for it to finish or stop it, or choose another --out`);
+    const old = new Date(Date.now() - OTHER_HOST_STALE_MS - 1000);
+    await fs.utimes(file, old, old);
+    const lock = await lockRunFolder(file);
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toMatchObject({ pid: process.pid, host: os.hostname() });
+    await lock.release();
+  });
+
+  it("waits out another machine's fresh lock (a task retried after its machine died) but refuses a live one of this machine at once; a bounded wait gives up", async () => {
+    const file = path.join(work, 'retried.lock');
+    await fs.writeFile(file, JSON.stringify({ pid: 4242, command: 'egtea sweep', host: 'node-3', since: '' }));
+    const waits: string[] = [];
+    // The dead task stops refreshing: its lock ages past the stale time while we wait.
+    const ageing = setTimeout(() => {
+      const old = new Date(Date.now() - OTHER_HOST_STALE_MS - 1000);
+      void fs.utimes(file, old, old);
+    }, 300);
+    const lock = await lockOrOutwait(file, 'sweep', 'sweep folder', (held) => waits.push(held.holder.host), 50);
+    clearTimeout(ageing);
+    expect(waits).toEqual(['node-3']);
+    expect(JSON.parse(await fs.readFile(file, 'utf8')).pid).toBe(process.pid);
+    // Held by this process, alive: refused without waiting.
+    await expect(lockOrOutwait(file, 'sweep', 'sweep folder')).rejects.toThrow(LockHeldError);
+    await expect(lockWhenFree(file, 'sweep', 'sweep folder', () => {}, { pollMs: 20, giveUpMs: 100 })).rejects.toThrow('another sweep is writing this sweep folder');
+    await lock.release();
   });
 
   it('lets exactly one of several processes racing for a stale lock take it', async () => {

@@ -12,6 +12,9 @@ const FILES = {
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 } as const;
 
+/** Where Fashion-MNIST's IDX files come from on Debian (apt-get install dataset-fashion-mnist). */
+export const FASHION_MNIST_PACKAGE = { name: 'dataset-fashion-mnist', dir: '/usr/share/datasets/fashion-mnist' } as const;
+
 async function readMaybeGzipped(dir: string, name: string): Promise<{ file: string; bytes: Buffer }> {
   for (const file of [path.join(dir, name), path.join(dir, `${name}.gz`)]) {
     let data: Buffer;
@@ -28,7 +31,9 @@ async function readMaybeGzipped(dir: string, name: string): Promise<{ file: stri
       throw new UserError(`${file}: not a readable gzip file (${(error as Error).message})`);
     }
   }
-  throw new UserError(`${path.join(dir, name)}: missing (nor ${name}.gz); put MNIST's four IDX files in ${dir}`);
+  throw new UserError(
+    `${path.join(dir, name)}: missing (nor ${name}.gz); put MNIST's four IDX files in ${dir}, or use Fashion-MNIST's: Debian's package ${FASHION_MNIST_PACKAGE.name} installs them in ${FASHION_MNIST_PACKAGE.dir} (--source ${FASHION_MNIST_PACKAGE.dir})`,
+  );
 }
 
 function header(file: string, bytes: Buffer, magic: number, dims: number): number[] {
