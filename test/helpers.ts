@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,4 +48,45 @@ export function temporaryFolder(prefix: string): string {
 
 export function removeTemporaryFolders(): void {
   for (const dir of temporaryFolders.splice(0)) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Whether this process may mount a tmpfs (root, in a container that allows mounts): a small disk of its own for full-disk tests. */
+export function canMountTmpfs(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const probe = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** Mounts a tmpfs of `size` (such as '1m') on `dir`, read-only with `readOnly`; returns its unmount. */
+export function mountTmpfs(dir: string, size: string, readOnly = false): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', dir]);
+  return () => execFileSync('umount', [dir]);
+}
+
+/** Fills the file system of `dir` to the last byte (a file `filler` in it). */
+export function fillDisk(dir: string): void {
+  const chunk = Buffer.alloc(64 * 1024);
+  const fd = fs.openSync(path.join(dir, 'filler'), 'w');
+  try {
+    for (let size = chunk.length; size >= 1; size = Math.floor(size / 2)) {
+      for (;;) {
+        try {
+          fs.writeSync(fd, chunk, 0, size);
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -8,7 +8,6 @@ import fashionMnist from '../../pipelines/fashion-mnist.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import { importImages } from '../data/images/import-images.js';
 import { runSweep } from '../sweep/sweep.js';
-import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { median, runPythonReference } from './reference.js';
@@ -187,7 +186,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       if (child.status !== 0) throw new UserError(`egtea sweep failed in the benchmark: ${child.stderr.trim().split('\n').at(-1)}`);
       const [cell] = await fs.readdir(path.join(out, 'runs'));
       const folder = path.join(out, 'runs', cell!);
-      const history = await new RunFolder(folder).readHistory<EpochRecord>();
+      const history = await new RunFolder(folder).readHistory();
       const result = JSON.parse(await fs.readFile(path.join(folder, 'result.json'), 'utf8')) as CellResult;
       return {
         seconds,

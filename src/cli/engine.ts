@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { environmentProblems } from '../config/environment.js';
 import { selectBackend } from '../engine/backend.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
@@ -59,6 +60,9 @@ export function registerEngineCommand(program: Command): void {
     .option('--gpu', 'the CUDA build of TensorFlow and its NVIDIA libraries (from PyPI, into the cache; found without LD_LIBRARY_PATH)', false)
     .option('--dry-run', 'print the wheels an install would fetch (resolved from their metadata) and download nothing', false)
     .action((options: { force: boolean; gpu: boolean; dryRun: boolean }) => {
+      // The install's own variables are checked here (every command checks the others).
+      const problems = environmentProblems({ install: true });
+      if (problems.length > 0) throw new UserError(problems.join('\n'));
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
       const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : [])];
       const result = spawnSync(process.execPath, [script, '--required', ...flags], { stdio: 'inherit' });

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
-import type { EnvironmentName } from '../config/environment.js';
-import { UserError } from '../util/errors.js';
+import { environmentProblems, unknownEgteaVariables, type EnvironmentName } from '../config/environment.js';
+import { fileSystemError, UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
 import { registerDemoCommand } from './demo.js';
@@ -54,6 +54,13 @@ export function buildProgram(): Command {
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Before anything loads TensorFlow: some values of its variables abort or stall it.
+  const problems = environmentProblems();
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`egtea: ${problem}\n`);
+    return EXIT.usage;
+  }
+  for (const warning of unknownEgteaVariables()) process.stderr.write(`egtea: warning: ${warning}\n`);
   try {
     await program.parseAsync(argv);
     return EXIT.ok;
@@ -63,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const verbose = program.opts<{ verbose?: boolean }>().verbose || argv.includes('--verbose');
+    // A full disk, a read-only folder or a file where a folder should be: the path, not a stack.
+    error = fileSystemError(error) ?? error;
     if (error instanceof UserError) {
       process.stderr.write(`egtea: ${error.message}\n`);
       if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);

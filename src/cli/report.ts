@@ -18,6 +18,8 @@ export function registerReportCommand(program: Command): void {
     .action(async (runs: string[], options: { out: string; png?: string; json: boolean }) => {
       if (!options.out.endsWith('.html')) throw new UserError(`--out ${options.out}: the report is an HTML file; give a name ending in .html`);
       const report = await buildReport(runs);
+      // A stale evaluation is left out of the page; say so where the command was run too.
+      for (const run of report.runs) for (const message of run.staleEvaluations) process.stderr.write(`warning: left out of the report: ${message}\n`);
       await fs.mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
       await writeFileAtomic(options.out, report.html);
       const images: string[] = [];

@@ -22,6 +22,7 @@ interface TrainCommandOptions extends PipelineCommandOptions {
   out?: string;
   init?: string;
   restart: boolean;
+  rewriteRunJson: boolean;
   checkpointMinutes: number;
   graphStep: boolean;
   json: boolean;
@@ -50,6 +51,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--out <dir>', 'run folder (default: runs/<pipeline>-<loss>)')
     .option('--init <weights>', 'start from these weights (safetensors, or a PyTorch .pth), PyTorch names; the head is replaced when the class count differs')
     .option('--restart', 'discard a checkpoint in --out instead of resuming from it', false)
+    .option('--rewrite-run-json', "when --out's run.json is missing or damaged, write it anew from this pipeline and data and resume, keeping the checkpoint, history and evaluations", false)
     .option('--checkpoint-minutes <m>', 'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one', parseNonNegativeNumber, 10)
     .option('--no-graph-step', 'dispatch every op of a training step on its own instead of running the recorded step as one TensorFlow graph')
     .option('--json', 'print one JSON document (the run summary)', false)
@@ -82,7 +84,7 @@ export function registerTrainCommand(program: Command): void {
       // On a terminal, a bar for each epoch's training and validation (the chief's only); a log keeps the trainer's own lines.
       const progress = new PhasedProgress('clips', process.stderr, { lines: false, transient: true });
       const onProgress = (e: { phase: string; epoch: number; batch: number; batches: number; clips: number }) => progress.step(`epoch ${e.epoch}/${pipeline.schedule.epochs} ${e.phase}`, e.batch, e.batches, e.clips);
-      const result = await train({ pipeline, scheduleScaling, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: chief ? (line) => progress.log(line) : () => {}, ...(chief ? { onProgress } : {}), ...(dataParallel ? { dataParallel } : {}) }).finally(() => progress.finish());
+      const result = await train({ pipeline, scheduleScaling, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, rewriteRunInfo: options.rewriteRunJson, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: chief ? (line) => progress.log(line) : () => {}, ...(chief ? { onProgress } : {}), ...(dataParallel ? { dataParallel } : {}) }).finally(() => progress.finish());
       if (!chief) return;
       const last = result.epochs.at(-1);
       // The loss with every default filled in: what the run trained with.

@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PIPELINES } from '../../pipelines/index.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { upgradeLegacyPipeline } from './legacy-pipeline.js';
 import { nearestName } from './nearest-name.js';
+import { loadPipelineModule } from './pipeline-module.js';
 
 /** Built-in recipe names, for help texts. */
 export const PIPELINE_NAMES: readonly string[] = Object.keys(PIPELINES);
@@ -13,9 +12,10 @@ export const PIPELINE_NAMES: readonly string[] = Object.keys(PIPELINES);
 /**
  * A pipeline by name: a built-in recipe (`synth`), a module whose default export is a pipeline
  * (`my-recipe.mjs`), or a JSON file (`my-recipe.json`, such as a run.json's `pipeline`). A file's
- * pipeline is validated and named by its path in messages.
+ * pipeline is validated and named by its path in messages; a module loads in a worker of its own
+ * (see loadPipelineModule).
  */
-export async function resolvePipeline(nameOrFile: string): Promise<Pipeline> {
+export async function resolvePipeline(nameOrFile: string, options: { moduleSeconds?: number } = {}): Promise<Pipeline> {
   const builtIn = PIPELINES[nameOrFile];
   if (builtIn) return builtIn;
   if (!/[./\\]/.test(nameOrFile)) {
@@ -39,12 +39,7 @@ export async function resolvePipeline(nameOrFile: string): Promise<Pipeline> {
     const candidate = typeof parsed === 'object' && parsed !== null && 'pipeline' in parsed && 'classes' in parsed ? upgradeLegacyPipeline((parsed as { pipeline: unknown }).pipeline) : parsed;
     return validatePipeline(candidate as Pipeline, nameOrFile);
   }
-  let module: { default?: Pipeline };
-  try {
-    module = (await import(pathToFileURL(path.resolve(nameOrFile)).href)) as { default?: Pipeline };
-  } catch (error) {
-    throw new UserError(`${nameOrFile}: cannot load the pipeline (${(error as Error).message})`);
-  }
-  if (!module.default) throw new UserError(`${nameOrFile}: no default export; export the pipeline object as default`);
-  return validatePipeline(module.default, nameOrFile);
+  const exported = await loadPipelineModule(nameOrFile, options.moduleSeconds);
+  if (!exported) throw new UserError(`${nameOrFile}: no default export; export the pipeline object as default`);
+  return validatePipeline(exported as Pipeline, nameOrFile);
 }

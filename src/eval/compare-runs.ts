@@ -1,7 +1,5 @@
-import fs from 'node:fs/promises';
-import { fileDigest, RunFolder, type EvaluationSplit } from '../run/run-folder.js';
+import { RunFolder, type EvaluationSplit } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
-import type { RunEvaluation } from './evaluate-run.js';
 import type { ShotThresholds } from '../data/class-groups.js';
 import type { GroupMetrics } from './grouped-metrics.js';
 import type { SummaryMetrics } from './metrics.js';
@@ -20,29 +18,6 @@ export interface ComparedRun {
   groups: Partial<Record<string, GroupMetrics>>;
 }
 
-/** The saved evaluation of a run's own current weights, or one message saying why it cannot be used. */
-async function readCurrentEvaluation(folder: RunFolder, split: EvaluationSplit, posthocTau?: number): Promise<RunEvaluation> {
-  const file = folder.evaluationFile(split, undefined, posthocTau);
-  const rerun = `run egtea eval --run ${folder.dir}${split === 'test' ? '' : ` --split ${split}`}${posthocTau === undefined ? '' : ` --posthoc-la ${posthocTau}`}`;
-  let evaluation: RunEvaluation;
-  try {
-    evaluation = JSON.parse(await fs.readFile(file, 'utf8')) as RunEvaluation;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `missing; ${rerun} first` : (error as Error).message;
-    throw new UserError(`${file}: ${reason}`);
-  }
-  if (typeof evaluation.top1 === 'undefined' || typeof evaluation.groups !== 'object' || Array.isArray(evaluation.groups)) {
-    throw new UserError(`${file}: not an evaluation written by this version of egtea eval; ${rerun} again`);
-  }
-  if (typeof evaluation.weightsDigest !== 'string') throw new UserError(`${file}: does not record which weights it measured; ${rerun} again`);
-  const weights = await folder.weights();
-  if (weights === null) throw new UserError(`${folder.dir}: no model.safetensors and no checkpoint, so ${file} cannot be checked against the run's weights`);
-  if ((await fileDigest(weights.file)) !== evaluation.weightsDigest) {
-    throw new UserError(`${file}: measured other weights (${evaluation.weights}) than the run holds now (${weights.file}); it is stale: ${rerun} again`);
-  }
-  return evaluation;
-}
-
 /**
  * Reads the saved evaluations (eval-<split>.json) of several runs of the same classes, each
  * followed by its post-hoc logit-adjusted evaluations (eval-<split>.posthoc-la<t>.json); each
@@ -59,7 +34,9 @@ export async function compareRuns(runs: readonly string[], split: EvaluationSpli
     if (classes !== null && names !== classes) throw new UserError(`${run}: trained on other classes than ${runs[0]}; only runs of one dataset compare`);
     classes = names;
     for (const posthocTau of [undefined, ...(await folder.posthocTaus(split))]) {
-      const evaluation = await readCurrentEvaluation(folder, split, posthocTau);
+      const reading = await folder.readEvaluation(split, info.classes.length, posthocTau);
+      if (reading.state !== 'current') throw new UserError(reading.message);
+      const { evaluation } = reading;
       const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
       compared.push({
         run,

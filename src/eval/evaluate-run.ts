@@ -1,62 +1,22 @@
 import path from 'node:path';
 import { GraphStep } from '../engine/graph/graph-step.js';
-import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
+import { checkFiniteTensors, readSafetensors } from '../io/safetensors.js';
 import { importTorchStateDict } from '../models/torch-weights.js';
-import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../run/run-folder.js';
+import { fileDigest, RunFolder, type EvaluationSplit, type RunEvaluation, type RunInfo } from '../run/run-folder.js';
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { evaluateModel, type EvaluationProgress } from './evaluate.js';
 import { groupDefinitions, SHOT_THRESHOLDS, type ShotThresholds } from '../data/class-groups.js';
 import { logitAdjustment } from '../losses/logit-adjustment.js';
-import { groupedMetrics, type GroupedMetrics, type GroupName } from './grouped-metrics.js';
-import type { ClassificationMetrics } from './metrics.js';
-import type { SavedClassResults } from './report-file.js';
+import { groupedMetrics, type GroupName } from './grouped-metrics.js';
 
 export { GROUP_NAMES, type GroupName } from './grouped-metrics.js';
 import { GROUP_NAMES } from './grouped-metrics.js';
-export type { EvaluationSplit } from '../run/run-folder.js';
-
-/** A saved evaluation (eval-<split>.json in the run folder); `perClass` is what `egtea weights --from` reads. */
-export interface RunEvaluation extends Omit<GroupedMetrics, 'groups'>, SavedClassResults {
-  run: string;
-  split: EvaluationSplit;
-  /** The weights measured, and their SHA-256: `compare` checks them against the run's weights. */
-  weights: string;
-  weightsDigest: string;
-  /** Whether those are the run's own weights (model.safetensors, or its checkpoint's). */
-  ownWeights: boolean;
-  seed: number;
-  clips: number;
-  /** The many/medium/few thresholds the groups were chosen by (absent in files of older versions). */
-  thresholds?: ShotThresholds;
-  /** Post-hoc logit adjustment: t log prior (training counts) subtracted from the logits; null for none. */
-  posthoc?: { tau: number } | null;
-  groups: Partial<GroupedMetrics['groups']>;
-  confusion: ClassificationMetrics['confusion'];
-  /** Where it was saved. */
-  file: string;
-}
+export type { EvaluationSplit, RunEvaluation } from '../run/run-folder.js';
 
 export async function readRunInfo(run: string): Promise<RunInfo> {
   return new RunFolder(run).readRunInfo();
-}
-
-/** Refuses weights holding NaN or Inf (a diverged run), naming the file and the first such tensor. */
-export function checkFiniteWeights(tensors: Map<string, StoredTensor>, file: string): void {
-  const bad: string[] = [];
-  for (const [name, tensor] of tensors) {
-    const data = tensor.data;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(Number(data[i]))) {
-        bad.push(name);
-        break;
-      }
-    }
-  }
-  if (bad.length > 0) {
-    throw new UserError(`${file}: '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more tensors` : ''} hold NaN or Inf: these weights come from a diverged run and cannot be evaluated`);
-  }
 }
 
 /** The weights to evaluate: --weights, else the run's model, else its last checkpoint. */
@@ -104,7 +64,7 @@ export async function evaluateRun(options: {
   const records = options.split === 'test' ? dataset.test : dataset.validation;
   if (records.length === 0) throw new UserError(`${annotations}: no ${options.split} clips with prepared frames`);
   const tensors = await readSafetensors(weights.file);
-  checkFiniteWeights(tensors, weights.file);
+  checkFiniteTensors(tensors, weights.file, 'these weights come from a diverged run and cannot be evaluated');
   const digest = await fileDigest(weights.file);
   const file = folder.evaluationFile(options.split, weights.own ? undefined : digest, options.posthocTau);
   // The prior is the training split's, as the run recorded it.
@@ -117,6 +77,9 @@ export async function evaluateRun(options: {
     if (options.posthocTau !== undefined && p.loss.name !== 'ce') log(`note: post-hoc logit adjustment is meant for a model trained with plain CE; this one trained with ${p.loss.name}`);
     const graph = new GraphStep();
     const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, { graph, ...(offsets ? { offsets } : {}) }).finally(() => graph.dispose());
+    if (metrics.unscoredSamples > 0) {
+      throw new UserError(`${weights.file}: the model's scores of ${metrics.unscoredSamples} of ${records.length} ${options.split} clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated (nothing was saved)`);
+    }
     const grouped = groupedMetrics(metrics, groupDefinitions(info.trainingCounts, info.groups, thresholds), options.groups);
     const evaluation: RunEvaluation = {
       run: options.run,

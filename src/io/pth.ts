@@ -3,6 +3,7 @@ import { unzipSync } from 'fflate';
 import { UserError } from '../util/errors.js';
 import { PickleError, PickledDict, unpickle, unpickleAt, type PickleHooks } from './pickle.js';
 import { halfToFloat, type StoredTensor } from './safetensors.js';
+import { damagedZipMembers } from './zip-checksums.js';
 
 /** Element sizes and decoders of the storage classes torch.save names. */
 const STORAGES: Record<string, { bytes: number; read: (view: DataView, offset: number) => number; integer: boolean }> = {
@@ -77,6 +78,11 @@ function readZip(bytes: Uint8Array, file: string): Checkpoint {
     records = unzipSync(bytes);
   } catch (error) {
     throw new UserError(`${file}: a damaged zip archive (${(error as Error).message})`);
+  }
+  const damaged = damagedZipMembers(bytes, records);
+  if (damaged.length > 0) {
+    const more = damaged.length > 1 ? ` and ${damaged.length - 1} more` : '';
+    throw new UserError(`${file}: a damaged zip archive: the bytes of ${damaged[0]}${more} do not match the CRC-32 the archive records for them; download or copy the file again`);
   }
   const pickleName = Object.keys(records).find((name) => name.endsWith('data.pkl') && name.split('/').length === 2);
   if (!pickleName) throw new UserError(`${file}: a zip archive without <name>/data.pkl; not written by torch.save`);

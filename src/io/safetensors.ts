@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /** A tensor as stored in a safetensors file: row-major, in the file's own layout. */
 export interface StoredTensor {
@@ -149,7 +150,26 @@ export function encodeSafetensors(tensors: Map<string, StoredTensor>, metadata?:
 
 /** Writes atomically (temporary file, then rename), so a kill never leaves half a file. */
 export async function writeSafetensors(file: string, tensors: Map<string, StoredTensor>, metadata?: Record<string, string>): Promise<void> {
-  const temporary = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(temporary, encodeSafetensors(tensors, metadata));
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+}
+
+/** The names of the tensors holding NaN or Inf (a diverged run's, or damaged), in order. */
+export function nonFiniteTensors(tensors: Map<string, StoredTensor>): string[] {
+  const bad: string[] = [];
+  for (const [name, tensor] of tensors) {
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(Number(data[i]))) {
+        bad.push(name);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+/** Refuses weights holding NaN or Inf, naming the file and the first such tensor; `consequence` says what cannot be done. */
+export function checkFiniteTensors(tensors: Map<string, StoredTensor>, file: string, consequence: string): void {
+  const bad = nonFiniteTensors(tensors);
+  if (bad.length > 0) throw new UserError(`${file}: '${bad[0]}'${bad.length > 1 ? ` and ${bad.length - 1} more tensors` : ''} hold NaN or Inf: ${consequence}`);
 }

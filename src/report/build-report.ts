@@ -92,6 +92,7 @@ export async function buildReport(dirs: readonly string[]): Promise<Report> {
   const charts: RenderedChart[] = [];
   const body: string[] = [`<h1>egtea report</h1>`, `<ul>${runs.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)} (${escapeHtml(r.info.pipeline.name)}, ${escapeHtml(lossName(r))}, seed ${r.info.seed}, ${r.history.length} epochs)</li>`).join('')}</ul>`];
   body.push('<h2>Results</h2>', resultTables(runs));
+  for (const message of runs.flatMap((r) => r.staleEvaluations)) body.push(`<p class="note">Left out: ${escapeHtml(message)}</p>`);
   for (const section of sections) {
     body.push(`<h2>${escapeHtml(section.heading)}</h2>`);
     if (section.note) body.push(`<p class="note">${escapeHtml(section.note)}</p>`);

@@ -1,8 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RunFolder } from '../run/run-folder.js';
-import type { EpochRecord } from '../train/trainer.js';
-import { readHistory } from './run-files.js';
+import { RunFolder, type EpochRecord } from '../run/run-folder.js';
 import { encodeEvents, type ScalarEvent } from './tfrecord.js';
 
 /** A tag part made of letters, digits, '.', '-' and '_' (TensorBoard groups tags by '/'). */
@@ -37,7 +35,7 @@ export function epochScalars(record: EpochRecord, classes: readonly string[]): {
 export async function logEpoch(runDir: string, record: EpochRecord): Promise<string> {
   const folder = new RunFolder(runDir);
   const info = await folder.readRunInfo();
-  const history = (await readHistory(folder)).filter((r) => r.epoch <= record.epoch);
+  const history = (await folder.readHistory()).filter((r) => r.epoch <= record.epoch);
   if (!history.some((r) => r.epoch === record.epoch)) history.push(record);
   const started = Date.parse(info.startedAt) / 1000;
   const start = Number.isFinite(started) ? started : 0;

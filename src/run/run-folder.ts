@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import fsSync, { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
@@ -8,6 +8,11 @@ import type { ClassGroups } from '../data/class-groups.js';
 import { validatePipeline, type Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
+import type { EpochRecord } from './epoch-record.js';
+import { checkEvaluation, type EvaluationReading, type EvaluationSplit } from './evaluation.js';
+
+export type { EpochRecord } from './epoch-record.js';
+export type { EvaluationReading, EvaluationSplit, RunEvaluation } from './evaluation.js';
 
 /** run.json: what a run folder was made from. */
 export interface RunInfo {
@@ -24,12 +29,30 @@ export interface RunInfo {
   scheduleScaling?: ScheduleScaling | null;
 }
 
-export type EvaluationSplit = 'test' | 'validation';
-
 /** Weights a run can be evaluated with: the final model, or the last checkpoint of an unfinished run. */
 export interface RunWeights {
   file: string;
   final: boolean;
+}
+
+/** The files of one checkpoint folder (checkpoint/, or checkpoint.old/ or checkpoint.next/). */
+export interface CheckpointFiles {
+  /** The model's weights (PyTorch names, running statistics included). */
+  weights: string;
+  /** The optimizer's momentum buffers. */
+  optimizer: string;
+  /** The run state (epoch, partial epoch, CDB weights) and the SHA-256 of the two weight files; written last. */
+  state: string;
+}
+
+export function checkpointFiles(dir: string): CheckpointFiles {
+  return { weights: path.join(dir, 'weights.safetensors'), optimizer: path.join(dir, 'optimizer.safetensors'), state: path.join(dir, 'state.json') };
+}
+
+/** best.json: which epoch best.safetensors holds (a sweep cell's weights of its best validation epoch). */
+export interface BestEpoch {
+  epoch: number;
+  macroRecall: number;
 }
 
 const CHECKPOINT = 'checkpoint';
@@ -48,6 +71,8 @@ const EVAL_FILE = /^eval-(test|validation)(\.[0-9a-f]+)?\.json$/;
  *   eval-<split>.<digest>.json   an evaluation of other weights (eval --weights)
  *   train.lock          the pid and command of the `train` writing here
  *   tb/                 TensorBoard event files, rebuilt from history.jsonl after each epoch
+ *   best.safetensors    a sweep cell's weights of its best validation epoch, and
+ *   best.json           which epoch that is (written after the weights)
  */
 export class RunFolder {
   constructor(readonly dir: string) {}
@@ -76,6 +101,12 @@ export class RunFolder {
   get tensorboardDir(): string {
     return path.join(this.dir, 'tb');
   }
+  get bestWeightsFile(): string {
+    return path.join(this.dir, 'best.safetensors');
+  }
+  get bestRecordFile(): string {
+    return path.join(this.dir, 'best.json');
+  }
 
   /**
    * Where `egtea eval` saves an evaluation: its own name unless it measured the run's own weights;
@@ -99,7 +130,7 @@ export class RunFolder {
   /** The checkpoint folder, or null when there is none. A kill between the two renames of a save leaves it in checkpoint.old. */
   async findCheckpoint(): Promise<string | null> {
     for (const dir of [this.checkpointDir, this.previousCheckpointDir]) {
-      if (await pathExists(path.join(dir, 'state.json'))) return dir;
+      if (await pathExists(checkpointFiles(dir).state)) return dir;
     }
     return null;
   }
@@ -109,7 +140,7 @@ export class RunFolder {
     if (await pathExists(this.modelFile)) return { file: this.modelFile, final: true };
     const checkpoint = await this.findCheckpoint();
     if (checkpoint === null) return null;
-    const file = path.join(checkpoint, 'weights.safetensors');
+    const file = checkpointFiles(checkpoint).weights;
     return (await pathExists(file)) ? { file, final: false } : null;
   }
 
@@ -117,33 +148,55 @@ export class RunFolder {
   ownsWeights(file: string): boolean {
     const resolved = path.resolve(file);
     const own = [this.modelFile, this.checkpointDir, this.previousCheckpointDir].map((f) => path.resolve(f));
-    return resolved === own[0] || own.slice(1).some((dir) => resolved === path.join(dir, 'weights.safetensors'));
+    return resolved === own[0] || own.slice(1).some((dir) => resolved === checkpointFiles(dir).weights);
   }
 
+  /** run.json, checked; a missing or damaged one is named with a way to write it anew that keeps the rest. */
   async readRunInfo(): Promise<RunInfo> {
+    const read = await this.checkedRunInfo();
+    if ('info' in read) return read.info;
+    const kept = await this.results();
+    const checkpoint = await this.findCheckpoint();
+    if (kept.length === 0 && checkpoint === null) {
+      throw new UserError(read.missing ? `${this.runInfoFile}: missing; is this a folder made by egtea train?` : read.problem);
+    }
+    // Only train, resuming from a checkpoint, can write it anew.
+    if (checkpoint === null) throw new UserError(`${read.problem}. The rest of ${this.dir} (${kept.join(', ')}) is intact; restore run.json from a copy to read it`);
+    throw new UserError(`${read.problem}. ${this.rewriteAdvice()}`);
+  }
+
+  /** How to write run.json anew: what it says is kept, and the train option that does it. */
+  rewriteAdvice(): string {
+    return (
+      `The rest of ${this.dir} (checkpoint, history, weights, evaluations) is intact; to keep it, rerun egtea train with the pipeline and data this run was started with, ` +
+      `--out ${this.dir} and --rewrite-run-json: it writes run.json anew and resumes (nothing else is deleted). Or restore run.json from a copy`
+    );
+  }
+
+  /** run.json parsed and checked, or what is wrong with it (missing, or damaged and how). */
+  async checkedRunInfo(): Promise<{ info: RunInfo } | { problem: string; missing: boolean }> {
     const file = this.runInfoFile;
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      return { problem: `${file}: ${missing ? 'missing' : (error as Error).message}`, missing };
+    }
     let info: RunInfo;
     try {
-      info = JSON.parse(await fs.readFile(file, 'utf8')) as RunInfo;
+      info = JSON.parse(text) as RunInfo;
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing; is this a folder made by egtea train?' : (error as Error).message;
-      throw new UserError(`${file}: ${reason}`);
+      return { problem: `${file}: damaged, not JSON (${(error as Error).message})`, missing: false };
     }
-    if (!Array.isArray(info.classes) || !info.groups || typeof info.dataRoot !== 'string') throw new UserError(`${file}: not a run description (classes, groups, dataRoot)`);
-    // Runs recorded before each loss had its own settings read in today's layout.
-    info.pipeline = validatePipeline(upgradeLegacyPipeline(info.pipeline) as Pipeline, file);
-    return info;
-  }
-
-  /** The pipeline recorded in run.json, or null when there is none (or it cannot be read). */
-  async recordedPipeline(): Promise<Pipeline | null> {
-    const text = await fs.readFile(this.runInfoFile, 'utf8').catch(() => 'null');
+    if (!Array.isArray(info?.classes) || !info.groups || typeof info.dataRoot !== 'string') return { problem: `${file}: damaged, not a run description (classes, groups, dataRoot)`, missing: false };
     try {
-      const pipeline = (JSON.parse(text) as { pipeline?: unknown } | null)?.pipeline;
-      return pipeline === undefined ? null : (upgradeLegacyPipeline(pipeline) as Pipeline);
-    } catch {
-      return null;
+      // Runs recorded before each loss had its own settings read in today's layout.
+      info.pipeline = validatePipeline(upgradeLegacyPipeline(info.pipeline) as Pipeline, file);
+    } catch (error) {
+      return { problem: (error as Error).message, missing: false };
     }
+    return { info };
   }
 
   async writeRunInfo(info: RunInfo): Promise<void> {
@@ -164,55 +217,124 @@ export class RunFolder {
   }
 
   /**
-   * Every epoch record of history.jsonl (none when there is no history yet); a line that is not
-   * an epoch record is named with its line number.
+   * Every epoch record of history.jsonl (none when there is no history yet), each checked for
+   * what readers use; a line that is not an epoch record is named with its line number.
    */
-  async readHistory<T extends { epoch: number }>(): Promise<T[]> {
+  async readHistory(): Promise<EpochRecord[]> {
+    const { records, cut } = await this.parseHistory();
+    if (cut !== null) throw new UserError(`${this.historyFile}:${cut.line}: ${cut.reason}; the history of a run is written by egtea train`);
+    return records;
+  }
+
+  /** The history's records, and the first line that is not one (null when every line is). */
+  private async parseHistory(): Promise<{ records: EpochRecord[]; cut: { line: number; reason: string; last: boolean } | null }> {
     let text: string;
     try {
       text = await fs.readFile(this.historyFile, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], cut: null };
       throw new UserError(`${this.historyFile}: ${(error as Error).message}`);
     }
-    const records: T[] = [];
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      let record: T;
+    const lines = text.split('\n');
+    const lastLine = lines.findLastIndex((line) => line.trim() !== '');
+    const records: EpochRecord[] = [];
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      let record: EpochRecord;
       try {
-        record = JSON.parse(line) as T;
+        record = JSON.parse(line) as EpochRecord;
       } catch {
-        throw new UserError(`${this.historyFile}:${i + 1}: not a JSON line; the history of a run is written by egtea train`);
+        return { records, cut: { line: i + 1, reason: 'not a JSON line', last: i === lastLine } };
       }
-      if (typeof record?.epoch !== 'number') throw new UserError(`${this.historyFile}:${i + 1}: not an epoch record (no epoch)`);
+      if (typeof record?.epoch !== 'number' || typeof record.trainLoss !== 'number' || typeof record.validation !== 'object' || record.validation === null) {
+        return { records, cut: { line: i + 1, reason: 'not an epoch record (epoch, trainLoss, validation)', last: i === lastLine } };
+      }
       records.push(record);
-    });
-    return records;
+    }
+    return { records, cut: null };
   }
 
-  async appendHistory(record: { epoch: number }): Promise<void> {
+  async appendHistory(record: EpochRecord): Promise<void> {
     await this.guardDiskFull(() => fs.appendFile(this.historyFile, `${JSON.stringify(record)}\n`));
   }
 
   /**
-   * The history of the epochs up to `lastEpoch` (those a checkpoint holds), rewriting the file
-   * without later lines: a kill between the history append and the checkpoint leaves one extra.
+   * The history of epochs 1 to `lastEpoch` (those a checkpoint holds), rewriting the file
+   * without later lines: a kill between the history append and the checkpoint leaves one more,
+   * whole or cut. A history that lacks any of those epochs (cut, emptied, edited) is refused:
+   * resuming over it would leave a history with holes.
    */
-  async keepHistoryUpTo<T extends { epoch: number }>(lastEpoch: number): Promise<T[]> {
-    const text = await fs.readFile(this.historyFile, 'utf8').catch(() => '');
-    const records = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as T];
-        } catch {
-          return [];
-        }
-      })
-      .filter((r) => r.epoch <= lastEpoch);
-    await this.guardDiskFull(() => writeFileAtomic(this.historyFile, records.map((r) => `${JSON.stringify(r)}\n`).join('')));
-    return records;
+  async keepHistoryUpTo(lastEpoch: number): Promise<EpochRecord[]> {
+    const { records, cut } = await this.parseHistory();
+    // Only the last line may be cut, and only when it is the epoch after the checkpoint.
+    const kept = records.filter((r) => r.epoch <= lastEpoch);
+    const expected = Array.from({ length: lastEpoch }, (_, i) => i + 1);
+    const damaged = (cut !== null && !(cut.last && kept.length === lastEpoch)) || JSON.stringify(kept.map((r) => r.epoch)) !== JSON.stringify(expected);
+    if (damaged) {
+      const holds = kept.length === 0 ? 'no epochs' : `epochs ${kept.map((r) => r.epoch).join(', ')}`;
+      const where = cut !== null ? ` (line ${cut.line}: ${cut.reason})` : '';
+      throw new UserError(
+        `${this.historyFile}: holds ${holds}${where}, but the checkpoint is after epoch ${lastEpoch}: the history was cut or changed since it was written. ` +
+          `Restore it (epochs 1 to ${lastEpoch}, one JSON line each) to resume; or pass --restart to train from the start, or choose another --out to keep this run as it is`,
+      );
+    }
+    if (kept.length !== records.length || cut !== null) {
+      await this.guardDiskFull(() => writeFileAtomic(this.historyFile, kept.map((r) => `${JSON.stringify(r)}\n`).join('')));
+    }
+    return kept;
+  }
+
+  /**
+   * The run's own evaluation of a split (eval-<split>.json, or a post-hoc logit-adjusted one), checked as every reader checks it,
+   * and fresh only when it measured the weights the run holds now (the same SHA-256).
+   */
+  async readEvaluation(split: EvaluationSplit, classCount: number, posthocTau?: number): Promise<EvaluationReading> {
+    const file = this.evaluationFile(split, undefined, posthocTau);
+    const rerun = `run egtea eval --run ${this.dir}${split === 'test' ? '' : ` --split ${split}`}${posthocTau === undefined ? '' : ` --posthoc-la ${posthocTau}`}`;
+    let document: unknown;
+    try {
+      document = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing', message: `${file}: missing; ${rerun} first` };
+      throw new UserError(`${file}: cannot read an evaluation (${(error as Error).message}); ${rerun} again`);
+    }
+    const evaluation = checkEvaluation(document, file, classCount, rerun);
+    const weights = await this.weights();
+    if (weights === null) return { state: 'stale', message: `${file}: the run holds no model.safetensors and no checkpoint, so it cannot be checked against the run's weights` };
+    if ((await fileDigest(weights.file)) !== evaluation.weightsDigest) {
+      return { state: 'stale', message: `${file}: measured other weights (${evaluation.weights}) than the run holds now (${weights.file}); it is stale: ${rerun} again` };
+    }
+    return { state: 'current', evaluation };
+  }
+
+  /**
+   * Keeps a copy of the checkpoint just written as the best epoch's weights, then records which
+   * epoch it is. Synchronous, so the next epoch cannot replace the checkpoint while it is copied.
+   */
+  keepBest(best: BestEpoch): void {
+    const target = this.bestWeightsFile;
+    fsSync.copyFileSync(checkpointFiles(this.checkpointDir).weights, `${target}.next`);
+    fsSync.renameSync(`${target}.next`, target);
+    const record = this.bestRecordFile;
+    fsSync.writeFileSync(`${record}.next`, `${JSON.stringify(best)}\n`);
+    fsSync.renameSync(`${record}.next`, record);
+  }
+
+  /** The best epoch recorded with its weights (best.json), or null. */
+  async readBest(): Promise<BestEpoch | null> {
+    const text = await fs.readFile(this.bestRecordFile, 'utf8').catch(() => null);
+    if (text === null) return null;
+    try {
+      const best = JSON.parse(text) as BestEpoch | null;
+      return typeof best?.epoch === 'number' && typeof best.macroRecall === 'number' ? best : null;
+    } catch {
+      return null; // Cut by a kill: the best is not known, as if none were kept.
+    }
+  }
+
+  /** Forgets the best weights of an earlier run (a fresh start). */
+  async forgetBest(): Promise<void> {
+    for (const file of [this.bestRecordFile, this.bestWeightsFile]) await fs.rm(file, { force: true });
   }
 
   /** Results a fresh start would delete: finished epochs, final weights, evaluations. */
@@ -229,7 +351,7 @@ export class RunFolder {
   /** Removes everything of an earlier run but run.json and the lock (train --restart, or a folder with nothing finished). */
   async clear(): Promise<void> {
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
-    const stale = [this.historyFile, this.modelFile, this.tensorboardDir, this.checkpointDir, this.previousCheckpointDir, this.nextCheckpointDir, ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n))];
+    const stale = [this.historyFile, this.modelFile, this.tensorboardDir, this.checkpointDir, this.previousCheckpointDir, this.nextCheckpointDir, this.bestWeightsFile, this.bestRecordFile, ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n))];
     for (const file of stale) await fs.rm(file, { recursive: true, force: true });
   }
 

@@ -1,4 +1,3 @@
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { evaluateRun, GROUP_NAMES, type RunEvaluation } from '../eval/evaluate-run.js';
@@ -6,8 +5,8 @@ import type { SummaryMetrics } from '../eval/metrics.js';
 import type { ScheduleScaling } from '../config/schedule.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
-import { RunFolder } from '../run/run-folder.js';
-import { train, type EpochRecord } from '../train/trainer.js';
+import { RunFolder, type BestEpoch, type EpochRecord } from '../run/run-folder.js';
+import { train } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 
@@ -53,7 +52,7 @@ export interface CellResult {
   posthoc?: { tau: number; final: ModelResult; best: ModelResult };
 }
 
-export const CELL_FILES = { order: 'cell.json', result: 'result.json', bestWeights: 'best.safetensors', best: 'best.json', log: 'run.log', claim: 'cell.lock' } as const;
+export const CELL_FILES = { order: 'cell.json', result: 'result.json', log: 'run.log', claim: 'cell.lock' } as const;
 
 /**
  * A cell's result.json when it holds a run of at least `epochs` epochs: a larger --epochs extends
@@ -91,11 +90,6 @@ function learningRateChanges(history: readonly EpochRecord[]): { epoch: number; 
   return history.filter((r, i) => i === 0 || r.learningRate !== history[i - 1]!.learningRate).map((r) => ({ epoch: r.epoch, learningRate: r.learningRate }));
 }
 
-interface BestEpoch {
-  epoch: number;
-  macroRecall: number;
-}
-
 function bestOf(records: readonly EpochRecord[]): BestEpoch | null {
   let best: BestEpoch | null = null;
   for (const r of records) {
@@ -124,12 +118,10 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   if (!(await pathExists(orderFile))) throw new UserError(`${orderFile}: missing; this folder was not made by egtea sweep`);
   const order = JSON.parse(await fs.readFile(orderFile, 'utf8')) as CellOrder;
   const pipeline = validatePipeline(order.pipeline, orderFile);
-  const bestFile = path.join(folder, CELL_FILES.best);
+  const run = new RunFolder(folder);
   // On resume, the best so far is the one recorded with its weights; a fresh run forgets any.
-  if ((await new RunFolder(folder).findCheckpoint()) === null) {
-    for (const stale of [CELL_FILES.best, CELL_FILES.bestWeights]) await fs.rm(path.join(folder, stale), { force: true });
-  }
-  let best = (JSON.parse(await fs.readFile(bestFile, 'utf8').catch(() => 'null')) as BestEpoch | null) ?? null;
+  if ((await run.findCheckpoint()) === null) await run.forgetBest();
+  let best = await run.readBest();
   const result = await train({
     pipeline,
     scheduleScaling: order.scheduleScaling ?? null,
@@ -140,19 +132,19 @@ export async function runCell(folder: string, log: (line: string) => void = () =
       const value = record.validation.macroRecall ?? -1;
       if (best !== null && value <= best.macroRecall) return;
       best = { epoch: record.epoch, macroRecall: value };
-      saveBest(folder, best);
+      run.keepBest(best);
     },
   });
-  const history = await new RunFolder(folder).readHistory<EpochRecord>();
+  const history = await run.readHistory();
   const expected = bestOf(history);
   if (expected === null) throw new Error(`${folder}: no epochs in history.jsonl after training`);
-  const recorded = JSON.parse(await fs.readFile(bestFile, 'utf8').catch(() => 'null')) as BestEpoch | null;
+  const recorded = await run.readBest();
   if (recorded?.epoch !== expected.epoch) {
     // A kill between an epoch's checkpoint and its best-weights copy: only the final model is known.
     log(`warning: the weights of best epoch ${expected.epoch} were not kept (a kill at that epoch's end); reporting epoch ${recorded?.epoch ?? 'none'} as best`);
   }
   const bestEpoch = recorded?.epoch ?? history.at(-1)!.epoch;
-  const bestWeights = recorded ? path.join(folder, CELL_FILES.bestWeights) : new RunFolder(folder).modelFile;
+  const bestWeights = recorded ? run.bestWeightsFile : run.modelFile;
   // The best weights are not the run's own, so their evaluation is saved under a name of its own.
   const bestEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, log });
   const finalEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, log });
@@ -179,17 +171,4 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   };
   await writeFileAtomic(path.join(folder, CELL_FILES.result), `${JSON.stringify(cell, null, 2)}\n`);
   return cell;
-}
-
-/**
- * The checkpoint just written holds this epoch's weights: keep a copy, then record which epoch it
- * is. Synchronous, so the next epoch cannot replace the checkpoint while it is copied.
- */
-function saveBest(folder: string, best: BestEpoch): void {
-  const target = path.join(folder, CELL_FILES.bestWeights);
-  fsSync.copyFileSync(path.join(new RunFolder(folder).checkpointDir, 'weights.safetensors'), `${target}.next`);
-  fsSync.renameSync(`${target}.next`, target);
-  const record = path.join(folder, CELL_FILES.best);
-  fsSync.writeFileSync(`${record}.next`, `${JSON.stringify(best)}\n`);
-  fsSync.renameSync(`${record}.next`, record);
 }

@@ -18,10 +18,11 @@ import { buildLoss, type ClassLoss } from '../losses/registry.js';
 import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
+import { checkFiniteTensors } from '../io/safetensors.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
 import { logEpoch } from '../report/tensorboard.js';
-import { RunFolder, type RunInfo } from '../run/run-folder.js';
+import { checkpointFiles, RunFolder, type EpochRecord, type RunInfo } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/run-lock.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
@@ -32,7 +33,7 @@ import { learningRateAt, type Pipeline } from './pipeline.js';
 import { Sgd } from './sgd.js';
 import { accumulatedTrainStep, NonFiniteStepError } from './step.js';
 
-export type { RunInfo } from '../run/run-folder.js';
+export type { EpochRecord, RunInfo } from '../run/run-folder.js';
 
 export interface TrainOptions {
   pipeline: Pipeline;
@@ -48,6 +49,11 @@ export interface TrainOptions {
   scheduleScaling?: ScheduleScaling | null;
   /** Discard a checkpoint and every result in `out` instead of resuming. */
   restart?: boolean;
+  /**
+   * Write run.json anew from this pipeline and data when it is missing or damaged, and resume
+   * (the checkpoint, history and evaluations are kept). Without it a damaged run.json is refused.
+   */
+  rewriteRunInfo?: boolean;
   /** Where progress lines go (stderr in the command line). */
   log?: (line: string) => void;
   /** Minutes between checkpoints inside an epoch (default 10; 0: after every batch). Every epoch ends with one. */
@@ -74,17 +80,6 @@ export interface TrainOptions {
 /** Metrics of one validation: every class, each class group, and per class. */
 export type EvaluationSummary = GroupedMetrics<'majority' | 'minority'>;
 
-/** One line of history.jsonl. */
-export interface EpochRecord {
-  epoch: number;
-  seed: number;
-  learningRate: number;
-  trainLoss: number;
-  seconds: number;
-  validation: EvaluationSummary;
-  /** The CDB weights the next epoch trains with (null for other losses). */
-  cdb: EpochUpdate | null;
-}
 
 export interface TrainResult {
   out: string;
@@ -145,7 +140,9 @@ export function microBatches(clips: tf.Tensor5D, labels: tf.Tensor1D, parts: num
 
 async function importInit(model: ClipModel, file: string): Promise<ImportReport & { file: string }> {
   if (!(await pathExists(file))) throw new UserError(`${file}: no such weights file (--init)`);
-  const report = importTorchStateDict(model.parameters, await readWeightsFile(file), file, { headPrefix: model.headPrefix, replaceHead: true });
+  const tensors = await readWeightsFile(file);
+  checkFiniteTensors(tensors, file, 'training cannot start from them (--init / model.init); they come from a diverged run, or the file is damaged');
+  const report = importTorchStateDict(model.parameters, tensors, file, { headPrefix: model.headPrefix, replaceHead: true });
   return { ...report, file };
 }
 
@@ -159,6 +156,15 @@ async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) =>
   if (dataset.validation.length === 0) throw new UserError(`${annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
   const classes = dataset.classes;
   const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
+  const validationCounts = countPerClass(dataset.validation.map((r) => r.label), classes.length);
+  const unmeasured = classes.filter((_, c) => validationCounts[c] === 0);
+  if (unmeasured.length > 0) {
+    // Said once here, not only in each epoch's history: every epoch's metrics leave these classes out.
+    log(
+      `warning: ${unmeasured.length} of ${classes.length} classes have no validation clips (${unmeasured.join(', ')}): their validation accuracy is never measured, ` +
+        `so validation metrics leave them out${p.loss.name === 'cdb' ? ' and CDB keeps their weight' : ''}; to measure them, choose validation subjects that have them (dataset.validationSubjects ${p.dataset.validationSubjects})`,
+    );
+  }
   const groups = classGroups(trainingCounts, Math.min(p.dataset.majorityClasses, classes.length));
   return { annotations, train: dataset.train, validation: dataset.validation, classes, trainingCounts, groups };
 }
@@ -174,26 +180,39 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
   } else {
     const checkpoint = await folder.findCheckpoint();
     if (checkpoint !== null) {
+      const recorded = await folder.checkedRunInfo();
+      if ('problem' in recorded) {
+        // What run.json says cannot be checked: only the user knows this is the run's pipeline.
+        if (!options.rewriteRunInfo) throw new UserError(`${recorded.problem}. ${folder.rewriteAdvice()}`);
+        options.log?.(`${recorded.problem}: writing it anew from ${options.pipelineSource ?? `pipeline ${p.name}`} and ${path.resolve(options.dataRoot)} (--rewrite-run-json)`);
+        await folder.writeRunInfo(newRunInfo(options, data));
+        return checkpoint;
+      }
       // More epochs extend a run; the loader's settings change its speed, never its batches; any other change makes it a different run.
-      const withoutEpochs = (q: Pipeline | null) => JSON.stringify(q ? { ...q, schedule: { ...q.schedule, epochs: 0, milestones: [] }, loader: null } : null);
-      const recorded = await folder.recordedPipeline();
-      if (withoutEpochs(recorded) !== withoutEpochs(p)) {
+      const withoutEpochs = (q: Pipeline) => JSON.stringify({ ...q, schedule: { ...q.schedule, epochs: 0, milestones: [] }, loader: null });
+      if (withoutEpochs(recorded.info.pipeline) !== withoutEpochs(p)) {
         throw new UserError(`${folder.dir}: holds a run of a different pipeline; pass --restart to discard it, or choose another --out`);
       }
-      await refuseChangedRates(folder, checkpoint, recorded!, p);
+      await refuseChangedRates(folder, checkpoint, recorded.info.pipeline, p);
       return checkpoint;
     }
     const results = await folder.results();
     if (results.length > 0) {
       throw new UserError(
-        `${folder.dir}: holds results (${results.join(', ')}) but no checkpoint to resume from (${path.join(path.basename(folder.checkpointDir), 'state.json')} is missing); ` +
+        `${folder.dir}: holds results (${results.join(', ')}) but no checkpoint to resume from (${path.relative(folder.dir, checkpointFiles(folder.checkpointDir).state)} is missing); ` +
           'pass --restart to discard them and train from the start, or choose another --out to keep them',
       );
     }
     // Nothing finished: whatever is left (a half-written checkpoint) goes.
     await folder.clear();
   }
-  const run: RunInfo = {
+  await folder.writeRunInfo(newRunInfo(options, data));
+  return null;
+}
+
+function newRunInfo(options: TrainOptions, data: RunData): RunInfo {
+  const p = options.pipeline;
+  return {
     pipeline: p,
     dataRoot: path.resolve(options.dataRoot),
     seed: p.seed,
@@ -204,8 +223,6 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
     startedAt: new Date().toISOString(),
     scheduleScaling: options.scheduleScaling ?? null,
   };
-  await folder.writeRunInfo(run);
-  return null;
 }
 
 /**
@@ -215,13 +232,13 @@ async function openRunFolder(folder: RunFolder, options: TrainOptions, data: Run
 async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorded: Pipeline, p: Pipeline): Promise<void> {
   let state: CheckpointState | null;
   try {
-    state = JSON.parse(await fs.readFile(path.join(checkpoint, 'state.json'), 'utf8')) as CheckpointState | null;
+    state = JSON.parse(await fs.readFile(checkpointFiles(checkpoint).state, 'utf8')) as CheckpointState | null;
   } catch {
     return; // Loading the checkpoint names what is wrong with it.
   }
   if (typeof state?.epoch !== 'number' || state.epoch >= p.schedule.epochs) return; // Nothing more to train.
   // The rates the history holds (an extension may have trained under other milestones than run.json's); run.json's for an epoch stopped inside.
-  const trained = new Map((await folder.readHistory<{ epoch: number; learningRate: number }>()).map((r) => [r.epoch, r.learningRate]));
+  const trained = new Map((await folder.readHistory()).map((r) => [r.epoch, r.learningRate]));
   const fixed = state.epoch + (state.partial ? 1 : 0);
   for (let epoch = 1; epoch <= fixed; epoch++) {
     if ((trained.get(epoch) ?? learningRateAt(recorded.schedule, epoch)) === learningRateAt(p.schedule, epoch)) continue;
@@ -377,21 +394,22 @@ function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Te
     }
     return value;
   } catch (error) {
-    if (error instanceof NonFiniteStepError) throw divergence(t, epoch, batch, error.what);
+    if (error instanceof NonFiniteStepError) throw divergence(t, `epoch ${epoch}, batch ${batch}`, error.what, 'step');
     throw error;
   } finally {
     if (parts.length > 1) tf.dispose(parts.flatMap((m) => [m.clips, m.labels]));
   }
 }
 
-function divergence(t: Training, epoch: number, batch: number, what: string): UserError {
+/** Where it diverged (`epoch 2, batch 3`), what is not finite, and what of the run that leaves unsaved. */
+function divergence(t: Training, at: string, what: string, unsaved: 'step' | 'epoch'): UserError {
   const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
-  const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept, and rerunning the same command resumes from it`;
+  const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept`;
   return new UserError(
-    `${source}: training diverged at epoch ${epoch}, batch ${batch}: ${what}. Nothing of this step was saved; ${kept}. ` +
+    `${source}: training diverged at ${at}: ${what}. Nothing of this ${unsaved} was saved; ${kept}. ` +
       `Likely causes: a learning rate too high for this model (schedule.learningRate ${t.p.schedule.learningRate}), ` +
-      `a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}), ` +
-      'or initial weights that hold NaN (--init / model.init). After changing the pipeline, pass --restart.',
+      `or a normalisation that does not fit the frames (clips.transform mean ${JSON.stringify(t.p.clips.transform.mean)}, std ${JSON.stringify(t.p.clips.transform.std)}). ` +
+      'Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.',
   );
 }
 
@@ -401,6 +419,10 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
     : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }), { graph: t.validationGraph });
+  // Finite weights can still give non-finite scores: a model that scores nothing is a diverged one, not a 0% one.
+  if (metrics.unscoredSamples > 0) {
+    throw divergence(t, `epoch ${epoch}, in validation`, `the model's scores of ${metrics.unscoredSamples} of ${t.data.validation.length} validation clips hold NaN or Inf`, 'epoch');
+  }
   return groupedMetrics(metrics, groupDefinitions(t.data.trainingCounts, t.data.groups), ['majority', 'minority']);
 }
 
@@ -450,7 +472,7 @@ async function resumeOrInit(t: Training, checkpoint: string | null, result: Trai
   const partial = state.partial ?? null;
   result.resumedFrom = state.epoch;
   // Only the chief writes the run folder (the history it keeps is the one it trims).
-  result.epochs = (t.dataParallel?.chief ?? true) ? await t.folder.keepHistoryUpTo<EpochRecord>(state.epoch) : [];
+  result.epochs = (t.dataParallel?.chief ?? true) ? await t.folder.keepHistoryUpTo(state.epoch) : [];
   t.lastCheckpoint = partial ? `inside epoch ${first}, after batch ${partial.batches}` : `after epoch ${state.epoch}`;
   if (partial !== null && first > p.schedule.epochs) {
     throw new UserError(`${checkpoint}: the run stopped inside epoch ${first}; train to at least ${first} epochs, or pass --restart`);
@@ -506,7 +528,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // The last checkpoint holds the final weights already.
       const finalCheckpoint = await folder.findCheckpoint();
       if (finalCheckpoint === null) throw new Error(`${folder.dir}: no checkpoint after training`);
-      await folder.writeModel(path.join(finalCheckpoint, 'weights.safetensors'));
+      await folder.writeModel(checkpointFiles(finalCheckpoint).weights);
       return result;
     } finally {
       disposeTraining(t);

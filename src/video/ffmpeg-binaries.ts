@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import ffmpeg from 'fluent-ffmpeg';
 import { environmentValue } from '../config/environment.js';
+import { UserError } from '../util/errors.js';
 
 export interface FfmpegBinaries {
   ffmpeg: string;
@@ -27,6 +29,28 @@ export function ffmpegBinaries(): FfmpegBinaries {
     source: fromEnv || probeFromEnv ? 'environment' : 'bundled',
   };
   return resolved;
+}
+
+const checked = new Set<string>();
+
+/**
+ * Runs `<program> -version` once, so a program that is not ffmpeg (a bad FFMPEG_PATH, a broken
+ * build) is one message naming it and its variable, not one failure per clip.
+ */
+export function checkFfmpegRuns(which: 'ffmpeg' | 'ffprobe' = 'ffmpeg'): void {
+  const binaries = ffmpegBinaries();
+  const program = binaries[which];
+  if (checked.has(program)) return;
+  const variable = which === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH';
+  const fromEnvironment = environmentValue(variable) !== undefined;
+  const result = spawnSync(program, ['-version'], { encoding: 'utf8', timeout: 30_000 });
+  const firstLine = (result.stdout ?? '').split('\n')[0] ?? '';
+  if (result.error || result.status !== 0 || !firstLine.startsWith(`${which} version`)) {
+    const why = result.error ? result.error.message : result.status !== 0 ? `'${program} -version' exited with ${result.status ?? result.signal}` : `'${program} -version' does not say '${which} version'`;
+    const fix = fromEnvironment ? `${variable}=${program} does not run as ${which}; set ${variable} to an ${which} executable, or unset it to use the build that comes from npm` : `the ${which} that comes from npm (${program}) does not run; reinstall egtea's dependencies, or set ${variable} to an ${which} executable`;
+    throw new UserError(`${fix} (${why})`);
+  }
+  checked.add(program);
 }
 
 /** A fluent-ffmpeg command bound to our binaries; it spawns ffmpeg with an argument array, never a shell. */

@@ -8,7 +8,7 @@ import { at, UserError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { checkClipFrames } from './check-frames.js';
 import { extractFrames, type FrameExtractionOptions } from './extract-frames.js';
-import { warmFfmpegCapabilities } from './ffmpeg-binaries.js';
+import { checkFfmpegRuns, warmFfmpegCapabilities } from './ffmpeg-binaries.js';
 import { jpegSize } from './jpeg-size.js';
 import { describeShard, inShard, type Shard } from './shard.js';
 
@@ -152,6 +152,8 @@ async function prepareAll(options: PrepareOptions, manifestFile: string, recordF
   // Only the decoding holds one of the `jobs` slots: bookkeeping overlaps the next decode.
   const decodeSlot = pLimit(options.jobs);
   const inFlight = pLimit(options.jobs * 2);
+  checkFfmpegRuns('ffmpeg');
+  checkFfmpegRuns('ffprobe');
   await warmFfmpegCapabilities();
   // The first write that found no room; clips not yet started are then left for the rerun.
   let noRoom: unknown = null;

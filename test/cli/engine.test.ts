@@ -52,3 +52,22 @@ describe('egtea engine', () => {
     expect(auto.stderr).toMatch(/WARNING: native TensorFlow is not available/);
   });
 });
+
+describe("egtea's environment variables", () => {
+  it('a thread count TensorFlow aborts on (-1) or stalls on (100000) is refused before it loads, naming the variable, as is garbage in any listed one', () => {
+    for (const value of ['-1', '100000']) {
+      const run = egtea(['engine'], { TF_NUM_INTRAOP_THREADS: value });
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^egtea: TF_NUM_INTRAOP_THREADS="${value}": must be a whole number of threads from 0 to \\d+ \\(8 per core on this machine\\); 0 is TensorFlow's own choice \\(.*\\); fix or unset it\n$`));
+    }
+    const several = egtea(['engine'], { EGTEA_KERNELS: 'yes', CUDA_VISIBLE_DEVICES: 'first', TF_CPP_MIN_LOG_LEVEL: '9' });
+    expect(several.code).toBe(2);
+    expect(several.stderr.trim().split('\n').map((line) => line.split('=')[0])).toEqual(['egtea: EGTEA_KERNELS', 'egtea: TF_CPP_MIN_LOG_LEVEL', 'egtea: CUDA_VISIBLE_DEVICES']);
+  });
+
+  it('a misspelt EGTEA_ variable is named with the one meant, and the command runs', () => {
+    const run = egtea(['engine', '--json'], { EGTEA_KERNEL: '0' });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('egtea: warning: EGTEA_KERNEL is not a variable egtea reads (did you mean EGTEA_KERNELS?); it has no effect');
+  });
+});

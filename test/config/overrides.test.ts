@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,6 +128,34 @@ describe('resolvePipeline', () => {
     await expect(resolvePipeline('nope')).rejects.toThrow("unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist, or give a .js/.mjs/.json file");
     fs.writeFileSync(path.join(work, 'broken.json'), '{');
     await expect(resolvePipeline(path.join(work, 'broken.json'))).rejects.toThrow(/broken\.json: not JSON/);
+  });
+});
+
+describe('a pipeline module that never finishes loading, or keeps egtea running', () => {
+  const pipelineText = JSON.stringify({ ...synth, seed: 9 });
+
+  it('a top-level await that never settles is named at once', async () => {
+    const module = path.join(work, 'never.mjs');
+    fs.writeFileSync(module, `await new Promise(() => {});\nexport default ${pipelineText};\n`);
+    await expect(resolvePipeline(module)).rejects.toThrow(`${module}: cannot load the pipeline (its top-level await never settles: the module waits on a promise nothing resolves)`);
+  });
+
+  it('one that waits on something alive (a timer) is stopped after the given time, naming it', async () => {
+    const module = path.join(work, 'waits.mjs');
+    fs.writeFileSync(module, `setInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default ${pipelineText};\n`);
+    const started = Date.now();
+    await expect(resolvePipeline(module, { moduleSeconds: 1 })).rejects.toThrow(`${module}: cannot load the pipeline (it did not finish loading within 1 s; a top-level await that waits for something that never comes?)`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('one that loads but leaves a timer running gives its pipeline, and the timer ends with its worker', async () => {
+    const module = path.join(work, 'timer.mjs');
+    fs.writeFileSync(module, `setInterval(() => {}, 1000);\nexport default ${pipelineText};\n`);
+    expect((await resolvePipeline(module)).seed).toBe(9);
+    // In a process of its own: it exits once done, instead of running the module's timer forever.
+    const exited = spawnSync(process.execPath, ['--import', 'tsx', '-e', `const { resolvePipeline } = await import(${JSON.stringify(path.resolve('src/config/resolve-pipeline.ts'))}); console.log((await resolvePipeline(${JSON.stringify(module)})).seed);`], { encoding: 'utf8', timeout: 60_000 });
+    expect(exited.signal, exited.stderr).toBeNull();
+    expect(exited.stdout.trim()).toBe('9');
   });
 });
 

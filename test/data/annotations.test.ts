@@ -61,6 +61,11 @@ describe('annotation input checks', () => {
     expect(parseClipName('OP03-R04-ContinentalBreakfast-147341-148935-F003533-F003578')).toMatchObject({ subject: 'OP03', startMs: 147341, endFrame: 3578 });
     expect(parseClipName('../P01-R01-x-1-2-F1-F2')).toMatch(/characters a file name cannot have/);
     expect(parseClipName('P01/R01-PastaSalad-1-2-F1-F2-F3')).toMatch(/characters a file name cannot have/);
+    // Letters beyond ASCII are refused, and the message says so and shows the first one.
+    expect(parseClipName('P01-R01-Crêpes-1-2-F1-F2')).toBe(
+      "clip name 'P01-R01-Crêpes-1-2-F1-F2' has characters a file name cannot have: it holds 'ê'; only ASCII letters (A-Z, a-z), digits, '-', '_' and '.' are allowed, starting with a letter or digit, and no '..'",
+    );
+    expect(parseClipName('../P01-R01-x-1-2-F1-F2')).toMatch(/: it starts with '\.'; only ASCII letters/);
     expect(parseClipName('P01-R01-PastaSalad-1-2')).toMatch(/does not have the form/);
   });
 

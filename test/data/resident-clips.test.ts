@@ -10,7 +10,7 @@ import { residentUnfit, ResidentClips } from '../../src/data/resident-clips.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { RunFolder } from '../../src/run/run-folder.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
-import { train, type EpochRecord } from '../../src/train/trainer.js';
+import { train } from '../../src/train/trainer.js';
 import { temporaryFolder } from '../helpers.js';
 import { writeMnistSource } from '../image-sources.js';
 
@@ -95,7 +95,7 @@ describe('training from clips held on the device', () => {
       const out = path.join(work, `cache-${cacheMiB}`);
       const lines: string[] = [];
       await train({ pipeline: pipeline(cacheMiB), dataRoot: root, out, log: (line) => lines.push(line) });
-      const history = (await new RunFolder(out).readHistory<EpochRecord>()).map(({ seconds: _, ...rest }) => rest);
+      const history = (await new RunFolder(out).readHistory()).map(({ seconds: _, ...rest }) => rest);
       const tensors = await readSafetensors(path.join(out, 'model.safetensors'));
       runs.push({ lines, history, weights: new Map([...tensors].map(([name, t]) => [name, [...t.data].map(Number)])) });
     }

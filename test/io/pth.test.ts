@@ -44,6 +44,15 @@ describe('PyTorch checkpoints (torch.save: zip format and the legacy one)', () =
     expect(() => parsePth(zipSync({ 'x/other.txt': new Uint8Array([1]) }), 'other.pth')).toThrow('other.pth: a zip archive without <name>/data.pkl');
     const legacy = fs.readFileSync(path.join(FIXTURES, 'pth_legacy.pth'));
     expect(() => parsePth(legacy.subarray(0, legacy.length - 100), 'cut-legacy.pth')).toThrow(/cut-legacy\.pth: legacy format: storage \d+ is cut off/);
+    // A byte changed inside a tensor's storage: the archive is whole, its CRC-32 is not.
+    const changed = Buffer.from(good);
+    const member = changed.indexOf('data/0');
+    expect(member).toBeGreaterThan(0);
+    // The local header's name is followed by its extra field, then the stored bytes; change one well inside them.
+    const nameEnd = member + 'data/0'.length;
+    const extraLength = changed.readUInt16LE(changed.lastIndexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]), member) + 28);
+    changed[nameEnd + extraLength + 7]! ^= 0x40;
+    expect(() => parsePth(changed, 'flipped.pth')).toThrow(/^flipped\.pth: a damaged zip archive: the bytes of \S+\/data\/0 do not match the CRC-32 the archive records for them; download or copy the file again$/);
     // A pickle cut in the middle names its byte.
     expect(() => parsePth(zipSync({ 'x/data.pkl': new Uint8Array([0x80, 0x02, 0x7d, 0x71]) }), 'short.pth')).toThrow(/short\.pth: x\/data\.pkl: truncated at byte 4/);
   });

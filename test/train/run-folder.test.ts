@@ -1,14 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeNet5 } from '../../src/models/lenet5.js';
-import { RunFolder } from '../../src/run/run-folder.js';
+import { readReportedRun } from '../../src/report/run-files.js';
+import { fileDigest, RunFolder, type RunInfo } from '../../src/run/run-folder.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { UserError } from '../../src/util/errors.js';
+import { canMountTmpfs } from '../helpers.js';
+import { smallPipeline } from '../synthetic-data.js';
 
 let work: string;
 beforeAll(async () => {
@@ -17,6 +19,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
 });
+
+/** A history line: the fields every reader of history.jsonl checks. */
+const epochLine = (epoch: number) => `${JSON.stringify({ epoch, trainLoss: 1, validation: {} })}\n`;
 
 async function touch(dir: string, names: string[]): Promise<void> {
   for (const name of names) {
@@ -42,12 +47,46 @@ describe('RunFolder', () => {
     expect(await folder.results()).toEqual([]);
   });
 
-  it('keeps only the history lines a checkpoint holds (a kill after the append leaves one more), skipping a cut line', async () => {
+  it('keeps only the history lines a checkpoint holds (a kill after the append leaves one more), skipping a cut last line', async () => {
     const folder = new RunFolder(path.join(work, 'history'));
     await fs.mkdir(folder.dir, { recursive: true });
-    await fs.writeFile(folder.historyFile, '{"epoch":1}\n{"epoch":2}\n{"epoch":3}\n{"epo');
+    await fs.writeFile(folder.historyFile, `${epochLine(1)}${epochLine(2)}${epochLine(3)}{"epo`);
     expect((await folder.keepHistoryUpTo(2)).map((r) => r.epoch)).toEqual([1, 2]);
-    expect(await fs.readFile(folder.historyFile, 'utf8')).toBe('{"epoch":1}\n{"epoch":2}\n');
+    expect(await fs.readFile(folder.historyFile, 'utf8')).toBe(`${epochLine(1)}${epochLine(2)}`);
+    await fs.writeFile(folder.historyFile, `${epochLine(1)}${epochLine(2)}{"epo`);
+    expect((await folder.keepHistoryUpTo(2)).map((r) => r.epoch)).toEqual([1, 2]);
+  });
+
+  it('refuses a history that lacks an epoch the checkpoint holds (cut, emptied or edited), naming what it holds, and leaves it as it is', async () => {
+    const folder = new RunFolder(path.join(work, 'damaged-history'));
+    await fs.mkdir(folder.dir, { recursive: true });
+    const cases: [string, string][] = [
+      [`${epochLine(1)}{"epo`, 'holds epochs 1 (line 2: not a JSON line), but the checkpoint is after epoch 2'],
+      ['', 'holds no epochs, but the checkpoint is after epoch 2'],
+      [`${epochLine(1)}{"epo\n${epochLine(2)}`, 'holds epochs 1 (line 2: not a JSON line), but the checkpoint is after epoch 2'],
+      [`${epochLine(2)}`, 'holds epochs 2, but the checkpoint is after epoch 2'],
+      [`${epochLine(1)}{"epoch":2}\n`, 'holds epochs 1 (line 2: not an epoch record (epoch, trainLoss, validation)), but the checkpoint is after epoch 2'],
+    ];
+    for (const [text, says] of cases) {
+      await fs.writeFile(folder.historyFile, text);
+      await expect(folder.keepHistoryUpTo(2)).rejects.toThrow(`${folder.historyFile}: ${says}: the history was cut or changed since it was written. Restore it (epochs 1 to 2, one JSON line each) to resume; or pass --restart`);
+      expect(await fs.readFile(folder.historyFile, 'utf8')).toBe(text);
+    }
+  });
+
+  it('a damaged run.json is named with what is intact, and --rewrite-run-json only where train can resume (a checkpoint)', async () => {
+    const folder = new RunFolder(path.join(work, 'damaged-run-json'));
+    await touch(folder.dir, ['history.jsonl', 'model.safetensors']);
+    await fs.writeFile(folder.runInfoFile, '{"pipeline": ');
+    const damaged = new RegExp(`^${folder.runInfoFile}: damaged, not JSON \\(.*\\)\\. `);
+    const withoutCheckpoint = (await folder.readRunInfo().catch((e: unknown) => e)) as Error;
+    expect(withoutCheckpoint.message).toMatch(damaged);
+    expect(withoutCheckpoint.message).toMatch(/The rest of .* \(history\.jsonl, model\.safetensors\) is intact; restore run\.json from a copy to read it$/);
+    await touch(folder.dir, ['checkpoint/state.json']);
+    const withCheckpoint = (await folder.readRunInfo().catch((e: unknown) => e)) as Error;
+    expect(withCheckpoint.message).toMatch(damaged);
+    expect(withCheckpoint.message).toContain(`--out ${folder.dir} and --rewrite-run-json`);
+    expect(withCheckpoint.message).not.toContain('--restart');
   });
 
   it("finds the weights to evaluate: the model, else the checkpoint's, else checkpoint.old's", async () => {
@@ -64,20 +103,44 @@ describe('RunFolder', () => {
   });
 });
 
-/** Whether this process may mount a tmpfs (root, and a container that allows mounts). */
-function canMountTmpfs(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(path.join(os.tmpdir(), 'egtea-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
+describe("a run's saved evaluations, read one way by every command", () => {
+  /** A run folder of two classes with a model and an evaluation of it (as egtea eval writes them). */
+  async function evaluatedRun(name: string): Promise<RunFolder> {
+    const folder = new RunFolder(path.join(work, name));
+    await fs.mkdir(folder.dir, { recursive: true });
+    const info: RunInfo = { pipeline: smallPipeline(), dataRoot: work, seed: 1, classes: ['a', 'b'], trainingCounts: [3, 1], groups: { majority: [0], minority: [1] }, backend: 'tensorflow', startedAt: 'now' };
+    await fs.writeFile(folder.runInfoFile, JSON.stringify(info));
+    await fs.writeFile(folder.modelFile, 'the weights');
+    const perClass = [{ index: 0, name: 'a', support: 1, accuracy: 1, precision: 1 }, { index: 1, name: 'b', support: 1, accuracy: 0, precision: null }];
+    const evaluation = { top1: 0.5, groups: {}, perClass, confusion: [[1, 0], [1, 0]], weights: folder.modelFile, weightsDigest: await fileDigest(folder.modelFile) };
+    await fs.writeFile(folder.evaluationFile('test'), JSON.stringify(evaluation));
+    return folder;
   }
-}
+
+  it('an evaluation of the weights the run holds is current; one of other weights is stale, and the report leaves it out saying why', async () => {
+    const folder = await evaluatedRun('evaluated');
+    expect((await folder.readEvaluation('test', 2)).state).toBe('current');
+    expect((await readReportedRun(folder.dir)).evaluations.test?.top1).toBe(0.5);
+    expect(await folder.readEvaluation('validation', 2)).toEqual({ state: 'missing', message: `${folder.evaluationFile('validation')}: missing; run egtea eval --run ${folder.dir} --split validation first` });
+    // Trained on (or replaced) after the evaluation.
+    await fs.writeFile(folder.modelFile, 'other weights');
+    const stale = `${folder.evaluationFile('test')}: measured other weights (${folder.modelFile}) than the run holds now (${folder.modelFile}); it is stale: run egtea eval --run ${folder.dir} again`;
+    expect(await folder.readEvaluation('test', 2)).toEqual({ state: 'stale', message: stale });
+    const reported = await readReportedRun(folder.dir);
+    expect(reported.evaluations).toEqual({});
+    expect(reported.staleEvaluations).toEqual([stale]);
+  });
+
+  it('a damaged evaluation is refused by every reader with the command that writes it anew', async () => {
+    const folder = await evaluatedRun('damaged-evaluation');
+    const file = folder.evaluationFile('test');
+    await fs.writeFile(file, '{"top1": 0.5,');
+    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(new RegExp(`^${file}: cannot read an evaluation \\(.*\\); run egtea eval --run ${folder.dir} again$`));
+    await expect(readReportedRun(folder.dir)).rejects.toThrow(`${file}: cannot read an evaluation`);
+    await fs.writeFile(file, JSON.stringify({ top1: 0.5, groups: {}, perClass: [{ accuracy: 1 }], confusion: [[1]], weightsDigest: 'x' }));
+    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(`${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a 2x2 confusion); run egtea eval --run ${folder.dir} again`);
+  });
+});
 
 // A full disk needs a small file system of its own: a tmpfs, which only root may mount.
 describe.skipIf(!canMountTmpfs())('a full disk while checkpointing (skipped unless root may mount a 1 MB tmpfs)', () => {

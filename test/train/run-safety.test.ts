@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/io/safetensors.js';
+import { createHash } from 'node:crypto';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { evaluateRun, GROUP_NAMES } from '../../src/eval/evaluate-run.js';
 import { microBatches, train } from '../../src/train/trainer.js';
 import type { Pipeline } from '../../src/train/pipeline.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
@@ -52,19 +54,87 @@ describe('a diverging run', () => {
       (e: unknown) => e,
     )) as Error;
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch \d, batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)\. .*schedule\.learningRate 1000000/);
+    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch \d, (batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)|in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf)\. .*schedule\.learningRate 1000000/);
     const names = await fs.readdir(out);
     expect(names).not.toContain('model.safetensors');
     expect(names).not.toContain('checkpoint.next');
     const history = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8').catch(() => '');
     const diverged = Number(/epoch (\d)/.exec(error.message)![1]);
     expect(history.trim().split('\n').filter((l) => l !== '').length).toBe(diverged - 1);
+    // Rerunning the same command would diverge again: no promise that it resumes.
+    expect(error.message).not.toContain('resumes');
+    expect(error.message).toContain('Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.');
     if (names.includes('checkpoint')) {
       expect(error.message).toMatch(/the last checkpoint \((after epoch|inside epoch) .*\) is kept/);
       for (const [name, tensor] of await readSafetensors(path.join(out, 'checkpoint', 'weights.safetensors'))) {
         expect(Array.from(tensor.data, Number).every(Number.isFinite), name).toBe(true);
       }
     }
+  });
+});
+
+/** A copy of `file` with the first value of its first float tensor set to `value` (every value with `all`). */
+async function withFirstValue(file: string, value: number, to = file, all = false): Promise<void> {
+  const tensors = await readSafetensors(file);
+  const [name, stored] = [...tensors].find(([, t]) => t.data instanceof Float32Array && t.data.length > 1)!;
+  const data = Float32Array.from(stored.data);
+  if (all) data.fill(value);
+  else data[0] = value;
+  tensors.set(name, { shape: stored.shape, data });
+  await writeSafetensors(to, tensors);
+}
+
+describe('finite weights whose scores are not finite (a diverged model)', () => {
+  it('stop training at the validation that finds them, naming the epoch, before anything of the epoch is saved', async () => {
+    // One step per epoch at a learning rate of 1e6: the weights stay finite, the logits do not.
+    const out = path.join(work, 'diverged-scores');
+    const base = smallPipeline({ epochs: 2 });
+    const pipeline = { ...base, schedule: { ...base.schedule, learningRate: 1e6, batchSize: 96, accumulation: 1 } };
+    const error = (await train({ pipeline, dataRoot, out }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch 1, in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf\. Nothing of this epoch was saved; no checkpoint was written yet\. .*schedule\.learningRate 1000000/);
+    expect((await fs.readdir(out)).sort()).toEqual(['run.json']);
+  });
+
+  it('are refused by eval, which saves nothing', async () => {
+    const out = await copyOfFinished('overflowing-weights');
+    const model = path.join(out, 'model.safetensors');
+    await withFirstValue(model, 3e38, model, true);
+    await expect(evaluateRun({ run: out, split: 'test', groups: GROUP_NAMES })).rejects.toThrow(
+      new RegExp(`^${model.replace(/[.]/g, '\\.')}: the model's scores of \\d+ of \\d+ test clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated \\(nothing was saved\\)$`),
+    );
+    expect((await fs.readdir(out)).filter((f) => f.startsWith('eval-'))).toEqual([]);
+  });
+});
+
+describe('weights that cannot be trained from', () => {
+  it('a checkpoint holding NaN is refused on load, naming the file, instead of diverging again at every rerun', async () => {
+    const out = await copyOfFinished('nan-checkpoint');
+    const weights = path.join(out, 'checkpoint', 'weights.safetensors');
+    await withFirstValue(weights, Number.NaN);
+    // As if saved so (its checksum matches): only the values are wrong.
+    const stateFile = path.join(out, 'checkpoint', 'state.json');
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    if (state.sha256) state.sha256.weights = createHash('sha256').update(await fs.readFile(weights)).digest('hex');
+    await fs.writeFile(stateFile, JSON.stringify(state));
+    const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(new RegExp(`^${weights.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: this checkpoint cannot be resumed\\. Restore it from a copy; or pass --restart`));
+  });
+
+  it('a checkpoint whose weights changed after it was saved (finite values) is refused by its checksum', async () => {
+    const out = await copyOfFinished('changed-checkpoint');
+    const weights = path.join(out, 'checkpoint', 'weights.safetensors');
+    await withFirstValue(weights, 0.123);
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(
+      `${weights}: not the file this checkpoint was saved with (its SHA-256 differs from the one in ${path.join(out, 'checkpoint', 'state.json')}): damaged or replaced since.`,
+    );
+  });
+
+  it('--init weights holding Inf are refused before training, naming the file and the tensor', async () => {
+    const init = path.join(work, 'inf-init.safetensors');
+    await withFirstValue(path.join(finished, 'model.safetensors'), Number.POSITIVE_INFINITY, init);
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'inf-init'), init })).rejects.toThrow(
+      new RegExp(`^${init.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: training cannot start from them \\(--init / model\\.init\\)`),
+    );
   });
 });
 
@@ -80,6 +150,37 @@ describe('a run folder is never wiped without --restart', () => {
       expect((await fs.readdir(out)).sort()).toEqual(before);
     });
   }
+
+  for (const [damage, says] of [
+    ['cut', /run\.json: damaged, not JSON \(.*\)\. /],
+    ['missing', /run\.json: missing\. /],
+  ] as const) {
+    it(`a ${damage} run.json is named, with a way that keeps the checkpoint, history and weights (never --restart), and that way resumes`, async () => {
+      const out = await copyOfFinished(`run-json-${damage}`);
+      const runJson = path.join(out, 'run.json');
+      if (damage === 'cut') await fs.truncate(runJson, 40);
+      else await fs.rm(runJson);
+      const before = (await fs.readdir(out)).sort();
+      const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(says);
+      expect(error.message).toContain(`The rest of ${out} (checkpoint, history, weights, evaluations) is intact; to keep it, rerun egtea train with the pipeline and data this run was started with, --out ${out} and --rewrite-run-json`);
+      expect(error.message).not.toContain('--restart');
+      expect((await fs.readdir(out)).sort()).toEqual(before);
+      const lines: string[] = [];
+      const result = await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out, rewriteRunInfo: true, log: (line) => lines.push(line) });
+      expect(lines.join('\n')).toContain('writing it anew from pipeline synth');
+      expect(result.resumedFrom).toBe(1);
+      expect(result.epochs.map((r) => r.epoch)).toEqual([1, 2]);
+      expect(JSON.parse(await fs.readFile(runJson, 'utf8')).pipeline).toEqual(smallPipeline({ epochs: 2 }));
+    });
+  }
+
+  it('an emptied history is not resumed over', async () => {
+    const out = await copyOfFinished('emptied-history');
+    await fs.writeFile(path.join(out, 'history.jsonl'), '');
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(`${path.join(out, 'history.jsonl')}: holds no epochs, but the checkpoint is after epoch 1`);
+    expect(await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).toBe('');
+  });
 
   it('a history line past the checkpoint (a kill between the two writes) is dropped on resume', async () => {
     const out = await copyOfFinished('extra-line');

@@ -65,6 +65,20 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     expect(run.groups.majority).toHaveLength(5);
   });
 
+  it('says on its log, once, which classes have no validation clips, not only in history.jsonl', async () => {
+    const out = path.join(work, 'unmeasured');
+    const base = smallPipeline({ epochs: 1 });
+    // One validation subject: some classes have no clip there.
+    const pipeline = { ...base, dataset: { ...base.dataset, validationSubjects: 'P22' } };
+    const lines: string[] = [];
+    await train({ pipeline, dataRoot, out, log: (line) => lines.push(line) });
+    const unmeasured = (await readHistory(out))[0]!.validation.perClass.filter((c) => c.accuracy === null).map((c) => c.name);
+    expect(unmeasured.length).toBeGreaterThan(0);
+    expect(lines.filter((line) => line.includes('no validation clips'))).toEqual([
+      `warning: ${unmeasured.length} of 19 classes have no validation clips (${unmeasured.join(', ')}): their validation accuracy is never measured, so validation metrics leave them out and CDB keeps their weight; to measure them, choose validation subjects that have them (dataset.validationSubjects P22)`,
+    ]);
+  });
+
   for (const lossName of ['cdb', 'eql'] as const) {
     it(`${lossName}: a run stopped after epoch 1 and started again ends where an uninterrupted run does`, async () => {
       // EQL's lambda high enough that classes with one or two clips count as rare, and even odds, so its draws matter.

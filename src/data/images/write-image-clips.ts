@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { writeFileAtomic } from '../../util/files.js';
+import { removeLeftTemporaries, writeFileAtomic } from '../../util/files.js';
 import { clipFrameDir, frameFile, MANIFEST_FILE } from '../frame-layout.js';
 import type { ManifestRecord } from '../manifest.js';
 import { SPLIT_FILES } from '../annotations.js';
@@ -86,9 +86,13 @@ export async function writeImageClips(root: string, recipe: string, classes: str
   const zeros = () => new Array<number>(classes.length).fill(0);
   const summary: ImageClipSummary = { root, classes, counts: { train: zeros(), validation: zeros(), test: zeros() }, written: 0, skipped: 0 };
   let done = 0;
+  // The first failure (a full disk) skips the writes not yet started; those under way finish
+  // (and clean up) before it is thrown, so nothing writes after the call returns.
+  const failures: unknown[] = [];
   await Promise.all(
     clips.map((image) =>
       limit(async () => {
+        if (failures.length > 0) return;
         const session = `${IMAGE_SUBJECTS[image.part]}-R01-${recipe}`;
         const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
         const dir = clipFrameDir(frames, { session, clip });
@@ -98,6 +102,7 @@ export async function writeImageClips(root: string, recipe: string, classes: str
           summary.skipped += 1;
         } else {
           await fs.mkdir(dir, { recursive: true });
+          await removeLeftTemporaries(file);
           await image.write(file);
           summary.written += 1;
         }
@@ -109,9 +114,12 @@ export async function writeImageClips(root: string, recipe: string, classes: str
         summary.counts[image.part][image.label]! += 1;
         done += 1;
         if (done % 2000 === 0 || done === clips.length) log(`images: ${done}/${clips.length} (${summary.written} written, ${summary.skipped} already there)`);
+      }).catch((error: unknown) => {
+        failures.push(error);
       }),
     ),
   );
+  if (failures.length > 0) throw failures[0];
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   await writeFileAtomic(path.join(frames, MANIFEST_FILE), manifest.sort((a, b) => byName(a.clip, b.clip)).map((r) => `${JSON.stringify(r)}\n`).join(''));
   await writeFileAtomic(path.join(annotations, 'verb_idx.txt'), classes.map((name, i) => `${name} ${i + 1}\n`).join(''));

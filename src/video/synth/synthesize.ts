@@ -8,6 +8,7 @@ import { UserError } from '../../util/errors.js';
 import { pathExists, writeFileAtomic } from '../../util/files.js';
 import { Progress } from '../../util/progress.js';
 import { SeededRandom } from '../../util/random.js';
+import { checkFfmpegRuns } from '../ffmpeg-binaries.js';
 import { encodeH264 } from './encode.js';
 import { CLASS_PATTERNS } from './patterns.js';
 import { planSyntheticDataset, type PlannedClip, type SynthPlan } from './plan.js';
@@ -120,6 +121,7 @@ function* splitLines(plan: SynthPlan, split: 'train' | 'test'): Generator<string
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const plan = planSyntheticDataset(options.clips, options.seed, options.seconds);
   await checkSize(options);
+  checkFfmpegRuns();
   const annotations = path.join(options.out, 'annotations');
   const videos = path.join(options.out, 'videos');
   await fs.mkdir(annotations, { recursive: true });
