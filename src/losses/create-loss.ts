@@ -137,14 +137,14 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
       const drwEpoch = options.drwEpoch ?? null;
       // The epoch being trained, 0-based as drwEpoch is; 0 until beginBatch says otherwise.
       let epoch = 0;
+      const reweight = () => drwEpoch !== null && epoch >= drwEpoch;
       return finish(
         name,
-        (labels, logits) => {
-          const reweight = drwEpoch !== null && epoch >= drwEpoch;
-          return ldamLoss(labels, logits, margins, scale, reweight ? drwWeights : null, options.reduction ?? 'weighted');
-        },
+        (labels, logits) => ldamLoss(labels, logits, margins, scale, reweight() ? drwWeights : null, options.reduction ?? 'weighted'),
         {
           owned: [margins, drwWeights],
+          // The weights are read from the DRW epoch on: a graph step, keyed by what it reads, records the re-weighted loss anew.
+          reads: () => (reweight() ? [margins, drwWeights] : [margins]),
           beginBatch: (progress) => {
             epoch = progress.epoch - 1;
           },
