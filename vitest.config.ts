@@ -17,6 +17,7 @@ const END_TO_END = [
   'test/data/images.test.ts',
   'test/sweep/sweep.test.ts',
   'test/sweep/sweep-cli.test.ts',
+  'test/pack/packed-sweep.test.ts',
 ];
 
 export default defineConfig({

@@ -6,7 +6,7 @@ import type { SummaryMetrics } from '../eval/metrics.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { RunFolder } from '../run/run-folder.js';
-import { train, type EpochRecord } from '../train/trainer.js';
+import { train, type EpochRecord, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 
@@ -76,6 +76,12 @@ function modelResult(epoch: number, evaluation: RunEvaluation): ModelResult {
  * after a kill, training resumes from its checkpoint.
  */
 export async function runCell(folder: string, log: (line: string) => void = () => {}): Promise<CellResult> {
+  const cell = await cellTraining(folder, log);
+  return finishCell(folder, cell.pipeline, await train(cell.options), log);
+}
+
+/** A cell's order, checked, and the options that train it and keep the weights of its best validation epoch. */
+export async function cellTraining(folder: string, log: (line: string) => void): Promise<{ pipeline: Pipeline; options: TrainOptions }> {
   const orderFile = path.join(folder, CELL_FILES.order);
   if (!(await pathExists(orderFile))) throw new UserError(`${orderFile}: missing; this folder was not made by egtea sweep`);
   const order = JSON.parse(await fs.readFile(orderFile, 'utf8')) as CellOrder;
@@ -86,7 +92,7 @@ export async function runCell(folder: string, log: (line: string) => void = () =
     for (const stale of [CELL_FILES.best, CELL_FILES.bestWeights]) await fs.rm(path.join(folder, stale), { force: true });
   }
   let best = (JSON.parse(await fs.readFile(bestFile, 'utf8').catch(() => 'null')) as BestEpoch | null) ?? null;
-  const result = await train({
+  const options: TrainOptions = {
     pipeline,
     dataRoot: order.dataRoot,
     out: folder,
@@ -97,7 +103,13 @@ export async function runCell(folder: string, log: (line: string) => void = () =
       best = { epoch: record.epoch, macroRecall: value };
       saveBest(folder, best);
     },
-  });
+  };
+  return { pipeline, options };
+}
+
+/** After a cell's training: both models' test results, then result.json (which marks the cell finished). */
+export async function finishCell(folder: string, pipeline: Pipeline, result: TrainResult, log: (line: string) => void): Promise<CellResult> {
+  const bestFile = path.join(folder, CELL_FILES.best);
   const history = await new RunFolder(folder).readHistory<EpochRecord>();
   const expected = bestOf(history);
   if (expected === null) throw new Error(`${folder}: no epochs in history.jsonl after training`);

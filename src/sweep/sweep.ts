@@ -10,6 +10,7 @@ import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
+import { packKey, packsOf } from '../pack/pack-cells.js';
 import { CELL_FILES, readCellResult, type CellOrder } from './run-cell.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
 
@@ -33,6 +34,8 @@ export interface SweepOptions {
   dataRoot: string;
   source?: SweepSource;
   jobs: number;
+  /** Cells trained together in one process as one graph (src/pack/), when they share a model, input and schedule; default 1. */
+  pack?: number;
   baseline: string;
   /** Stop the runs' processes when this process gets SIGINT or SIGTERM (the command line does). */
   stopOnSignal?: boolean;
@@ -110,16 +113,20 @@ function stopChildrenOnSignal(): void {
   }
 }
 
-/** Runs one cell as its own process (egtea sweep-cell), with its share of the cores. */
-function runChild(folder: string, threads: number): Promise<{ code: number; lastLine: string }> {
+/**
+ * Runs one cell as its own process (egtea sweep-cell), or several as one pack (egtea sweep-pack,
+ * which writes each cell's run.log itself), with its share of the cores.
+ */
+function runChild(folders: readonly string[], threads: number): Promise<{ code: number; lastLine: string }> {
+  const packed = folders.length > 1;
   return new Promise((resolve, reject) => {
-    void fs.open(path.join(folder, CELL_FILES.log), 'a').then((handle) => {
+    void fs.open(packed ? '/dev/null' : path.join(folders[0]!, CELL_FILES.log), 'a').then((handle) => {
       const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-      const child = spawn(process.execPath, [egteaBin(), 'sweep-cell', folder], { env, stdio: ['ignore', handle.fd, 'pipe'] });
+      const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], { env, stdio: ['ignore', handle.fd, 'pipe'] });
       children.add(child);
       let tail = '';
       child.stderr?.on('data', (chunk: Buffer) => {
-        void handle.write(chunk);
+        if (!packed) void handle.write(chunk);
         tail = (tail + chunk.toString()).slice(-2000);
       });
       child.on('error', (error) => void handle.close().then(() => reject(error)));
@@ -135,9 +142,21 @@ function runChild(folder: string, threads: number): Promise<{ code: number; last
   });
 }
 
+function cellFolder(options: SweepOptions, cell: Cell): string {
+  return path.join(options.out, 'runs', cell.name);
+}
+
+/** The message a packed cell's log ends with when it failed (run-pack.ts), or null. */
+async function lastFailureLine(folder: string): Promise<string | null> {
+  const text = await fs.readFile(path.join(folder, CELL_FILES.log), 'utf8').catch(() => '');
+  return text.trim().split('\n').findLast((l) => l.startsWith('egtea: ')) ?? null;
+}
+
 /**
  * Runs a grid of losses x settings x seeds, each cell a run folder under <out>/runs, K at a time
- * as processes; finished cells are skipped and killed ones resume. Then summarises.
+ * as processes (with --pack, up to that many cells that share a model, input and schedule in each
+ * process, trained as one graph: src/pack/); finished cells are skipped and killed ones resume.
+ * Then summarises.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
@@ -172,36 +191,47 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   const progress = options.progress ? new Progress(`egtea ${options.command}: cells`, cells.length) : null;
   const say = (line: string) => (progress ? progress.log(line) : log(line));
   let done = 0;
+  const unfinished: Cell[] = [];
+  for (const cell of cells) {
+    if ((await readCellResult(cellFolder(options, cell), cell.pipeline.schedule.epochs)) === null) {
+      unfinished.push(cell);
+    } else {
+      say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
+      progress?.tick('skipped');
+    }
+  }
+  const units = packsOf(unfinished, options.pack ?? 1, (cell) => packKey(cell.pipeline));
   let next = 0;
   const worker = async () => {
-    while (next < cells.length) {
-      const cell = cells[next++]!;
-      const folder = path.join(options.out, 'runs', cell.name);
+    while (next < units.length) {
+      const unit = units[next++]!;
       const started = Date.now();
-      let result = await readCellResult(folder, cell.pipeline.schedule.epochs);
-      if (result === null) {
+      for (const cell of unit) {
         await ensureData(cell);
+        const folder = cellFolder(options, cell);
         await fs.mkdir(folder, { recursive: true });
         const order: CellOrder = cellData(options, cell);
         await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
-        const child = await runChild(folder, threads);
-        result = await readCellResult(folder, cell.pipeline.schedule.epochs);
-        if (child.code !== 0 || result === null) {
-          failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
-          say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
+      }
+      const child = await runChild(unit.map((cell) => cellFolder(options, cell)), threads);
+      for (const cell of unit) {
+        const folder = cellFolder(options, cell);
+        const result = await readCellResult(folder, cell.pipeline.schedule.epochs);
+        if (result === null) {
+          // A packed cell's own message ends its log; the process's last line otherwise.
+          const message = (unit.length > 1 ? await lastFailureLine(folder) : null) ?? child.lastLine;
+          failed.push({ cell: cell.name, message: `${message} (log: ${path.join(folder, CELL_FILES.log)})` });
+          say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${message}`);
           progress?.tick('failed');
           continue;
         }
-        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s${unit.length > 1 ? ` (packed with ${unit.length - 1} more)` : ''}`);
         progress?.tick('done');
-      } else {
-        say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
-        progress?.tick('skipped');
       }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.jobs, cells.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(options.jobs, units.length) }, worker));
   } finally {
     progress?.finish();
   }
