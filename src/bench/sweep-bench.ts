@@ -10,6 +10,7 @@ import { runSweep } from '../sweep/sweep.js';
 import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
+import { runPackBench, type PackBenchOptions, type PackBenchResult } from './pack-bench.js';
 import { median, runPythonReference } from './reference.js';
 import { RunFolder } from '../run/run-folder.js';
 
@@ -23,14 +24,20 @@ export interface SweepBenchOptions {
   gridEpochs: number;
   /** Times the grid runs with --jobs 1 and then --jobs 2 (alternating; the speedup is the ratio of medians). */
   gridRepeats: number;
+  /** The packed grid against the unpacked one (pack-bench.ts); pack 1 leaves it out. */
+  pack: Omit<PackBenchOptions, 'source' | 'classes' | 'epochs' | 'log'>;
+  /** Only the packed grid (no Table-1 run, no --jobs grid). */
+  onlyPack?: boolean;
   log?: (line: string) => void;
 }
 
 export interface SweepBenchResult {
   threads: number;
-  torch: string;
-  run: { epochs: number; iterations: number; egteaSeconds: number; egteaWallSeconds: number; pytorchSeconds: number; ratio: number; goal: number; met: boolean; egteaValidationTop1: number | null; pytorchValidationTop1: number };
-  grid: {
+  torch: string | null;
+  /** The packed Table-1 grid against the unpacked one, at the grid's epochs (null: not measured). */
+  pack: PackBenchResult | null;
+  run: null | { epochs: number; iterations: number; egteaSeconds: number; egteaWallSeconds: number; pytorchSeconds: number; ratio: number; goal: number; met: boolean; egteaValidationTop1: number | null; pytorchValidationTop1: number };
+  grid: null | {
     runs: number;
     epochs: number;
     /** Medians over the repeats, and each repeat's wall time. */
@@ -91,6 +98,8 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     log('building the images (majority ratio 0.98, seed 1)...');
     await importImages({ dataset: 'mnist-imbalanced', source: options.source, out: images, seed: 1, majorityRatio: 0.98, classes: options.classes });
     const threads = os.cpus().length;
+    const pack = options.pack.pack > 1 ? await runPackBench(work, { ...options.pack, source: options.source, classes: options.classes, epochs: options.gridEpochs, log }) : null;
+    if (options.onlyPack) return { threads, torch: null, pack, run: null, grid: null, load: os.loadavg() };
     const { mean, std } = fashionMnist.clips.transform;
     log(`PyTorch: ${options.epochs} epochs...`);
     const reference = runPythonReference(path.join('sweep', 'reference.py'), ['--data', images, '--epochs', String(options.epochs), '--threads', String(threads), '--mean', String(mean[0]), '--std', String(std[0])]);
@@ -144,6 +153,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     return {
       threads,
       torch: String(reference.torch),
+      pack,
       run: {
         epochs: options.epochs,
         iterations: options.epochs * Math.ceil((reference.train as number) / 100),

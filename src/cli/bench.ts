@@ -47,18 +47,42 @@ export function registerBenchCommand(program: Command): void {
 
   bench
     .command('sweep')
-    .description('a Table-1 run (LeNet-5, 5000 images, validation every epoch) beside the same protocol in PyTorch (goal: ratio <= 1), and a 4-run grid with --jobs 2 against --jobs 1 (goal: >= 1.7x)')
+    .description('a Table-1 run (LeNet-5, 5000 images, validation every epoch) beside the same protocol in PyTorch (goal: ratio <= 1), and a 4-run grid with --jobs 2 against --jobs 1 (goal: >= 1.7x), and the Table-1 grid with --pack against the same grid unpacked (goal: >= 3x the runs per hour)')
     .option('--source <dir>', "Fashion-MNIST's (or MNIST's) IDX files", '/usr/share/datasets/fashion-mnist')
     .option('--classes <minority,majority>', 'the pair', parseClassPair, { minority: 4, majority: 2 })
     .option('--epochs <n>', 'epochs of the Table-1 run (40 = 2000 iterations)', parsePositiveInt, 40)
     .option('--grid-epochs <n>', 'epochs of each run of the grid (40: Table-1 runs)', parsePositiveInt, 40)
     .option('--grid-repeats <n>', 'times the grid runs with --jobs 1 and then --jobs 2 (the speedup is the ratio of the medians)', parsePositiveInt, 3)
+    .option('--pack <k>', 'also the Table-1 grid (ce, cdb x --pack-seeds, --grid-epochs) with --pack k against the same grid unpacked, both with --pack-jobs (goal: >= 3x the runs per hour); 1: leave it out', parsePositiveInt, 4)
+    .option('--pack-seeds <n>', 'seeds of the packed comparison (2 runs each)', parsePositiveInt, 4)
+    .option('--pack-jobs <k>', 'processes side by side in the packed comparison, on both sides', parsePositiveInt, 2)
+    .option('--pack-repeats <n>', 'times each side of the packed comparison runs (alternating; medians)', parsePositiveInt, 1)
+    .option('--gpu-tflops <x>', "a GPU's FP32 peak for the estimate of Table 1 packed on one GPU (19.5: an A100)", Number, 19.5)
+    .option('--only-pack', 'only the packed comparison', false)
     .option('--json', 'print one JSON document', false)
-    .action(async (options: { source: string; classes: ClassPair; epochs: number; gridEpochs: number; gridRepeats: number; json: boolean }) => {
-      const r = await runSweepBench({ ...options, log: (line) => process.stderr.write(`${line}\n`) });
+    .action(async (options: { source: string; classes: ClassPair; epochs: number; gridEpochs: number; gridRepeats: number; pack: number; packSeeds: number; packJobs: number; packRepeats: number; gpuTflops: number; onlyPack: boolean; json: boolean }) => {
+      const pack = { pack: options.pack, seeds: options.packSeeds, jobs: options.packJobs, repeats: options.packRepeats, gpuTflops: options.gpuTflops };
+      const r = await runSweepBench({ ...options, pack, log: (line) => process.stderr.write(`${line}\n`) });
       const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
-      emit(options.json, r, () =>
-        [
+      const p = r.pack;
+      const packLines = p
+        ? [
+            `Table-1 grid packed: ${p.runs} runs (ce, cdb) x ${p.epochs} epochs, --jobs ${p.jobs} on both sides; load average ${r.load.map((l) => l.toFixed(1)).join(' ')}`,
+            table(
+              ['case', 'wall s (median)', 'runs/hour', 'ratio', 'goal'],
+              [
+                [`--jobs ${p.jobs}`, p.unpackedSeconds.toFixed(1), p.unpackedRunsPerHour.toFixed(0), '1.00', ''],
+                [`--pack ${p.pack} --jobs ${p.jobs}`, p.packedSeconds.toFixed(1), p.packedRunsPerHour.toFixed(0), `${p.ratio.toFixed(2)}x`, `>= ${p.goal}x ${met(p.met)}`],
+              ],
+            ),
+            `repeats (s): --jobs ${p.jobs} ${p.unpackedRepeats.map((s) => s.toFixed(1)).join(', ')}; --pack ${p.pack} ${p.packedRepeats.map((s) => s.toFixed(1)).join(', ')}`,
+            `arithmetic: LeNet-5 ${(p.macsPerImage / 1e3).toFixed(0)}k multiply-adds per image forward; ${(p.flopsPerRun / 1e12).toFixed(2)} TFLOP per run; the packed grid ran at ${p.packedGflops.toFixed(1)} GFLOP/s, ${(100 * p.efficiency).toFixed(1)}% of a 1024^2 matrix product's ${p.matMulGflops.toFixed(0)} GFLOP/s here`,
+            `estimate: Table 1 (300 runs) packed on one GPU of ${p.gpu.tflops} TFLOP/s at that same share of its peak: ${(p.gpu.table1Seconds / 60).toFixed(1)} min`,
+          ]
+        : [];
+      emit(options.json, r, () => {
+        if (r.run === null || r.grid === null) return packLines.join('\n');
+        return [
           `Table-1 run: LeNet-5, ${r.run.epochs} epochs = ${r.run.iterations} iterations, validation every epoch; ${r.threads} threads; PyTorch ${r.torch}; load average ${r.load.map((l) => l.toFixed(1)).join(' ')}`,
           table(
             ['case', 'egtea s', 'PyTorch s', 'ratio', 'goal'],
@@ -72,8 +96,9 @@ export function registerBenchCommand(program: Command): void {
             ? 'CPU time of the runs: unknown (no /proc)'
             : `CPU time per run: --jobs 1 ${r.grid.jobs1CpuSecondsPerRun!.toFixed(1)} s (${r.grid.jobs1BusyCores!.toFixed(2)} of ${r.threads} cores busy), --jobs 2 ${r.grid.jobs2CpuSecondsPerRun!.toFixed(1)} s (${r.grid.jobs2BusyCores!.toFixed(2)} busy); with every core busy at that cost, --jobs 2 would gain ${r.grid.ceiling.toFixed(2)}x`,
           `egtea process wall time ${r.run.egteaWallSeconds.toFixed(1)} s (with start-up); final validation top-1: egtea ${((r.run.egteaValidationTop1 ?? 0) * 100).toFixed(1)}%, PyTorch ${(r.run.pytorchValidationTop1 * 100).toFixed(1)}%`,
-        ].join('\n'),
-      );
+          ...packLines,
+        ].join('\n');
+      });
     });
 
   bench

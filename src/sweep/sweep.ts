@@ -174,7 +174,6 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
     for (const cell of keys) await checkImages(imageOptions(options.source, options.out, cell));
   }
   await claimFolder(options);
-  const threads = Math.max(1, Math.floor(os.cpus().length / options.jobs));
   if (options.stopOnSignal) stopChildrenOnSignal();
   const builds = new Map<string, Promise<void>>();
   const ensureData = (cell: Cell): Promise<void> => {
@@ -201,6 +200,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
     }
   }
   const units = packsOf(unfinished, options.pack ?? 1, (cell) => packKey(cell.pipeline));
+  // Fewer processes than --jobs (a grid of one or two packs) share the cores among them.
+  const threads = Math.max(1, Math.floor(os.cpus().length / Math.max(1, Math.min(options.jobs, units.length))));
   let next = 0;
   const worker = async () => {
     while (next < units.length) {
