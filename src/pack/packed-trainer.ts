@@ -149,11 +149,15 @@ async function trainPack(pack: PackedCell[], outcomes: PackedOutcome[]): Promise
  */
 async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: number, resuming: boolean, outcomes: PackedOutcome[]): Promise<Map<PackedCell, PartialEpoch>> {
   const start = resuming ? (live[0]!.partial?.batches ?? 0) : 0;
-  const now = Date.now();
-  const state = new Map<PackedCell, PartialEpoch & { started: number }>();
+  const since = Date.now();
+  // A cell's time is its share of the pack's: the epoch's time over the cells that trained in it,
+  // so a packed run's seconds (history, result.json) are what it cost, not the pack's wall time.
+  const share = live.length;
+  const seconds = (carried: number) => carried + (Date.now() - since) / 1000 / share;
+  const state = new Map<PackedCell, PartialEpoch>();
   for (const cell of live) {
     const carried = resuming ? cell.partial : null;
-    state.set(cell, { batches: start, lossSum: carried?.lossSum ?? 0, seen: carried?.seen ?? 0, seconds: 0, started: now - (carried?.seconds ?? 0) * 1000 });
+    state.set(cell, { batches: start, lossSum: carried?.lossSum ?? 0, seen: carried?.seen ?? 0, seconds: carried?.seconds ?? 0 });
     cell.t.optimizer.learningRate = learningRateAt(cell.t.p.schedule, epoch);
   }
   const batches = live[0]!.t.trainLoader.batchCount();
@@ -206,7 +210,7 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
       if (b + 1 < batches && Date.now() - lastCheckpoint >= checkpointMs) {
         for (const cell of [...live]) {
           const s = state.get(cell)!;
-          await writeCheckpoint(cell.t, epoch - 1, { batches: s.batches, lossSum: s.lossSum, seen: s.seen, seconds: (Date.now() - s.started) / 1000 }).catch((error: unknown) => stopCell(cell, error, live, outcomes));
+          await writeCheckpoint(cell.t, epoch - 1, { ...s, seconds: seconds(s.seconds) }).catch((error: unknown) => stopCell(cell, error, live, outcomes));
         }
         lastCheckpoint = Date.now();
       }
@@ -219,5 +223,5 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
   } finally {
     for (const iterator of iterators.values()) await iterator.return?.(undefined);
   }
-  return new Map([...state].map(([cell, s]) => [cell, { batches: s.batches, lossSum: s.lossSum, seen: s.seen, seconds: (Date.now() - s.started) / 1000 }]));
+  return new Map([...state].map(([cell, s]) => [cell, { ...s, seconds: seconds(s.seconds) }]));
 }
