@@ -166,9 +166,10 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
   let lastCheckpoint = Date.now();
   try {
     for (let b = start; b < batches && live.length > 0; b++) {
-      const settled = await Promise.allSettled([...live].map(async (cell) => ({ cell, batch: await iterators.get(cell)!.next() })));
+      const loading = [...live];
+      const settled = await Promise.allSettled(loading.map(async (cell) => ({ cell, batch: await iterators.get(cell)!.next() })));
       // A cell whose images fail to load (a damaged file) stops with the loader's message.
-      for (const [k, s] of settled.entries()) if (s.status === 'rejected') await stopCell(live[k]!, s.reason, live, outcomes);
+      for (const [k, s] of settled.entries()) if (s.status === 'rejected') await stopCell(loading[k]!, s.reason, live, outcomes);
       const loaded = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])).map(({ cell, batch }) => {
         if (batch.done) throw new Error(`${cell.t.folder.dir}: the loader ended at batch ${b} of ${batches}`);
         return { cell, batch: batch.value };

@@ -135,6 +135,21 @@ describe('egtea sweep --pack', () => {
     expectSameTraining(await histories(out), await histories(uninterrupted));
   });
 
+  it('cells whose images cannot be read fail with the loader message; the cells packed with them finish', async () => {
+    const out = path.join(work, 'damaged');
+    const grid = { losses: ['ce', 'cdb'] as const, taus: ['dynamic' as const], sets: [], seeds: SEEDS };
+    expect((await runSweep({ ...options(out), grid: { ...grid, losses: [...grid.losses], epochs: 1 }, pack: 4 })).failed).toEqual([]);
+    // Seed 1's images (shared by its two cells) are damaged; a longer run extends every cell.
+    const frames = path.join(out, 'data', 'seed=1', 'frames');
+    for (const entry of await fs.readdir(frames, { recursive: true })) {
+      if (String(entry).endsWith('.jpg')) await fs.writeFile(path.join(frames, String(entry)), 'not a JPEG');
+    }
+    const summary = await runSweep({ ...options(out), grid: { ...grid, losses: [...grid.losses], epochs: 2 }, pack: 4 });
+    expect(summary.failed.map((f) => f.cell).sort(), JSON.stringify(summary.failed)).toEqual(['seed=1,loss=cdb(tau=dynamic)', 'seed=1,loss=ce']);
+    for (const f of summary.failed) expect(f.message).toMatch(/run egtea prepare again/);
+    for (const loss of ['ce', 'cdb(tau=dynamic)']) expect((await history(cellFolder(out, 2, loss))).map((r) => r.epoch)).toEqual([1, 2]);
+  });
+
   it('a diverging cell fails with the trainer message; the cell packed with it finishes', async () => {
     const out = path.join(work, 'diverging');
     const summary = await runSweep({ ...options(out), grid: { losses: ['ce'], taus: ['dynamic'], sets: [parseSetArgument('schedule.learningRate=0.01,1e30')], seeds: [1], epochs: 2 }, pack: 2 });
