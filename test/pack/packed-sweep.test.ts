@@ -106,11 +106,12 @@ describe('egtea sweep --pack', () => {
     const out = path.join(work, 'killed');
     const grid = { ...options(out).grid, epochs: 40 };
     const running = runSweep({ ...options(out), grid, pack: 6 });
-    // Once every cell has finished its first epoch, the pack's process is killed (its pid is in the run locks).
+    // Once every cell has checkpointed its first epoch, the pack's process is killed (its pid is in the run locks).
     const folders = SEEDS.flatMap((seed) => LOSSES.map((loss) => cellFolder(out, seed, loss)));
+    const checkpointed = (folder: string) => readJson<{ epoch: number }>(path.join(new RunFolder(folder).checkpointDir, 'state.json')).then((s) => s.epoch >= 1, () => false);
     let killed: number | null = null;
     for (let waited = 0; killed === null && waited < 240_000; waited += 20) {
-      const started = await Promise.all(folders.map((f) => history(f).then((h) => h.length >= 1, () => false)));
+      const started = await Promise.all(folders.map(checkpointed));
       if (started.every(Boolean)) {
         killed = (await readJson<LockHolder>(new RunFolder(folders[0]!).lockFile)).pid;
         process.kill(killed, 'SIGKILL');
