@@ -19,6 +19,7 @@ const END_TO_END = [
   'test/sweep/sweep.test.ts',
   'test/sweep/sweep-cli.test.ts',
   'test/sweep/sweep-shards.test.ts',
+  'test/pack/packed-sweep.test.ts',
 ];
 
 export default defineConfig({

@@ -10,6 +10,7 @@ import { importImages } from '../data/images/import-images.js';
 import { runSweep } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
+import { runPackBench, type PackBenchOptions, type PackBenchResult } from './pack-bench.js';
 import { median, runPythonReference } from './reference.js';
 import { RunFolder } from '../run/run-folder.js';
 import type { CellResult } from '../sweep/run-cell.js';
@@ -26,13 +27,20 @@ export interface SweepBenchOptions {
   gridEpochs: number;
   /** Times the grid runs with --jobs 1 and then --jobs 2 (alternating; the speedup is the ratio of medians); 0: no grid. */
   gridRepeats: number;
+  /** The packed grid against the unpacked one (pack-bench.ts); pack 1 leaves it out. */
+  pack: Omit<PackBenchOptions, 'source' | 'classes' | 'epochs' | 'log'>;
+  /** Only the packed grid (no Table-1 run, no --jobs grid). */
+  onlyPack?: boolean;
   log?: (line: string) => void;
 }
 
 export interface SweepBenchResult {
   threads: number;
-  torch: string;
-  run: TableOneRun;
+  torch: string | null;
+  /** The packed Table-1 grid against the unpacked one, at the grid's epochs (null: not measured). */
+  pack: PackBenchResult | null;
+  /** null: only the packed grid was measured. */
+  run: TableOneRun | null;
   grid: null | {
     runs: number;
     epochs: number;
@@ -163,6 +171,8 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     log(`building the images (majority ratio ${majorityRatio}, seed 1)...`);
     await importImages({ dataset: 'mnist-imbalanced', source: options.source, out: images, seed: 1, majorityRatio, classes: options.classes });
     const threads = os.cpus().length;
+    const pack = options.pack.pack > 1 ? await runPackBench(work, { ...options.pack, source: options.source, classes: options.classes, epochs: options.gridEpochs, log }) : null;
+    if (options.onlyPack) return { threads, torch: null, pack, run: null, grid: null, load: os.loadavg() };
     const { mean, std } = fashionMnist.clips.transform;
     const pytorch = (mode: 'memory' | 'jpeg') => {
       const cpu = childrenCpuSeconds();
@@ -237,7 +247,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       met: egteaTimes.seconds <= memory.seconds,
       flops: { total, egteaGflops: total / egteaTimes.seconds / 1e9, pytorchMemoryGflops: total / memory.seconds / 1e9, peakGflops, peakMatmul: 2048 },
     };
-    if (options.gridRepeats === 0) return { threads, torch: reference.torch, run, grid: null, load: os.loadavg() };
+    if (options.gridRepeats === 0) return { threads, torch: reference.torch, pack, run, grid: null, load: os.loadavg() };
 
     const grid = async (jobs: number, repeat: number) => {
       log(`grid of 4 runs (ce, cdb x 2 seeds, ${options.gridEpochs} epochs) with --jobs ${jobs}, repeat ${repeat + 1} of ${options.gridRepeats}...`);
@@ -279,6 +289,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     return {
       threads,
       torch: reference.torch,
+      pack,
       run,
       grid: {
         runs,

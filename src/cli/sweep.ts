@@ -6,6 +6,7 @@ import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/impo
 import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/registry.js';
 import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
+import { runPackedCells } from '../pack/run-pack.js';
 import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
@@ -25,6 +26,7 @@ interface SweepCommandOptions {
   epochs?: number;
   posthocLa?: number;
   jobs: number;
+  pack: number;
   baseline?: string;
   out: string;
   data: string;
@@ -80,6 +82,7 @@ export function registerSweepCommand(program: Command): void {
     .option('--epochs <n>', "override the pipeline's epochs; its learning-rate milestones move to the same fractions (unless --set schedule.milestones gives them)", parsePositiveInt)
     .option('--posthoc-la <t>', 'also evaluate the ce runs with post-hoc logit adjustment (logits - t log prior), a loss line of its own: ce+posthoc-la(t=T)', parseNonNegativeNumber)
     .option('--jobs <k>', 'runs side by side, each a process with cores/k threads', parsePositiveInt, 1)
+    .option('--pack <k>', 'train up to k cells that share a model, input and schedule in one process, as one TensorFlow graph (each keeps its own images, seed, loss and run folder); for small models such as LeNet-5', parsePositiveInt, 1)
     .option('--baseline <loss>', 'the loss the others are compared with, paired by seed (default ce, or the first loss when ce is not in the grid)')
     .requiredOption('--out <dir>', 'the sweep folder (sweeps/NAME): runs/, data/, summary.{md,json,csv}')
     .option('--source <dir>', 'build each cell\'s images from these public files (as egtea images does), shared by the losses of the cell; mnist-package: the mnist package\'s digits (scaled protocol)')
@@ -97,7 +100,7 @@ export function registerSweepCommand(program: Command): void {
       if (o.source === undefined && (o.dataset !== undefined || o.classes !== undefined)) throw new UserError('--dataset and --classes choose how --source is read; give --source too');
       const source: SweepSource | undefined = o.source === undefined ? undefined : { dataset: o.dataset ?? 'mnist-imbalanced', dir: sourceId(o.source), ...(o.classes ? { classes: o.classes } : {}) };
       const shard = resolveShard(o);
-      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, baseline, run: o.run, stopOnSignal: true, progress: true, log, shard });
+      const summary = await runSweep({ command: 'sweep', pipelineName: o.pipeline, pipeline, grid, out: o.out, dataRoot: o.data, ...(source ? { source } : {}), jobs: o.jobs, pack: o.pack, baseline, run: o.run, stopOnSignal: true, progress: true, log, shard });
       emit(o.json, summary, () => sweepText(summary, o.out));
       if (summary.failed.length > 0) throw new UserError(`${summary.failed.length} runs failed: ${summary.failed.map((f) => `${f.cell}: ${f.message}`).join('; ')}`);
     });
@@ -114,5 +117,16 @@ export function registerSweepCommand(program: Command): void {
       }
       await selectBackend(program.opts<{ backend?: string }>().backend);
       await runCell(folder, log);
+    });
+
+  // Cells of a sweep trained as one pack, in a process of their own (the sweep starts it with --pack; not for direct use).
+  program
+    .command('sweep-pack <folders...>', { hidden: true })
+    .description('train and evaluate several cells of a sweep in lockstep as one graph (started by egtea sweep --pack)')
+    .action(async (folders: string[]) => {
+      await selectBackend(program.opts<{ backend?: string }>().backend);
+      const ends = await runPackedCells(folders, log);
+      const failed = ends.filter((e) => e.error !== null);
+      if (failed.length > 0) throw new UserError(`${failed.length} of ${ends.length} packed runs failed: ${failed.map((f) => `${path.basename(f.folder)}: ${f.error}`).join('; ')}`);
     });
 }

@@ -167,19 +167,25 @@ export class ClipLoader implements BatchSource {
       if (b < count) pending.push(this.loadRecords(mine.map((at) => order[at]!), epoch, mine.map((at) => draws[at]!)));
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
-    for (let b = first; b < count; b++) {
-      const loaded = await pending.shift()!;
-      schedule(b + prefetch + 1);
-      const batch: Batch = {
-        clips: tf.tensor5d(loaded.data, [loaded.labels.length, segments, transform.size, transform.size, 3]),
-        labels: tf.tensor1d(loaded.labels, 'int32'),
-        names: loaded.names,
-      };
-      try {
-        yield batch;
-      } finally {
-        tf.dispose([batch.clips, batch.labels]);
+    try {
+      for (let b = first; b < count; b++) {
+        const loaded = await pending.shift()!;
+        schedule(b + prefetch + 1);
+        const batch: Batch = {
+          clips: tf.tensor5d(loaded.data, [loaded.labels.length, segments, transform.size, transform.size, 3]),
+          labels: tf.tensor1d(loaded.labels, 'int32'),
+          names: loaded.names,
+        };
+        try {
+          yield batch;
+        } finally {
+          tf.dispose([batch.clips, batch.labels]);
+        }
       }
+    } finally {
+      // Batches loaded ahead that nobody will take (a failed batch, or the consumer stopped): their
+      // failures are not news, and unhandled they would end a process that goes on (a pack's other runs).
+      for (const job of pending) job.catch(() => {});
     }
   }
 }

@@ -6,7 +6,7 @@ import type { ScheduleScaling } from '../config/schedule.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { validatePipeline } from '../train/pipeline.js';
 import { RunFolder, type BestEpoch, type EpochRecord } from '../run/run-folder.js';
-import { train } from '../train/trainer.js';
+import { train, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 
@@ -114,6 +114,12 @@ function modelResult(epoch: number, evaluation: RunEvaluation): ModelResult {
  * after a kill, training resumes from its checkpoint.
  */
 export async function runCell(folder: string, log: (line: string) => void = () => {}): Promise<CellResult> {
+  const cell = await cellTraining(folder, log);
+  return finishCell(folder, cell, await train(cell.options), log);
+}
+
+/** A cell's order, checked, and the options that train it and keep the weights of its best validation epoch. */
+export async function cellTraining(folder: string, log: (line: string) => void): Promise<{ pipeline: Pipeline; posthocTau: number | undefined; options: TrainOptions }> {
   const orderFile = path.join(folder, CELL_FILES.order);
   if (!(await pathExists(orderFile))) throw new UserError(`${orderFile}: missing; this folder was not made by egtea sweep`);
   const order = JSON.parse(await fs.readFile(orderFile, 'utf8')) as CellOrder;
@@ -122,7 +128,7 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   // On resume, the best so far is the one recorded with its weights; a fresh run forgets any.
   if ((await run.findCheckpoint()) === null) await run.forgetBest();
   let best = await run.readBest();
-  const result = await train({
+  const options: TrainOptions = {
     pipeline,
     scheduleScaling: order.scheduleScaling ?? null,
     dataRoot: order.dataRoot,
@@ -134,7 +140,14 @@ export async function runCell(folder: string, log: (line: string) => void = () =
       best = { epoch: record.epoch, macroRecall: value };
       run.keepBest(best);
     },
-  });
+  };
+  return { pipeline, posthocTau: order.posthocTau, options };
+}
+
+/** After a cell's training: both models' test results, then result.json (which marks the cell finished). */
+export async function finishCell(folder: string, trained: { pipeline: Pipeline; posthocTau?: number | undefined }, result: TrainResult, log: (line: string) => void): Promise<CellResult> {
+  const { pipeline } = trained;
+  const run = new RunFolder(folder);
   const history = await run.readHistory();
   const expected = bestOf(history);
   if (expected === null) throw new Error(`${folder}: no epochs in history.jsonl after training`);
@@ -149,8 +162,8 @@ export async function runCell(folder: string, log: (line: string) => void = () =
   const bestEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, log });
   const finalEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, log });
   let posthoc: CellResult['posthoc'];
-  if (order.posthocTau !== undefined) {
-    const tau = order.posthocTau;
+  if (trained.posthocTau !== undefined) {
+    const tau = trained.posthocTau;
     const bestAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, posthocTau: tau, log });
     const finalAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, posthocTau: tau, log });
     posthoc = { tau, final: modelResult(history.at(-1)!.epoch, finalAdjusted), best: modelResult(bestEpoch, bestAdjusted) };

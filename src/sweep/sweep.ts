@@ -12,6 +12,7 @@ import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { lockOrOutwait, lockRunFolder, lockWhenFree, LockHeldError, OTHER_HOST_STALE_MS, type RunLock } from '../run/run-lock.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
+import { packKey, packsOf } from '../pack/pack-cells.js';
 import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
 import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
@@ -36,6 +37,8 @@ export interface SweepOptions {
   dataRoot: string;
   source?: SweepSource;
   jobs: number;
+  /** Cells trained together in one process as one graph (src/pack/), when they share a model, input and schedule; default 1. */
+  pack?: number;
   baseline: string;
   /** Stop the runs' processes when this process gets SIGINT or SIGTERM (the command line does). */
   stopOnSignal?: boolean;
@@ -170,17 +173,21 @@ function stopChildrenOnSignal(): void {
   }
 }
 
-/** Runs one cell as its own process (egtea sweep-cell), with its share of the cores. */
-function runChild(folder: string, threads: number): Promise<{ code: number; lastLine: string }> {
+/**
+ * Runs one cell as its own process (egtea sweep-cell), or several as one pack (egtea sweep-pack,
+ * which writes each cell's run.log itself), with its share of the cores.
+ */
+function runChild(folders: readonly string[], threads: number): Promise<{ code: number; lastLine: string }> {
+  const packed = folders.length > 1;
   return new Promise((resolve, reject) => {
-    void fs.open(path.join(folder, CELL_FILES.log), 'a').then((handle) => {
+    void fs.open(packed ? '/dev/null' : path.join(folders[0]!, CELL_FILES.log), 'a').then((handle) => {
       const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-      // The IPC channel closes when this process dies, however it dies: the cell stops with it (see egtea sweep-cell).
-      const child = spawn(process.execPath, [egteaBin(), 'sweep-cell', folder], { env, stdio: ['ignore', handle.fd, 'pipe', 'ipc'] });
+      // The IPC channel closes when this process dies, however it dies: the cells stop with it (see egtea sweep-cell).
+      const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], { env, stdio: ['ignore', handle.fd, 'pipe', 'ipc'] });
       children.add(child);
       let tail = '';
       child.stderr?.on('data', (chunk: Buffer) => {
-        void handle.write(chunk);
+        if (!packed) void handle.write(chunk);
         tail = (tail + chunk.toString()).slice(-2000);
       });
       child.on('error', (error) => void handle.close().then(() => reject(error)));
@@ -207,11 +214,23 @@ async function finishedResult(folder: string, cell: Cell, say: (line: string) =>
   }
 }
 
+function cellFolder(options: SweepOptions, cell: Cell): string {
+  return path.join(options.out, 'runs', cell.name);
+}
+
+/** The message a packed cell's log ends with when it failed (run-pack.ts), or null. */
+async function lastFailureLine(folder: string): Promise<string | null> {
+  const text = await fs.readFile(path.join(folder, CELL_FILES.log), 'utf8').catch(() => '');
+  return text.trim().split('\n').findLast((l) => l.startsWith('egtea: ')) ?? null;
+}
+
 /**
  * Runs a grid of losses x settings x seeds, each cell a run folder under <out>/runs, K at a time
- * as processes; finished cells are skipped and killed ones resume. With a shard, only its cells:
- * each is claimed (a lock in its folder) while it runs, so shards sharing the folder, and a retried
- * task of a killed one, never run a cell twice at once. Then summarises every cell of the grid.
+ * as processes (with --pack, up to that many cells that share a model, input and schedule in each
+ * process, trained as one graph: src/pack/); finished cells are skipped and killed ones resume.
+ * With a shard, only its cells: each is claimed (a lock in its folder) while it runs, so shards
+ * sharing the folder, and a retried task of a killed one, never run a cell twice at once. Then
+ * summarises every cell of the grid.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
@@ -248,13 +267,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   }
 }
 
-/** Runs the given cells, `jobs` at a time; a cell another process holds is come back to at the end, waiting for it. */
+/**
+ * Runs the given cells, `jobs` processes at a time, each process one cell or one pack of cells
+ * (--pack); a cell another process holds is come back to at the end, waiting for it.
+ */
 async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<{ failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
-  // The cores this process may run on (a Slurm allocation binds them) shared between the cells at once, unless
-  // TF_NUM_INTRAOP_THREADS gives each cell's (a container's CPU limit binds no cores: docs/sweeps.md).
-  const given = Number(environmentValue('TF_NUM_INTRAOP_THREADS'));
-  const threads = Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / options.jobs));
   if (options.stopOnSignal) stopChildrenOnSignal();
   const builds = new Map<string, Promise<void>>();
   // Shards building one image folder take turns (a lock beside it); the second finds the images written.
@@ -281,67 +299,98 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
   const progress = options.progress ? new Progress(`egtea ${options.command}: cells`, cells.length) : null;
   const say = (line: string) => (progress ? progress.log(line) : log(line));
   let done = 0;
-  const queue = [...cells];
-  const deferred: Cell[] = [];
-
-  /** One cell; 'held' when another process holds it and `wait` is false. */
-  const runOne = async (cell: Cell, wait: boolean): Promise<'held' | void> => {
-    const folder = path.join(options.out, 'runs', cell.name);
-    const started = Date.now();
-    if ((await finishedResult(folder, cell, say)) !== null) {
+  const unfinished: Cell[] = [];
+  for (const cell of cells) {
+    if ((await finishedResult(cellFolder(options, cell), cell, say)) === null) {
+      unfinished.push(cell);
+    } else {
       say(`[${++done}/${cells.length}] ${cell.name}: already finished`);
       progress?.tick('skipped');
-      return;
     }
-    await fs.mkdir(folder, { recursive: true });
-    const claimFile = path.join(folder, CELL_FILES.claim);
-    let claim: RunLock;
-    try {
-      claim = await lockRunFolder(claimFile, 'sweep', 'cell');
-    } catch (error) {
-      if (!(error instanceof LockHeldError)) throw error;
-      if (!wait) {
-        say(`${cell.name}: another process is running it (${error.holder.host}, pid ${error.holder.pid}); coming back to it after the other cells`);
-        return 'held';
+  }
+  const queue = packsOf(unfinished, options.pack ?? 1, (cell) => packKey(cell.pipeline));
+  // The cores this process may run on (a Slurm allocation binds them) shared between the processes at once (fewer
+  // than --jobs for a grid of one or two packs), unless TF_NUM_INTRAOP_THREADS gives each's (a container's CPU limit
+  // binds no cores: docs/sweeps.md).
+  const given = Number(environmentValue('TF_NUM_INTRAOP_THREADS'));
+  const threads = Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, Math.min(options.jobs, queue.length))));
+  const deferred: Cell[] = [];
+
+  /** Claims each cell of a unit; one another process holds is deferred (`wait` false) or waited for. */
+  const claimUnit = async (unit: readonly Cell[], wait: boolean): Promise<{ cell: Cell; claim: RunLock }[]> => {
+    const claimed: { cell: Cell; claim: RunLock }[] = [];
+    for (const cell of unit) {
+      const folder = cellFolder(options, cell);
+      await fs.mkdir(folder, { recursive: true });
+      const claimFile = path.join(folder, CELL_FILES.claim);
+      try {
+        claimed.push({ cell, claim: await lockRunFolder(claimFile, 'sweep', 'cell') });
+      } catch (error) {
+        if (!(error instanceof LockHeldError)) throw error;
+        if (!wait) {
+          say(`${cell.name}: another process is running it (${error.holder.host}, pid ${error.holder.pid}); coming back to it after the other cells`);
+          deferred.push(cell);
+          continue;
+        }
+        claimed.push({ cell, claim: await lockWhenFree(claimFile, 'sweep', 'cell') });
       }
-      claim = await lockWhenFree(claimFile, 'sweep', 'cell');
     }
+    return claimed;
+  };
+
+  /** One process: a cell, or a pack of cells trained as one graph. */
+  const runUnit = async (unit: readonly Cell[], wait: boolean): Promise<void> => {
+    const claimed = await claimUnit(unit, wait);
     try {
-      // Finished by the process that held it meanwhile? (A damaged result was told already.)
-      let result = await finishedResult(folder, cell, () => {});
-      if (result !== null) {
-        say(`[${++done}/${cells.length}] ${cell.name}: finished by another process`);
-        progress?.tick('skipped');
-        return;
+      const started = Date.now();
+      const torun: Cell[] = [];
+      for (const { cell } of claimed) {
+        // Finished by the process that held it meanwhile? (A damaged result was told already.)
+        if ((await finishedResult(cellFolder(options, cell), cell, () => {})) !== null) {
+          say(`[${++done}/${cells.length}] ${cell.name}: finished by another process`);
+          progress?.tick('skipped');
+          continue;
+        }
+        await ensureData(cell, say);
+        const posthoc = cell.variant.loss === 'ce' && options.grid.posthocTau !== undefined ? { posthocTau: options.grid.posthocTau } : {};
+        const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling, ...posthoc };
+        await writeFileAtomic(path.join(cellFolder(options, cell), CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
+        torun.push(cell);
       }
-      await ensureData(cell, say);
-      const posthoc = cell.variant.loss === 'ce' && options.grid.posthocTau !== undefined ? { posthocTau: options.grid.posthocTau } : {};
-      const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling, ...posthoc };
-      await writeFileAtomic(path.join(folder, CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
-      const child = await runChild(folder, threads);
-      result = await finishedResult(folder, cell, say);
-      if (child.code !== 0 || result === null) {
-        failed.push({ cell: cell.name, message: `${child.lastLine} (log: ${path.join(folder, CELL_FILES.log)})` });
-        say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${child.lastLine}`);
-        progress?.tick('failed');
-        return;
+      if (torun.length === 0) return;
+      const child = await runChild(torun.map((cell) => cellFolder(options, cell)), threads);
+      for (const cell of torun) {
+        const folder = cellFolder(options, cell);
+        const result = await finishedResult(folder, cell, say);
+        if ((child.code !== 0 && torun.length === 1) || result === null) {
+          // A packed cell's own message ends its log; the process's last line otherwise.
+          const message = (torun.length > 1 ? await lastFailureLine(folder) : null) ?? child.lastLine;
+          failed.push({ cell: cell.name, message: `${message} (log: ${path.join(folder, CELL_FILES.log)})` });
+          say(`[${++done}/${cells.length}] ${cell.name}: FAILED: ${message}`);
+          progress?.tick('failed');
+          continue;
+        }
+        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s${torun.length > 1 ? ` (packed with ${torun.length - 1} more)` : ''}`);
+        progress?.tick('done');
       }
-      say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s`);
-      progress?.tick('done');
     } finally {
-      await claim.release();
+      for (const { claim } of claimed) await claim.release();
     }
   };
   const worker = async () => {
     for (;;) {
       const fresh = queue.shift();
-      const cell = fresh ?? deferred.shift();
+      if (fresh !== undefined) {
+        await runUnit(fresh, false);
+        continue;
+      }
+      const cell = deferred.shift();
       if (cell === undefined) return;
-      if ((await runOne(cell, fresh === undefined)) === 'held') deferred.push(cell);
+      await runUnit([cell], true);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.jobs, cells.length) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, queue.length)) }, worker));
   } finally {
     progress?.finish();
   }

@@ -26,7 +26,7 @@ export interface GradientApplier {
   applyGradients(grads: tf.NamedTensorMap): void;
 }
 
-function graphInputsOf(part: object): tf.Tensor[] | null {
+export function graphInputsOf(part: object): tf.Tensor[] | null {
   const source = part as Partial<GraphInputs>;
   return typeof source.graphInputs === 'function' ? source.graphInputs() : null;
 }
@@ -79,7 +79,7 @@ export function accumulatedTrainStep(
 }
 
 /** Names what went non-finite from the packed [loss, gradient sums, value sums], or null. */
-function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | null {
+export function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | null {
   const loss = packed[0]!;
   if (!Number.isFinite(loss)) return `the loss is ${loss}`;
   const trainable = model.parameters.trainable();
@@ -99,7 +99,7 @@ function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): string | n
  * element is (NaN and Inf propagate; finite values overflow only far past divergence), and one
  * reduction per tensor, computed in the step, keeps the check cheap and inside a graph.
  */
-function updateFromMicroBatches(
+export function updateFromMicroBatches(
   model: ClipModel,
   optimizer: GradientApplier,
   loss: LossFunction,

@@ -95,7 +95,7 @@ export interface TrainResult {
 }
 
 /** The data a run trains and validates on. */
-interface RunData {
+export interface RunData {
   annotations: string;
   train: ClipRecord[];
   validation: ClipRecord[];
@@ -105,7 +105,7 @@ interface RunData {
 }
 
 /** Everything one run trains with, made once and disposed together. */
-interface Training {
+export interface Training {
   p: Pipeline;
   options: TrainOptions;
   folder: RunFolder;
@@ -146,7 +146,7 @@ async function importInit(model: ClipModel, file: string): Promise<ImportReport 
   return { ...report, file };
 }
 
-async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) => void): Promise<RunData> {
+export async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) => void): Promise<RunData> {
   const { annotations, dataset } = await loadPipelineDataset(p, dataRoot);
   if (dataset.missing.length > 0) {
     const first = dataset.missing[0]!;
@@ -173,7 +173,7 @@ async function loadRunData(p: Pipeline, dataRoot: string, log: (line: string) =>
  * Decides between resuming and starting afresh; returns the checkpoint to resume from (or
  * null, after clearing what an earlier run left). Results are never deleted without --restart.
  */
-async function openRunFolder(folder: RunFolder, options: TrainOptions, data: RunData): Promise<string | null> {
+export async function openRunFolder(folder: RunFolder, options: TrainOptions, data: RunData): Promise<string | null> {
   const p = options.pipeline;
   if (options.restart) {
     await folder.clear();
@@ -250,7 +250,7 @@ async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorde
   }
 }
 
-function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
+export function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
   let loss: ClassLoss;
@@ -286,7 +286,7 @@ function createTraining(options: TrainOptions, folder: RunFolder, data: RunData,
 }
 
 /** Where a run's training and validation batches come from. */
-interface RunSources {
+export interface RunSources {
   trainLoader: BatchSource;
   validationLoader: BatchSource;
   resident: ResidentClips[];
@@ -298,7 +298,7 @@ interface RunSources {
  * (src/data/resident-clips.ts) while the sets held fit loader.cacheMiB, training first; the
  * others are loaded every epoch. A data-parallel worker's loaders load only its share of each batch.
  */
-async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
+export async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
   const trainLoader = createPipelineLoader(p, data.train, 'train');
   const validationLoader = createPipelineLoader(p, data.validation, 'evaluate');
   if (worker !== undefined) {
@@ -333,7 +333,7 @@ async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker
   }
 }
 
-function disposeTraining(t: Training): void {
+export function disposeTraining(t: Training): void {
   for (const set of t.resident) set.dispose();
   t.graph?.dispose();
   t.validationGraph?.dispose();
@@ -357,9 +357,7 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
   const resumedAt = Date.now();
   let lastCheckpoint = Date.now();
   for await (const batch of t.trainLoader.batches(epoch, b)) {
-    // Random draws in the loss (EQL) come from one generator per batch, so a run resumed at
-    // any checkpoint draws what an uninterrupted one would.
-    t.loss.beginBatch({ epoch, batch: b, random: new SeededRandom(p.seed).fork(`loss/epoch/${epoch}/batch/${b}`) });
+    beginLossBatch(t, epoch, b);
     const value = trainStepOrStop(t, epoch, b + 1, batch.clips, batch.labels);
     // A worker's loss is the whole batch's (all-reduced), so it counts the whole batch.
     const clips = t.dataParallel ? globalBatchSize(t.trainLoader.records.length, t.trainLoader.options.batchSize, b) : batch.names.length;
@@ -378,6 +376,15 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
     t.options.onProgress?.({ phase: 'train', epoch, batch: b, batches, clips: batch.names.length });
   }
   return { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Tells the loss that batch `batch` (0-based) of `epoch` starts. Random draws in the loss (EQL)
+ * come from one generator per batch, so a run resumed at any checkpoint draws what an
+ * uninterrupted one would.
+ */
+export function beginLossBatch(t: Training, epoch: number, batch: number): void {
+  t.loss.beginBatch({ epoch, batch, random: new SeededRandom(t.p.seed).fork(`loss/epoch/${epoch}/batch/${batch}`) });
 }
 
 /** One optimisation step; a non-finite loss, gradient or value stops the run before anything is saved. */
@@ -402,7 +409,7 @@ function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Te
 }
 
 /** Where it diverged (`epoch 2, batch 3`), what is not finite, and what of the run that leaves unsaved. */
-function divergence(t: Training, at: string, what: string, unsaved: 'step' | 'epoch'): UserError {
+export function divergence(t: Training, at: string, what: string, unsaved: 'step' | 'epoch'): UserError {
   const source = t.options.pipelineSource ?? `pipeline ${t.p.name}`;
   const kept = t.lastCheckpoint === null ? 'no checkpoint was written yet' : `the last checkpoint (${t.lastCheckpoint}) is kept`;
   return new UserError(
@@ -426,7 +433,7 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   return groupedMetrics(metrics, groupDefinitions(t.data.trainingCounts, t.data.groups), ['majority', 'minority']);
 }
 
-async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
+export async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
   const save = () => saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
   // A data-parallel chief told to stop while it saves (another worker failed) saves first.
   await (t.dataParallel ? withTerminationDeferred(save) : save());
@@ -434,7 +441,7 @@ async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: Par
 }
 
 /** Ends an epoch: validation, the loss's update (CDB weights), the history line, then the checkpoint. */
-async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
+export async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
   const validationStarted = Date.now();
   const validation = await validate(t, epoch);
   const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));
@@ -456,7 +463,7 @@ async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): P
 }
 
 /** Loads the checkpoint (or the initial weights of a fresh run); returns the first epoch to train and any partial one. */
-async function resumeOrInit(t: Training, checkpoint: string | null, result: TrainResult): Promise<{ first: number; partial: PartialEpoch | null }> {
+export async function resumeOrInit(t: Training, checkpoint: string | null, result: TrainResult): Promise<{ first: number; partial: PartialEpoch | null }> {
   const { p, options, log } = t;
   if (checkpoint === null) {
     const init = options.init ?? p.model.init;

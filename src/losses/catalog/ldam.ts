@@ -30,18 +30,14 @@ export const ldam = defineLoss<'ldam', LdamSettings>({
     const { ldamScale, drwEpoch, reduction } = settings;
     // The epoch being trained, 0-based as drwEpoch is; 0 until beginBatch says otherwise.
     let epoch = 0;
-    return classLoss(
-      'ldam',
-      (labels, logits) => {
-        const reweight = drwEpoch !== null && epoch >= drwEpoch;
-        return ldamLoss(labels, logits, margins, ldamScale, reweight ? drwWeights : null, reduction);
-      },
-      {
+    const reweight = () => drwEpoch !== null && epoch >= drwEpoch;
+    return classLoss('ldam', (labels, logits) => ldamLoss(labels, logits, margins, ldamScale, reweight() ? drwWeights : null, reduction), {
         owned: [margins, drwWeights],
+        // The weights are read from the DRW epoch on: a graph step, keyed by what it reads, records the re-weighted loss anew.
+        reads: () => (reweight() ? [margins, drwWeights] : [margins]),
         beginBatch: (progress) => {
           epoch = progress.epoch - 1;
         },
-      },
-    );
+    });
   },
 });
