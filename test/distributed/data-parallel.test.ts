@@ -37,16 +37,17 @@ async function history(out: string): Promise<EpochRecord[]> {
 //    another order.
 describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow collectives', () => {
   it('2 workers: a killed worker stops the other with a message naming it; the same command resumes, to the weights of an uninterrupted run, and of one process accumulating both shards', async () => {
-    const single = path.join(work, 'single');
-    const singleGraph = path.join(work, 'single-graph');
-    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: single, graphStep: false });
-    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: singleGraph, graphStep: true });
-
     const pipelineFile = path.join(work, 'pipeline.json');
     await fs.writeFile(pipelineFile, JSON.stringify(distributedTestPipeline(2)));
     const trainCommand = (out: string) => ['--import', 'tsx', path.join(REPO, 'test', 'distributed', 'cli-entry.ts'), '--backend', 'tensorflow', 'train', '--pipeline', pipelineFile, '--data', dataRoot, '--out', out, '--workers', '2', '--checkpoint-minutes', '0'];
     const whole = path.join(work, 'whole');
-    const uninterrupted = await runNode(trainCommand(whole));
+    // The uninterrupted workers start up while this process trains the single-process runs.
+    const running = runNode(trainCommand(whole));
+    const single = path.join(work, 'single');
+    const singleGraph = path.join(work, 'single-graph');
+    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: single, graphStep: false });
+    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: singleGraph, graphStep: true });
+    const uninterrupted = await running;
     expect(uninterrupted.code, uninterrupted.stderr.slice(-3000)).toBe(0);
     expect(uninterrupted.stderr).toMatch(/training steps now run as one TensorFlow graph/);
 
