@@ -88,8 +88,10 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
     expect(worst).toBeLessThanOrEqual(noiseBound(floor));
     // The running statistics did move (so their combination across workers is tested).
     expect(moved).toBeGreaterThan(1e-3);
-    // CDB's weights exactly the single process's (every worker asserted it holds the chief's).
-    expect((await history(out)).map((r) => r.cdb)).toEqual((await history(single)).map((r) => r.cdb));
+    // CDB's weights exactly the uninterrupted run's (every worker asserted it holds the chief's).
+    // Not the single process's: they come from validation predictions, which a near-tie flips
+    // between legitimate orders (seen with EGTEA_KERNELS=0).
+    expect((await history(out)).map((r) => r.cdb)).toEqual((await history(whole)).map((r) => r.cdb));
     const [eagerLosses, graphLosses, resumedLosses] = (await Promise.all([single, singleGraph, out].map(async (o) => (await history(o)).map((r) => r.trainLoss)))) as [number[], number[], number[]];
     const lossFloor = Math.max(...eagerLosses.map((l, i) => Math.abs(l - graphLosses[i]!) / l));
     resumedLosses.forEach((l, i) => expect(Math.abs(l - eagerLosses[i]!) / eagerLosses[i]!, `epoch ${i + 1}`).toBeLessThanOrEqual(noiseBound(lossFloor)));
