@@ -5,7 +5,11 @@
 // compile the tfjs binding against it with node-gyp. Cached and idempotent.
 //
 // Options: --force (rebuild), --required (fail on errors), --gpu (the CUDA build of TensorFlow
-// and its NVIDIA libraries, bin/gpu-wheels.mjs), --dry-run (resolve the wheels, download nothing).
+// and its NVIDIA libraries, bin/gpu-wheels.mjs), --dry-run (resolve the wheels, download nothing),
+// --engine-dir <dir> (build the engine in a copy of the tfjs-node-gpu package at <dir>, made on
+// first use, and leave the project's own package as it is; egtea loads it when
+// EGTEA_NATIVE_PACKAGE=<dir>. <dir> must lie inside the project, whose node_modules give the
+// copy its dependencies).
 // Environment:
 //   EGTEA_TF_WHEEL       pip requirement of the wheel (default tensorflow-cpu==2.21.0, or
 //                        tensorflow==2.21.0 with --gpu)
@@ -29,6 +33,8 @@ const GPU_WHEEL = 'tensorflow==2.21.0';
 const gpu = process.argv.includes('--gpu');
 const dryRun = process.argv.includes('--dry-run');
 const python = process.env.PYTHON || 'python3';
+const engineDirAt = process.argv.indexOf('--engine-dir');
+const engineDir = engineDirAt > 0 ? process.argv[engineDirAt + 1] : undefined;
 const NAPI_VERSION = 8;
 // 2: the binding carries egtea's patch (bin/binding-patch).
 const STAMP_VERSION = 2;
@@ -73,6 +79,26 @@ function tfjsNodeDir() {
   }
 }
 
+/**
+ * The tfjs-node-gpu package the engine is built in: the installed one, or with --engine-dir a
+ * copy of its sources (not its build) at that folder.
+ */
+function enginePackageDir() {
+  const installed = tfjsNodeDir();
+  if (engineDir === undefined) return installed;
+  if (!engineDir || engineDir.startsWith('--')) fail('--engine-dir needs a folder');
+  const dir = path.resolve(engineDir);
+  if (path.resolve(installed) === dir || fs.realpathSync(installed) === dir) return installed;
+  if (!fs.existsSync(path.join(dir, 'package.json'))) {
+    if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) fail(`--engine-dir ${dir}: a folder that holds other things than a tfjs-node-gpu package; choose a new or empty one`);
+    const skip = new Set(['build', 'deps', 'lib', 'egtea-engine.json']);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const entry of fs.readdirSync(installed)) if (!skip.has(entry)) fs.cpSync(path.join(installed, entry), path.join(dir, entry), { recursive: true });
+    log(`copied ${installed} to ${dir} (the engine is built there; the installed package stays as it is)`);
+  }
+  return dir;
+}
+
 function bindingLoads(pkgDir) {
   // A child process, so a broken library cannot take this one down.
   const probe = `process.env.TF_CPP_MIN_LOG_LEVEL='3'; const b=require(${JSON.stringify(
@@ -112,7 +138,7 @@ function obtainWheel(cacheDir, spec) {
   const existing = fs.existsSync(wheelDir) ? fs.readdirSync(wheelDir).filter((f) => f.endsWith('.whl')) : [];
   if (existing.length > 0) return path.join(wheelDir, existing[0]);
   fs.mkdirSync(wheelDir, { recursive: true });
-  log(`downloading the TensorFlow wheel (${spec}) with pip; about 270 MB, once`);
+  log(`downloading the TensorFlow wheel (${spec}) with pip; about ${gpu ? 570 : 270} MB, once`);
   // The wheel for a fixed Python and platform: its libraries serve any local Python.
   const result = run(python, ['-m', 'pip', 'download', '--no-deps', ...WHEEL_TARGET, '-d', wheelDir, spec]);
   if (!result.ok) fail(`pip download ${spec} failed:\n${result.output.slice(-2000)}`);
@@ -246,7 +272,13 @@ function main() {
   }
   // The engine first: egtea's kernels are also built as TensorFlow ops against its libtensorflow.
   const libDir = installEngine(force);
-  buildKernels(force, libDir);
+  if (engineDir === undefined) {
+    buildKernels(force, libDir);
+  } else {
+    // The project's kernels serve every engine of one TensorFlow version: their TensorFlow ops
+    // bind, by soname, to the libtensorflow the engine loaded first.
+    log(`egtea kernels: the project's own build; load this engine with EGTEA_NATIVE_PACKAGE=${path.resolve(engineDir)}`);
+  }
 }
 
 /** Installs the native engine; returns the folder of its libtensorflow, or null without one. */
@@ -261,7 +293,7 @@ function installEngine(force) {
   }
   const spec = process.env.EGTEA_TF_WHEEL || (gpu ? GPU_WHEEL : DEFAULT_WHEEL);
   const cacheDir = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
-  const pkgDir = tfjsNodeDir();
+  const pkgDir = enginePackageDir();
   const stampFile = path.join(pkgDir, 'egtea-engine.json');
   const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, gpu, node: process.versions.modules, patch: PATCH_DIGEST };
   if (!force && fs.existsSync(stampFile)) {

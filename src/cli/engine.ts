@@ -20,7 +20,7 @@ export function registerEngineCommand(program: Command): void {
       emit(options.json, info, () =>
         [
           `backend            ${info.backend} (requested: ${info.requested})`,
-          `device             ${info.device}`,
+          `device             ${info.device}${info.gpuBuildOnCpu ? ' (the GPU build on its CPU device: EGTEA_GPU_BUILD_ON_CPU=1)' : ''}`,
           `TensorFlow         ${info.tensorflowVersion ?? 'not loaded'}${info.wheel ? ` (from ${info.wheel})` : ''}`,
           `TensorFlow.js      ${info.tfjsVersion}`,
           `grouped conv3d     ${info.implementations.groupedConv3d}`,
@@ -59,12 +59,13 @@ export function registerEngineCommand(program: Command): void {
     .option('--force', 'rebuild even when a working engine is installed', false)
     .option('--gpu', 'the CUDA build of TensorFlow and its NVIDIA libraries (from PyPI, into the cache; found without LD_LIBRARY_PATH)', false)
     .option('--dry-run', 'print the wheels an install would fetch (resolved from their metadata) and download nothing', false)
-    .action((options: { force: boolean; gpu: boolean; dryRun: boolean }) => {
+    .option('--engine-dir <dir>', 'build the engine in a copy of the tfjs-node-gpu package at <dir> (inside the project) and leave the installed one as it is; use it with EGTEA_NATIVE_PACKAGE=<dir>')
+    .action((options: { force: boolean; gpu: boolean; dryRun: boolean; engineDir?: string }) => {
       // The install's own variables are checked here (every command checks the others).
       const problems = environmentProblems({ install: true });
       if (problems.length > 0) throw new UserError(problems.join('\n'));
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
-      const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : [])];
+      const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : []), ...(options.engineDir ? ['--engine-dir', path.resolve(options.engineDir)] : [])];
       const result = spawnSync(process.execPath, [script, '--required', ...flags], { stdio: 'inherit' });
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });

@@ -87,10 +87,16 @@ export const ENVIRONMENT_VARIABLES = [
   },
   {
     name: 'EGTEA_NATIVE_PACKAGE',
-    effect: 'the package giving the native backend',
+    effect: 'the package giving the native backend: a package name, or the folder of an engine built with `engine install --engine-dir`',
     fallback: '`@tensorflow/tfjs-node-gpu`',
     readBy: ['src/engine/backend.ts'],
     check: packageName,
+  },
+  {
+    name: 'EGTEA_GPU_BUILD_ON_CPU',
+    effect: '`1`: let a GPU build (`engine install --gpu`) run on its CPU device where no GPU is usable, instead of stopping (to test the build); `0` or unset: stop',
+    fallback: 'a GPU build without a usable GPU stops with a message naming what did not load',
+    readBy: ['src/engine/backend.ts'],
   },
   {
     name: 'TF_ENABLE_ONEDNN_OPTS',

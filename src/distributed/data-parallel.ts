@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 import { CollectiveGroup, type WorkerRole } from './collectives.js';
@@ -45,6 +46,16 @@ export interface LocalStep {
 /** A worker's part of one global batch, and how its step joins the others'. */
 export interface StepShare {
   share: BatchShare;
+  /**
+   * What sets this worker's step apart from the others', as a tensor the step is fed (the caller
+   * disposes it): [1 on the chief, else 0; the micro-batches after this worker's]. Inside a graph
+   * step a JavaScript number becomes a constant, so each worker's graph would differ, and
+   * TensorFlow rounded the identical updates of the differing graphs differently (by an ulp, in
+   * some elements): the workers' weights drifted apart, and a resumed run, whose workers all
+   * load the chief's, trained differently from an uninterrupted one. Fed as an input, it leaves
+   * every worker the same graph.
+   */
+  role: tf.Tensor1D;
   /**
    * The gradients and loss of the whole batch (means over all its micro-batches, as one process
    * accumulating them computes), identical on every worker; assigns the running statistics their
@@ -98,20 +109,23 @@ export class DataParallelWorker {
 
   stepShare(n: number): StepShare {
     const share = this.share(n);
-    return { share, combine: (local) => this.combine(share, local) };
+    const role = tf.tensor1d([this.chief ? 1 : 0, share.partsAfter]);
+    return { share, role, combine: (local) => this.combine(share, role, local) };
   }
 
-  private combine(share: BatchShare, local: LocalStep): { gradients: tf.Tensor[]; loss: tf.Scalar } {
+  private combine(share: BatchShare, role: tf.Tensor1D, local: LocalStep): { gradients: tf.Tensor[]; loss: tf.Scalar } {
     const total = share.totalParts;
     const contributions = tf.tidy(() => {
+      const [chief, partsAfter] = tf.unstack(role) as [tf.Scalar, tf.Scalar];
       const gradients = local.variables.map((v, i) => (local.gradientSums ? tf.div(local.gradientSums[i]!, total) : tf.zerosLike(v)));
       const loss = local.lossTotal ? tf.div(local.lossTotal, total) : tf.scalar(0);
       const running = local.running.map((v) => {
         const start = local.runningStarts.get(v);
-        if (start === undefined) return this.chief ? tf.mul(v, 1) : tf.zerosLike(v);
+        // Not updated in the step: the chief's value, zeros from the others.
+        if (start === undefined) return tf.mul(v, chief);
         if (start.updates !== share.parts) throw new Error(`${v.name}: ${start.updates} running-statistics updates in ${share.parts} micro-batches`);
-        const own = tf.mul(tf.sub(v, tf.mul(start.start, start.decay ** start.updates)), start.decay ** share.partsAfter);
-        return this.chief ? tf.add(own, tf.mul(start.start, start.decay ** total)) : own;
+        const own = tf.mul(tf.sub(v, tf.mul(start.start, start.decay ** start.updates)), tf.pow(tf.scalar(start.decay), partsAfter));
+        return tf.add(own, tf.mul(start.start, tf.mul(chief, start.decay ** total)));
       });
       return [...gradients, loss, ...running];
     });
@@ -153,13 +167,34 @@ export class DataParallelWorker {
    * Stops every worker with one message when they do not hold the same `values` (the epoch they
    * resume from, CDB's weights): each sees every worker's values, compared exactly with the chief's.
    */
-  agree(what: string, values: readonly number[]): void {
+  agree(what: string, values: readonly number[], advice = ''): void {
     const all = this.group.gather(toHalfWords(values), this.task, INSTANCE_KEYS.check + this.checks++).map(fromHalfWords);
     const differing = all.map((row, k) => (row.every((v, i) => Object.is(v, all[0]![i]!)) ? -1 : k)).filter((k) => k >= 0);
     if (differing.length > 0) {
-      throw new UserError(`workers disagree on ${what}: task 0 has [${all[0]!.join(', ')}], ${differing.map((k) => `task ${k} has [${all[k]!.join(', ')}]`).join('; ')}`);
+      throw new UserError(`workers disagree on ${what}: task 0 has [${all[0]!.join(', ')}], ${differing.map((k) => `task ${k} has [${all[k]!.join(', ')}]`).join('; ')}${advice}`);
     }
   }
+
+  /**
+   * Stops every worker when their training state (`tensors`: weights, running statistics,
+   * momentum) is not bit for bit the chief's. Every worker applies the same all-reduced step
+   * through the same graph, so they can only drift apart through a defect; a drifted worker
+   * would train on other weights than those the chief checkpoints, and a resumed run (every
+   * worker loads the chief's) would then differ from an uninterrupted one.
+   */
+  agreeOnState(what: string, tensors: readonly tf.Tensor[]): void {
+    this.agree(what, [stateDigest(tensors)], ' (a digest of every weight, running statistic and momentum buffer). This is a defect of egtea, please report it; the last checkpoint holds the chief\'s state, and rerunning the same command resumes from it on every worker');
+  }
+}
+
+/** 48 bits of a SHA-256 of the tensors' bytes, as a number float64 holds exactly. */
+export function stateDigest(tensors: readonly tf.Tensor[]): number {
+  const hash = createHash('sha256');
+  for (const t of tensors) {
+    const data = t.dataSync();
+    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return hash.digest().readUIntBE(0, 6);
 }
 
 /** Each float64 as its four 16-bit words, which float32 (the collectives' type) holds exactly. */

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 import { resolveGroupedConvImpl } from './conv3d.js';
@@ -22,6 +23,8 @@ export interface EngineInfo {
   tensorflowVersion: string | null;
   /** The wheel libtensorflow came from, as recorded by `egtea engine install`. */
   wheel: string | null;
+  /** A GPU build (engine install --gpu) running on its CPU device, as EGTEA_GPU_BUILD_ON_CPU=1 allows. */
+  gpuBuildOnCpu: boolean;
   /** The grouped conv3d path `auto` takes here. */
   groupedConv3d: 'native' | 'kernel' | 'split-per-group';
   /** Whether training steps run as one TensorFlow function here (patched binding). */
@@ -48,6 +51,26 @@ function nativePackage(): string {
   return environmentValue('EGTEA_NATIVE_PACKAGE') ?? '@tensorflow/tfjs-node-gpu';
 }
 
+/**
+ * What to import for the native package: a package name as it is, a folder (an engine built
+ * with `egtea engine install --engine-dir`) as the file its package.json names.
+ */
+function nativeEntry(): string {
+  const name = nativePackage();
+  if (!path.isAbsolute(name) && !name.startsWith('.')) return name;
+  return pathToFileURL(createRequire(import.meta.url).resolve(path.resolve(name))).href;
+}
+
+/** The folder of the native package, or null when it is not installed. */
+function nativePackageDir(): string | null {
+  const name = nativePackage();
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve(path.isAbsolute(name) || name.startsWith('.') ? path.join(path.resolve(name), 'package.json') : `${name}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
 let nativeLoad: Promise<string | null> | null = null;
 let nativeError = '';
 
@@ -59,7 +82,7 @@ function loadNative(): Promise<string | null> {
     // their gradients) run about twice as fast here. A user's own setting wins.
     process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
     preloadGpuLibraries(installStamp());
-    const { error, captured } = await withCapturedStderr(() => import(nativePackage()));
+    const { error, captured } = await withCapturedStderr(() => import(nativeEntry()));
     if (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       const details = captured.trim() ? `; TensorFlow said: ${captured.trim().split('\n').slice(-3).join(' | ')}` : '';
@@ -82,13 +105,21 @@ interface InstallStamp {
 }
 
 function installStamp(): InstallStamp {
+  const dir = nativePackageDir();
+  if (dir === null) return {};
   try {
-    const require = createRequire(import.meta.url);
-    const dir = path.dirname(require.resolve('@tensorflow/tfjs-node-gpu/package.json'));
     return JSON.parse(fs.readFileSync(path.join(dir, 'egtea-engine.json'), 'utf8')) as InstallStamp;
   } catch {
     return {};
   }
+}
+
+/** Set to 1: a GPU build (engine install --gpu) may run on the CPU, as asked, rather than stop. */
+function gpuBuildOnCpuAllowed(): boolean {
+  const value = environmentValue('EGTEA_GPU_BUILD_ON_CPU');
+  if (value === undefined || value === '0') return false;
+  if (value === '1') return true;
+  throw new UserError(`EGTEA_GPU_BUILD_ON_CPU=${value}: use 1 (let the GPU build run on the CPU) or 0`);
 }
 
 // The CUDA driver's library comes with the NVIDIA driver, not from the wheels.
@@ -118,7 +149,8 @@ function gpuMissingError(): UserError {
       : `every library loaded, but TensorFlow found no usable GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES=${environmentValue('CUDA_VISIBLE_DEVICES') ?? '(unset)'})`;
   return new UserError(
     `the engine was installed for a GPU (egtea engine install --gpu) but TensorFlow runs on the CPU: ${why}. ` +
-      `To run on the CPU on purpose, install the CPU build: npx egtea engine install --force`,
+      'To run on the CPU on purpose, install the CPU build (npx egtea engine install --force), ' +
+      'or set EGTEA_GPU_BUILD_ON_CPU=1 to run this GPU build on its CPU device (to test the build on a machine without a GPU)',
   );
 }
 
@@ -152,7 +184,8 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
   // egtea's kernels become TensorFlow ops now, before any graph that names them is imported.
   if (backend === 'tensorflow') kernelOpsAvailable();
   const stamp = backend === 'tensorflow' ? installStamp() : {};
-  if (stamp.gpu && bindingDevice() !== 'gpu') throw gpuMissingError();
+  const gpuBuildOnCpu = Boolean(stamp.gpu) && bindingDevice() !== 'gpu';
+  if (gpuBuildOnCpu && !gpuBuildOnCpuAllowed()) throw gpuMissingError();
   const implementations = currentImplementations();
   active = {
     backend,
@@ -161,6 +194,7 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
     tfjsVersion: tf.version_core,
     tensorflowVersion,
     wheel: stamp.wheel ?? null,
+    gpuBuildOnCpu,
     groupedConv3d: resolveGroupedConvImpl('auto'),
     graphSteps: implementations.graphSteps,
     implementations,

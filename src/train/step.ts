@@ -66,10 +66,13 @@ export function accumulatedTrainStep(
   // the same steps, or their collectives would pair up wrongly.
   const asGraph = graph !== undefined && optimizerInputs !== null && lossInputs !== null;
   const batchMarker = asGraph && share ? tf.zeros([share.share.batchClips]) : null;
-  const [packed] = asGraph
-    ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...(batchMarker ? [batchMarker] : [])], body)
-    : body();
-  batchMarker?.dispose();
+  const shareInputs = share ? [share.role, ...(batchMarker ? [batchMarker] : [])] : [];
+  let packed: tf.Tensor | undefined;
+  try {
+    [packed] = asGraph ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...shareInputs], body) : body();
+  } finally {
+    tf.dispose(shareInputs);
+  }
   // One read per step, after the update, so nothing inside the step waits on JavaScript.
   const values = packed!.dataSync();
   packed!.dispose();

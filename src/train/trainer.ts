@@ -442,6 +442,7 @@ export async function writeCheckpoint(t: Training, finishedEpoch: number, partia
 
 /** Ends an epoch: validation, the loss's update (CDB weights), the history line, then the checkpoint. */
 export async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
+  t.dataParallel?.agreeOnState(`the training state after epoch ${epoch}`, [...t.model.parameters.list().map((p) => p.variable), ...t.optimizer.state().values()]);
   const validationStarted = Date.now();
   const validation = await validate(t, epoch);
   const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));

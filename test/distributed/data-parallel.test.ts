@@ -7,6 +7,7 @@ import { nativeBackend } from '../../src/engine/native-backend.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { train, type EpochRecord } from '../../src/train/trainer.js';
 import { temporaryFolder } from '../helpers.js';
+import { noiseBound } from '../noise-floor.js';
 import { smallSyntheticDataset } from '../synthetic-data.js';
 import { distributedTestPipeline } from './test-pipeline.js';
 import { REPO, runNode } from './spawn-workers.js';
@@ -22,20 +23,36 @@ async function history(out: string): Promise<EpochRecord[]> {
   return (await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
 }
 
-// One scenario covers the issue's two goals in the time of one run (the test budget is tight):
-// `train --workers 2` is killed mid-epoch, the same command resumes, and after 2 epochs the
-// weights are those of one process accumulating the two shards as micro-batches.
-// Op by op: its few steps would all be recordings (all-reduce.test.ts runs a collective inside
-// a graph step).
+// One scenario covers the issue's goals in the time of a few short runs (the test budget is
+// tight): `train --workers 2` is killed mid-epoch, the same command resumes, and after 2 epochs
+// (4 steps) the weights are
+//  - bit for bit those of an uninterrupted `train --workers 2`. Every worker runs the same
+//    graph step on the same all-reduced numbers, so they hold the same weights; a resumed run,
+//    whose workers all load the chief's checkpoint, then trains exactly as the uninterrupted
+//    one. (When each worker's step held its own role as constants, their graphs differed,
+//    TensorFlow rounded their identical updates differently and the workers drifted apart.)
+//  - those of one process accumulating the two shards as micro-batches, within the noise
+//    floor: the same single-process run as one graph and op by op differs by rounding alone
+//    (fused kernels, another op order), and the workers' sum of two micro-batch means is just
+//    another order.
 describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow collectives', () => {
-  it('2 workers: a killed worker stops the other with a message naming it; the same command resumes; the weights match one process accumulating both shards', async () => {
-    const single = path.join(work, 'single');
-    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: single, graphStep: false });
-
+  it('2 workers: a killed worker stops the other with a message naming it; the same command resumes, to the weights of an uninterrupted run, and of one process accumulating both shards', async () => {
     const pipelineFile = path.join(work, 'pipeline.json');
     await fs.writeFile(pipelineFile, JSON.stringify(distributedTestPipeline(2)));
+    const trainCommand = (out: string) => ['--import', 'tsx', path.join(REPO, 'test', 'distributed', 'cli-entry.ts'), '--backend', 'tensorflow', 'train', '--pipeline', pipelineFile, '--data', dataRoot, '--out', out, '--workers', '2', '--checkpoint-minutes', '0'];
+    const whole = path.join(work, 'whole');
+    // The uninterrupted workers start up while this process trains the single-process runs.
+    const running = runNode(trainCommand(whole));
+    const single = path.join(work, 'single');
+    const singleGraph = path.join(work, 'single-graph');
+    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: single, graphStep: false });
+    await train({ pipeline: distributedTestPipeline(2), dataRoot, out: singleGraph, graphStep: true });
+    const uninterrupted = await running;
+    expect(uninterrupted.code, uninterrupted.stderr.slice(-3000)).toBe(0);
+    expect(uninterrupted.stderr).toMatch(/training steps now run as one TensorFlow graph/);
+
     const out = path.join(work, 'parallel');
-    const command = ['--import', 'tsx', path.join(REPO, 'test', 'distributed', 'cli-entry.ts'), '--backend', 'tensorflow', 'train', '--pipeline', pipelineFile, '--data', dataRoot, '--out', out, '--workers', '2', '--checkpoint-minutes', '0', '--no-graph-step'];
+    const command = trainCommand(out);
     const supervisor = spawn(process.execPath, command, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let workerPid = 0;
@@ -43,8 +60,10 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
     readline.createInterface({ input: supervisor.stderr! }).on('line', (line) => {
       lines.push(line);
       workerPid ||= Number(/^worker 1: pid (\d+)/.exec(line)?.[1] ?? 0);
-      // Mid-epoch: after the chief trained (and checkpointed) the first of the epoch's two batches.
-      if (killedAt === 0 && line.startsWith('epoch 1/2: batch 1/2')) {
+      // Mid-epoch 2, after the chief trained (and checkpointed) its first batch: 3 steps in, so
+      // workers that had drifted apart would resume from the chief's state and part from the
+      // uninterrupted run (the first step has nothing to drift from).
+      if (killedAt === 0 && line.startsWith('epoch 2/2: batch 1/2')) {
         killedAt = Date.now();
         process.kill(workerPid, 'SIGKILL');
       }
@@ -59,19 +78,26 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
 
     const rerun = await runNode(command);
     expect(rerun.code, rerun.stderr.slice(-3000)).toBe(0);
-    expect(rerun.stderr, rerun.stderr).toMatch(/resuming epoch 1 after batch 1 from /);
+    expect(rerun.stderr, rerun.stderr).toMatch(/resuming epoch 2 after batch 1 from /);
 
-    const [a, b] = await Promise.all([single, out].map((o) => readSafetensors(path.join(o, 'model.safetensors'))));
-    const { worst, moved } = compareWeights(a!, b!);
-    console.log(`worst relative difference: ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(1e-5);
+    const [eager, graph, resumed, reference] = await Promise.all([single, singleGraph, out, whole].map((o) => readSafetensors(path.join(o, 'model.safetensors'))));
+    expect(compareWeights(reference!, resumed!).worst).toBe(0);
+    const floor = compareWeights(eager!, graph!).worst;
+    const { worst, moved } = compareWeights(eager!, reference!);
+    console.log(`2 workers against 1 process: ${worst.toExponential(2)}; 1 process as a graph against op by op (the noise floor): ${floor.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(noiseBound(floor));
     // The running statistics did move (so their combination across workers is tested).
     expect(moved).toBeGreaterThan(1e-3);
-    // CDB's weights exactly the single process's (every worker asserted it holds the chief's).
-    expect((await history(out)).map((r) => r.cdb)).toEqual((await history(single)).map((r) => r.cdb));
-    expect((await history(out)).map((r) => r.trainLoss)).toEqual((await history(single)).map((r) => expect.closeTo(r.trainLoss, 5)));
+    // CDB's weights exactly the uninterrupted run's (every worker asserted it holds the chief's).
+    // Not the single process's: they come from validation predictions, which a near-tie flips
+    // between legitimate orders (seen with EGTEA_KERNELS=0).
+    expect((await history(out)).map((r) => r.cdb)).toEqual((await history(whole)).map((r) => r.cdb));
+    const [eagerLosses, graphLosses, resumedLosses] = (await Promise.all([single, singleGraph, out].map(async (o) => (await history(o)).map((r) => r.trainLoss)))) as [number[], number[], number[]];
+    const lossFloor = Math.max(...eagerLosses.map((l, i) => Math.abs(l - graphLosses[i]!) / l));
+    resumedLosses.forEach((l, i) => expect(Math.abs(l - eagerLosses[i]!) / eagerLosses[i]!, `epoch ${i + 1}`).toBeLessThanOrEqual(noiseBound(lossFloor)));
   });
 });
+
 
 type Weights = Map<string, { data: ArrayLike<number> }>;
 

@@ -15,8 +15,7 @@ describe('backend selection', () => {
     expect(activeEngine()?.tensorflowVersion).toMatch(/^2\.\d+/);
   });
 
-  it("has egtea's kernels built unless skipped", () => {
-    if (process.env.EGTEA_SKIP_KERNELS === '1') return;
+  it.skipIf(process.env.EGTEA_SKIP_KERNELS === '1' || process.env.EGTEA_KERNELS === '0')("has egtea's kernels built unless skipped (EGTEA_SKIP_KERNELS=1) or turned off (EGTEA_KERNELS=0)", () => {
     expect(kernelsAvailable()).toBe(true);
   });
 
