@@ -75,9 +75,9 @@ export { evaluateModel } from './eval/evaluate.js';
 /** The backend: native TensorFlow (GPU, CPU) or pure JS, and what is active. */
 export { selectBackend, activeEngine, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type EngineInfo } from './engine/backend.js';
 /** 3D convolution, grouped included, on the fastest path available. */
-export { conv3d, resolveGroupedConvImpl, type Conv3dSpec } from './engine/conv3d.js';
+export { conv3d, type Conv3dSpec } from './engine/conv3d.js';
 /** Forces one grouped-convolution path (kernel, per-group split or TensorFlow's). */
-export { setGroupedConvImpl, type GroupedConvImpl } from './engine/grouped-conv3d.js';
+export { resolveGroupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from './engine/dispatch.js';
 /** Bias add with an activation, as one native op. */
 export { biasActivation, type Activation } from './engine/bias-activation.js';
 /** Softmax cross-entropy per sample, as one native op. */

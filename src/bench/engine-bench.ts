@@ -2,7 +2,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
 import { bindingDevice } from '../engine/dispatch.js';
-import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
+import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/dispatch.js';
 import { GraphStep, type GraphStepState } from '../engine/graph/graph-step.js';
 import { kernelsAvailable } from '../engine/kernels.js';
 import { createLoss } from '../losses/create-loss.js';

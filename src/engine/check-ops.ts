@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNorm } from './batch-norm-kernel.js';
 import { conv3d, type Conv3dSpec } from './conv3d.js';
 import { currentImplementations, type Device } from './dispatch.js';
-import type { GroupedConvImpl } from './grouped-conv3d.js';
+import type { GroupedConvImpl } from './dispatch.js';
 import { maxPool3d } from './max-pool.js';
 import { nativeTrainingBatchNorm } from './tensorflow-batch-norm.js';
 

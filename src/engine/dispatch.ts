@@ -1,5 +1,5 @@
 import { kernelOpsAvailable } from './kernel-ops.js';
-import { kernelsAvailable } from './kernels.js';
+import { kernelsAvailable, kernelsSuspended } from './kernels.js';
 import { nativeBackend } from './native-backend.js';
 
 /** Where TensorFlow places the tensors: `null` on the pure-JS backend. */
@@ -84,4 +84,33 @@ export function currentFacts(): EngineFacts {
 /** The implementations the current process uses. */
 export function currentImplementations(): Implementations {
   return chooseImplementations(currentFacts());
+}
+
+/**
+ * The grouped Conv3D implementation chooseImplementations picks, or one forced (benchmarks, tests):
+ * - `native`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
+ * - `kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
+ * - `split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
+ */
+export type GroupedConvImpl = 'auto' | 'native' | 'kernel' | 'split-per-group';
+
+let preferredImpl: GroupedConvImpl = 'auto';
+
+/** Forces one implementation everywhere ('auto': the one chooseImplementations picks for the device). */
+export function setGroupedConvImpl(impl: GroupedConvImpl): void {
+  preferredImpl = impl;
+}
+
+export function groupedConvImpl(): GroupedConvImpl {
+  return preferredImpl;
+}
+
+/** The grouped implementation `auto` resolves to here: TensorFlow's (GPU), egtea's kernel, or the split. */
+export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
+  // A step being recorded keeps to TensorFlow ops (kernels.ts: withoutKernels): egtea's kernel
+  // is one when registered as a TensorFlow op (kernel-ops.ts).
+  if (impl === 'kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'split-per-group';
+  if (impl !== 'auto') return impl;
+  const chosen = currentImplementations().groupedConv3d;
+  return chosen === 'tensorflow-conv3d' ? 'native' : chosen === 'egtea-kernel' ? 'kernel' : 'split-per-group';
 }

@@ -5,7 +5,7 @@ import { nativeTrainingBatchNorm } from '../engine/tensorflow-batch-norm.js';
 import { fusedBatchNorm } from '../engine/batch-norm-kernel.js';
 import { currentImplementations } from '../engine/dispatch.js';
 import { matMul } from '../engine/mat-mul.js';
-import type { Triple } from '../engine/grouped-conv3d.js';
+import type { Triple } from '../engine/conv-size.js';
 import type { ForwardContext } from './context.js';
 import type { FlattenedMapLayout, Parameters } from './parameters.js';
 

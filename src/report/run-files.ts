@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RunEvaluation } from '../eval/evaluate-run.js';
+import { readHistory, type EpochRecord } from '../run/history.js';
 import { RunFolder, type EvaluationSplit, type RunInfo } from '../run/run-folder.js';
-import type { EpochRecord } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';
 
 /** What a report shows of one run folder (read through the run folder's owner). */
@@ -13,17 +13,6 @@ export interface ReportedRun {
   info: RunInfo;
   history: EpochRecord[];
   evaluations: Partial<Record<EvaluationSplit, RunEvaluation>>;
-}
-
-/** The epochs of a run, each checked for what the charts read. */
-export async function readHistory(folder: RunFolder): Promise<EpochRecord[]> {
-  const records = await folder.readHistory<EpochRecord>();
-  records.forEach((record, i) => {
-    if (typeof record.trainLoss !== 'number' || !record.validation) {
-      throw new UserError(`${folder.historyFile}:${i + 1}: not an epoch record (epoch, trainLoss, validation)`);
-    }
-  });
-  return records;
 }
 
 async function readEvaluation(file: string, classCount: number): Promise<RunEvaluation | undefined> {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/files.js';
 import type { Cell } from './grid.js';
 import { readCellResult, type CellResult, type ModelResult } from './run-cell.js';
+import type { SweepSource } from './source.js';
 import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
-import type { SweepSource } from './sweep.js';
 
 export const MODELS = ['final', 'best'] as const;
 export type ModelKind = (typeof MODELS)[number];

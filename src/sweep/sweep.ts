@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkImages, importImages, type ImageDataset, type ImportImagesOptions } from '../data/images/import-images.js';
-import type { ClassPair } from '../data/images/class-pair.js';
+import { checkImages, importImages, type ImportImagesOptions } from '../data/images/import-images.js';
 import type { Pipeline } from '../train/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
@@ -11,16 +10,8 @@ import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { CELL_FILES, readCellResult, type CellOrder } from './run-cell.js';
+import type { SweepSource } from './source.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
-
-/** How a sweep builds each cell's images from public files (egtea images). */
-export interface SweepSource {
-  dataset: ImageDataset;
-  dir: string;
-  classes?: ClassPair;
-  /** mnist-imbalanced: images per split instead of the paper's 5000 / 500 / 800 (a scaled protocol). */
-  sizes?: { trainingImages: number; validationPerClass: number; testPerClass: number };
-}
 
 export interface SweepOptions {
   /** The command that owns the folder ('sweep', 'paper table1', ...): another one's folder is refused. */

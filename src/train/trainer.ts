@@ -10,17 +10,17 @@ import { globalBatchSize, microBatchSizes } from '../distributed/shard.js';
 import { evaluateSharded, shardedLoader } from '../distributed/validation.js';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { evaluateModel } from '../eval/evaluate.js';
-import { groupedMetrics, type GroupedMetrics } from '../eval/grouped-metrics.js';
+import { groupedMetrics } from '../eval/grouped-metrics.js';
 import { lossSetup } from '../config/loss-config.js';
 import { createLoss, type ClassLoss } from '../losses/create-loss.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
-import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';
 import { percent } from '../report/metrics-table.js';
-import { logEpoch } from '../report/tensorboard.js';
+import type { EpochRecord, EvaluationSummary } from '../run/history.js';
 import { RunFolder, type RunInfo } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/run-lock.js';
+import { logEpoch } from '../run/tensorboard.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
 import { SeededRandom } from '../util/random.js';
@@ -31,6 +31,7 @@ import { Sgd } from './sgd.js';
 import { accumulatedTrainStep, NonFiniteStepError } from './step.js';
 
 export type { RunInfo } from '../run/run-folder.js';
+export type { EpochRecord, EvaluationSummary } from '../run/history.js';
 
 export interface TrainOptions {
   pipeline: Pipeline;
@@ -65,21 +66,6 @@ export interface TrainOptions {
    * writes the run folder. The folder must be the same (shared) on every worker.
    */
   dataParallel?: DataParallelWorker;
-}
-
-/** Metrics of one validation: every class, each class group, and per class. */
-export type EvaluationSummary = GroupedMetrics;
-
-/** One line of history.jsonl. */
-export interface EpochRecord {
-  epoch: number;
-  seed: number;
-  learningRate: number;
-  trainLoss: number;
-  seconds: number;
-  validation: EvaluationSummary;
-  /** The CDB weights the next epoch trains with (null for other losses). */
-  cdb: EpochUpdate | null;
 }
 
 export interface TrainResult {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEvents, encodeEvents, maskedCrc32c } from '../../src/report/tfrecord.js';
+import { decodeEvents, encodeEvents, maskedCrc32c } from '../../src/run/tfrecord.js';
 import { train, type EpochRecord, type RunInfo } from '../../src/train/trainer.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 

@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RunFolder } from '../run/run-folder.js';
-import type { EpochRecord } from '../train/trainer.js';
-import { readHistory } from './run-files.js';
+import { readHistory, type EpochRecord } from './history.js';
+import { RunFolder } from './run-folder.js';
 import { encodeEvents, type ScalarEvent } from './tfrecord.js';
 
 /** A tag part made of letters, digits, '.', '-' and '_' (TensorBoard groups tags by '/'). */
