@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compareRuns } from '../eval/compare-runs.js';
 import type { EvaluationSplit } from '../eval/evaluate-run.js';
-import { percent as pct } from '../report/metrics-table.js';
+import { percent as pct } from '../metrics/metrics-table.js';
 import { parseChoice } from './options.js';
 import { emit, table } from './output.js';
 

@@ -7,7 +7,7 @@ import { selectBackend } from '../engine/backend.js';
 import { evaluateRun } from '../eval/evaluate-run.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { train } from '../train/trainer.js';
-import { groupedMetricsTable } from '../report/metrics-table.js';
+import { groupedMetricsTable } from '../metrics/metrics-table.js';
 import { RunFolder } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';

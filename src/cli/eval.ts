@@ -3,7 +3,7 @@ import { selectBackend } from '../engine/backend.js';
 import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '../eval/evaluate-run.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
-import { groupedMetricsTable } from '../report/metrics-table.js';
+import { groupedMetricsTable } from '../metrics/metrics-table.js';
 import { PhasedProgress } from '../util/progress.js';
 import { emit } from './output.js';
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
-import type { EnvironmentName } from '../config/environment.js';
+import type { EnvironmentName } from '../util/environment.js';
 import { UserError } from '../util/errors.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';

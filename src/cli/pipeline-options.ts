@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { PipelineOverrides } from '../config/overrides.js';
-import { PIPELINE_NAMES } from '../config/resolve-pipeline.js';
+import { PIPELINE_NAMES } from './resolve-pipeline.js';
 import { LOSS_NAMES } from '../losses/create-loss.js';
-import { MODEL_INITIALIZERS } from '../train/pipeline.js';
+import { MODEL_INITIALIZERS } from '../config/pipeline.js';
 import { collect, parseChoice, parseNonNegativeNumber, parsePositiveInt, parseSeed, parseTau } from './options.js';
 
 /** What the pipeline options below give a command's action. */

@@ -13,7 +13,7 @@ import type { SweepSource } from '../sweep/source.js';
 import { runSweep } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseChoiceList, parsePositiveInt, parseTau } from './options.js';
-import { resolvePipeline } from '../config/resolve-pipeline.js';
+import { resolvePipeline } from './resolve-pipeline.js';
 import { emit, log } from './output.js';
 
 interface SweepCommandOptions {

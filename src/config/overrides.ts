@@ -1,5 +1,5 @@
 import type { LossName } from '../losses/create-loss.js';
-import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
+import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from './pipeline.js';
 import { UserError } from '../util/errors.js';
 import type { CdbLossConfig } from './loss-config.js';
 import { leafKeys, optionName, setByKey } from './schema.js';

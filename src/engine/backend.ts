@@ -7,7 +7,7 @@ import { UserError } from '../util/errors.js';
 import { bindingDevice, currentImplementations, resolveGroupedConvImpl, type Device, type Implementations } from './dispatch.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
 import { KERNEL_ADDON_PATH, loadKernels, withCapturedStderr } from './kernels.js';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

@@ -5,12 +5,12 @@ import { fileDigest, RunFolder, type EvaluationSplit, type RunInfo } from '../ru
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
-import { evaluateModel, type EvaluationProgress } from './evaluate.js';
-import { groupedMetrics, type GroupedMetrics, type GroupName } from './grouped-metrics.js';
-import type { ClassificationMetrics } from './metrics.js';
+import { evaluateModel, type EvaluationProgress } from '../metrics/evaluate.js';
+import { groupedMetrics, type GroupedMetrics, type GroupName } from '../metrics/grouped-metrics.js';
+import type { ClassificationMetrics } from '../metrics/metrics.js';
 import type { SavedClassResults } from './report-file.js';
 
-export { GROUP_NAMES, type GroupName } from './grouped-metrics.js';
+export { GROUP_NAMES, type GroupName } from '../metrics/grouped-metrics.js';
 export type { EvaluationSplit } from '../run/run-folder.js';
 
 /** A saved evaluation (eval-<split>.json in the run folder); `perClass` is what `egtea weights --from` reads. */

@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.js';
 import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
-import { percent } from './metrics-table.js';
+import { percent } from '../metrics/metrics-table.js';
 import { figure, type RenderedChart } from './figure.js';
 import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
 import { readReportedRun, type ReportedRun } from './run-files.js';

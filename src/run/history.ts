@@ -1,4 +1,4 @@
-import type { GroupedMetrics } from '../eval/grouped-metrics.js';
+import type { GroupedMetrics } from '../metrics/grouped-metrics.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
 import { UserError } from '../util/errors.js';
 import type { RunFolder } from './run-folder.js';

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
 import type { ClassGroups } from '../data/class-groups.js';
-import { validatePipeline, type Pipeline } from '../train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 

@@ -1,5 +1,5 @@
 import type { LossName } from '../losses/create-loss.js';
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { DATASET_BUILD_KEYS, setPipelineValue, type DatasetBuildKey, type SetArgument, type SetValue } from './set-argument.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { checkImages, importImages, type ImportImagesOptions } from '../data/images/import-images.js';
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';

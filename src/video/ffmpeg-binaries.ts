@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import ffmpeg from 'fluent-ffmpeg';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 
 export interface FfmpegBinaries {
   ffmpeg: string;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
+import { resolvePipeline } from '../../src/cli/resolve-pipeline.js';
 import { egtea } from '../cli/run-cli.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-config-cli-'));

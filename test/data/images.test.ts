@@ -13,7 +13,7 @@ import { readCifar } from '../../src/data/images/cifar-binary.js';
 import { importImages, type ImportImagesResult } from '../../src/data/images/import-images.js';
 import { readMnist } from '../../src/data/images/mnist-idx.js';
 import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from '../../src/data/images/mnist-package.js';
-import { validatePipeline } from '../../src/train/pipeline.js';
+import { validatePipeline } from '../../src/config/pipeline.js';
 import { train } from '../../src/train/trainer.js';
 import { ClipLoader } from '../../src/data/clip-loader.js';
 import { cifarRecord, writeCifar10Source, writeImagenetLtSource, writeMnistSource } from '../image-sources.js';

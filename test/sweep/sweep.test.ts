@@ -7,7 +7,7 @@ import type { RunEvaluation } from '../../src/eval/evaluate-run.js';
 import type { CellOrder, CellResult } from '../../src/sweep/run-cell.js';
 import { parseSetArgument } from '../../src/sweep/set-argument.js';
 import { runSweep, type SweepOptions } from '../../src/sweep/sweep.js';
-import { validatePipeline } from '../../src/train/pipeline.js';
+import { validatePipeline } from '../../src/config/pipeline.js';
 import { writeMnistSource } from '../image-sources.js';
 
 // A tiny real grid: 2 losses x 2 seeds on a made-up MNIST source, one epoch each, run as the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import egtea from '../../pipelines/egtea.js';
 import { PIPELINES } from '../../pipelines/index.js';
-import { learningRateAt, validatePipeline, type Pipeline } from '../../src/train/pipeline.js';
+import { learningRateAt, validatePipeline, type Pipeline } from '../../src/config/pipeline.js';
 
 describe('pipelines', () => {
   it('the EGTEA pipeline carries the paper setting', () => {

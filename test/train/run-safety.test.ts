@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { microBatches, train } from '../../src/train/trainer.js';
-import type { Pipeline } from '../../src/train/pipeline.js';
+import type { Pipeline } from '../../src/config/pipeline.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 
 let dataRoot: string;

@@ -7,7 +7,7 @@ import synth from '../../pipelines/synth.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/presets.js';
 import { exportTorchStateDict } from '../../src/models/torch-weights.js';
-import type { Pipeline } from '../../src/train/pipeline.js';
+import type { Pipeline } from '../../src/config/pipeline.js';
 import { train, type EpochRecord } from '../../src/train/trainer.js';
 import { smallPipeline, smallSyntheticDataset } from '../synthetic-data.js';
 

@@ -1,6 +1,6 @@
-import type { GroupMetrics } from '../eval/grouped-metrics.js';
-import type { SummaryMetrics } from '../eval/metrics.js';
-import { table } from './table.js';
+import type { GroupMetrics } from './grouped-metrics.js';
+import type { SummaryMetrics } from './metrics.js';
+import { table } from '../util/table.js';
 
 /** A fraction as a percentage (one decimal unless told); '-' when nothing was measured. */
 export function percent(value: number | null | undefined, unit = '', digits = 1): string {

@@ -1,6 +1,5 @@
 import type { ClassGroups } from '../data/class-groups.js';
-import { summarize, type MetricsAccumulator, type SummaryMetrics } from './metrics.js';
-import type { ClassResult } from './report-file.js';
+import { summarize, type ClassResult, type MetricsAccumulator, type SummaryMetrics } from './metrics.js';
 
 export const GROUP_NAMES = ['majority', 'minority'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];

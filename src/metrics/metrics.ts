@@ -1,4 +1,11 @@
-import type { ClassResult } from './report-file.js';
+/** One class in a saved evaluation report. Accuracy of a class = its recall; null when it had no samples. */
+export interface ClassResult {
+  index: number;
+  name: string;
+  support: number;
+  accuracy: number | null;
+  precision: number | null;
+}
 
 /** Accuracy and macro recall/precision over a set of classes (null when nothing was measured). */
 export interface SummaryMetrics {

@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PIPELINES } from '../../pipelines/index.js';
-import { validatePipeline, type Pipeline } from '../train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
-import { upgradeLegacyPipeline } from './legacy-pipeline.js';
-import { nearestName } from './nearest-name.js';
+import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
+import { nearestName } from '../config/nearest-name.js';
 
 /** Built-in recipe names, for help texts. */
 export const PIPELINE_NAMES: readonly string[] = Object.keys(PIPELINES);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENVIRONMENT_VARIABLES, environmentTable, environmentValue } from '../../src/config/environment.js';
+import { ENVIRONMENT_VARIABLES, environmentTable, environmentValue } from '../../src/util/environment.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -25,7 +25,7 @@ describe('environment variables: one list', () => {
       }
     }
     const unlisted = [...read].filter(([name]) => !listed.has(name));
-    expect(unlisted, 'variables read but missing from src/config/environment.ts').toEqual([]);
+    expect(unlisted, 'variables read but missing from src/util/environment.ts').toEqual([]);
     expect(read.size).toBeGreaterThan(10);
   });
 
