@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import synth from '../../pipelines/synth.js';
 import { applyOverrides } from '../config/overrides.js';
-import { selectBackend } from '../engine/backend.js';
 import { evaluateRun } from '../eval/evaluate-run.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { train } from '../train/trainer.js';
@@ -36,7 +35,6 @@ export function registerDemoCommand(program: Command): void {
     .option('--epochs <n>', "override the synth pipeline's epochs", parsePositiveInt)
     .option('--json', 'print one JSON document (the test evaluation)', false)
     .action(async (options: DemoOptions) => {
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       const jobs = os.availableParallelism();
       // Each step skips what an earlier run of the demo finished.
       log(`demo 1/4: synthesising ${options.clips} clips into ${path.join(options.data, 'synth')}`);

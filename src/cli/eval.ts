@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { selectBackend } from '../engine/backend.js';
 import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '../eval/evaluate-run.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice } from './options.js';
@@ -37,7 +36,6 @@ export function registerEvalCommand(program: Command): void {
     .option('--json', 'print one JSON document', false)
     .action(async (options: EvalOptions) => {
       const groups = parseGroups(options.groups);
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       // The bar (or a line at every tenth) opens with the first batch, when the count is known.
       const progress = new PhasedProgress('clips');
       let evaluation;

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { selectBackend } from '../engine/backend.js';
 import { clipFromTorch } from '../engine/layout.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readPth } from '../io/pth.js';
@@ -19,7 +18,6 @@ const shape = (dims: number[]) => `[${dims.join(', ')}]`;
 
 export function registerModelCommand(program: Command): void {
   const model = program.command('model').description('inspect models and check converted checkpoints');
-  const backend = () => program.opts<{ backend?: string }>().backend;
 
   model
     .command('info')
@@ -30,7 +28,6 @@ export function registerModelCommand(program: Command): void {
     .option('--size <s>', 'frame height and width (default 224 for 3D-ResNeXt)', parsePositiveInt)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { arch: string; classes: number; frames?: number; size?: number; json: boolean }) => {
-      await selectBackend(backend());
       const m = createModel({ arch: options.arch, numClasses: options.classes, frames: options.frames, size: options.size });
       const [t, h, w, c] = m.inputShape;
       const context = countingContext();
@@ -71,8 +68,7 @@ export function registerModelCommand(program: Command): void {
       const tensors = await readPth(file);
       let match: (StateDictMatch & { arch: string; classes: number; fileClasses: number | null }) | null = null;
       if (options.arch !== undefined) {
-        await selectBackend(backend());
-        // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
+          // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
         const probe = createModel({ arch: options.arch, numClasses: 1, channels: options.channels, size: options.size });
         const headName = `${probe.headPrefix}.weight`;
         probe.parameters.dispose();
@@ -113,7 +109,6 @@ export function registerModelCommand(program: Command): void {
     .option('--blocks <list>', '3D-ResNeXt only: blocks per stage, for a smaller member (e.g. 1,1,1,1)', parseNumberList)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { arch: string; init: string; case: string; blocks?: number[]; json: boolean }) => {
-      await selectBackend(backend());
       const weights = await readWeightsFile(options.init);
       const reference = await readSafetensors(options.case);
       const input = reference.get('input');

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { PIPELINES } from '../../pipelines/index.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
-import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/create-loss.js';
 import { lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runCell } from '../sweep/run-cell.js';
@@ -98,7 +97,6 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-cell <folder>', { hidden: true })
     .description('train and evaluate one cell of a sweep (started by egtea sweep)')
     .action(async (folder: string) => {
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       await runCell(folder, log);
     });
 }

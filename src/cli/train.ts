@@ -7,7 +7,6 @@ import { checkTask, readClusterFile } from '../distributed/cluster.js';
 import { enableCollectives } from '../distributed/collectives.js';
 import { DataParallelWorker, workerAccumulation } from '../distributed/data-parallel.js';
 import { launchWorkers } from '../distributed/launcher.js';
-import { selectBackend } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
 import { RunFolder } from '../run/run-folder.js';
 import { train } from '../train/trainer.js';
@@ -66,7 +65,6 @@ export function registerTrainCommand(program: Command): void {
       }
       if (options.task !== undefined && options.cluster === undefined) throw new UserError('--task needs --cluster (the file listing every worker)');
       const cluster = options.cluster === undefined ? null : await readClusterFile(options.cluster);
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       let dataParallel: DataParallelWorker | undefined;
       if (cluster !== null) {
         const role = { addresses: cluster.workers, task: checkTask(options.task, cluster, options.cluster!), timeoutSeconds: options.collectiveTimeout };
