@@ -32,7 +32,7 @@ function commandPath(command: Command): string {
 }
 
 /** Whether a command about to run needs the backend, given its parsed options. */
-export function runsOnEngine(command: Command): boolean {
+function runsOnEngine(command: Command): boolean {
   return ENGINE_COMMANDS[commandPath(command)]?.(command.opts()) ?? false;
 }
 

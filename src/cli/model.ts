@@ -113,8 +113,8 @@ export function registerModelCommand(program: Command): void {
       const reference = await readSafetensors(options.case);
       const input = reference.get('input');
       const logits = reference.get('logits');
-      if (!input || input.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
-      if (!logits || logits.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
+      if (input?.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
+      if (logits?.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
       const [, channels, frames, size] = input.shape as [number, number, number, number, number];
       if (options.blocks && (!options.arch.startsWith('resnext3d-') || options.blocks.length !== 4 || !options.blocks.every((b) => Number.isInteger(b) && b > 0))) {
         throw new UserError('--blocks takes four positive block counts, for a resnext3d architecture');

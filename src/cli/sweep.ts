@@ -43,12 +43,12 @@ export function parseSeeds(value: string): number[] {
   return numbers;
 }
 
-export function parseTaus(value: string): (number | 'dynamic')[] {
+function parseTaus(value: string): (number | 'dynamic')[] {
   return value.split(',').map((t) => parseTau(t.trim()));
 }
 
 /** What a sweep prints: the protocol and the test-error grid of the final and best models. */
-export function sweepText(summary: SweepSummary, out: string): string {
+function sweepText(summary: SweepSummary, out: string): string {
   return [
     ...summary.protocol,
     '',

@@ -15,7 +15,7 @@ export interface PipelineOverrides extends Omit<CdbLossConfig, 'name'> {
 }
 
 /** The pipeline key each override sets, in the order they apply (the loss's name before its settings). */
-export const OVERRIDE_KEYS: { readonly [K in Exclude<keyof PipelineOverrides, 'set'>]-?: string } = {
+const OVERRIDE_KEYS: { readonly [K in Exclude<keyof PipelineOverrides, 'set'>]-?: string } = {
   loss: 'loss.name',
   tau: 'loss.tau',
   tauRule: 'loss.tauRule',

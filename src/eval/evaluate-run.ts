@@ -35,7 +35,7 @@ export async function readRunInfo(run: string): Promise<RunInfo> {
 }
 
 /** Refuses weights holding NaN or Inf (a diverged run), naming the file and the first such tensor. */
-export function checkFiniteWeights(tensors: Map<string, StoredTensor>, file: string): void {
+function checkFiniteWeights(tensors: Map<string, StoredTensor>, file: string): void {
   const bad: string[] = [];
   for (const [name, tensor] of tensors) {
     const data = tensor.data;

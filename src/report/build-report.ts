@@ -53,7 +53,7 @@ function resultTables(runs: ReportedRun[]): string {
     ],
     evaluated.map((e) => [name(e), percent(group(e, 'majority')?.macroRecall), percent(group(e, 'majority')?.macroPrecision), percent(group(e, 'minority')?.macroRecall), percent(group(e, 'minority')?.macroPrecision)]),
   );
-  return overall + '\n' + byGroup;
+  return `${overall}\n${byGroup}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { encodeEvents, type ScalarEvent } from './tfrecord.js';
 const tagPart = (name: string) => name.replace(/[^\w.-]+/g, '_');
 
 /** The scalars of one epoch, under TensorBoard tags. */
-export function epochScalars(record: EpochRecord, classes: readonly string[]): { tag: string; value: number }[] {
+function epochScalars(record: EpochRecord, classes: readonly string[]): { tag: string; value: number }[] {
   const scalars: { tag: string; value: number }[] = [
     { tag: 'train/loss', value: record.trainLoss },
     { tag: 'train/learning_rate', value: record.learningRate },

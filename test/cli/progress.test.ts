@@ -12,6 +12,7 @@ import { egtea } from './run-cli.js';
 // (util-linux script) a live bar. --json keeps stdout to one JSON document.
 
 const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape codes a terminal bar writes
 const TERMINAL_CONTROL = /\r|\x1b\[/;
 
 let work: string;

@@ -4,7 +4,7 @@ import { shapeInference, type InferredOutput, type ShapeGraphHandle } from '../k
 import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';
 import { addGraphFunction, functionCallAttrs } from './function-call.js';
-import { type GraphAttrValue, type GraphNode } from './graph-def.js';
+import type { GraphAttrValue, GraphNode } from './graph-def.js';
 import { kernelOpOutputs } from './kernel-op-shapes.js';
 import { decodeOpDef, groupInputsByArgument, inferInputAttrs, type OpDefSummary } from './op-def.js';
 
