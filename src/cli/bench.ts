@@ -38,7 +38,7 @@ export function registerBenchCommand(program: Command): void {
             return `${name} step: ${s.mode === 'graph' ? `one TensorFlow graph (${s.nodes} nodes)` : s.mode === 'eager' ? `op by op (${s.reason})` : 'still recording'}`;
           }),
           'grouped conv3d implementations (bottleneck fwd+bwd, op by op):',
-          ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(16)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
+          ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(27)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
         ].join('\n'),
       );
     });

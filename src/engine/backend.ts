@@ -22,7 +22,7 @@ export interface EngineInfo {
   /** The wheel libtensorflow came from, as recorded by `egtea engine install`. */
   wheel: string | null;
   /** The grouped conv3d path `auto` takes here. */
-  groupedConv3d: 'native' | 'kernel' | 'split-per-group';
+  groupedConv3d: Implementations['groupedConv3d'];
   /** Whether training steps run as one TensorFlow function here (patched binding). */
   graphSteps: boolean;
   /** What src/engine/dispatch.ts chooses for each op with several implementations. */

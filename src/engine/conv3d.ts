@@ -23,8 +23,8 @@ export function conv3d(x: tf.Tensor5D, filter: tf.Tensor5D, spec: Conv3dSpec, im
   const { kernel, stride, padding, groups } = spec;
   checkGroupedShapes(x, filter, groups);
   if (groups === 1 && kernel.every((v) => v === 1) && padding.every((p) => p === 0)) return pointwiseConv3d(x, filter, stride);
-  const resolved = groups === 1 ? 'native' : resolveGroupedConvImpl(impl);
-  if (resolved === 'kernel') return kernelGroupedConv3d(x, filter, stride, padding, groups);
+  const resolved = groups === 1 ? 'tensorflow-conv3d' : resolveGroupedConvImpl(impl);
+  if (resolved === 'egtea-kernel') return kernelGroupedConv3d(x, filter, stride, padding, groups);
   const isSame = kernel.every((k, i) => stride[i] === 1 && k % 2 === 1 && padding[i] === (k - 1) / 2);
   if (isSame) return groupedConv3d(x, filter, stride, 'same', groups, resolved);
   if (padding.every((p) => p === 0)) return groupedConv3d(x, filter, stride, 'valid', groups, resolved);

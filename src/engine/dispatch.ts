@@ -88,11 +88,11 @@ export function currentImplementations(): Implementations {
 
 /**
  * The grouped Conv3D implementation chooseImplementations picks, or one forced (benchmarks, tests):
- * - `native`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
- * - `kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
- * - `split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
+ * - `tensorflow-conv3d`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
+ * - `egtea-kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
+ * - `tensorflow-split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
  */
-export type GroupedConvImpl = 'auto' | 'native' | 'kernel' | 'split-per-group';
+export type GroupedConvImpl = 'auto' | Implementations['groupedConv3d'];
 
 let preferredImpl: GroupedConvImpl = 'auto';
 
@@ -109,8 +109,6 @@ export function groupedConvImpl(): GroupedConvImpl {
 export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
   // A step being recorded keeps to TensorFlow ops (kernels.ts: withoutKernels): egtea's kernel
   // is one when registered as a TensorFlow op (kernel-ops.ts).
-  if (impl === 'kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'split-per-group';
-  if (impl !== 'auto') return impl;
-  const chosen = currentImplementations().groupedConv3d;
-  return chosen === 'tensorflow-conv3d' ? 'native' : chosen === 'egtea-kernel' ? 'kernel' : 'split-per-group';
+  if (impl === 'egtea-kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'tensorflow-split-per-group';
+  return impl === 'auto' ? currentImplementations().groupedConv3d : impl;
 }

@@ -82,8 +82,8 @@ export function groupedConv3d(
 ): tf.Tensor5D {
   checkGroupedShapes(x, filter, groups);
   if (groups === 1) return tf.conv3d(x, filter, strides, padding);
-  if (impl === 'kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
+  if (impl === 'egtea-kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
   // 'auto' on a CPU with egtea's kernel still splits here: the kernel goes through conv3d().
-  if (resolveGroupedConvImpl(impl) === 'native') return nativeGroupedConv3d(x, filter, strides, padding);
+  if (resolveGroupedConvImpl(impl) === 'tensorflow-conv3d') return nativeGroupedConv3d(x, filter, strides, padding);
   return splitGroupedConv3d(x, filter, strides, padding, groups);
 }

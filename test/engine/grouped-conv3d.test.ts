@@ -18,10 +18,10 @@ const get = (name: string) => {
 };
 
 const impls: { impl: GroupedConvImpl; available: boolean }[] = [
-  { impl: 'split-per-group', available: true },
-  { impl: 'kernel', available: kernelsAvailable() },
+  { impl: 'tensorflow-split-per-group', available: true },
+  { impl: 'egtea-kernel', available: kernelsAvailable() },
   // TensorFlow has a grouped Conv3D on GPU (cuDNN) only.
-  { impl: 'native', available: bindingDevice() === 'gpu' },
+  { impl: 'tensorflow-conv3d', available: bindingDevice() === 'gpu' },
 ];
 
 describe.each(impls)('grouped conv3d ($impl)', ({ impl, available }) => {
