@@ -1,27 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Whole runs: training, ffmpeg, the built command and the built package. Everything else is a
-// unit test of seconds (`npm run test:unit`).
-const END_TO_END = [
-  'test/cli/**/*.test.ts',
-  'test/video/**/*.test.ts',
-  'test/package/**/*.test.ts',
-  'test/train/trainer.test.ts',
-  'test/train/run-safety.test.ts',
-  'test/train/schedule-resume.test.ts',
-  'test/train/memory.test.ts',
-  'test/config/command-line.test.ts',
-  'test/models/resnext3d.test.ts',
-  'test/report/report-browser.test.ts',
-  'test/report/tensorboard.test.ts',
-  'test/data/clip-loader.test.ts',
-  'test/data/images.test.ts',
-  'test/sweep/sweep.test.ts',
-  'test/sweep/sweep-cli.test.ts',
-  'test/sweep/sweep-shards.test.ts',
-  'test/pack/packed-sweep.test.ts',
-  'test/engine/gpu-build.test.ts',
-];
+// test/e2e/: whole runs (training, ffmpeg, the built command and the built package). Everything
+// else is a unit test of seconds (`npm run test:unit`).
+const END_TO_END = ['test/e2e/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -1,5 +1,5 @@
 import { imageClipDataset } from '../src/data/images/write-image-clips.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 import cifar100Lt from './cifar100-lt.js';
 
 /**

@@ -1,5 +1,5 @@
 import { DEFAULT_TRANSFORM } from '../src/data/transforms.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 
 /**
  * EGTEA Gaze+ verbs (19 classes, split 1) as the CDB paper trains them. Where each setting

@@ -1,5 +1,5 @@
 import { imageClipDataset } from '../src/data/images/write-image-clips.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 import mnistImbalanced from './mnist-imbalanced.js';
 
 /**

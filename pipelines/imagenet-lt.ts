@@ -1,6 +1,6 @@
 import { imageClipDataset } from '../src/data/images/write-image-clips.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/data/transforms.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 
 /**
  * ImageNet-LT (`egtea images --dataset imagenet-lt --source IMAGENET --lists LISTS`) with the

@@ -1,4 +1,4 @@
-import type { Pipeline } from '../src/train/pipeline.js';
+import type { Pipeline } from '../src/config/pipeline.js';
 import cifar10Lt from './cifar10-lt.js';
 import cifar100Lt from './cifar100-lt.js';
 import egtea from './egtea.js';

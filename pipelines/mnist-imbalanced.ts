@@ -1,5 +1,5 @@
 import { imageClipDataset } from '../src/data/images/write-image-clips.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 
 /**
  * Imbalanced MNIST as the CDB paper (after L2RW) trains it: 4 against 9 with 9 the majority

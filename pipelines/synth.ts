@@ -1,5 +1,5 @@
 import { DEFAULT_TRANSFORM } from '../src/data/transforms.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 
 /**
  * The built-in EGTEA-like data (`egtea synth`, then `egtea prepare`) on a CPU: the same

@@ -61,23 +61,23 @@ export { Sgd, type SgdOptions } from './train/sgd.js';
 /** A whole pipeline run as `egtea train` does: validation per epoch, CDB updates, checkpoints, resume. */
 export { train, type TrainOptions, type TrainResult, type EpochRecord, type EvaluationSummary } from './train/trainer.js';
 /** A recipe's checks and its learning-rate schedule. */
-export { validatePipeline, learningRateAt, type Pipeline } from './train/pipeline.js';
+export { validatePipeline, learningRateAt, type Pipeline } from './config/pipeline.js';
 /** Seeded random numbers keyed by purpose. */
 export { SeededRandom } from './util/random.js';
 
 // ---- Evaluation ----
 /** Top-1, top-5, per-class and macro recall/precision, overall and by class group. */
-export { MetricsAccumulator, summarize, type ClassificationMetrics, type SummaryMetrics } from './eval/metrics.js';
+export { MetricsAccumulator, summarize, type ClassificationMetrics, type SummaryMetrics } from './metrics/metrics.js';
 /** A model evaluated on a split's clips. */
-export { evaluateModel } from './eval/evaluate.js';
+export { evaluateModel } from './metrics/evaluate.js';
 
 // ---- Engine ----
 /** The backend: native TensorFlow (GPU, CPU) or pure JS, and what is active. */
 export { selectBackend, activeEngine, parseBackendChoice, BACKEND_CHOICES, type BackendChoice, type EngineInfo } from './engine/backend.js';
 /** 3D convolution, grouped included, on the fastest path available. */
-export { conv3d, resolveGroupedConvImpl, type Conv3dSpec } from './engine/conv3d.js';
+export { conv3d, type Conv3dSpec } from './engine/conv3d.js';
 /** Forces one grouped-convolution path (kernel, per-group split or TensorFlow's). */
-export { setGroupedConvImpl, type GroupedConvImpl } from './engine/grouped-conv3d.js';
+export { resolveGroupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from './engine/dispatch.js';
 /** Bias add with an activation, as one native op. */
 export { biasActivation, type Activation } from './engine/bias-activation.js';
 /** Softmax cross-entropy per sample, as one native op. */

@@ -62,7 +62,7 @@ export async function writeCifar10Source(dir: string, perClass: { train: number;
   const test: Buffer[] = [];
   for (let n = 0; n < perClass.test; n++) for (let c = 0; c < 10; c++) test.push(cifarRecord(c, colour(c)));
   await fs.writeFile(path.join(dir, 'test_batch.bin'), Buffer.concat(test));
-  await fs.writeFile(path.join(dir, 'batches.meta.txt'), ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].join('\n') + '\n');
+  await fs.writeFile(path.join(dir, 'batches.meta.txt'), `${['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].join('\n')}\n`);
 }
 
 /**
@@ -86,7 +86,7 @@ export async function writeImagenetLtSource(root: string, perClass: { train: num
       }
     }
   }
-  await fs.writeFile(path.join(root, 'ImageNet_LT_train.txt'), lists.train.join('\n') + '\n');
-  await fs.writeFile(path.join(root, 'ImageNet_LT_val.txt'), lists.val.join('\n') + '\n');
-  await fs.writeFile(path.join(root, 'ImageNet_LT_test.txt'), lists.test.join('\n') + '\n');
+  await fs.writeFile(path.join(root, 'ImageNet_LT_train.txt'), `${lists.train.join('\n')}\n`);
+  await fs.writeFile(path.join(root, 'ImageNet_LT_val.txt'), `${lists.val.join('\n')}\n`);
+  await fs.writeFile(path.join(root, 'ImageNet_LT_test.txt'), `${lists.test.join('\n')}\n`);
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { referencePython } from '../src/config/environment.js';
+import { referencePython } from '../src/util/environment.js';
 import { SHARED, skipWithoutShared, temporaryFolder } from './helpers.js';
 
 /** Whether python3 can import torch here (the reference needs it; CI installs it). */

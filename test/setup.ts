@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { environmentValue } from '../src/config/environment.js';
+import { environmentValue } from '../src/util/environment.js';
 import { selectBackend } from '../src/engine/backend.js';
 import { setKernelsEnabled } from '../src/engine/kernels.js';
 import { removeTemporaryFolders } from './helpers.js';

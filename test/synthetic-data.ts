@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import synth from '../pipelines/synth.js';
-import { validatePipeline, type Pipeline } from '../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../src/config/pipeline.js';
 import { DEFAULT_FRAME_OPTIONS, type FrameExtractionOptions } from '../src/video/extract-frames.js';
 import { prepareFrames } from '../src/video/prepare.js';
 import { synthesize, type SynthOptions } from '../src/video/synth/synthesize.js';

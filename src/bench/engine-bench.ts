@@ -2,7 +2,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
 import { bindingDevice } from '../engine/dispatch.js';
-import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/grouped-conv3d.js';
+import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/dispatch.js';
 import { GraphStep, type GraphStepState } from '../engine/graph/graph-step.js';
 import { kernelsAvailable } from '../engine/kernels.js';
 import { createLoss } from '../losses/registry.js';
@@ -107,10 +107,10 @@ function bottleneckCase(impl: GroupedConvImpl, graph?: GraphStep): Case {
 
 /** Times each grouped-conv path once on the bottleneck; the fastest is the one compared. */
 function groupedConvPaths(reps: number): { paths: EngineBenchResult['groupedConv3d']; fastest: GroupedConvImpl } {
-  const impls: GroupedConvImpl[] = ['native', 'kernel', 'split-per-group'];
+  const impls: GroupedConvImpl[] = ['tensorflow-conv3d', 'egtea-kernel', 'tensorflow-split-per-group'];
   const paths = impls.map((impl) => {
-    if (impl === 'native' && bindingDevice() !== 'gpu') return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
-    if (impl === 'kernel' && !kernelsAvailable()) return { impl, ms: null, note: 'not built: run egtea engine install' };
+    if (impl === 'tensorflow-conv3d' && bindingDevice() !== 'gpu') return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
+    if (impl === 'egtea-kernel' && !kernelsAvailable()) return { impl, ms: null, note: 'not built: run egtea engine install' };
     const c = bottleneckCase(impl);
     try {
       return { impl, ms: timeMs(c.step, 2, reps) };

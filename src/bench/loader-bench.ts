@@ -11,7 +11,7 @@ import { readManifest } from '../data/manifest.js';
 import { prepareFrames } from '../video/prepare.js';
 import { DEFAULT_FRAME_OPTIONS } from '../video/extract-frames.js';
 import { benchDataset } from './bench-data.js';
-import { referencePython } from '../config/environment.js';
+import { referencePython } from '../util/environment.js';
 
 export interface LoaderBenchResult {
   clips: number;

@@ -19,7 +19,7 @@ import { createLoss } from '../losses/registry.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import { createModel } from '../models/presets.js';
 import { median } from './reference.js';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 
 const [reps = 2, frames = 10, size = 224] = process.argv.slice(2, 5).map(Number);
 const [mode = 'graph', file = ''] = process.argv.slice(5);

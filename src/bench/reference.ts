@@ -3,7 +3,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
-import { referencePython } from '../config/environment.js';
+import { referencePython } from '../util/environment.js';
 
 /** Runs a Python reference under bench/ and parses the JSON document it prints. */
 export function runPythonReference(script: string, args: string[]): Record<string, unknown> {

@@ -7,13 +7,12 @@ import { runSweepBench } from '../bench/sweep-bench.js';
 import { runWorkersBench } from '../bench/workers-bench.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import path from 'node:path';
-import { selectBackend } from '../engine/backend.js';
+import { selectedEngine } from './backend-hook.js';
 import { coresOption, parseChoiceList, parsePositiveInt } from './options.js';
 import { emit, table } from './output.js';
 
 export function registerBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks, each against its reference in the same run');
-  const backend = () => program.opts<{ backend?: string }>().backend;
 
   bench
     .command('engine')
@@ -24,7 +23,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--no-graph-step', 'run both cases op by op instead of as one recorded TensorFlow graph (as train runs its steps by default)')
     .option('--json', 'print one JSON document', false)
     .action(async (options: { lenetSteps: number; blockReps: number; rounds: number; graphStep: boolean; json: boolean }) => {
-      const engine = await selectBackend(backend());
+      const engine = selectedEngine();
       process.stderr.write(`${options.rounds} rounds of turns, PyTorch then egtea...\n`);
       const result = await runEngineBench(engine, options);
       emit(options.json, result, () =>
@@ -39,7 +38,7 @@ export function registerBenchCommand(program: Command): void {
             return `${name} step: ${s.mode === 'graph' ? `one TensorFlow graph (${s.nodes} nodes)` : s.mode === 'eager' ? `op by op (${s.reason})` : 'still recording'}`;
           }),
           'grouped conv3d implementations (bottleneck fwd+bwd, op by op):',
-          ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(16)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
+          ...result.groupedConv3d.map((g) => `  ${g.impl.padEnd(27)} ${g.ms === null ? `n/a: ${g.note}` : `${g.ms.toFixed(1)} ms`}`),
         ].join('\n'),
       );
     });
@@ -61,7 +60,6 @@ export function registerBenchCommand(program: Command): void {
     .option('--only-pack', 'only the packed comparison', false)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { source: string; classes: ClassPair; epochs: number; repeats: number; gridEpochs: number; gridRepeats: number; pack: number; packSeeds: number; packJobs: number; packRepeats: number; gpuTflops: number; onlyPack: boolean; json: boolean }) => {
-      await selectBackend(backend());
       const pack = { pack: options.pack, seeds: options.packSeeds, jobs: options.packJobs, repeats: options.packRepeats, gpuTflops: options.gpuTflops };
       const r = await runSweepBench({ ...options, pack, log: (line) => process.stderr.write(`${line}\n`) });
       const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -201,7 +199,6 @@ export function registerBenchCommand(program: Command): void {
     .option('--data <dir>', 'where the benchmark dataset is made and kept', path.join('data', 'bench'))
     .option('--json', 'print one JSON document', false)
     .action(async (options: { clips: number; concurrency: number; data: string; json: boolean }) => {
-      await selectBackend(backend());
       const r = await runLoaderBench({ root: options.data, clips: options.clips, concurrency: options.concurrency });
       emit(options.json, r, () =>
         [

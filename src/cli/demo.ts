@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import synth from '../../pipelines/synth.js';
 import { applyOverrides } from '../config/overrides.js';
-import { selectBackend } from '../engine/backend.js';
 import { compareRuns } from '../eval/compare-runs.js';
 import { evaluateRun } from '../eval/evaluate-run.js';
 import type { LossName } from '../losses/registry.js';
@@ -41,7 +40,6 @@ export function registerDemoCommand(program: Command): void {
     .option('--epochs <n>', "override the synth pipeline's epochs", parsePositiveInt)
     .option('--json', 'print one JSON document (the comparison, as egtea compare --json)', false)
     .action(async (options: DemoOptions) => {
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       const jobs = os.availableParallelism();
       const steps = 3 + DEMO_LOSSES.length;
       // Each step skips what an earlier run of the demo finished.

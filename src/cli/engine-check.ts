@@ -52,7 +52,7 @@ function seconds(since: number): number {
 }
 
 /** One training step of the model as a TensorFlow function against the eager step from the same state. */
-export function checkStep(options: StepCheckOptions): StepAgreement {
+function checkStep(options: StepCheckOptions): StepAgreement {
   const { arch, batch, frames, size } = options;
   const numClasses = 19;
   const model = createModel({ arch, numClasses, frames, size, seed: 0 });

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { environmentProblems } from '../config/environment.js';
-import { selectBackend } from '../engine/backend.js';
+import { environmentProblems } from '../util/environment.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
+import { selectedEngine } from './backend-hook.js';
 import { formatEngineCheck, runEngineCheck } from './engine-check.js';
 import { parsePositiveInt } from './options.js';
 import { emit } from './output.js';
@@ -16,7 +16,7 @@ export function registerEngineCommand(program: Command): void {
     .description('show the active TensorFlow engine: backend, TensorFlow version, device, threads')
     .option('--json', 'print one JSON document', false)
     .action(async (options: { json: boolean }) => {
-      const info = await selectBackend(program.opts<{ backend?: string }>().backend);
+      const info = selectedEngine();
       emit(options.json, info, () =>
         [
           `backend            ${info.backend} (requested: ${info.requested})`,
@@ -43,7 +43,7 @@ export function registerEngineCommand(program: Command): void {
     .option('--size <s>', 'frame size', parsePositiveInt, 224)
     .option('--reps <n>', 'timed function steps', parsePositiveInt, 2)
     .action(async (options: { json: boolean; arch: string; batch: number; frames: number; size: number; reps: number }) => {
-      const info = await selectBackend(program.opts<{ backend?: string }>().backend);
+      const info = selectedEngine();
       if (!ARCHITECTURES.includes(options.arch as Architecture) || !options.arch.startsWith('resnext3d')) {
         throw new UserError(`--arch ${options.arch}: the step check takes a 3D-ResNeXt (${ARCHITECTURES.filter((a) => a.startsWith('resnext3d')).join(', ')})`);
       }

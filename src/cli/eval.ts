@@ -1,10 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkShotThresholds, SHOT_THRESHOLDS, type ShotThresholds } from '../data/class-groups.js';
-import { selectBackend } from '../engine/backend.js';
 import { evaluateRun, GROUP_NAMES, type EvaluationSplit, type GroupName } from '../eval/evaluate-run.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseNonNegativeNumber } from './options.js';
-import { groupedMetricsTable } from '../report/metrics-table.js';
+import { groupedMetricsTable } from '../metrics/metrics-table.js';
 import { PhasedProgress } from '../util/progress.js';
 import { emit } from './output.js';
 
@@ -55,7 +54,6 @@ export function registerEvalCommand(program: Command): void {
     .option('--json', 'print one JSON document', false)
     .action(async (options: EvalOptions) => {
       const groups = parseGroups(options.groups);
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       // The bar (or a line at every tenth) opens with the first batch, when the count is known.
       const progress = new PhasedProgress('clips');
       let evaluation;

@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES } from '../engine/backend.js';
-import { environmentProblems, unknownEgteaVariables, type EnvironmentName } from '../config/environment.js';
+import { environmentProblems, unknownEgteaVariables, type EnvironmentName } from '../util/environment.js';
 import { fileSystemError, UserError } from '../util/errors.js';
+import { selectBackendBeforeAction } from './backend-hook.js';
 import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
 import { registerDemoCommand } from './demo.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
     .exitOverride();
+  selectBackendBeforeAction(program);
   registerEngineCommand(program);
   registerInfoCommand(program);
   registerSynthCommand(program);

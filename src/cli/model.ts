@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { selectBackend } from '../engine/backend.js';
 import { clipFromTorch } from '../engine/layout.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readPth } from '../io/pth.js';
@@ -19,7 +18,6 @@ const shape = (dims: number[]) => `[${dims.join(', ')}]`;
 
 export function registerModelCommand(program: Command): void {
   const model = program.command('model').description('inspect models and check converted checkpoints');
-  const backend = () => program.opts<{ backend?: string }>().backend;
 
   model
     .command('info')
@@ -30,7 +28,6 @@ export function registerModelCommand(program: Command): void {
     .option('--size <s>', 'frame height and width (default 224 for 3D-ResNeXt)', parsePositiveInt)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { arch: string; classes: number; frames?: number; size?: number; json: boolean }) => {
-      await selectBackend(backend());
       const m = createModel({ arch: options.arch, numClasses: options.classes, frames: options.frames, size: options.size });
       const [t, h, w, c] = m.inputShape;
       const context = countingContext();
@@ -71,8 +68,7 @@ export function registerModelCommand(program: Command): void {
       const tensors = await readPth(file);
       let match: (StateDictMatch & { arch: string; classes: number; fileClasses: number | null }) | null = null;
       if (options.arch !== undefined) {
-        await selectBackend(backend());
-        // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
+          // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
         const probe = createModel({ arch: options.arch, numClasses: 1, channels: options.channels, size: options.size });
         const headName = `${probe.headPrefix}.weight`;
         probe.parameters.dispose();
@@ -113,13 +109,12 @@ export function registerModelCommand(program: Command): void {
     .option('--blocks <list>', '3D-ResNeXt only: blocks per stage, for a smaller member (e.g. 1,1,1,1)', parseNumberList)
     .option('--json', 'print one JSON document', false)
     .action(async (options: { arch: string; init: string; case: string; blocks?: number[]; json: boolean }) => {
-      await selectBackend(backend());
       const weights = await readWeightsFile(options.init);
       const reference = await readSafetensors(options.case);
       const input = reference.get('input');
       const logits = reference.get('logits');
-      if (!input || input.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
-      if (!logits || logits.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
+      if (input?.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
+      if (logits?.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
       const [, channels, frames, size] = input.shape as [number, number, number, number, number];
       if (options.blocks && (!options.arch.startsWith('resnext3d-') || options.blocks.length !== 4 || !options.blocks.every((b) => Number.isInteger(b) && b > 0))) {
         throw new UserError('--blocks takes four positive block counts, for a resnext3d architecture');

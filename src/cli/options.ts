@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
-import { SEED_FIELD } from '../train/pipeline.js';
+import { SEED_FIELD } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 
 // Option parsers: a bad value is a usage error (exit 2) that names the option's value.

@@ -7,4 +7,4 @@ export function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-export { table } from '../report/table.js';
+export { table } from '../util/table.js';

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/files.js';
 import { parseNumberList, parsePositiveInt } from './options.js';
 import { emit, log } from './output.js';
 import { parseSeeds } from './sweep.js';
-import { resolvePipeline } from '../config/resolve-pipeline.js';
+import { resolvePipeline } from './resolve-pipeline.js';
 
 interface PaperOptions {
   source: string;

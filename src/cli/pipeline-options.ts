@@ -2,9 +2,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { lossOptionHelp, lossSettingOptions } from '../config/loss-config.js';
 import { OVERRIDE_KEYS, type PipelineOverrides } from '../config/overrides.js';
 import type { AnyLossSettings } from '../losses/registry.js';
-import { PIPELINE_NAMES } from '../config/resolve-pipeline.js';
+import { PIPELINE_NAMES } from './resolve-pipeline.js';
 import { LOSS_NAMES } from '../losses/registry.js';
-import { MODEL_INITIALIZERS } from '../train/pipeline.js';
+import { MODEL_INITIALIZERS } from '../config/pipeline.js';
 import { collect, parseChoice, parseNonNegativeNumber, parsePositiveInt, parseSeed } from './options.js';
 
 /** What the pipeline options below give a command's action. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { applyOverrides, pipelineKeys } from '../config/overrides.js';
-import { resolvePipeline } from '../config/resolve-pipeline.js';
+import { resolvePipeline } from './resolve-pipeline.js';
 import { emit } from './output.js';
 import { addPipelineOptions, overridesFrom, type PipelineCommandOptions } from './pipeline-options.js';
 

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { PIPELINES } from '../../pipelines/index.js';
 import { parseClassPair, type ClassPair } from '../data/images/class-pair.js';
 import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/import-images.js';
-import { selectBackend } from '../engine/backend.js';
 import { LOSS_NAMES, type LossName } from '../losses/registry.js';
 import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runPackedCells } from '../pack/run-pack.js';
@@ -11,10 +10,11 @@ import { runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
 import { resolveShard } from '../sweep/shard.js';
-import { runSweep, type SweepSource } from '../sweep/sweep.js';
+import type { SweepSource } from '../sweep/source.js';
+import { runSweep } from '../sweep/sweep.js';
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseChoiceList, parseNonNegativeNumber, parsePositiveInt, parseTau } from './options.js';
-import { resolvePipeline } from '../config/resolve-pipeline.js';
+import { resolvePipeline } from './resolve-pipeline.js';
 import { emit, log } from './output.js';
 
 interface SweepCommandOptions {
@@ -49,12 +49,12 @@ export function parseSeeds(value: string): number[] {
   return numbers;
 }
 
-export function parseTaus(value: string): (number | 'dynamic')[] {
+function parseTaus(value: string): (number | 'dynamic')[] {
   return value.split(',').map((t) => parseTau(t.trim()));
 }
 
 /** What a sweep prints: the protocol and the test-error grid of the final and best models. */
-export function sweepText(summary: SweepSummary, out: string): string {
+function sweepText(summary: SweepSummary, out: string): string {
   return [
     ...summary.protocol,
     '',
@@ -115,7 +115,6 @@ export function registerSweepCommand(program: Command): void {
         process.channel.unref();
         process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
       }
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       await runCell(folder, log);
     });
 
@@ -124,7 +123,6 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-pack <folders...>', { hidden: true })
     .description('train and evaluate several cells of a sweep in lockstep as one graph (started by egtea sweep --pack)')
     .action(async (folders: string[]) => {
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       const ends = await runPackedCells(folders, log);
       const failed = ends.filter((e) => e.error !== null);
       if (failed.length > 0) throw new UserError(`${failed.length} of ${ends.length} packed runs failed: ${failed.map((f) => `${path.basename(f.folder)}: ${f.error}`).join('; ')}`);

@@ -2,16 +2,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { resolvedLoss } from '../config/loss-config.js';
 import { applyOverridesWithScaling } from '../config/overrides.js';
-import { PIPELINE_NAMES, resolvePipeline } from '../config/resolve-pipeline.js';
+import { PIPELINE_NAMES, resolvePipeline } from './resolve-pipeline.js';
 import { checkTask, readClusterFile } from '../distributed/cluster.js';
 import { enableCollectives } from '../distributed/collectives.js';
 import { DataParallelWorker, workerAccumulation } from '../distributed/data-parallel.js';
 import { launchWorkers } from '../distributed/launcher.js';
-import { selectBackend } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
 import { RunFolder } from '../run/run-folder.js';
 import { train } from '../train/trainer.js';
-import { metricsTable } from '../report/metrics-table.js';
+import { metricsTable } from '../metrics/metrics-table.js';
 import { PhasedProgress } from '../util/progress.js';
 import { parseNonNegativeNumber, parsePositiveInt } from './options.js';
 import { addPipelineOptions, overridesFrom, type PipelineCommandOptions } from './pipeline-options.js';
@@ -68,7 +67,6 @@ export function registerTrainCommand(program: Command): void {
       }
       if (options.task !== undefined && options.cluster === undefined) throw new UserError('--task needs --cluster (the file listing every worker)');
       const cluster = options.cluster === undefined ? null : await readClusterFile(options.cluster);
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       let dataParallel: DataParallelWorker | undefined;
       if (cluster !== null) {
         const role = { addresses: cluster.workers, task: checkTask(options.task, cluster, options.cluster!), timeoutSeconds: options.collectiveTimeout };

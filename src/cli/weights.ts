@@ -3,7 +3,6 @@ import { cdb } from '../losses/catalog/cdb.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
 import { readClassResults } from '../eval/report-file.js';
-import { selectBackend } from '../engine/backend.js';
 import { UserError } from '../util/errors.js';
 import { writeWeightsPlot } from '../report/weights-plot.js';
 import { parseChoice, parseNonNegativeNumber, parseNumberList, parseTau } from './options.js';
@@ -56,7 +55,6 @@ export function registerWeightsCommand(program: Command): void {
         if (a !== null && !(a >= 0 && a <= 1)) throw new UserError(`accuracy of ${names[c]} is ${a}; accuracies lie in [0, 1]`);
       }
       const tau = parseTau(options.tau);
-      await selectBackend(program.opts<{ backend?: string }>().backend);
       const tracker = new DifficultyTracker(accuracy.length, { tau, tauRule: options.tauRule, normalize: options.normalize, minDifficulty: options.minDifficulty });
       const update = tracker.update(accuracy, 1);
       tracker.dispose();

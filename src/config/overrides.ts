@@ -1,5 +1,5 @@
 import type { AnyLossSettings, LossName } from '../losses/registry.js';
-import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from '../train/pipeline.js';
+import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline } from './pipeline.js';
 import { UserError } from '../util/errors.js';
 import { lossSettingOptions } from './loss-config.js';
 import { MILESTONES_KEY, scaleSchedule, type ScheduleScaling } from './schedule.js';

@@ -1,4 +1,4 @@
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from './pipeline.js';
 
 /**
  * How `--epochs` changed a pipeline's schedule: its learning-rate milestones moved to the same

@@ -51,7 +51,7 @@ export interface Batch {
   names: string[];
 }
 
-// Kept for callers that import it from here (test/data/images.test.ts); frame-layout.ts owns it.
+// Kept for callers that import it from here (test/e2e/data/images.test.ts); frame-layout.ts owns it.
 export { frameFile } from './frame-layout.js';
 
 /** prepare redoes a clip whose folder is gone, so that is the way to repair a damaged one. */

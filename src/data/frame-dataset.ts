@@ -40,7 +40,7 @@ export async function loadFrameDataset(options: { annotations: string; frames: s
   const toRecords = (clips: ClipAnnotation[]): ClipRecord[] =>
     clips.flatMap((clip) => {
       const record = manifest.get(clip.clip);
-      if (!record || record.status !== 'done') {
+      if (record?.status !== 'done') {
         missing.push({ clip: clip.clip, annotation: `${clip.file}:${clip.line}`, reason: record?.reason ?? 'not prepared' });
         return [];
       }

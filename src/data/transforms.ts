@@ -57,7 +57,7 @@ export function centreAugmentation(width: number, height: number): ClipAugmentat
  * kernels are not built: output pixel centre q reads source point A q + t bilinearly (taps beyond
  * the frame are black), then (x / 255 - mean) / std, into `out` at `offset`.
  */
-export function warpNormalizeInto(rgb: Uint8Array, width: number, height: number, size: number, params: Float64Array, out: Float32Array, offset: number): void {
+function warpNormalizeInto(rgb: Uint8Array, width: number, height: number, size: number, params: Float64Array, out: Float32Array, offset: number): void {
   const [m00, m01, m10, m11, tx, ty] = [params[0]!, params[1]!, params[2]!, params[3]!, params[4]!, params[5]!];
   const scale = [0, 1, 2].map((c) => 1 / (255 * params[9 + c]!));
   const shift = [0, 1, 2].map((c) => params[6 + c]! / params[9 + c]!);
@@ -84,7 +84,7 @@ export function warpNormalizeInto(rgb: Uint8Array, width: number, height: number
  * crop centre, s the scale, F the flip and c the output centre; in source pixels times `shrink`
  * (the frame may have been decoded smaller). Packed with mean and std as the kernels take it.
  */
-export function warpParams(augmentation: ClipAugmentation, config: TransformConfig, shrink = 1): Float64Array {
+function warpParams(augmentation: ClipAugmentation, config: TransformConfig, shrink = 1): Float64Array {
   const { left, top, width: side } = augmentation.crop;
   const size = config.size;
   const s = size / (side * shrink);

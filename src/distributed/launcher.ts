@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 import { UserError } from '../util/errors.js';
 import { freePorts } from './ports.js';
 

@@ -1,7 +1,7 @@
 import { ProtobufWriter } from '../engine/graph/protobuf-writer.js';
 
 /** The job every egtea task belongs to (TensorFlow's multi-worker convention). */
-export const WORKER_JOB = 'worker';
+const WORKER_JOB = 'worker';
 
 /** TensorFlow's name of a task of the worker job, as collectives and health checks take it. */
 export function taskName(task: number): string {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BatchSource } from '../data/batch-source.js';
 import { ClipLoader } from '../data/clip-loader.js';
-import { MetricsAccumulator } from '../eval/metrics.js';
+import { MetricsAccumulator } from '../metrics/metrics.js';
 import { inferenceContext } from '../models/context.js';
 import type { ClipModel } from '../models/model.js';
 import { INSTANCE_KEYS, type DataParallelWorker } from './data-parallel.js';

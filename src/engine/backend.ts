@@ -5,11 +5,10 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
-import { resolveGroupedConvImpl } from './conv3d.js';
-import { bindingDevice, currentImplementations, type Device, type Implementations } from './dispatch.js';
+import { bindingDevice, currentImplementations, resolveGroupedConvImpl, type Device, type Implementations } from './dispatch.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
 import { KERNEL_ADDON_PATH, loadKernels, withCapturedStderr } from './kernels.js';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -26,7 +25,7 @@ export interface EngineInfo {
   /** A GPU build (engine install --gpu) running on its CPU device, as EGTEA_GPU_BUILD_ON_CPU=1 allows. */
   gpuBuildOnCpu: boolean;
   /** The grouped conv3d path `auto` takes here. */
-  groupedConv3d: 'native' | 'kernel' | 'split-per-group';
+  groupedConv3d: Implementations['groupedConv3d'];
   /** Whether training steps run as one TensorFlow function here (patched binding). */
   graphSteps: boolean;
   /** What src/engine/dispatch.ts chooses for each op with several implementations. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNorm } from './batch-norm-kernel.js';
 import { conv3d, type Conv3dSpec } from './conv3d.js';
 import { currentImplementations, type Device } from './dispatch.js';
-import type { GroupedConvImpl } from './grouped-conv3d.js';
+import type { GroupedConvImpl } from './dispatch.js';
 import { maxPool3d } from './max-pool.js';
 import { nativeTrainingBatchNorm } from './tensorflow-batch-norm.js';
 
@@ -61,10 +61,10 @@ function groupedConvChecks(device: Device | null): OpAgreement[] {
   const spec: Conv3dSpec = { kernel: [3, 3, 3], stride: [1, 2, 2], padding: [1, 1, 1], groups: 4 };
   const run = (impl: GroupedConvImpl) => forwardAndGradients((a, b) => conv3d(a as tf.Tensor5D, b as tf.Tensor5D, spec, impl), [x, w], ['x', 'filter'], 13);
   const candidates: GroupedConvImpl[] = [];
-  if (currentImplementations().groupedConv3d === 'egtea-kernel') candidates.push('kernel');
+  if (currentImplementations().groupedConv3d === 'egtea-kernel') candidates.push('egtea-kernel');
   // TensorFlow's grouped Conv3D exists on GPU only (cuDNN).
-  if (device === 'gpu') candidates.push('native');
-  const results = candidates.map((impl) => agreement('grouped conv3d', impl === 'kernel' ? 'egtea-kernel' : 'tensorflow-conv3d', 'tensorflow-split-per-group', run(impl), run('split-per-group'), TOLERANCE));
+  if (device === 'gpu') candidates.push('tensorflow-conv3d');
+  const results = candidates.map((impl) => agreement('grouped conv3d', impl, 'tensorflow-split-per-group', run(impl), run('tensorflow-split-per-group'), TOLERANCE));
   tf.dispose([x, w]);
   return results;
 }

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { matMul } from './mat-mul.js';
-import { checkGroupedShapes, groupedConv3d, groupedConvImpl, type GroupedConvImpl, type Triple } from './grouped-conv3d.js';
+import type { Triple } from './conv-size.js';
+import { groupedConvImpl, resolveGroupedConvImpl, type GroupedConvImpl } from './dispatch.js';
+import { checkGroupedShapes, groupedConv3d } from './grouped-conv3d.js';
 import { kernelGroupedConv3d } from './grouped-conv3d-kernel.js';
-import { currentImplementations } from './dispatch.js';
-import { kernelOpsAvailable } from './kernel-ops.js';
-import { kernelsSuspended } from './kernels.js';
 import { subsample3d } from './subsample.js';
 
 export interface Conv3dSpec {
@@ -13,16 +12,6 @@ export interface Conv3dSpec {
   /** Zeros added on both sides of each axis, as PyTorch's `padding`. */
   padding: Triple;
   groups: number;
-}
-
-/** The grouped implementation `auto` resolves to here: TensorFlow's (GPU), egtea's kernel, or the split. */
-export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
-  // A step being recorded keeps to TensorFlow ops (kernels.ts: withoutKernels): egtea's kernel
-  // is one when registered as a TensorFlow op (kernel-ops.ts).
-  if (impl === 'kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'split-per-group';
-  if (impl !== 'auto') return impl;
-  const chosen = currentImplementations().groupedConv3d;
-  return chosen === 'tensorflow-conv3d' ? 'native' : chosen === 'egtea-kernel' ? 'kernel' : 'split-per-group';
 }
 
 /**
@@ -34,8 +23,8 @@ export function conv3d(x: tf.Tensor5D, filter: tf.Tensor5D, spec: Conv3dSpec, im
   const { kernel, stride, padding, groups } = spec;
   checkGroupedShapes(x, filter, groups);
   if (groups === 1 && kernel.every((v) => v === 1) && padding.every((p) => p === 0)) return pointwiseConv3d(x, filter, stride);
-  const resolved = groups === 1 ? 'native' : resolveGroupedConvImpl(impl);
-  if (resolved === 'kernel') return kernelGroupedConv3d(x, filter, stride, padding, groups);
+  const resolved = groups === 1 ? 'tensorflow-conv3d' : resolveGroupedConvImpl(impl);
+  if (resolved === 'egtea-kernel') return kernelGroupedConv3d(x, filter, stride, padding, groups);
   const isSame = kernel.every((k, i) => stride[i] === 1 && k % 2 === 1 && padding[i] === (k - 1) / 2);
   if (isSame) return groupedConv3d(x, filter, stride, 'same', groups, resolved);
   if (padding.every((p) => p === 0)) return groupedConv3d(x, filter, stride, 'valid', groups, resolved);

@@ -1,5 +1,5 @@
 import { kernelOpsAvailable } from './kernel-ops.js';
-import { kernelsAvailable } from './kernels.js';
+import { kernelsAvailable, kernelsSuspended } from './kernels.js';
 import { nativeBackend } from './native-backend.js';
 
 /** Where TensorFlow places the tensors: `null` on the pure-JS backend. */
@@ -84,4 +84,31 @@ export function currentFacts(): EngineFacts {
 /** The implementations the current process uses. */
 export function currentImplementations(): Implementations {
   return chooseImplementations(currentFacts());
+}
+
+/**
+ * The grouped Conv3D implementation chooseImplementations picks, or one forced (benchmarks, tests):
+ * - `tensorflow-conv3d`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
+ * - `egtea-kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
+ * - `tensorflow-split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
+ */
+export type GroupedConvImpl = 'auto' | Implementations['groupedConv3d'];
+
+let preferredImpl: GroupedConvImpl = 'auto';
+
+/** Forces one implementation everywhere ('auto': the one chooseImplementations picks for the device). */
+export function setGroupedConvImpl(impl: GroupedConvImpl): void {
+  preferredImpl = impl;
+}
+
+export function groupedConvImpl(): GroupedConvImpl {
+  return preferredImpl;
+}
+
+/** The grouped implementation `auto` resolves to here: TensorFlow's (GPU), egtea's kernel, or the split. */
+export function resolveGroupedConvImpl(impl: GroupedConvImpl = groupedConvImpl()): Exclude<GroupedConvImpl, 'auto'> {
+  // A step being recorded keeps to TensorFlow ops (kernels.ts: withoutKernels): egtea's kernel
+  // is one when registered as a TensorFlow op (kernel-ops.ts).
+  if (impl === 'egtea-kernel' && kernelsSuspended() && !kernelOpsAvailable()) return 'tensorflow-split-per-group';
+  return impl === 'auto' ? currentImplementations().groupedConv3d : impl;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Triple } from './grouped-conv3d.js';
+import type { Triple } from './conv-size.js';
 import { convOutputSize } from './conv-size.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
 import { KERNEL_ADDON_PATH, kernelThreads, loadKernels } from './kernels.js';

@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { resolveGroupedConvImpl } from './conv3d.js';
+import type { Triple } from './conv-size.js';
+import { groupedConvImpl, resolveGroupedConvImpl, type GroupedConvImpl } from './dispatch.js';
 import { floatTypeAttr, int32TypeAttr, intsAttr, nativeBackend, stringAttr, type NativeBackend, type OpAttr } from './native-backend.js';
-
-export type Triple = [number, number, number];
-/**
- * The implementation src/engine/dispatch.ts chooses, or one forced (benchmarks, tests):
- * - `native`: TensorFlow's own grouped Conv3D (cuDNN; GPU only).
- * - `kernel`: egtea's multi-threaded CPU kernel (src/engine/native).
- * - `split-per-group`: one tfjs conv3d per group, concatenated; slow, but needs nothing built.
- */
-export type GroupedConvImpl = 'auto' | 'native' | 'kernel' | 'split-per-group';
 
 function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'VALID'): OpAttr[] {
   return [
@@ -19,17 +11,6 @@ function convAttrs(backend: NativeBackend, strides: Triple, padding: 'SAME' | 'V
     stringAttr(backend, 'data_format', 'NDHWC'),
     intsAttr(backend, 'dilations', [1, 1, 1, 1, 1]),
   ];
-}
-
-let preferredImpl: GroupedConvImpl = 'auto';
-
-/** Forces one implementation everywhere ('auto': the one dispatch.ts chooses for the device). */
-export function setGroupedConvImpl(impl: GroupedConvImpl): void {
-  preferredImpl = impl;
-}
-
-export function groupedConvImpl(): GroupedConvImpl {
-  return preferredImpl;
 }
 
 function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Triple, padding: 'same' | 'valid'): tf.Tensor5D {
@@ -97,12 +78,12 @@ export function groupedConv3d(
   strides: Triple,
   padding: 'same' | 'valid',
   groups: number,
-  impl: GroupedConvImpl = preferredImpl,
+  impl: GroupedConvImpl = groupedConvImpl(),
 ): tf.Tensor5D {
   checkGroupedShapes(x, filter, groups);
   if (groups === 1) return tf.conv3d(x, filter, strides, padding);
-  if (impl === 'kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
+  if (impl === 'egtea-kernel') throw new Error("egtea's kernel takes PyTorch padding: call conv3d() from conv3d.ts");
   // 'auto' on a CPU with egtea's kernel still splits here: the kernel goes through conv3d().
-  if (resolveGroupedConvImpl(impl) === 'native') return nativeGroupedConv3d(x, filter, strides, padding);
+  if (resolveGroupedConvImpl(impl) === 'tensorflow-conv3d') return nativeGroupedConv3d(x, filter, strides, padding);
   return splitGroupedConv3d(x, filter, strides, padding, groups);
 }

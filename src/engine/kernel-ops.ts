@@ -11,7 +11,7 @@ import { projectRoot } from '../util/paths.js';
  * buffers in place and stay single nodes in a recorded step; the N-API route (kernels.ts)
  * copies every input into JavaScript and back, and cannot be recorded.
  */
-export const KERNEL_OPS_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_tf_ops.node');
+const KERNEL_OPS_PATH = path.join(projectRoot(), 'src', 'engine', 'native', 'build', 'Release', 'egtea_tf_ops.node');
 
 /** The module's exports: the registered ops' names and a graph built for shape inference only (shape_graph.cc). */
 interface KernelOpsModule {

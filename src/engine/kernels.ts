@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../util/paths.js';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 
 /** egtea's native CPU kernels (src/engine/native), compiled by `egtea engine install`. */
 export interface KernelAddon {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Triple } from './grouped-conv3d.js';
+import type { Triple } from './conv-size.js';
 
 /**
  * Every stride-th position of a [N, T, H, W, C] tensor along T, H and W (x[:, ::s, ::s, ::s]),

@@ -1,8 +1,8 @@
 import { RunFolder, type EvaluationSplit } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import type { ShotThresholds } from '../data/class-groups.js';
-import type { GroupMetrics } from './grouped-metrics.js';
-import type { SummaryMetrics } from './metrics.js';
+import type { GroupMetrics } from '../metrics/grouped-metrics.js';
+import type { SummaryMetrics } from '../metrics/metrics.js';
 
 /** One run's line in a comparison: its loss and the saved evaluation's metrics by class group. */
 export interface ComparedRun {

@@ -6,13 +6,13 @@ import { fileDigest, RunFolder, type EvaluationSplit, type RunEvaluation, type R
 import { createPipelineLoader, createPipelineModel, loadPipelineDataset } from '../train/from-pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
-import { evaluateModel, type EvaluationProgress } from './evaluate.js';
+import { evaluateModel, type EvaluationProgress } from '../metrics/evaluate.js';
 import { groupDefinitions, SHOT_THRESHOLDS, type ShotThresholds } from '../data/class-groups.js';
 import { logitAdjustment } from '../losses/logit-adjustment.js';
-import { groupedMetrics, type GroupName } from './grouped-metrics.js';
+import { groupedMetrics, type GroupName } from '../metrics/grouped-metrics.js';
 
-export { GROUP_NAMES, type GroupName } from './grouped-metrics.js';
-import { GROUP_NAMES } from './grouped-metrics.js';
+export { GROUP_NAMES, type GroupName } from '../metrics/grouped-metrics.js';
+import { GROUP_NAMES } from '../metrics/grouped-metrics.js';
 export type { EvaluationSplit, RunEvaluation } from '../run/run-folder.js';
 
 export async function readRunInfo(run: string): Promise<RunInfo> {

@@ -1,14 +1,6 @@
 import fs from 'node:fs/promises';
+import type { ClassResult } from '../metrics/metrics.js';
 import { UserError } from '../util/errors.js';
-
-/** One class in a saved evaluation report. Accuracy of a class = its recall; null when it had no samples. */
-export interface ClassResult {
-  index: number;
-  name: string;
-  support: number;
-  accuracy: number | null;
-  precision: number | null;
-}
 
 /** The part of a saved evaluation report (`egtea eval --json`) that other commands read. */
 export interface SavedClassResults {

@@ -6,12 +6,12 @@
  */
 
 /** A global reference (module, name) that the reader does not interpret. */
-export class PickledGlobal {
+class PickledGlobal {
   constructor(readonly module: string, readonly name: string) {}
 }
 
 /** The result of calling an unknown global, or of BUILD on one: kept as data, never executed. */
-export class PickledObject {
+class PickledObject {
   state: unknown = undefined;
   constructor(readonly type: PickledGlobal, readonly args: unknown[]) {}
 }

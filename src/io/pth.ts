@@ -25,7 +25,7 @@ class StorageRef {
 }
 
 /** A tensor as _rebuild_tensor_v2 describes it, read once the storages are at hand. */
-export class TensorRef {
+class TensorRef {
   constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
 }
 

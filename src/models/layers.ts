@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
-import { nativeTrainingBatchNorm } from '../engine/tensorflow-batch-norm.js';
-import { fusedBatchNorm } from '../engine/batch-norm-kernel.js';
-import { currentImplementations } from '../engine/dispatch.js';
+import { batchNorm } from '../engine/batch-norm.js';
 import { matMul } from '../engine/mat-mul.js';
-import type { Triple } from '../engine/grouped-conv3d.js';
+import type { Triple } from '../engine/conv-size.js';
 import type { ForwardContext } from './context.js';
 import type { FlattenedMapLayout, Parameters } from './parameters.js';
 
@@ -118,31 +116,14 @@ export interface BatchNormExtras {
   relu?: boolean;
 }
 
-/**
- * act(BN(x) [+ residual]): egtea's fused kernel, TensorFlow's FusedBatchNormV3 (training) or
- * tfjs ops, as src/engine/dispatch.ts chooses for the device.
- */
+/** act(BN(x) [+ residual]) on the implementation the engine chooses; in training, the running statistics' updates go to the context. */
 export function applyBatchNorm<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras = {}): T {
-  if (currentImplementations().batchNorm !== 'egtea-kernel') return batchNormWithoutKernel(layer, x, context, extras);
-  const fused = fusedBatchNorm(x, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, extras.residual ?? null, {
-    training: context.training,
-    relu: extras.relu ?? false,
-    epsilon: layer.epsilon,
-    runningMean: layer.runningMean as tf.Tensor1D,
-    runningVar: layer.runningVar as tf.Tensor1D,
-  });
-  if (fused === null) return batchNormWithoutKernel(layer, x, context, extras);
-  if (fused.batchMean && fused.batchVariance) {
-    const count = x.size / x.shape[x.shape.length - 1]!;
-    tf.tidy(() => recordRunningStatistics(layer, context, fused.batchMean!, unbiased(fused.batchVariance!, count)));
-    tf.dispose([fused.batchMean, fused.batchVariance]);
+  const { y, statistics } = batchNorm(x, layer, { training: context.training, ...extras });
+  if (statistics) {
+    tf.tidy(() => recordRunningStatistics(layer, context, statistics.mean, statistics.unbiasedVariance));
+    tf.dispose([statistics.mean, statistics.unbiasedVariance]);
   }
-  return fused.y as T;
-}
-
-/** The batch variance with Bessel's correction, as PyTorch's running variance takes it. */
-function unbiased(variance: tf.Tensor, count: number): tf.Tensor {
-  return tf.mul(variance, count / Math.max(count - 1, 1));
+  return y;
 }
 
 /** Running averages as PyTorch keeps them: momentum 0.1, unbiased variance. Kept past every tidy until applied. */
@@ -152,32 +133,6 @@ function recordRunningStatistics(layer: BatchNormLayer, context: ForwardContext,
     { variable: layer.runningMean, value: tf.keep(tf.add(tf.mul(layer.runningMean, 1 - m), tf.mul(mean, m))), decay: 1 - m },
     { variable: layer.runningVar, value: tf.keep(tf.add(tf.mul(layer.runningVar, 1 - m), tf.mul(unbiasedVariance, m))), decay: 1 - m },
   );
-}
-
-function batchNormWithoutKernel<T extends tf.Tensor>(layer: BatchNormLayer, x: T, context: ForwardContext, extras: BatchNormExtras): T {
-  return tf.tidy(() => {
-    // tfjs's batch-norm gradient handles rank <= 4 only: normalise a [-1, C] view of any rank.
-    const channels = x.shape[x.shape.length - 1]!;
-    const flat = tf.reshape(x, [-1, channels]) as tf.Tensor2D;
-    let normalised: tf.Tensor;
-    if (context.training) {
-      const native = nativeTrainingBatchNorm(flat, layer.weight as tf.Tensor1D, layer.bias as tf.Tensor1D, layer.epsilon);
-      if (native !== null) {
-        recordRunningStatistics(layer, context, native.mean, native.unbiasedVariance);
-        tf.dispose([native.mean, native.unbiasedVariance]);
-        normalised = native.y;
-      } else {
-        const { mean, variance } = tf.moments(flat, 0);
-        recordRunningStatistics(layer, context, mean, unbiased(variance, flat.shape[0]));
-        normalised = tf.batchNorm(flat, mean, variance, layer.bias, layer.weight, layer.epsilon);
-      }
-    } else {
-      normalised = tf.batchNorm(flat, layer.runningMean, layer.runningVar, layer.bias, layer.weight, layer.epsilon);
-    }
-    let y = tf.reshape(normalised, x.shape);
-    if (extras.residual) y = tf.add(y, extras.residual);
-    return biasActivation(y, null, extras.relu ? 'relu' : 'linear') as T;
-  });
 }
 
 export interface LinearLayer {

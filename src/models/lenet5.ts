@@ -39,7 +39,8 @@ export class LeNet5 implements ClipModel {
     size = 28,
     initializer: Lenet5Initializer = 'torch-default',
   ) {
-    const p = (this.parameters = new Parameters(seed));
+    this.parameters = new Parameters(seed);
+    const p = this.parameters;
     this.inputShape = [1, size, size, channels];
     const after = Math.floor((Math.floor((size - 4) / 2) - 4) / 2);
     this.conv1 = createConv2d(p, 'conv1', channels, 6, 5);

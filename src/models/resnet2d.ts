@@ -65,7 +65,8 @@ export class ResNet2D implements ClipModel {
     seed: number,
     readonly arch: string,
   ) {
-    const p = (this.parameters = new Parameters(seed));
+    this.parameters = new Parameters(seed);
+    const p = this.parameters;
     this.numClasses = config.numClasses;
     this.inputShape = [1, config.size, config.size, config.channels];
     const cifar = config.style === 'cifar';

@@ -29,9 +29,9 @@ export interface ResNeXt3DConfig {
   size: number;
 }
 
-export const EXPANSION = 2;
+const EXPANSION = 2;
 
-export const RESNEXT3D_DEPTHS: Record<number, [number, number, number, number]> = {
+const RESNEXT3D_DEPTHS: Record<number, [number, number, number, number]> = {
   50: [3, 4, 6, 3],
   101: [3, 4, 23, 3],
   152: [3, 8, 36, 3],

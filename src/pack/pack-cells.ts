@@ -1,4 +1,4 @@
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 
 /**
  * What cells must share to step in lockstep as one graph: the model and its input shape, the batch

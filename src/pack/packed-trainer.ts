@@ -5,7 +5,7 @@ import { GraphStep } from '../engine/graph/graph-step.js';
 import { checkpointFiles, RunFolder } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import type { PartialEpoch } from '../train/checkpoint.js';
-import { learningRateAt } from '../train/pipeline.js';
+import { learningRateAt } from '../config/pipeline.js';
 import {
   beginLossBatch,
   createTraining,

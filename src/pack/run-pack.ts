@@ -1,7 +1,7 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
 import { cellTraining, CELL_FILES, finishCell } from '../sweep/run-cell.js';
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 import type { TrainOptions } from '../train/trainer.js';
 import { trainPacked } from './packed-trainer.js';
 

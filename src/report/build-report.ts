@@ -2,7 +2,7 @@ import { UserError } from '../util/errors.js';
 import { cdbChart, classesChart, confusionChart, curvesChart, MAX_MATRIX_CLASSES, shownEvaluation, weightsChart, type ChartSpec } from './chart-specs.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
 import { GROUP_NAMES, type GroupName } from '../data/class-groups.js';
-import { groupLabel, percent } from './metrics-table.js';
+import { groupLabel, percent } from '../metrics/metrics-table.js';
 import { figure, type RenderedChart } from './figure.js';
 import { DEFAULT_PLOT_TAUS } from './weights-plot.js';
 import { readReportedRun, type ReportedRun } from './run-files.js';
@@ -58,7 +58,7 @@ function resultTables(runs: ReportedRun[]): string {
     ],
     evaluated.map((e) => [name(e), ...groups.flatMap((g) => [percent(e.evaluation.groups[g]?.macroRecall), percent(e.evaluation.groups[g]?.macroPrecision)])]),
   );
-  return overall + '\n' + byGroup;
+  return `${overall}\n${byGroup}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ComparedRun } from '../eval/compare-runs.js';
-import { groupLabel, percent } from './metrics-table.js';
-import { table } from './table.js';
+import { groupLabel, percent } from '../metrics/metrics-table.js';
+import { table } from '../util/table.js';
 
 /** The loss a line shows: a post-hoc logit adjustment with its t. */
 export function lossLabel(c: ComparedRun): string {

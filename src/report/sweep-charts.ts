@@ -6,10 +6,10 @@ import type { ReportedSweep } from './sweep-files.js';
 export const MODEL_TITLES: Record<ModelKind, string> = { final: 'final model', best: 'best-validation model' };
 
 /** A fraction as a percentage with the digits a chart's marks carry (their labels are what the browser test reads). */
-export const chartPercent = (fraction: number): number => Number((100 * fraction).toFixed(3));
+const chartPercent = (fraction: number): number => Number((100 * fraction).toFixed(3));
 
 /** The field names of the chart's marks (also their labels' names). */
-export const SWEEP_FIELDS = { mean: 'test error (%)', low: 'mean - std (%)', high: 'mean + std (%)', loss: 'loss', seeds: 'seeds' } as const;
+const SWEEP_FIELDS = { mean: 'test error (%)', low: 'mean - std (%)', high: 'mean + std (%)', loss: 'loss', seeds: 'seeds' } as const;
 
 /** The swept setting's axis title: the --set key when one numeric key is swept. */
 export function settingTitle(sweep: ReportedSweep): string {

@@ -1,7 +1,7 @@
 import { MODELS, type ModelKind, type SummaryRow } from '../sweep/summary.js';
 import { figure, type RenderedChart } from './figure.js';
 import { escapeHtml, htmlPage, htmlTable } from './html.js';
-import { percent } from './metrics-table.js';
+import { percent } from '../metrics/metrics-table.js';
 import { MODEL_TITLES, orderedSettings, settingTitle, shownSetting, sweepErrorChart } from './sweep-charts.js';
 import type { ReportedSweep } from './sweep-files.js';
 

@@ -1,4 +1,4 @@
-import type { GroupedMetrics } from '../eval/grouped-metrics.js';
+import type { GroupedMetrics } from '../metrics/grouped-metrics.js';
 import type { EpochUpdate } from '../losses/loss-function.js';
 
 /** One line of history.jsonl: an epoch trained, validated and checkpointed. */

@@ -1,6 +1,6 @@
 import type { ShotThresholds } from '../data/class-groups.js';
-import type { GroupedMetrics } from '../eval/grouped-metrics.js';
-import type { ClassificationMetrics } from '../eval/metrics.js';
+import type { GroupedMetrics } from '../metrics/grouped-metrics.js';
+import type { ClassificationMetrics } from '../metrics/metrics.js';
 import { checkPerClass, type SavedClassResults } from '../eval/report-file.js';
 import { UserError } from '../util/errors.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
 import type { ScheduleScaling } from '../config/schedule.js';
 import type { ClassGroups } from '../data/class-groups.js';
-import { validatePipeline, type Pipeline } from '../train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import type { EpochRecord } from './epoch-record.js';

@@ -1,6 +1,6 @@
 import { MILESTONES_KEY, scaleSchedule, type ScheduleScaling } from '../config/schedule.js';
 import type { LossName } from '../losses/registry.js';
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { DATASET_BUILD_KEYS, setPipelineValue, type DatasetBuildKey, type SetArgument, type SetValue } from './set-argument.js';
 

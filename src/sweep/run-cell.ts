@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { evaluateRun, GROUP_NAMES, type RunEvaluation } from '../eval/evaluate-run.js';
-import type { SummaryMetrics } from '../eval/metrics.js';
+import type { SummaryMetrics } from '../metrics/metrics.js';
 import type { ScheduleScaling } from '../config/schedule.js';
-import type { Pipeline } from '../train/pipeline.js';
-import { validatePipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
+import { validatePipeline } from '../config/pipeline.js';
 import { RunFolder, type BestEpoch, type EpochRecord } from '../run/run-folder.js';
 import { train, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import { UserError } from '../util/errors.js';

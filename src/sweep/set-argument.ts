@@ -1,5 +1,5 @@
 import { setPipelineValue as setPipelineText } from '../config/overrides.js';
-import type { Pipeline } from '../train/pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 
 // A sweep's `--set KEY=V1,V2,...`: one value per cell. Each value is set through the

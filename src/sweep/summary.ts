@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../util/files.js';
 import type { Cell } from './grid.js';
 import { DamagedCellResult, readCellResult, type CellResult, type ModelResult } from './run-cell.js';
 import { pairedDifference, spread, type PairedDifference, type Spread } from './stats.js';
-import type { SweepSource } from './sweep.js';
+import type { SweepSource } from './source.js';
 
 export const MODELS = ['final', 'best'] as const;
 export type ModelKind = (typeof MODELS)[number];
@@ -207,7 +207,7 @@ export function gridTable(summary: SweepSummary, model: ModelKind, value: (row: 
   return markdownTable(['loss', ...summary.settings], summary.variants.map((v) => [v, ...summary.settings.map((s) => value(find(s, v)))]));
 }
 
-export function summaryMarkdown(summary: SweepSummary): string {
+function summaryMarkdown(summary: SweepSummary): string {
   const parts = ['# Sweep summary', '', ...summary.protocol.map((l) => `- ${l}`), ''];
   for (const model of MODELS) {
     parts.push(`## Test error (%), ${model} model`, '', gridTable(summary, model, (r) => pm(r.testError)), '');
@@ -227,7 +227,7 @@ export function summaryMarkdown(summary: SweepSummary): string {
   return `${parts.join('\n')}\n`;
 }
 
-export function summaryCsv(summary: SweepSummary): string {
+function summaryCsv(summary: SweepSummary): string {
   const groupNames = Object.keys(summary.rows[0]?.groupRecall ?? {});
   const header = ['setting', 'loss', 'model', 'seeds', 'test_error_mean', 'test_error_std', 'top1_mean', 'top1_std', 'macro_recall_mean', 'macro_recall_std', ...groupNames.flatMap((g) => [`${g}_recall_mean`, `${g}_recall_std`]), ...summary.classes.flatMap((c) => [`class_${c}_accuracy_mean`, `class_${c}_accuracy_std`]), 'epoch_mean', `diff_vs_${summary.baseline}_mean`, 'seeds_won', 'seeds_paired'];
   const num = (v: number | null) => (v === null ? '' : String(v));

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkImages, importImages, type ImageDataset, type ImportImagesOptions } from '../data/images/import-images.js';
 import type { ClassPair } from '../data/images/class-pair.js';
-import type { Pipeline } from '../train/pipeline.js';
-import { environmentValue } from '../config/environment.js';
+import type { Pipeline } from '../config/pipeline.js';
+import { environmentValue } from '../util/environment.js';
 import { UserError } from '../util/errors.js';
 import { pathExists, writeFileAtomic } from '../util/files.js';
 import { Progress } from '../util/progress.js';
@@ -15,16 +15,8 @@ import { planCells, type Cell, type GridSpec } from './grid.js';
 import { packKey, packsOf } from '../pack/pack-cells.js';
 import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
 import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
+import type { SweepSource } from './source.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
-
-/** How a sweep builds each cell's images from public files (egtea images). */
-export interface SweepSource {
-  dataset: ImageDataset;
-  dir: string;
-  classes?: ClassPair;
-  /** mnist-imbalanced: images per split instead of the paper's 5000 / 500 / 800 (a scaled protocol). */
-  sizes?: { trainingImages: number; validationPerClass: number; testPerClass: number };
-}
 
 export interface SweepOptions {
   /** The command that owns the folder ('sweep', 'paper table1', ...): another one's folder is refused. */

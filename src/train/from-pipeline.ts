@@ -5,7 +5,7 @@ import type { ClipModel } from '../models/model.js';
 import { createModel } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
 import { pathExists } from '../util/files.js';
-import type { Pipeline } from './pipeline.js';
+import type { Pipeline } from '../config/pipeline.js';
 
 // What a pipeline names, built one way for training and for evaluation.
 

@@ -5,7 +5,7 @@ import type { GraphInputs, LossFunction } from '../losses/loss-function.js';
 import { applyBatchNormUpdates, trainingContext } from '../models/context.js';
 import type { ClipModel } from '../models/model.js';
 
-export type { GraphInputs, LossFunction } from '../losses/loss-function.js';
+export type { LossFunction } from '../losses/loss-function.js';
 
 /**
  * A step whose loss, gradients or updated values hold NaN or Inf. The model's variables are

@@ -59,7 +59,7 @@ export class Progress {
   /** A line of the command's own log: above a live bar (which is redrawn below it), else as is. */
   log(line: string): void {
     if (this.stream === null) return;
-    if (this.bar && this.bar.isActive) {
+    if (this.bar?.isActive) {
       this.stream.write(`\r\x1b[2K${line}\n`);
       // cli-progress redraws a bar only when its text changed; this one moved down a line.
       (this.bar as unknown as { lastDrawnString: string }).lastDrawnString = '';

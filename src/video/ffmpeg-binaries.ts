@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import ffmpeg from 'fluent-ffmpeg';
-import { environmentValue } from '../config/environment.js';
+import { environmentValue } from '../util/environment.js';
 import { UserError } from '../util/errors.js';
 
 export interface FfmpegBinaries {

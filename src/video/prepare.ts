@@ -41,7 +41,7 @@ export interface PrepareSummary {
 
 /** Whether a clip finished in an earlier run is still complete (every frame whole) and its video unchanged. */
 async function stillDone(record: ManifestRecord | undefined, source: { size: number; mtimeMs: number }, dir: string): Promise<boolean> {
-  if (!record || record.status !== 'done' || !record.source) return false;
+  if (record?.status !== 'done' || !record.source) return false;
   if (record.source.size !== source.size || record.source.mtimeMs !== source.mtimeMs) return false;
   const check = await checkClipFrames(dir);
   return check.problem === null && check.frames === record.frames;

@@ -8,7 +8,7 @@ import { addPipelineOptions, overridesFrom, type PipelineCommandOptions } from '
 import { lossOptionHelp, lossOptionsTable, lossSettingOptions, resolvedLoss, type LossConfig } from '../../src/config/loss-config.js';
 import { applyOverrides, pipelineKeys } from '../../src/config/overrides.js';
 import { buildLoss, LOSSES, LOSS_NAMES } from '../../src/losses/registry.js';
-import { validatePipeline } from '../../src/train/pipeline.js';
+import { validatePipeline } from '../../src/config/pipeline.js';
 
 // One home per loss: a loss's file (src/losses/catalog/) holds its settings and defaults; the
 // pipeline schema, the command line and the trainer all read them from the registry.

@@ -9,8 +9,8 @@ import { cdbOptionsTable, resolvedLoss } from '../../src/config/loss-config.js';
 import { applyOverrides, optionName, parseSetArgument, pipelineKeys, setPipelineValue } from '../../src/config/overrides.js';
 import { upgradeLegacyPipeline } from '../../src/config/legacy-pipeline.js';
 import { readRunInfo } from '../../src/eval/evaluate-run.js';
-import { resolvePipeline } from '../../src/config/resolve-pipeline.js';
-import type { Pipeline } from '../../src/train/pipeline.js';
+import { resolvePipeline } from '../../src/cli/resolve-pipeline.js';
+import type { Pipeline } from '../../src/config/pipeline.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-config-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

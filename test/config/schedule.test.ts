@@ -6,7 +6,7 @@ import { applyOverrides, applyOverridesWithScaling } from '../../src/config/over
 import { describeScaling, scaleSchedule } from '../../src/config/schedule.js';
 import { planCells } from '../../src/sweep/grid.js';
 import { parseSetArgument } from '../../src/sweep/set-argument.js';
-import { learningRateAt } from '../../src/train/pipeline.js';
+import { learningRateAt } from '../../src/config/pipeline.js';
 
 describe('--epochs keeps the schedule its shape: milestones scale to the same fractions', () => {
   it("moves the paper's decay after 3000 of 4000 epochs to 30 of 40, rounding to whole epochs", () => {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { labelOf, readAnnotations, readClassIndex, readSplitFile } from '../../src/data/annotations.js';

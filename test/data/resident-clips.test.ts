@@ -9,7 +9,7 @@ import { importImages } from '../../src/data/images/import-images.js';
 import { residentUnfit, ResidentClips } from '../../src/data/resident-clips.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { RunFolder } from '../../src/run/run-folder.js';
-import type { Pipeline } from '../../src/train/pipeline.js';
+import type { Pipeline } from '../../src/config/pipeline.js';
 import { train } from '../../src/train/trainer.js';
 import { temporaryFolder } from '../helpers.js';
 import { writeMnistSource } from '../image-sources.js';

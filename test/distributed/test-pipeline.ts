@@ -1,4 +1,4 @@
-import { validatePipeline, type Pipeline } from '../../src/train/pipeline.js';
+import { validatePipeline, type Pipeline } from '../../src/config/pipeline.js';
 import { smallPipeline } from '../synthetic-data.js';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
-import { ENVIRONMENT_VARIABLES } from '../../src/config/environment.js';
+import { ENVIRONMENT_VARIABLES } from '../../src/util/environment.js';
 import { temporaryFolder } from '../helpers.js';
 import { REPO_ROOT } from '../support/docs.js';
 import { docBlocks, docPages, shellCommands, type DocBlock, type ShellCommand } from '../support/doc-blocks.js';
@@ -67,7 +67,7 @@ async function commandProblems(command: ShellCommand): Promise<string[]> {
   const problems: string[] = [];
   for (const assignment of command.assignments) {
     const name = assignment.split('=')[0]!;
-    if (!variables.has(name)) problems.push(`${name} is not a variable egtea reads (src/config/environment.ts)`);
+    if (!variables.has(name)) problems.push(`${name} is not a variable egtea reads (src/util/environment.ts)`);
   }
   const args = egteaArgs(command);
   if (args) {
@@ -152,8 +152,8 @@ describe("the docs' block checker", () => {
     expect(await blockProblems(block('mkdir -p data', null))).toEqual(["docs/x.md:1: 'mkdir -p data' is not a command this test can check: mark the block with <!-- needs: ... --> or <!-- tested: ... -->"]);
     expect(await blockProblems(block('mkdir -p data', { kind: 'needs', value: 'a GPU' }))).toEqual([]);
     expect(await blockProblems(block('npx egtea train --tau-rule nope', { kind: 'needs', value: 'a GPU' }))).toHaveLength(1);
-    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', null))).toEqual(['docs/x.md:1: NOT_EGTEA is not a variable egtea reads (src/config/environment.ts)']);
+    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', null))).toEqual(['docs/x.md:1: NOT_EGTEA is not a variable egtea reads (src/util/environment.ts)']);
     expect(await blockProblems(block('npm run no-such-script', null))).toEqual(["docs/x.md:1: package.json has no script 'no-such-script'"]);
-    expect(await blockProblems(block('npx egtea engine', { kind: 'tested', value: 'test/config/environment.test.ts' }))).toEqual(['docs/x.md:1: tested: test/config/environment.test.ts does not read docs/x.md']);
+    expect(await blockProblems(block('npx egtea engine', { kind: 'tested', value: 'test/util/environment.test.ts' }))).toEqual(['docs/x.md:1: tested: test/util/environment.test.ts does not read docs/x.md']);
   });
 });

@@ -178,7 +178,10 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     const hidden = tf.tensor1d([2, 3]);
     const reasons: string[] = [];
     const graph = new GraphStep({ onEager: (r) => reasons.push(r) });
-    for (let i = 0; i < 3; i++) graph.run([v], () => (v.assign(tf.mul(v, hidden)), []));
+    for (let i = 0; i < 3; i++) graph.run([v], () => {
+      v.assign(tf.mul(v, hidden));
+      return [];
+    });
     expect(graph.state().mode).toBe('eager');
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/not among its inputs/);
@@ -207,7 +210,10 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
   it('stays eager when a JavaScript value it bakes in changes every call (a random draw, say)', () => {
     const v = tf.variable(tf.zeros([1]));
     const graph = new GraphStep({ maxDisagreements: 3 });
-    for (let call = 1; call <= 6; call++) graph.run([v], () => (v.assign(tf.add(v, tf.scalar(call))), []));
+    for (let call = 1; call <= 6; call++) graph.run([v], () => {
+      v.assign(tf.add(v, tf.scalar(call)));
+      return [];
+    });
     expect(graph.state()).toMatchObject({ mode: 'eager', reason: expect.stringMatching(/changed/) });
     expect(v.dataSync()[0]).toBe(21);
     v.dispose();

@@ -2,8 +2,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { conv3d } from '../../src/engine/conv3d.js';
-import { bindingDevice } from '../../src/engine/dispatch.js';
-import type { GroupedConvImpl, Triple } from '../../src/engine/grouped-conv3d.js';
+import type { Triple } from '../../src/engine/conv-size.js';
+import { bindingDevice, type GroupedConvImpl } from '../../src/engine/dispatch.js';
 import { kernelsAvailable } from '../../src/engine/kernels.js';
 import { clipFromTorch, conv3dFilterFromTorch } from '../../src/engine/layout.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -18,10 +18,10 @@ const get = (name: string) => {
 };
 
 const impls: { impl: GroupedConvImpl; available: boolean }[] = [
-  { impl: 'split-per-group', available: true },
-  { impl: 'kernel', available: kernelsAvailable() },
+  { impl: 'tensorflow-split-per-group', available: true },
+  { impl: 'egtea-kernel', available: kernelsAvailable() },
   // TensorFlow has a grouped Conv3D on GPU (cuDNN) only.
-  { impl: 'native', available: bindingDevice() === 'gpu' },
+  { impl: 'tensorflow-conv3d', available: bindingDevice() === 'gpu' },
 ];
 
 describe.each(impls)('grouped conv3d ($impl)', ({ impl, available }) => {

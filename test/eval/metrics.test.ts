@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsAccumulator } from '../../src/eval/metrics.js';
+import { MetricsAccumulator } from '../../src/metrics/metrics.js';
 
 describe('MetricsAccumulator', () => {
   // Three classes; rows are scores. True labels 0,0,0,1,2 and predictions 0,0,1,1,1.

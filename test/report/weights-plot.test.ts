@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeWeightsPlot } from '../../src/report/weights-plot.js';
-import { egtea } from '../cli/run-cli.js';
+import { egtea } from '../support/run-cli.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-weights-plot-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import type { ImageClip } from './write-image-clips.js';
 // ImageNet-LT (Liu et al., the split the CDB paper uses): three lists of '<path> <label>' lines,
 // paths relative to the ImageNet root (train/<wnid>/..., val/<wnid>/...), labels 0 to 999.
 
-export const IMAGENET_LT_LISTS = { train: 'ImageNet_LT_train.txt', validation: 'ImageNet_LT_val.txt', test: 'ImageNet_LT_test.txt' } as const;
+const IMAGENET_LT_LISTS = { train: 'ImageNet_LT_train.txt', validation: 'ImageNet_LT_val.txt', test: 'ImageNet_LT_test.txt' } as const;
 
 interface ListEntry {
   file: string;

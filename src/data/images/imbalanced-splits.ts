@@ -92,7 +92,7 @@ export function longTailedSplits(train: ImageSet, test: ImageSet, classes: strin
   if (!(imbalance >= 1)) throw new UserError(`imbalance ${imbalance} must be at least 1`);
   // mu^c as (1 / imbalance)^(c / (C - 1)), as Cui et al.'s code computes it: the last class gets
   // exactly n / imbalance, where a power of a rounded mu can land just under a whole number.
-  const share = (c: number) => (classes.length > 1 ? Math.pow(1 / imbalance, c / (classes.length - 1)) : 1);
+  const share = (c: number) => (classes.length > 1 ? (1 / imbalance) ** (c / (classes.length - 1)) : 1);
   const splits: ImageSplits = { classes, train: [], validation: [], test: [] };
   const trainByLabel = byLabel(train);
   classes.forEach((name, label) => {

@@ -4,7 +4,7 @@ import { shapeInference, type InferredOutput, type ShapeGraphHandle } from '../k
 import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';
 import { addGraphFunction, functionCallAttrs } from './function-call.js';
-import { type GraphAttrValue, type GraphNode } from './graph-def.js';
+import type { GraphAttrValue, GraphNode } from './graph-def.js';
 import { kernelOpOutputs } from './kernel-op-shapes.js';
 import { decodeOpDef, groupInputsByArgument, inferInputAttrs, type OpDefSummary } from './op-def.js';
 
@@ -133,121 +133,166 @@ interface TensorMap {
  * stay). `run: true` runs every op while recording it, as the step does without the shape graph.
  */
 export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], body: () => tf.Tensor[], options: { run?: boolean } = {}): StepRecording {
-  const real = backend.binding;
-  const tensorMap = (backend as unknown as { tensorMap: TensorMap }).tensorMap;
-  const nodes: GraphNode[] = [];
-  const sources = new Map<number, Source>();
-  const dtypes = new Map<Source, number>();
-  const shapes = new Map<Source, readonly number[]>();
-  const problems: string[] = [];
-  let constants = 0;
-  let ops = 0;
-  let ran = false;
-
-  const inputIds = backend.getInputTensorIds([...inputs]);
-  const inputNames = inputs.map((t, i) => {
-    const name = `input${i}`;
-    try {
-      const dtype = tfDtype(backend, t.dtype);
-      nodes.push({ name, op: 'Placeholder', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['shape', { kind: 'shape', value: t.shape }]]) });
-      dtypes.set(`${name}:0`, dtype);
-      shapes.set(`${name}:0`, t.shape);
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-    // An input passed twice (the same tensor in two roles) feeds the first placeholder.
-    if (!sources.has(inputIds[i]!)) sources.set(inputIds[i]!, `${name}:0`);
-    return name;
-  });
-  // The variables' values before the step (a clone shares the buffer: no copy), to undo its updates.
-  const before = inputs.map((t) => (t instanceof tf.Variable ? tf.clone(t) : null));
-
-  // ---- shapes without running --------------------------------------------------------------
-  const inference = shapeInference();
-  let shapeGraph: ShapeGraphHandle | null = inference !== null && problems.length === 0 && options.run !== true ? inference.newShapeGraph() : null;
-  const shapeOnly = new Map<number, ShapeOnly>();
-  const madeReal = new Map<number, number>();
-  // egtea's ops stand in the shape graph as placeholders of the shapes kernel-op-shapes.ts gives.
-  const shapeAliases = new Map<Source, Source>();
-  let nextId = FIRST_SHAPE_ONLY_ID;
-  const isShapeOnly = (id: number): boolean => id >= FIRST_SHAPE_ONLY_ID;
-  const realId = (id: number): number => (isShapeOnly(id) ? (madeReal.get(id) ?? id) : id);
-
-  const addToShapeGraph = (node: GraphNode): InferredOutput[] => {
-    const grouped = groupInputsByArgument(opDef(backend, node.op), node.attrs, node.inputs.map((s) => shapeAliases.get(s) ?? s));
-    return inference!.addShapeNode(shapeGraph!, node.name, node.op, grouped, [...node.attrs].map(([k, v]) => [k, v.kind, v.value]));
-  };
-
+  const recorder = new StepRecorder(backend, inputs, options.run === true);
+  recorder.install();
+  let results: tf.Tensor[];
   try {
-    if (shapeGraph !== null) nodes.forEach(addToShapeGraph);
-  } catch {
-    shapeGraph = null;
+    results = withoutKernels(body);
+    recorder.collectOutputs(results);
+    recorder.settle(results);
+  } catch (error) {
+    recorder.undoUnrun();
+    throw error;
+  } finally {
+    recorder.uninstall();
+  }
+  return recorder.recording(results);
+}
+
+/**
+ * The recording of one step: it stands in for the binding (createTensor, executeOp,
+ * deleteTensor, tensorDataSync) while the step's body runs, and keeps the graph it builds.
+ */
+class StepRecorder {
+  private readonly real: NativeBackend['binding'];
+  private readonly tensorMap: TensorMap;
+  private readonly nodes: GraphNode[] = [];
+  private readonly sources = new Map<number, Source>();
+  private readonly dtypes = new Map<Source, number>();
+  private readonly shapes = new Map<Source, readonly number[]>();
+  private readonly problems: string[] = [];
+  private constants = 0;
+  private ops = 0;
+  private ran = false;
+  private readonly inputIds: number[];
+  private readonly inputNames: string[];
+  /** The variables' values before the step (a clone shares the buffer: no copy), to undo its updates. */
+  private readonly before: (tf.Tensor | null)[];
+  // ---- shapes without running ----
+  private readonly inference = shapeInference();
+  private shapeGraph: ShapeGraphHandle | null;
+  private readonly shapeOnly = new Map<number, ShapeOnly>();
+  private readonly madeReal = new Map<number, number>();
+  /** egtea's ops stand in the shape graph as placeholders of the shapes kernel-op-shapes.ts gives. */
+  private readonly shapeAliases = new Map<Source, Source>();
+  private nextId = FIRST_SHAPE_ONLY_ID;
+  // ---- the outputs ----
+  private readonly reassigned: number[] = [];
+  private readonly outputNames: string[] = [];
+  /** The backend's own methods, while the recorder's stand in their place. */
+  private readonly createOutputTensor: NativeBackend['createOutputTensor'];
+  private readonly getInputTensorIds: NativeBackend['getInputTensorIds'];
+
+  constructor(
+    private readonly backend: NativeBackend,
+    private readonly inputs: readonly tf.Tensor[],
+    run: boolean,
+  ) {
+    this.real = backend.binding;
+    this.tensorMap = (backend as unknown as { tensorMap: TensorMap }).tensorMap;
+    this.createOutputTensor = backend.createOutputTensor;
+    this.getInputTensorIds = backend.getInputTensorIds;
+    this.inputIds = backend.getInputTensorIds([...inputs]);
+    this.inputNames = inputs.map((t, i) => {
+      const name = `input${i}`;
+      try {
+        const dtype = tfDtype(backend, t.dtype);
+        this.nodes.push({ name, op: 'Placeholder', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['shape', { kind: 'shape', value: t.shape }]]) });
+        this.dtypes.set(`${name}:0`, dtype);
+        this.shapes.set(`${name}:0`, t.shape);
+      } catch (error) {
+        this.problems.push((error as Error).message);
+      }
+      // An input passed twice (the same tensor in two roles) feeds the first placeholder.
+      if (!this.sources.has(this.inputIds[i]!)) this.sources.set(this.inputIds[i]!, `${name}:0`);
+      return name;
+    });
+    this.before = inputs.map((t) => (t instanceof tf.Variable ? tf.clone(t) : null));
+    this.shapeGraph = this.inference !== null && this.problems.length === 0 && !run ? this.inference.newShapeGraph() : null;
+    try {
+      if (this.shapeGraph !== null) for (const node of this.nodes) this.addToShapeGraph(node);
+    } catch {
+      this.shapeGraph = null;
+    }
+  }
+
+  private isShapeOnly(id: number): boolean {
+    return id >= FIRST_SHAPE_ONLY_ID;
+  }
+
+  private realId(id: number): number {
+    return this.isShapeOnly(id) ? (this.madeReal.get(id) ?? id) : id;
+  }
+
+  private addToShapeGraph(node: GraphNode): InferredOutput[] {
+    const grouped = groupInputsByArgument(opDef(this.backend, node.op), node.attrs, node.inputs.map((s) => this.shapeAliases.get(s) ?? s));
+    return this.inference!.addShapeNode(this.shapeGraph!, node.name, node.op, grouped, [...node.attrs].map(([k, v]) => [k, v.kind, v.value]));
   }
 
   /** The outputs of op `node` from shapes alone, or null when a shape is not fully known. */
-  const inferOutputs = (node: GraphNode, numOutputs: number): OutputMetadata[] | null => {
+  private inferOutputs(node: GraphNode, numOutputs: number): OutputMetadata[] | null {
     try {
-      const egtea = kernelOpOutputs(node.op, node.inputs.map((s) => shapes.get(s)!), node.attrs);
+      const egtea = kernelOpOutputs(node.op, node.inputs.map((s) => this.shapes.get(s)!), node.attrs);
       let outputs: InferredOutput[];
       if (egtea !== null) {
-        outputs = egtea.map((o) => ({ dtype: o.dtype === 'int32' ? real.TF_INT32 : real.TF_FLOAT, shape: o.shape }));
+        outputs = egtea.map((o) => ({ dtype: o.dtype === 'int32' ? this.real.TF_INT32 : this.real.TF_FLOAT, shape: o.shape }));
         outputs.forEach((o, i) => {
           const stand = `${node.name}_shape${i}`;
           const attrs = new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: o.dtype }], ['shape', { kind: 'shape', value: o.shape! }]]);
-          addToShapeGraph({ name: stand, op: 'Placeholder', inputs: [], attrs });
-          shapeAliases.set(`${node.name}:${i}`, `${stand}:0`);
+          this.addToShapeGraph({ name: stand, op: 'Placeholder', inputs: [], attrs });
+          this.shapeAliases.set(`${node.name}:${i}`, `${stand}:0`);
         });
       } else {
-        outputs = addToShapeGraph(node);
+        outputs = this.addToShapeGraph(node);
       }
       if (outputs.length !== numOutputs || outputs.some((o) => o.shape === null || o.shape.some((d) => d < 0))) return null;
-      return outputs.map((o) => ({ id: nextId++, shape: o.shape!, dtype: o.dtype }));
+      return outputs.map((o) => ({ id: this.nextId++, shape: o.shape!, dtype: o.dtype }));
     } catch {
       // A node TensorFlow refuses: running it reports why.
       return null;
     }
-  };
+  }
 
   /**
    * From here on the step runs: the tensors alive now get their values (constants from their
    * bytes, the rest by running the graph recorded so far as a function) under real ids.
    */
-  const runFromHere = (): void => {
-    if (shapeGraph === null) return;
-    shapeGraph = null;
-    const alive = [...shapeOnly.entries()];
-    shapeOnly.clear();
+  private runFromHere(): void {
+    if (this.shapeGraph === null) return;
+    this.shapeGraph = null;
+    const alive = [...this.shapeOnly.entries()];
+    this.shapeOnly.clear();
     const computed = alive.filter(([, t]) => t.constant === undefined);
-    const values = computed.length === 0 ? [] : runRecorded(backend, real, nodes, inputNames, inputIds, computed.map(([, t]) => t.source));
+    const values = computed.length === 0 ? [] : runRecorded(this.backend, this.real, this.nodes, this.inputNames, this.inputIds, computed.map(([, t]) => t.source));
     let next = 0;
     for (const [id, t] of alive) {
-      const made = t.constant ? real.createTensor(t.constant.shape, t.constant.dtype, t.constant.values) : values[next++]!.id;
-      madeReal.set(id, made);
-      sources.set(made, t.source);
-      sources.delete(id);
-      const entry = t.dataId === undefined ? undefined : tensorMap.get(t.dataId);
+      const made = t.constant ? this.real.createTensor(t.constant.shape, t.constant.dtype, t.constant.values) : values[next++]!.id;
+      this.madeReal.set(id, made);
+      this.sources.set(made, t.source);
+      this.sources.delete(id);
+      const entry = t.dataId === undefined ? undefined : this.tensorMap.get(t.dataId);
       if (entry !== undefined) entry.id = made;
     }
-  };
+  }
 
-  const createTensor: NativeBackend['binding']['createTensor'] = (shape, dtype, values) => {
+  private createTensor(shape: number[], dtype: number, values: ArrayBufferView | string[]): number {
     if (Array.isArray(values)) {
-      runFromHere();
-      problems.push('the step makes a string tensor');
-      return real.createTensor(shape, dtype, values);
+      this.runFromHere();
+      this.problems.push('the step makes a string tensor');
+      return this.real.createTensor(shape, dtype, values);
     }
-    const lean = shapeGraph !== null;
-    const id = lean ? nextId++ : real.createTensor(shape, dtype, values);
+    const lean = this.shapeGraph !== null;
+    const id = lean ? this.nextId++ : this.real.createTensor(shape, dtype, values);
     const view = values as ArrayBufferView;
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
-    const name = `const${constants++}`;
+    const name = `const${this.constants++}`;
     const elements = shape.reduce((a, b) => a * b, 1);
     const fill = uniformElement(bytes, elements);
     const made: GraphNode[] = [];
     if (fill !== null) {
       // tfjs's gradients make full-size tensors of ones (the mean's, for one); a Fill keeps
       // them out of the graph's bytes.
-      const int32 = backend.binding.TF_INT32;
+      const int32 = this.real.TF_INT32;
       const dims = new Uint8Array(Int32Array.from(shape).buffer);
       made.push(
         constNode(`${name}_dims`, int32, [shape.length], dims),
@@ -257,171 +302,181 @@ export function traceStep(backend: NativeBackend, inputs: readonly tf.Tensor[], 
     } else {
       made.push(constNode(name, dtype, shape, bytes));
     }
-    nodes.push(...made);
-    sources.set(id, `${name}:0`);
-    dtypes.set(`${name}:0`, dtype);
-    shapes.set(`${name}:0`, shape);
+    this.nodes.push(...made);
+    this.sources.set(id, `${name}:0`);
+    this.dtypes.set(`${name}:0`, dtype);
+    this.shapes.set(`${name}:0`, shape);
     if (!lean) return id;
-    shapeOnly.set(id, { source: `${name}:0`, constant: { shape, dtype, values: view } });
+    this.shapeOnly.set(id, { source: `${name}:0`, constant: { shape, dtype, values: view } });
     try {
-      made.forEach(addToShapeGraph);
+      for (const node of made) this.addToShapeGraph(node);
     } catch {
-      runFromHere();
+      this.runFromHere();
     }
-    return realId(id);
-  };
+    return this.realId(id);
+  }
 
-  const executeOp = (name: string, attrs: OpAttr[], givenIds: number[], numOutputs: number): OutputMetadata[] => {
-    let ids = givenIds.map(realId);
-    const node = `op${ops++}`;
-    let nodeInputs = ids.map((id) => sources.get(id));
+  private executeOp(name: string, attrs: OpAttr[], givenIds: number[], numOutputs: number): OutputMetadata[] {
+    let ids = givenIds.map((id) => this.realId(id));
+    const node = `op${this.ops++}`;
+    let nodeInputs = ids.map((id) => this.sources.get(id));
     let graphAttrs: Map<string, GraphAttrValue> | Error;
     try {
-      graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(backend, a)]));
+      graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(this.backend, a)]));
       // Eager execution infers some attributes from the inputs; a graph node must state them.
-      inferInputAttrs(opDef(backend, name), graphAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (dtypes.get(s) ?? 0))));
+      inferInputAttrs(opDef(this.backend, name), graphAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (this.dtypes.get(s) ?? 0))));
     } catch (error) {
       graphAttrs = error as Error;
     }
-    if (shapeGraph !== null) {
+    if (this.shapeGraph !== null) {
       const known = !(graphAttrs instanceof Error) && nodeInputs.every((s) => s !== undefined);
-      const inferred = known ? inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs) : null;
+      const inferred = known ? this.inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs) : null;
       if (inferred !== null) {
-        nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> });
+        this.nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> });
         inferred.forEach((o, i) => {
           const source = `${node}:${i}`;
-          sources.set(o.id, source);
-          dtypes.set(source, o.dtype);
-          shapes.set(source, o.shape);
-          shapeOnly.set(o.id, { source });
+          this.sources.set(o.id, source);
+          this.dtypes.set(source, o.dtype);
+          this.shapes.set(source, o.shape);
+          this.shapeOnly.set(o.id, { source });
         });
         return inferred;
       }
       // Tensors made real keep their sources, so the attributes above still hold.
-      runFromHere();
-      ids = givenIds.map(realId);
-      nodeInputs = ids.map((id) => sources.get(id));
+      this.runFromHere();
+      ids = givenIds.map((id) => this.realId(id));
+      nodeInputs = ids.map((id) => this.sources.get(id));
     }
-    const outputs = real.executeOp(name, attrs, ids, numOutputs);
-    ran = true;
-    if (nodeInputs.some((s) => s === undefined)) problems.push(`${name} reads a tensor made before the step that is not among its inputs`);
-    if (graphAttrs instanceof Error) problems.push(`${name}: ${graphAttrs.message}`);
-    else nodes.push({ name: node, op: name, inputs: nodeInputs.map((s) => s ?? 'missing:0'), attrs: graphAttrs });
+    const outputs = this.real.executeOp(name, attrs, ids, numOutputs);
+    this.ran = true;
+    if (nodeInputs.some((s) => s === undefined)) this.problems.push(`${name} reads a tensor made before the step that is not among its inputs`);
+    if (graphAttrs instanceof Error) this.problems.push(`${name}: ${graphAttrs.message}`);
+    else this.nodes.push({ name: node, op: name, inputs: nodeInputs.map((s) => s ?? 'missing:0'), attrs: graphAttrs });
     outputs.forEach((o, i) => {
-      sources.set(o.id, `${node}:${i}`);
-      dtypes.set(`${node}:${i}`, o.dtype);
-      shapes.set(`${node}:${i}`, o.shape);
+      this.sources.set(o.id, `${node}:${i}`);
+      this.dtypes.set(`${node}:${i}`, o.dtype);
+      this.shapes.set(`${node}:${i}`, o.shape);
     });
     return outputs;
-  };
-  const deleteTensor = (id: number): void => {
-    if (isShapeOnly(id)) {
-      shapeOnly.delete(id);
-      sources.delete(id);
-      const made = madeReal.get(id);
+  }
+
+  private deleteTensor(id: number): void {
+    if (this.isShapeOnly(id)) {
+      this.shapeOnly.delete(id);
+      this.sources.delete(id);
+      const made = this.madeReal.get(id);
       if (made === undefined) return;
-      madeReal.delete(id);
+      this.madeReal.delete(id);
       id = made;
     }
-    sources.delete(id);
-    real.deleteTensor(id);
-  };
-  const tensorDataSync = (id: number): ArrayBufferView => {
-    if (isShapeOnly(id) || sources.has(id)) runFromHere();
-    id = realId(id);
+    this.sources.delete(id);
+    this.real.deleteTensor(id);
+  }
+
+  private tensorDataSync(id: number): ArrayBufferView {
+    if (this.isShapeOnly(id) || this.sources.has(id)) this.runFromHere();
+    const realId = this.realId(id);
     // Values that reach JavaScript (a kernel outside TensorFlow, a data-dependent branch)
     // would be frozen into the graph.
-    if (sources.has(id)) problems.push('the step reads tensor values into JavaScript');
-    return real.tensorDataSync(id);
-  };
-  // The binding's own properties are read-only, so the recorder shadows them by definition.
-  const recording: NativeBackend['binding'] = Object.create(real, {
-    createTensor: { value: createTensor },
-    executeOp: { value: executeOp },
-    deleteTensor: { value: deleteTensor },
-    tensorDataSync: { value: tensorDataSync },
-  });
-  // Which tfjs tensor carries each shape-only id, so that making it real can update it.
-  const backendMethods = backend as unknown as Record<string, unknown>;
-  const createOutputTensor = backend.createOutputTensor;
-  const getInputTensorIds = backend.getInputTensorIds;
-  backendMethods.createOutputTensor = (metadata: OutputMetadata): tf.Tensor => {
-    const made = { ...metadata, id: realId(metadata.id) };
-    const tensor = createOutputTensor.call(backend, made);
-    const pending = shapeOnly.get(made.id);
-    if (pending) pending.dataId = tensor.dataId;
-    return tensor;
-  };
-  backendMethods.getInputTensorIds = (tensors: tf.Tensor[]): number[] => {
-    const written = tensors.map((t) => (tensorMap.get(t.dataId)?.values != null ? t.dataId : undefined));
-    const ids = getInputTensorIds.call(backend, tensors);
-    ids.forEach((id, i) => {
-      const pending = shapeOnly.get(id);
-      if (pending && written[i] !== undefined) pending.dataId = written[i];
-    });
-    return ids;
-  };
+    if (this.sources.has(realId)) this.problems.push('the step reads tensor values into JavaScript');
+    return this.real.tensorDataSync(realId);
+  }
 
-  backend.binding = recording;
-  let results: tf.Tensor[];
-  const reassigned: number[] = [];
-  const outputNames: string[] = [];
-  try {
-    results = withoutKernels(body);
+  /** Stands in for the binding, and tracks which tfjs tensor carries each shape-only id (so that making it real can update it). */
+  install(): void {
+    // The binding's own properties are read-only, so the recorder shadows them by definition.
+    this.backend.binding = Object.create(this.real, {
+      createTensor: { value: this.createTensor.bind(this) },
+      executeOp: { value: this.executeOp.bind(this) },
+      deleteTensor: { value: this.deleteTensor.bind(this) },
+      tensorDataSync: { value: this.tensorDataSync.bind(this) },
+    }) as NativeBackend['binding'];
+    const backendMethods = this.backend as unknown as Record<string, unknown>;
+    backendMethods.createOutputTensor = (metadata: OutputMetadata): tf.Tensor => {
+      const made = { ...metadata, id: this.realId(metadata.id) };
+      const tensor = this.createOutputTensor.call(this.backend, made);
+      const pending = this.shapeOnly.get(made.id);
+      if (pending) pending.dataId = tensor.dataId;
+      return tensor;
+    };
+    backendMethods.getInputTensorIds = (tensors: tf.Tensor[]): number[] => {
+      const written = tensors.map((t) => (this.tensorMap.get(t.dataId)?.values != null ? t.dataId : undefined));
+      const ids = this.getInputTensorIds.call(this.backend, tensors);
+      ids.forEach((id, i) => {
+        const pending = this.shapeOnly.get(id);
+        if (pending && written[i] !== undefined) pending.dataId = written[i];
+      });
+      return ids;
+    };
+  }
 
+  uninstall(): void {
+    this.backend.binding = this.real;
+    const backendMethods = this.backend as unknown as Record<string, unknown>;
+    delete backendMethods.createOutputTensor;
+    delete backendMethods.getInputTensorIds;
+    tf.dispose(this.before.filter((t) => t !== null));
+  }
+
+  /** The graph's outputs: the step's results, then the new value of each variable it reassigned. */
+  collectOutputs(results: tf.Tensor[]): void {
     // A variable's new value is whatever the step last assigned to it.
-    const afterIds = backend.getInputTensorIds([...inputs]);
-    inputs.forEach((t, i) => {
-      if (afterIds[i] !== inputIds[i]) {
-        if (!(t instanceof tf.Variable)) problems.push(`input ${i} changed but is not a variable`);
-        reassigned.push(i);
+    const afterIds = this.backend.getInputTensorIds([...this.inputs]);
+    this.inputs.forEach((t, i) => {
+      if (afterIds[i] !== this.inputIds[i]) {
+        if (!(t instanceof tf.Variable)) this.problems.push(`input ${i} changed but is not a variable`);
+        this.reassigned.push(i);
       }
     });
-    const resultIds = backend.getInputTensorIds(results);
+    const resultIds = this.backend.getInputTensorIds(results);
     const identity = (source: Source, i: number): string => {
       // A graph output must be an op's output: an input fed straight through needs an Identity.
       if (!source.startsWith('input')) return source;
       const name = `passthrough${i}`;
-      nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtypes.get(source)! }]]) });
+      this.nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: this.dtypes.get(source)! }]]) });
       return `${name}:0`;
     };
-    [...resultIds, ...reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
-      const source = sources.get(id);
-      if (source === undefined) problems.push(`output ${i} was not made by the step`);
-      else outputNames.push(identity(source, i));
+    [...resultIds, ...this.reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
+      const source = this.sources.get(id);
+      if (source === undefined) this.problems.push(`output ${i} was not made by the step`);
+      else this.outputNames.push(identity(source, i));
     });
-
-    if (problems.length > 0) {
-      // The eager run is what the caller gets: every value it returns or keeps must be real.
-      runFromHere();
-    } else {
-      reassigned.forEach((i) => (inputs[i] as tf.Variable).assign(before[i]!));
-      tf.dispose(results.filter((t) => !inputs.includes(t)));
-      // Tensors the step keeps beyond itself (a cache, say) get real values.
-      if (shapeOnly.size > 0) runFromHere();
-    }
-  } catch (error) {
-    // A step that fails while nothing has run leaves its variables as they were.
-    if (shapeGraph !== null) {
-      const now = getInputTensorIds.call(backend, [...inputs]);
-      inputs.forEach((t, i) => {
-        if (now[i] !== inputIds[i] && before[i]) (t as tf.Variable).assign(before[i]!);
-      });
-    }
-    throw error;
-  } finally {
-    backend.binding = real;
-    delete backendMethods.createOutputTensor;
-    delete backendMethods.getInputTensorIds;
-    tf.dispose(before.filter((t) => t !== null));
   }
 
-  if (problems.length > 0) return { results, trace: new UntraceableStepError([...new Set(problems)].join('; ')), ran: true };
-  const key = [
-    ...nodes.map((n) => `${n.name}=${n.op}(${n.inputs.join(',')})${[...n.attrs].map(([k, v]) => `${k}:${attrKey(v)}`).join(';')}`),
-    `out:${outputNames.join(',')}`,
-  ].join('\n');
-  return { results: null, trace: { nodes, inputNames, outputNames, resultCount: results.length, reassigned, key }, ran };
+  /** An untraceable step's eager run stands (every value real); a traceable one is undone, its results disposed. */
+  settle(results: tf.Tensor[]): void {
+    if (this.problems.length > 0) {
+      // The eager run is what the caller gets: every value it returns or keeps must be real.
+      this.runFromHere();
+      return;
+    }
+    for (const i of this.reassigned) (this.inputs[i] as tf.Variable).assign(this.before[i]!);
+    tf.dispose(results.filter((t) => !this.inputs.includes(t)));
+    // Tensors the step keeps beyond itself (a cache, say) get real values.
+    if (this.shapeOnly.size > 0) this.runFromHere();
+  }
+
+  /** A step that fails while nothing has run leaves its variables as they were. */
+  undoUnrun(): void {
+    if (this.shapeGraph === null) return;
+    const now = this.getInputTensorIds.call(this.backend, [...this.inputs]);
+    this.inputs.forEach((t, i) => {
+      if (now[i] !== this.inputIds[i] && this.before[i]) (t as tf.Variable).assign(this.before[i]!);
+    });
+  }
+
+  recording(results: tf.Tensor[]): StepRecording {
+    if (this.problems.length > 0) return { results, trace: new UntraceableStepError([...new Set(this.problems)].join('; ')), ran: true };
+    const key = [
+      ...this.nodes.map((n) => `${n.name}=${n.op}(${n.inputs.join(',')})${[...n.attrs].map(([k, v]) => `${k}:${attrKey(v)}`).join(';')}`),
+      `out:${this.outputNames.join(',')}`,
+    ].join('\n');
+    return {
+      results: null,
+      trace: { nodes: this.nodes, inputNames: this.inputNames, outputNames: this.outputNames, resultCount: results.length, reassigned: this.reassigned, key },
+      ran: this.ran,
+    };
+  }
 }
 
 /** Runs the nodes recorded so far as a function, fed with `inputIds`, for the tensors at `outputs` (on the binding itself, not the recorder). */

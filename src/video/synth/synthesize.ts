@@ -60,7 +60,7 @@ const VIDEO_BYTES_PER_PIXEL = 0.0019;
 const BYTES_PER_CLIP = 4096 + 80;
 
 /** Rough size of a synthetic set on disk: its videos and annotation lines. */
-export function estimateSynthBytes(options: Pick<SynthOptions, 'clips' | 'width' | 'height' | 'fps' | 'seconds'>): number {
+function estimateSynthBytes(options: Pick<SynthOptions, 'clips' | 'width' | 'height' | 'fps' | 'seconds'>): number {
   const meanSeconds = (options.seconds[0] + options.seconds[1]) / 2;
   return options.clips * (options.width * options.height * options.fps * meanSeconds * VIDEO_BYTES_PER_PIXEL + BYTES_PER_CLIP);
 }

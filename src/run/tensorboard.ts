@@ -1,0 +1,56 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { RunFolder, type EpochRecord } from '../run/run-folder.js';
+import { encodeEvents, type ScalarEvent } from './tfrecord.js';
+
+/** A tag part made of letters, digits, '.', '-' and '_' (TensorBoard groups tags by '/'). */
+const tagPart = (name: string) => name.replace(/[^\w.-]+/g, '_');
+
+/** The scalars of one epoch, under TensorBoard tags. */
+function epochScalars(record: EpochRecord, classes: readonly string[]): { tag: string; value: number }[] {
+  const scalars: { tag: string; value: number }[] = [
+    { tag: 'train/loss', value: record.trainLoss },
+    { tag: 'train/learning_rate', value: record.learningRate },
+  ];
+  const metrics = (prefix: string, m: EpochRecord['validation'] | EpochRecord['validation']['groups']['majority']) => {
+    for (const [name, value] of [['top1', m.top1], ['top5', m.top5], ['macro_recall', m.macroRecall], ['macro_precision', m.macroPrecision]] as const) {
+      if (value !== null) scalars.push({ tag: `${prefix}/${name}`, value });
+    }
+  };
+  metrics('validation', record.validation);
+  for (const [group, m] of Object.entries(record.validation.groups)) metrics(`validation_${group}`, m);
+  if (record.cdb) {
+    scalars.push({ tag: 'cdb/tau', value: record.cdb.tau });
+    record.cdb.weights.forEach((w, c) => scalars.push({ tag: `cdb_weight/${tagPart(classes[c] ?? `class_${c}`)}`, value: w }));
+  }
+  return scalars;
+}
+
+/**
+ * Writes RUN/tb/ from the run's history: one event file with every finished epoch's scalars.
+ * Rebuilt whole (and renamed into place) after each epoch, so a resumed run that redid epochs
+ * leaves no duplicates and a kill leaves no half record; the bytes only ever grow at the end,
+ * so a TensorBoard reading the file meanwhile keeps its place.
+ */
+export async function logEpoch(runDir: string, record: EpochRecord): Promise<string> {
+  const folder = new RunFolder(runDir);
+  const info = await folder.readRunInfo();
+  const history = (await folder.readHistory()).filter((r) => r.epoch <= record.epoch);
+  if (!history.some((r) => r.epoch === record.epoch)) history.push(record);
+  const started = Date.parse(info.startedAt) / 1000;
+  const start = Number.isFinite(started) ? started : 0;
+  let elapsed = 0;
+  const events: ScalarEvent[] = [{ wallTime: start, step: 0, fileVersion: 'brain.Event:2', scalars: [] }];
+  for (const r of history) {
+    elapsed += r.seconds;
+    events.push({ wallTime: start + elapsed, step: r.epoch, scalars: epochScalars(r, info.classes) });
+  }
+  const dir = folder.tensorboardDir;
+  await fs.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `events.out.tfevents.${Math.floor(start)}.egtea`);
+  // The temporary file lies outside tb/: TensorBoard would take any *tfevents* name there for a log.
+  const temporary = path.join(runDir, `.tb-events.tmp-${process.pid}`);
+  await fs.writeFile(temporary, encodeEvents(events));
+  await fs.rename(temporary, file);
+  return file;
+}
