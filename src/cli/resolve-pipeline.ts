@@ -3,7 +3,7 @@ import { PIPELINES } from '../../pipelines/index.js';
 import { validatePipeline, type Pipeline } from '../config/pipeline.js';
 import { UserError } from '../util/errors.js';
 import { upgradeLegacyPipeline } from '../config/legacy-pipeline.js';
-import { nearestName } from '../config/nearest-name.js';
+import { nearestName } from '../util/nearest-name.js';
 import { loadPipelineModule } from '../config/pipeline-module.js';
 
 /** Built-in recipe names, for help texts. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { cdb } from '../losses/catalog/cdb.js';
 import { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { TauRule, CdbNormalization } from '../losses/cdb-weights.js';
-import { readClassResults } from '../eval/report-file.js';
+import { readClassResults } from '../metrics/report-file.js';
 import { UserError } from '../util/errors.js';
 import { writeWeightsPlot } from '../report/weights-plot.js';
 import { parseChoice, parseNonNegativeNumber, parseNumberList, parseTau } from './options.js';

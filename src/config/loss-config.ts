@@ -1,5 +1,5 @@
 import { LOSSES, lossDefinition, resolveLossSettings, type LossName, type LossSettings } from '../losses/registry.js';
-import { oneOf, optionName, optional, variants, type Field, type Leaf } from './schema.js';
+import { oneOf, optionName, optional, variants, type Field, type Leaf } from '../util/schema.js';
 
 // A pipeline's loss block: one type per loss, so a setting is accepted only by the losses that
 // read it. Everything here is generated from the losses' own files (src/losses/catalog/), where

@@ -3,7 +3,7 @@ import { PIPELINE_SCHEMA, validatePipeline, type ModelInitializer, type Pipeline
 import { UserError } from '../util/errors.js';
 import { lossSettingOptions } from './loss-config.js';
 import { MILESTONES_KEY, scaleSchedule, type ScheduleScaling } from './schedule.js';
-import { leafKeys, optionName, setByKey } from './schema.js';
+import { leafKeys, optionName, setByKey } from '../util/schema.js';
 
 /** What a command line may change in a pipeline: the loss, any loss's settings (`--tau`, `--gamma`, ...), and a few others. */
 export interface PipelineOverrides extends Partial<AnyLossSettings> {

@@ -2,7 +2,7 @@ import { LABEL_KINDS, type LabelKind } from '../data/annotations.js';
 import { parseSubjects } from '../data/splits.js';
 import type { TransformConfig } from '../data/transforms.js';
 import { LOSS_FIELD, type LossConfig } from './loss-config.js';
-import { checkValue, custom, group, number, numberList, oneOf, optional, text, wholeNumber, type Group } from './schema.js';
+import { checkValue, custom, group, number, numberList, oneOf, optional, text, wholeNumber, type Group } from '../util/schema.js';
 import { LENET5_INITIALIZERS, type Lenet5Initializer } from '../models/lenet5.js';
 import { ARCHITECTURES, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';

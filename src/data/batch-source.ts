@@ -1,4 +1,12 @@
-import type { Batch, ClipRecord } from './clip-loader.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { ClipRecord } from './clip-record.js';
+
+export interface Batch {
+  /** [N, T, H, W, C] float32, normalised. Valid until the next batch is requested. */
+  clips: tf.Tensor5D;
+  labels: tf.Tensor1D;
+  names: string[];
+}
 
 /**
  * What training and evaluation take their batches from: a ClipLoader (decodes and augments every

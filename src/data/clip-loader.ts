@@ -3,22 +3,15 @@ import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';
 import { SeededRandom } from '../util/random.js';
-import type { BatchSource } from './batch-source.js';
+import type { Batch, BatchSource } from './batch-source.js';
+import type { ClipRecord } from './clip-record.js';
+
+export type { Batch } from './batch-source.js';
+export type { ClipRecord } from './clip-record.js';
 import { FrameCache } from './frame-cache.js';
 import { frameFile } from './frame-layout.js';
 import { classSampledOrder, evaluationFrameIndices, trainingFrameIndices } from './sampling.js';
 import { centreAugmentation, drawAugmentation, loadClipsInto, type ClipLoad, type TransformConfig } from './transforms.js';
-
-/** A clip ready to load: a folder of frames named as frame-layout.ts says (an image is a one-frame clip). */
-export interface ClipRecord {
-  clip: string;
-  frameDir: string;
-  frameCount: number;
-  label: number;
-  /** Frame size, when known (prepare records it); read from the first frame otherwise. */
-  width?: number;
-  height?: number;
-}
 
 export interface LoaderOptions {
   batchSize: number;
@@ -44,12 +37,6 @@ export interface LoaderOptions {
   shardOf?: (batch: readonly number[]) => number[];
 }
 
-export interface Batch {
-  /** [N, T, H, W, C] float32, normalised. Valid until the next batch is requested. */
-  clips: tf.Tensor5D;
-  labels: tf.Tensor1D;
-  names: string[];
-}
 
 // Kept for callers that import it from here (test/e2e/data/images.test.ts); frame-layout.ts owns it.
 export { frameFile } from './frame-layout.js';

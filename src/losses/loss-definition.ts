@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Leaf } from '../config/schema.js';
+import type { Leaf } from '../util/schema.js';
 import type { DifficultyTracker, DifficultyTrackerOptions } from './difficulty-tracker.js';
 import type { BatchProgress, EpochUpdate, GraphInputs, LossFunction, LossProgress } from './loss-function.js';
 

@@ -1,4 +1,4 @@
-import { number, oneOf } from '../config/schema.js';
+import { number, oneOf } from '../util/schema.js';
 import type { Reduction } from './cross-entropy.js';
 import type { LossSetting } from './loss-definition.js';
 

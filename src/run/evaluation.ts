@@ -1,7 +1,7 @@
 import type { ShotThresholds } from '../data/class-groups.js';
 import type { GroupedMetrics } from '../metrics/grouped-metrics.js';
 import type { ClassificationMetrics } from '../metrics/metrics.js';
-import { checkPerClass, type SavedClassResults } from '../eval/report-file.js';
+import { checkPerClass, type SavedClassResults } from '../metrics/report-file.js';
 import { UserError } from '../util/errors.js';
 
 export type EvaluationSplit = 'test' | 'validation';

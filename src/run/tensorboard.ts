@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { RunFolder, type EpochRecord } from '../run/run-folder.js';
+import { RunFolder, type EpochRecord } from './run-folder.js';
 import { encodeEvents, type ScalarEvent } from './tfrecord.js';
 
 /** A tag part made of letters, digits, '.', '-' and '_' (TensorBoard groups tags by '/'). */

@@ -12,7 +12,7 @@ import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { lockOrOutwait, lockRunFolder, lockWhenFree, LockHeldError, OTHER_HOST_STALE_MS, type RunLock } from '../run/run-lock.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
-import { packKey, packsOf } from '../pack/pack-cells.js';
+import { packKey, packsOf } from './pack-cells.js';
 import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
 import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
 import type { SweepSource } from './source.js';

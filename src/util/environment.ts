@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { nearestName } from '../config/nearest-name.js';
+import { nearestName } from './nearest-name.js';
 
 export interface EnvironmentVariable {
   name: string;

@@ -15,6 +15,7 @@ const LAYERS = [
   'index',
   'bench',
   'report',
+  'pack',
   'sweep',
   'eval',
   'train',

@@ -1,4 +1,4 @@
-import { number, oneOf, orWords } from '../../config/schema.js';
+import { number, oneOf, orWords } from '../../util/schema.js';
 import type { CdbNormalization, TauRule } from '../cdb-weights.js';
 import { weightedCrossEntropy, type Reduction } from '../cross-entropy.js';
 import { classLoss, defineLoss } from '../loss-definition.js';

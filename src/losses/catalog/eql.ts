@@ -1,4 +1,4 @@
-import { number } from '../../config/schema.js';
+import { number } from '../../util/schema.js';
 import { SeededRandom } from '../../util/random.js';
 import { drawBeta, equalizationLoss, rareClassMask } from '../equalization.js';
 import { classLoss, constant, defineLoss, needCounts } from '../loss-definition.js';

@@ -1,4 +1,4 @@
-import { nullable, number, wholeNumber } from '../../config/schema.js';
+import { nullable, number, wholeNumber } from '../../util/schema.js';
 import { classBalancedWeights, ldamMargins } from '../class-weights.js';
 import type { Reduction } from '../cross-entropy.js';
 import { ldamLoss } from '../ldam.js';

@@ -1,4 +1,4 @@
-import { number } from '../../config/schema.js';
+import { number } from '../../util/schema.js';
 import { classLoss, constant, defineLoss, needCounts } from '../loss-definition.js';
 import { logitAdjustedLoss, logitAdjustment } from '../logit-adjustment.js';
 

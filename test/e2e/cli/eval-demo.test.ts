@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readClassResults } from '../../../src/eval/report-file.js';
+import { readClassResults } from '../../../src/metrics/report-file.js';
 import { buildReport } from '../../../src/report/build-report.js';
 import { readSafetensors, writeSafetensors } from '../../../src/io/safetensors.js';
 import { train } from '../../../src/train/trainer.js';

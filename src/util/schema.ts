@@ -1,4 +1,4 @@
-import { UserError } from '../util/errors.js';
+import { UserError } from './errors.js';
 import { nearestName } from './nearest-name.js';
 
 // A small schema for settings objects (pipelines): it checks every value, refuses unknown keys

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import type { ClassResult } from '../metrics/metrics.js';
+import type { ClassResult } from './metrics.js';
 import { UserError } from '../util/errors.js';
 
 /** The part of a saved evaluation report (`egtea eval --json`) that other commands read. */

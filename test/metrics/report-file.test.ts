@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readClassResults } from '../../src/eval/report-file.js';
+import { readClassResults } from '../../src/metrics/report-file.js';
 
 let work: string;
 beforeAll(async () => {
