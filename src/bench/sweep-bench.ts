@@ -104,7 +104,7 @@ export interface TableOneRun {
  * Multiply-adds of LeNet-5 (egtea's: 5x5 convolutions to 6 and 16 channels, each then 2x2
  * pooled, then 120, 84 and the classes) on one size x size x channels image.
  */
-export function lenet5MultiplyAdds(size: number, channels: number, classes: number): number {
+function lenet5MultiplyAdds(size: number, channels: number, classes: number): number {
   const c1 = size - 4;
   const c2 = c1 / 2 - 4;
   const flat = 16 * (c2 / 2) ** 2;
@@ -115,7 +115,7 @@ export function lenet5MultiplyAdds(size: number, channels: number, classes: numb
  * The engine's float32 peak on this machine as the runs see it: the best of a few n x n matmuls
  * (one TensorFlow call each), in GFLOP/s.
  */
-export function matmulPeakGflops(n = 2048, reps = 5): number {
+function matmulPeakGflops(n = 2048, reps = 5): number {
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
   let best = Infinity;

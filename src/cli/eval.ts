@@ -19,7 +19,7 @@ interface EvalOptions {
 }
 
 /** `--thresholds 100,20`: many-shot above the first, few-shot below the second. */
-export function parseThresholds(value: string): ShotThresholds {
+function parseThresholds(value: string): ShotThresholds {
   const parts = value.split(',').map((v) => Number(v.trim()));
   const thresholds = { many: parts[0]!, few: parts[1]! };
   try {

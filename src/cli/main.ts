@@ -73,10 +73,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const verbose = program.opts<{ verbose?: boolean }>().verbose || argv.includes('--verbose');
     // A full disk, a read-only folder or a file where a folder should be: the path, not a stack.
-    error = fileSystemError(error) ?? error;
-    if (error instanceof UserError) {
-      process.stderr.write(`egtea: ${error.message}\n`);
-      if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    const shown = fileSystemError(error) ?? error;
+    if (shown instanceof UserError) {
+      process.stderr.write(`egtea: ${shown.message}\n`);
+      if (verbose && shown.stack) process.stderr.write(`${shown.stack}\n`);
       return EXIT.userError;
     }
     process.stderr.write(`egtea: internal error: ${error instanceof Error ? error.message : String(error)}\n`);

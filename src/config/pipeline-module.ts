@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from '../util/errors.js';
 
 /** How long a pipeline module may take to load before it is stopped. */
-export const PIPELINE_MODULE_SECONDS = 30;
+const PIPELINE_MODULE_SECONDS = 30;
 
 // Runs in a worker: imports the module and sends back its default export (a copy), or why not.
 const LOADER = `

@@ -28,7 +28,7 @@ export function scaleSchedule(schedule: Pipeline['schedule'], epochs: number, op
 }
 
 /** The schedule with the scaled epochs and milestones. */
-export function applyScaling(schedule: Pipeline['schedule'], scaling: ScheduleScaling | null): Pipeline['schedule'] {
+function applyScaling(schedule: Pipeline['schedule'], scaling: ScheduleScaling | null): Pipeline['schedule'] {
   return scaling === null ? schedule : { ...schedule, epochs: scaling.epochs, milestones: scaling.milestones };
 }
 

@@ -188,7 +188,7 @@ export class DataParallelWorker {
 }
 
 /** 48 bits of a SHA-256 of the tensors' bytes, as a number float64 holds exactly. */
-export function stateDigest(tensors: readonly tf.Tensor[]): number {
+function stateDigest(tensors: readonly tf.Tensor[]): number {
   const hash = createHash('sha256');
   for (const t of tensors) {
     const data = t.dataSync();

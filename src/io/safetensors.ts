@@ -154,7 +154,7 @@ export async function writeSafetensors(file: string, tensors: Map<string, Stored
 }
 
 /** The names of the tensors holding NaN or Inf (a diverged run's, or damaged), in order. */
-export function nonFiniteTensors(tensors: Map<string, StoredTensor>): string[] {
+function nonFiniteTensors(tensors: Map<string, StoredTensor>): string[] {
   const bad: string[] = [];
   for (const [name, tensor] of tensors) {
     const data = tensor.data;

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { checkpointFiles, RunFolder } from '../run/run-folder.js';

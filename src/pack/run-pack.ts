@@ -12,7 +12,7 @@ export interface PackedCellEnd {
 }
 
 /** The line a cell's log ends with when it fails, as a cell's own process prints it. */
-export function failureLine(message: string): string {
+function failureLine(message: string): string {
   return `egtea: ${message}`;
 }
 

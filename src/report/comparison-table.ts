@@ -3,7 +3,7 @@ import { groupLabel, percent } from '../metrics/metrics-table.js';
 import { table } from '../util/table.js';
 
 /** The loss a line shows: a post-hoc logit adjustment with its t. */
-export function lossLabel(c: ComparedRun): string {
+function lossLabel(c: ComparedRun): string {
   return `${c.loss}${c.posthocTau === null ? '' : ` + post-hoc LA (t=${c.posthocTau})`}`;
 }
 

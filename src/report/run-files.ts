@@ -30,7 +30,7 @@ export async function readReportedRun(dir: string): Promise<ReportedRun> {
       if (reading.state === 'stale') staleEvaluations.push(reading.message);
       if (reading.state !== 'current') continue;
       if (t === undefined) evaluations[split] = reading.evaluation;
-      else (posthoc[split] ??= []).push(reading.evaluation);
+      else posthoc[split] = [...(posthoc[split] ?? []), reading.evaluation];
     }
   }
   return { dir, label: path.basename(path.resolve(dir)), info, history, evaluations, posthoc, staleEvaluations };

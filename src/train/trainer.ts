@@ -16,7 +16,6 @@ import { groupedMetrics, type GroupedMetrics } from '../metrics/grouped-metrics.
 import { describeScaling, type ScheduleScaling } from '../config/schedule.js';
 import { buildLoss, type ClassLoss } from '../losses/registry.js';
 import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
-import type { EpochUpdate } from '../losses/loss-function.js';
 import type { ClipModel } from '../models/model.js';
 import { checkFiniteTensors } from '../io/safetensors.js';
 import { importTorchStateDict, readWeightsFile, type ImportReport } from '../models/torch-weights.js';

@@ -23,7 +23,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
 }
 
 /** What writeFileAtomic puts between a file's name and the writer's host and pid. */
-export const TEMPORARY_INFIX = '.tmp-';
+const TEMPORARY_INFIX = '.tmp-';
 
 /** Removes temporaries of `file` that a killed writer left (writeFileAtomic's, any host and pid). */
 export async function removeLeftTemporaries(file: string): Promise<void> {

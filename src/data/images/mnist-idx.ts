@@ -13,7 +13,7 @@ const FILES = {
 } as const;
 
 /** Where Fashion-MNIST's IDX files come from on Debian (apt-get install dataset-fashion-mnist). */
-export const FASHION_MNIST_PACKAGE = { name: 'dataset-fashion-mnist', dir: '/usr/share/datasets/fashion-mnist' } as const;
+const FASHION_MNIST_PACKAGE = { name: 'dataset-fashion-mnist', dir: '/usr/share/datasets/fashion-mnist' } as const;
 
 async function readMaybeGzipped(dir: string, name: string): Promise<{ file: string; bytes: Buffer }> {
   for (const file of [path.join(dir, name), path.join(dir, `${name}.gz`)]) {

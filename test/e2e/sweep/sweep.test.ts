@@ -35,7 +35,7 @@ function options(out: string, overrides: Partial<SweepOptions> = {}): SweepOptio
 }
 
 const cellName = (seed: number, loss: string) => `dataset.majorityRatio=0.8,seed=${seed},loss=${loss}`;
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const readJson = async <T>(file: string) => JSON.parse(await fs.readFile(file, 'utf8')) as T;
 
 beforeAll(async () => {
@@ -128,12 +128,12 @@ describe('egtea sweep', () => {
     await fs.writeFile(damagedFile, intact.slice(0, 40));
     const summarised = await runSweep({ ...options(out), run: false });
     expect(summarised.missing).toEqual([cellName(1, 'cdb(tau=dynamic)')]);
-    expect(summarised.damaged).toEqual([expect.stringMatching(new RegExp(`^${escape(damagedFile)}: damaged \\(.*JSON.*\\); run the sweep again \\(without --no-run\\) to evaluate the cell again from its trained model$`))]);
+    expect(summarised.damaged).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(damagedFile)}: damaged \\(.*JSON.*\\); run the sweep again \\(without --no-run\\) to evaluate the cell again from its trained model$`))]);
     expect(summarised.rows.find((r) => r.variant === 'ce' && r.model === 'final')!.seeds).toEqual([1, 2]);
     expect(await fs.readFile(path.join(out, 'summary.md'), 'utf8')).toContain('Damaged results (1):');
     const repair: string[] = [];
     const repaired = await runSweep({ ...options(out), log: (l) => repair.push(l) });
-    expect(repair.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(new RegExp(`^warning: ${escape(damagedFile)}: damaged \\(.+\\); evaluating the cell again from its trained model$`))]);
+    expect(repair.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(new RegExp(`^warning: ${escapeRegExp(damagedFile)}: damaged \\(.+\\); evaluating the cell again from its trained model$`))]);
     expect(repaired.failed).toEqual([]);
     expect(repaired.missing).toEqual([]);
     expect(repaired.rows).toEqual(summary.rows);
