@@ -42,10 +42,27 @@ export function nvidiaLibraries(root) {
 export function resolveWheels(python, requirements) {
   const report = path.join(fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR || '/tmp'), 'egtea-pip-')), 'report.json');
   const target = path.join(path.dirname(report), 'target');
-  const args = ['-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--no-deps', ...WHEEL_TARGET, '--target', target, '--quiet', '--report', report, ...requirements];
+  const args = [
+    '-m',
+    'pip',
+    'install',
+    '--dry-run',
+    '--ignore-installed',
+    '--no-deps',
+    ...WHEEL_TARGET,
+    '--target',
+    target,
+    '--quiet',
+    '--report',
+    report,
+    ...requirements,
+  ];
   const result = spawnSync(python, args, { encoding: 'utf8' });
   try {
-    if (result.status !== 0) return { error: `pip could not resolve ${requirements.join(' ')}: ${(result.stderr || result.error?.message || '').trim().split('\n').slice(-3).join(' | ')}` };
+    if (result.status !== 0)
+      return {
+        error: `pip could not resolve ${requirements.join(' ')}: ${(result.stderr || result.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
+      };
     const parsed = JSON.parse(fs.readFileSync(report, 'utf8'));
     return {
       wheels: parsed.install.map((item) => ({
@@ -80,7 +97,10 @@ for wheel in sys.argv[2:]:
             if len(parts) >= 4 and parts[0] == 'nvidia' and parts[2] == 'lib' and '.so' in parts[-1]:
                 z.extract(n, out)
 `;
-  const files = fs.readdirSync(wheels).filter((f) => f.endsWith('.whl')).map((f) => path.join(wheels, f));
+  const files = fs
+    .readdirSync(wheels)
+    .filter((f) => f.endsWith('.whl'))
+    .map((f) => path.join(wheels, f));
   const extract = spawnSync(python, ['-c', script, dir, ...files], { encoding: 'utf8' });
   if (extract.status !== 0) return { error: `extracting the NVIDIA wheels failed: ${extract.stderr.trim().split('\n').slice(-3).join(' | ')}` };
   // The wheels themselves are no longer needed: their libraries are.

@@ -90,7 +90,8 @@ function enginePackageDir() {
   const dir = path.resolve(engineDir);
   if (path.resolve(installed) === dir || fs.realpathSync(installed) === dir) return installed;
   if (!fs.existsSync(path.join(dir, 'package.json'))) {
-    if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) fail(`--engine-dir ${dir}: a folder that holds other things than a tfjs-node-gpu package; choose a new or empty one`);
+    if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0)
+      fail(`--engine-dir ${dir}: a folder that holds other things than a tfjs-node-gpu package; choose a new or empty one`);
     const skip = new Set(['build', 'deps', 'lib', 'egtea-engine.json']);
     fs.mkdirSync(dir, { recursive: true });
     for (const entry of fs.readdirSync(installed)) if (!skip.has(entry)) fs.cpSync(path.join(installed, entry), path.join(dir, entry), { recursive: true });
@@ -208,7 +209,14 @@ function buildBinding(pkgDir) {
   const buildDir = path.join(pkgDir, 'build');
   const result = run(
     process.execPath,
-    [gyp, 'rebuild', `--nodedir=${nodedir}`, `--napi_build_version=${NAPI_VERSION}`, '--module_name=tfjs_binding', `--module_path=${path.join(buildDir, 'out')}`],
+    [
+      gyp,
+      'rebuild',
+      `--nodedir=${nodedir}`,
+      `--napi_build_version=${NAPI_VERSION}`,
+      '--module_name=tfjs_binding',
+      `--module_path=${path.join(buildDir, 'out')}`,
+    ],
     { cwd: pkgDir, env: { ...process.env, JOBS: String(os.availableParallelism()) } },
   );
   if (!result.ok) fail(`node-gyp failed:\n${result.output.slice(-3000)}`);
@@ -225,7 +233,10 @@ function buildKernels(force, libDir) {
     return;
   }
   const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'src', 'engine', 'native');
-  const sources = fs.readdirSync(dir).filter((f) => /\.(cc|h|gyp)$/.test(f)).sort();
+  const sources = fs
+    .readdirSync(dir)
+    .filter((f) => /\.(cc|h|gyp)$/.test(f))
+    .sort();
   const hash = createHash('sha256');
   for (const file of sources) hash.update(file).update(fs.readFileSync(path.join(dir, file)));
   const digest = `${hash.digest('hex')}/${process.versions.modules}/${libDir ?? 'no TensorFlow'}`;
@@ -298,7 +309,12 @@ function installEngine(force) {
   const wanted = { stampVersion: STAMP_VERSION, wheel: process.env.EGTEA_TF_WHEEL_FILE || spec, gpu, node: process.versions.modules, patch: PATCH_DIGEST };
   if (!force && fs.existsSync(stampFile)) {
     const stamp = JSON.parse(fs.readFileSync(stampFile, 'utf8'));
-    const same = stamp.stampVersion === wanted.stampVersion && stamp.wheel === wanted.wheel && Boolean(stamp.gpu) === gpu && stamp.node === wanted.node && stamp.patch === wanted.patch;
+    const same =
+      stamp.stampVersion === wanted.stampVersion &&
+      stamp.wheel === wanted.wheel &&
+      Boolean(stamp.gpu) === gpu &&
+      stamp.node === wanted.node &&
+      stamp.patch === wanted.patch;
     const version = same ? bindingLoads(pkgDir) : null;
     if (version) {
       // An older install may lack headers egtea's TensorFlow ops need: extract them again.
@@ -332,7 +348,8 @@ with zipfile.ZipFile(sys.argv[1]) as z:
   const result = spawnSync(python, ['-c', script, wheel], { encoding: 'utf8' });
   if (result.status !== 0) fail(`reading ${path.basename(wheel)}'s requirements failed: ${result.stderr}`);
   const requirements = cudaRequirements(result.stdout.split('\n'));
-  if (requirements.length === 0) fail(`${path.basename(wheel)} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build (tensorflow, not tensorflow-cpu)?`);
+  if (requirements.length === 0)
+    fail(`${path.basename(wheel)} names no NVIDIA libraries in its and-cuda extra; is it the CUDA build (tensorflow, not tensorflow-cpu)?`);
   const provisioned = provisionNvidia(python, requirements, path.join(cacheDir, 'nvidia', path.basename(wheel, '.whl')), log);
   if (provisioned.error) fail(provisioned.error);
   log(`${provisioned.libraries.length} NVIDIA libraries ready (preloaded by egtea when the engine loads)`);

@@ -8,4 +8,12 @@ import mnistImbalanced from './mnist-imbalanced.js';
 import synth from './synth.js';
 
 /** The built-in recipes, by name (`egtea train --pipeline NAME`). */
-export const PIPELINES: Readonly<Record<string, Pipeline>> = { egtea, synth, 'mnist-imbalanced': mnistImbalanced, 'cifar10-lt': cifar10Lt, 'cifar100-lt': cifar100Lt, 'imagenet-lt': imagenetLt, 'fashion-mnist': fashionMnist };
+export const PIPELINES: Readonly<Record<string, Pipeline>> = {
+  egtea,
+  synth,
+  'mnist-imbalanced': mnistImbalanced,
+  'cifar10-lt': cifar10Lt,
+  'cifar100-lt': cifar100Lt,
+  'imagenet-lt': imagenetLt,
+  'fashion-mnist': fashionMnist,
+};

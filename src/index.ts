@@ -7,19 +7,47 @@ export * from './losses/index.js';
 
 // ---- Data ----
 /** EGTEA-style annotation files: clips, class indices, labels by verb, noun or action. */
-export { readAnnotations, readSplitFile, readClassIndex, labelOf, classNames, type ClipAnnotation, type AnnotationSet, type LabelKind } from './data/annotations.js';
+export {
+  readAnnotations,
+  readSplitFile,
+  readClassIndex,
+  labelOf,
+  classNames,
+  type ClipAnnotation,
+  type AnnotationSet,
+  type LabelKind,
+} from './data/annotations.js';
 /** A clip name's subject, recipe and frame range. */
 export { parseClipName } from './data/clip-name.js';
 /** Validation carved out of the training file by subject (P20-P26 by default). */
 export { parseSubjects, splitBySubject, DEFAULT_VALIDATION_SUBJECTS } from './data/splits.js';
 /** The majority (k most frequent) and minority class groups, the many/medium/few-shot groups, and clips per class. */
-export { classGroups, countPerClass, groupDefinitions, GROUP_NAMES, SHOT_THRESHOLDS, type ClassGroups, type ClassGroup, type GroupName, type ShotThresholds } from './data/class-groups.js';
+export {
+  classGroups,
+  countPerClass,
+  groupDefinitions,
+  GROUP_NAMES,
+  SHOT_THRESHOLDS,
+  type ClassGroups,
+  type ClassGroup,
+  type GroupName,
+  type ShotThresholds,
+} from './data/class-groups.js';
 /** What `egtea info` reports: splits, counts per class and group. */
 export { summarizeDataset, type DatasetSummary } from './data/dataset-summary.js';
 /** Frame sampling: one random frame per segment for training, the middles for evaluation. */
 export { segmentBoundaries, trainingFrameIndices, evaluationFrameIndices, classSampledOrder } from './data/sampling.js';
 /** Per-clip augmentation (crop, rotation, flip) and normalisation into [T, H, W, C] floats. */
-export { DEFAULT_TRANSFORM, IMAGENET_MEAN, IMAGENET_STD, drawAugmentation, centreAugmentation, loadClipFramesInto, type TransformConfig, type ClipAugmentation } from './data/transforms.js';
+export {
+  DEFAULT_TRANSFORM,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  drawAugmentation,
+  centreAugmentation,
+  loadClipFramesInto,
+  type TransformConfig,
+  type ClipAugmentation,
+} from './data/transforms.js';
 /** Batches of clips with prefetch, seeded by epoch and clip name. */
 export { ClipLoader, type ClipRecord, type LoaderOptions, type Batch } from './data/clip-loader.js';
 /** A prepared frame folder with its annotations, as train and eval read it. */

@@ -8,7 +8,9 @@ import type * as tf from '@tensorflow/tfjs';
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const REPOSITORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The project's shared material (paper, EGTEA annotations, references): beside the checkout, or beside the folder of worktrees. */
-export const SHARED = [path.join(REPOSITORY, '..', 'shared'), path.join(REPOSITORY, '..', '..', 'shared')].find((dir) => fs.existsSync(dir)) ?? path.join(REPOSITORY, '..', 'shared');
+export const SHARED =
+  [path.join(REPOSITORY, '..', 'shared'), path.join(REPOSITORY, '..', '..', 'shared')].find((dir) => fs.existsSync(dir)) ??
+  path.join(REPOSITORY, '..', 'shared');
 
 /** Whether CI runs the tests: there, missing material or native parts fail instead of skipping. */
 export const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false';

@@ -23,7 +23,12 @@ function idx(magic: number, dims: number[], body: Uint8Array): Buffer {
 }
 
 /** MNIST's four IDX files with `perDigit` images of each of `digits` (default all ten) per split; training files gzipped, test files plain. */
-export async function writeMnistSource(dir: string, perDigit: { train: number; test: number }, seed = 3, digits: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]): Promise<void> {
+export async function writeMnistSource(
+  dir: string,
+  perDigit: { train: number; test: number },
+  seed = 3,
+  digits: readonly number[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const random = new SeededRandom(seed);
   for (const split of ['train', 'test'] as const) {
@@ -62,7 +67,10 @@ export async function writeCifar10Source(dir: string, perClass: { train: number;
   const test: Buffer[] = [];
   for (let n = 0; n < perClass.test; n++) for (let c = 0; c < 10; c++) test.push(cifarRecord(c, colour(c)));
   await fs.writeFile(path.join(dir, 'test_batch.bin'), Buffer.concat(test));
-  await fs.writeFile(path.join(dir, 'batches.meta.txt'), `${['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].join('\n')}\n`);
+  await fs.writeFile(
+    path.join(dir, 'batches.meta.txt'),
+    `${['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'].join('\n')}\n`,
+  );
 }
 
 /**
@@ -74,7 +82,11 @@ export async function writeImagenetLtSource(root: string, perClass: { train: num
   const lists: Record<'train' | 'val' | 'test', string[]> = { train: [], val: [], test: [] };
   const image = (c: number) => sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 40 * c, g: 100, b: 200 - 40 * c } } });
   for (const [c, wnid] of wnids.entries()) {
-    for (const [part, folder, count] of [['train', 'train', perClass.train[c]!], ['val', 'val', perClass.validation], ['test', 'val', perClass.test]] as const) {
+    for (const [part, folder, count] of [
+      ['train', 'train', perClass.train[c]!],
+      ['val', 'val', perClass.validation],
+      ['test', 'val', perClass.test],
+    ] as const) {
       await fs.mkdir(path.join(root, folder, wnid), { recursive: true });
       for (let i = 0; i < count; i++) {
         const relative = `${folder}/${wnid}/${wnid}_${part}_${i}.JPEG`;

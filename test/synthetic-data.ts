@@ -10,7 +10,16 @@ import { prepareFrames } from '../src/video/prepare.js';
 import { synthesize, type SynthOptions } from '../src/video/synth/synthesize.js';
 
 /** A small synthetic EGTEA-like set (90 clips, 160x120, about a second each), made once per machine and reused. */
-export const SMALL_SYNTH: Omit<SynthOptions, 'out'> = { clips: 90, seed: 5, width: 160, height: 120, fps: 12, seconds: [0.6, 1.2], jobs: os.availableParallelism(), progress: false };
+export const SMALL_SYNTH: Omit<SynthOptions, 'out'> = {
+  clips: 90,
+  seed: 5,
+  width: 160,
+  height: 120,
+  fps: 12,
+  seconds: [0.6, 1.2],
+  jobs: os.availableParallelism(),
+  progress: false,
+};
 
 /** How the small set's frames are prepared. */
 export const SMALL_PREPARE_FRAMES: FrameExtractionOptions = { ...DEFAULT_FRAME_OPTIONS, shortSide: 128 };
@@ -59,7 +68,14 @@ function layout(root: string): SmallDataset {
 
 async function build(root: string): Promise<void> {
   const result = await synthesize({ ...SMALL_SYNTH, out: root });
-  const summary = await prepareFrames({ videos: result.videos, annotations: result.annotations, out: layout(root).frames, frames: SMALL_PREPARE_FRAMES, jobs: os.availableParallelism(), progress: false });
+  const summary = await prepareFrames({
+    videos: result.videos,
+    annotations: result.annotations,
+    out: layout(root).frames,
+    frames: SMALL_PREPARE_FRAMES,
+    jobs: os.availableParallelism(),
+    progress: false,
+  });
   if (summary.failed.length > 0) throw new Error(`the test dataset did not prepare: ${JSON.stringify(summary.failed)}`);
   fs.writeFileSync(path.join(root, READY), JSON.stringify({ clips: summary.clips }));
 }

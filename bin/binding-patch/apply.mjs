@@ -39,7 +39,8 @@ function edit(file, text, anchor, replacement) {
 function patchFile(file, edits) {
   const stock = `${file}.egtea-stock`;
   if (!fs.existsSync(stock)) {
-    if (fs.readFileSync(file, 'utf8').startsWith('// egtea-binding-patch')) throw new Error(`binding patch: ${file} carries an older patch and no stock copy; reinstall @tensorflow/tfjs-node-gpu`);
+    if (fs.readFileSync(file, 'utf8').startsWith('// egtea-binding-patch'))
+      throw new Error(`binding patch: ${file} carries an older patch and no stock copy; reinstall @tensorflow/tfjs-node-gpu`);
     fs.copyFileSync(file, stock);
   }
   let text = fs.readFileSync(stock, 'utf8');
@@ -55,7 +56,10 @@ export function patchBinding(pkgDir) {
 
   const getNum = '  napi_value GetNumOfSavedModels(napi_env env);\n';
   patchFile(path.join(dir, 'tfjs_backend.h'), [
-    [getNum, `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n  napi_value EnableCollectives(napi_env env, napi_value server_def_value);\n  napi_value CheckCollectivePeer(napi_env env, napi_value task_value, napi_value timeout_ms_value);\n`],
+    [
+      getNum,
+      `${getNum}\n  // egtea: a session over a GraphDef given as bytes (see tfjs_backend.cc).\n  napi_value LoadGraphDef(napi_env env, napi_value graph_def_value);\n  napi_value OpDef(napi_env env, napi_value op_name_value);\n  napi_value AddFunction(napi_env env, napi_value graph_def_value, napi_value name_value, napi_value inputs_value, napi_value outputs_value);\n  napi_value RemoveFunction(napi_env env, napi_value name_value);\n  napi_value EnableCollectives(napi_env env, napi_value server_def_value);\n  napi_value CheckCollectivePeer(napi_env env, napi_value task_value, napi_value timeout_ms_value);\n`,
+    ],
   ]);
 
   const end = '}  // namespace tfnodejs';
@@ -69,7 +73,10 @@ export function patchBinding(pkgDir) {
   const runProperty = '      {"runSavedModel", nullptr, RunSavedModel, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n';
   patchFile(path.join(dir, 'tfjs_binding.cc'), [
     [runWrapper, `${fragment('load_graph_def_binding.cc')}${fragment('add_function_binding.cc')}${fragment('collectives_binding.cc')}${runWrapper}`],
-    [runProperty, `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"enableCollectives", nullptr, EnableCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"checkCollectivePeer", nullptr, CheckCollectivePeer, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`],
+    [
+      runProperty,
+      `${runProperty}      {"loadGraphDef", nullptr, LoadGraphDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"opDef", nullptr, OpDef, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"addFunction", nullptr, AddFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"removeFunction", nullptr, RemoveFunction, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"enableCollectives", nullptr, EnableCollectives, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n      {"checkCollectivePeer", nullptr, CheckCollectivePeer, nullptr, nullptr, nullptr,\n       napi_default, nullptr},\n`,
+    ],
   ]);
   return true;
 }

@@ -53,7 +53,10 @@ function lenetCase(graphStep: boolean): Case {
   const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 0 });
   const loss = createLoss('ce', { numClasses: 10 });
   const clips = tf.randomNormal([100, 1, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
-  const labels = tf.tensor1d(Array.from({ length: 100 }, (_, i) => i % 10), 'int32');
+  const labels = tf.tensor1d(
+    Array.from({ length: 100 }, (_, i) => i % 10),
+    'int32',
+  );
   // As the trainer runs it: recorded, then one TensorFlow graph per step (the warm-up records it).
   const graph = graphStep ? new GraphStep() : undefined;
   return {
@@ -109,7 +112,8 @@ function bottleneckCase(impl: GroupedConvImpl, graph?: GraphStep): Case {
 function groupedConvPaths(reps: number): { paths: EngineBenchResult['groupedConv3d']; fastest: GroupedConvImpl } {
   const impls: GroupedConvImpl[] = ['tensorflow-conv3d', 'egtea-kernel', 'tensorflow-split-per-group'];
   const paths = impls.map((impl) => {
-    if (impl === 'tensorflow-conv3d' && bindingDevice() !== 'gpu') return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
+    if (impl === 'tensorflow-conv3d' && bindingDevice() !== 'gpu')
+      return { impl, ms: null, note: 'TensorFlow has no grouped Conv3D kernel on this device (CPU)' };
     if (impl === 'egtea-kernel' && !kernelsAvailable()) return { impl, ms: null, note: 'not built: run egtea engine install' };
     const c = bottleneckCase(impl);
     try {
@@ -129,7 +133,10 @@ function groupedConvPaths(reps: number): { paths: EngineBenchResult['groupedConv
  * sides. Each case reports the median over rounds of the per-round ratio of medians, and the
  * median times.
  */
-export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: number; blockReps: number; rounds: number; graphStep: boolean }): Promise<EngineBenchResult> {
+export async function runEngineBench(
+  engine: EngineInfo,
+  options: { lenetSteps: number; blockReps: number; rounds: number; graphStep: boolean },
+): Promise<EngineBenchResult> {
   const threads = os.availableParallelism();
   const { server, header } = await ReferenceServer.start('engine/reference.py', ['--threads', String(threads)]);
   try {
@@ -156,7 +163,14 @@ export async function runEngineBench(engine: EngineInfo, options: { lenetSteps: 
     const rounds = lenet.map((l, i) => ({ lenet: l, bottleneck: bottleneck[i]! }));
     const make = (name: string, key: 'lenet' | 'bottleneck'): BenchCase => {
       const ratio = median(rounds.map((r) => r[key][0] / r[key][1]));
-      return { case: name, egteaMs: median(rounds.map((r) => r[key][0])), pytorchMs: median(rounds.map((r) => r[key][1])), ratio, goal: GOAL, met: ratio <= GOAL };
+      return {
+        case: name,
+        egteaMs: median(rounds.map((r) => r[key][0])),
+        pytorchMs: median(rounds.map((r) => r[key][1])),
+        ratio,
+        goal: GOAL,
+        met: ratio <= GOAL,
+      };
     };
     return {
       engine,

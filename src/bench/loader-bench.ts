@@ -51,7 +51,15 @@ export async function runLoaderBench(options: { root: string; clips: number; con
   }
   const pil = JSON.parse(reference.stdout.trim().split('\n').pop()!) as { singleProcessClipsPerSecond: number; allCoresClipsPerSecond: number };
 
-  const loader = new ClipLoader(records, { batchSize: 8, segments: 10, training: true, transform: DEFAULT_TRANSFORM, seed: 1, concurrency: options.concurrency, prefetch: 2 });
+  const loader = new ClipLoader(records, {
+    batchSize: 8,
+    segments: 10,
+    training: true,
+    transform: DEFAULT_TRANSFORM,
+    seed: 1,
+    concurrency: options.concurrency,
+    prefetch: 2,
+  });
   for await (const _ of loader.batches(0)) break; // warm-up: first sharp and kernel calls
   const start = performance.now();
   let clips = 0;

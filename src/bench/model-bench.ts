@@ -63,7 +63,10 @@ export function runModelBench(options: { reps: number; frames: number; size: num
       process.stderr.write(`egtea, ${mode}...\n`);
       const graphFile = path.join(work, 'step.graphdef');
       if (mode === 'graph-replay') runWorker('record', [graphFile]);
-      const side = JSON.parse(mode === 'graph-replay' ? runWorker('replay', [graphFile]) : runWorker(mode)) as Pick<ModelBenchSide, 'ms' | 'peakRssMiB' | 'backend' | 'implementations' | 'step'>;
+      const side = JSON.parse(mode === 'graph-replay' ? runWorker('replay', [graphFile]) : runWorker(mode)) as Pick<
+        ModelBenchSide,
+        'ms' | 'peakRssMiB' | 'backend' | 'implementations' | 'step'
+      >;
       const timeRatio = side.ms / pytorch.ms;
       const memoryRatio = side.peakRssMiB / pytorch.peakRssMiB;
       return { mode, ...side, timeRatio, memoryRatio, timeMet: timeRatio <= GOALS.time, memoryMet: memoryRatio <= GOALS.memory };

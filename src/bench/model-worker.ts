@@ -47,7 +47,8 @@ function stepFunction(): { step: () => tf.Tensor[]; state: () => unknown; warmup
     const name = 'egtea_bench_replay';
     backend.binding.addFunction(new Uint8Array(fs.readFileSync(file)), name, saved.inputNames.map((n) => `${n}:0`).join(','), saved.outputNames.join(','));
     const attrs = functionCallAttrs(backend);
-    const step = () => backend.binding.executeOp(name, attrs, backend.getInputTensorIds(inputs), saved.outputNames.length).map((m) => backend.createOutputTensor(m));
+    const step = () =>
+      backend.binding.executeOp(name, attrs, backend.getInputTensorIds(inputs), saved.outputNames.length).map((m) => backend.createOutputTensor(m));
     return { step, state: () => ({ mode: 'graph', nodes: saved.nodes }), warmups: 2 };
   }
   // As train runs its steps: a graph step first records two steps, then its first run builds the session.

@@ -114,7 +114,12 @@ export async function runPackBench(work: string, options: PackBenchOptions): Pro
     const result = JSON.parse(await fs.readFile(path.join(out, 'runs', `seed=1,loss=ce`, CELL_FILES.result), 'utf8')) as CellResult;
     const [first] = await new RunFolder(path.join(out, 'runs', 'seed=1,loss=ce')).readHistory();
     await fs.rm(out, { recursive: true, force: true });
-    return { seconds, trainImages: result.trainingCounts.reduce((a, b) => a + b, 0), validationImages: first!.validation.samples, testImages: result.final.overall.samples };
+    return {
+      seconds,
+      trainImages: result.trainingCounts.reduce((a, b) => a + b, 0),
+      validationImages: first!.validation.samples,
+      testImages: result.final.overall.samples,
+    };
   };
   const unpacked: number[] = [];
   const packed: number[] = [];

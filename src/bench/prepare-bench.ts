@@ -47,7 +47,15 @@ export async function runPrepareBench(options: { root: string; clips: number; jo
         limit(async () => {
           const dir = path.join(bare, String(i));
           await fs.mkdir(dir, { recursive: true });
-          await runFfmpeg(['-nostdin', '-threads', '1', '-i', clipVideoPath(videos, clip), ...frameOutputOptions(DEFAULT_FRAME_OPTIONS), path.join(dir, FRAME_FILE_PATTERN)]);
+          await runFfmpeg([
+            '-nostdin',
+            '-threads',
+            '1',
+            '-i',
+            clipVideoPath(videos, clip),
+            ...frameOutputOptions(DEFAULT_FRAME_OPTIONS),
+            path.join(dir, FRAME_FILE_PATTERN),
+          ]);
         }),
       ),
     );
@@ -58,7 +66,16 @@ export async function runPrepareBench(options: { root: string; clips: number; jo
     const ffmpegFramesPerSecond = summary.frames / ffmpegSeconds;
     const egteaFramesPerSecond = summary.frames / egteaSeconds;
     const ratio = egteaFramesPerSecond / ffmpegFramesPerSecond;
-    return { clips: clips.length, frames: summary.frames, jobs: options.jobs, egteaFramesPerSecond, ffmpegFramesPerSecond, ratio, goal: 0.9, met: ratio >= 0.9 };
+    return {
+      clips: clips.length,
+      frames: summary.frames,
+      jobs: options.jobs,
+      egteaFramesPerSecond,
+      ffmpegFramesPerSecond,
+      ratio,
+      goal: 0.9,
+      met: ratio >= 0.9,
+    };
   } finally {
     await fs.rm(scratch, { recursive: true, force: true });
   }

@@ -171,15 +171,41 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     log(`building the images (majority ratio ${majorityRatio}, seed 1)...`);
     await importImages({ dataset: 'mnist-imbalanced', source: options.source, out: images, seed: 1, majorityRatio, classes: options.classes });
     const threads = os.cpus().length;
-    const pack = options.pack.pack > 1 ? await runPackBench(work, { ...options.pack, source: options.source, classes: options.classes, epochs: options.gridEpochs, log }) : null;
+    const pack =
+      options.pack.pack > 1
+        ? await runPackBench(work, { ...options.pack, source: options.source, classes: options.classes, epochs: options.gridEpochs, log })
+        : null;
     if (options.onlyPack) return { threads, torch: null, pack, run: null, grid: null, load: os.loadavg() };
     const { mean, std } = fashionMnist.clips.transform;
     const pytorch = (mode: 'memory' | 'jpeg') => {
       const cpu = childrenCpuSeconds();
-      const r = runPythonReference(path.join('sweep', 'reference.py'), ['--data', images, '--mode', mode, '--epochs', String(options.epochs), '--threads', String(threads), '--mean', String(mean[0]), '--std', String(std[0])]);
+      const r = runPythonReference(path.join('sweep', 'reference.py'), [
+        '--data',
+        images,
+        '--mode',
+        mode,
+        '--epochs',
+        String(options.epochs),
+        '--threads',
+        String(threads),
+        '--mean',
+        String(mean[0]),
+        '--std',
+        String(std[0]),
+      ]);
       const test = r.testAccuracy as { final: number; best: number };
       const after = childrenCpuSeconds();
-      return { seconds: r.seconds as number, loopSeconds: r.loopSeconds as number, cpuSeconds: cpu === null || after === null ? null : after - cpu, validationTop1: r.validationAccuracy as number, testError: { final: 100 * (1 - test.final), best: 100 * (1 - test.best) }, torch: String(r.torch), train: r.train as number, validation: r.validation as number, test: r.test as number };
+      return {
+        seconds: r.seconds as number,
+        loopSeconds: r.loopSeconds as number,
+        cpuSeconds: cpu === null || after === null ? null : after - cpu,
+        validationTop1: r.validationAccuracy as number,
+        testError: { final: 100 * (1 - test.final), best: 100 * (1 - test.best) },
+        torch: String(r.torch),
+        train: r.train as number,
+        validation: r.validation as number,
+        test: r.test as number,
+      };
     };
     // The whole command a user runs for one Table-1 cell: images built from the source, training, the test evaluations, the summary.
     const egtea = async (repeat: number) => {
@@ -188,7 +214,26 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       const started = Date.now();
       const child = spawnSync(
         process.execPath,
-        [path.join(projectRoot(), 'bin', 'egtea'), 'sweep', '--pipeline', 'fashion-mnist', '--loss', 'ce', '--seeds', '1', '--epochs', String(options.epochs), '--source', options.source, '--classes', `${options.classes.minority},${options.classes.majority}`, '--set', `dataset.majorityRatio=${majorityRatio}`, '--out', out],
+        [
+          path.join(projectRoot(), 'bin', 'egtea'),
+          'sweep',
+          '--pipeline',
+          'fashion-mnist',
+          '--loss',
+          'ce',
+          '--seeds',
+          '1',
+          '--epochs',
+          String(options.epochs),
+          '--source',
+          options.source,
+          '--classes',
+          `${options.classes.minority},${options.classes.majority}`,
+          '--set',
+          `dataset.majorityRatio=${majorityRatio}`,
+          '--out',
+          out,
+        ],
         { encoding: 'utf8' },
       );
       const seconds = (Date.now() - started) / 1000;
@@ -234,7 +279,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const forward = 2 * lenet5MultiplyAdds(fashionMnist.clips.transform.size, 3, 2);
     // Per epoch: training (forward and backward, about 3 forward passes) and validation; then the final and best models on the test split.
     const total = options.epochs * (3 * reference.train + reference.validation) * forward + 2 * reference.test * forward;
-    log('the engine\'s float32 peak: 2048 x 2048 matmuls...');
+    log("the engine's float32 peak: 2048 x 2048 matmuls...");
     const peakGflops = matmulPeakGflops();
     const run: TableOneRun = {
       epochs: options.epochs,
@@ -242,7 +287,12 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       egtea: egteaTimes,
       pytorchMemory: memory,
       pytorchJpeg: jpeg,
-      ratios: { memory: egteaTimes.seconds / memory.seconds, memoryLoop: egteaTimes.loopSeconds / memory.loopSeconds, jpeg: egteaTimes.seconds / jpeg.seconds, jpegLoop: egteaTimes.loopSeconds / jpeg.loopSeconds },
+      ratios: {
+        memory: egteaTimes.seconds / memory.seconds,
+        memoryLoop: egteaTimes.loopSeconds / memory.loopSeconds,
+        jpeg: egteaTimes.seconds / jpeg.seconds,
+        jpegLoop: egteaTimes.loopSeconds / jpeg.loopSeconds,
+      },
       goal: 1,
       met: egteaTimes.seconds <= memory.seconds,
       flops: { total, egteaGflops: total / egteaTimes.seconds / 1e9, pytorchMemoryGflops: total / memory.seconds / 1e9, peakGflops, peakMatmul: 2048 },

@@ -81,7 +81,19 @@ export async function runWorkersBench(options: WorkersBenchOptions): Promise<Wor
     const environments = workerEnvironments(n, gpus);
     const outputs = await Promise.all(
       addresses.map((_, k) =>
-        runWorker([String(k), options.arch, String(options.frames), String(options.size), String(options.batch), String(options.steps), String(options.reduces), ...addresses], environments[k]!),
+        runWorker(
+          [
+            String(k),
+            options.arch,
+            String(options.frames),
+            String(options.size),
+            String(options.batch),
+            String(options.steps),
+            String(options.reduces),
+            ...addresses,
+          ],
+          environments[k]!,
+        ),
       ),
     );
     parameters = outputs[0]!.parameters;

@@ -15,7 +15,14 @@ import { accumulatedTrainStep } from '../train/step.js';
 import { median } from './reference.js';
 
 const [taskText, arch, framesText, sizeText, batchText, stepsText, reducesText, ...addresses] = process.argv.slice(2);
-const [task, frames, size, batch, steps, reduces] = [taskText, framesText, sizeText, batchText, stepsText, reducesText].map(Number) as [number, number, number, number, number, number];
+const [task, frames, size, batch, steps, reduces] = [taskText, framesText, sizeText, batchText, stepsText, reducesText].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 await selectBackend(environmentValue('EGTEA_BACKEND'));
 const role = { addresses, task, timeoutSeconds: 600 };
 if (addresses.length > 1) enableCollectives(role);
@@ -26,7 +33,10 @@ const loss = createLoss('ce', { numClasses: classes });
 const sgd = new Sgd(model.parameters.trainable(), { learningRate: 1e-3, momentum: 0.9, weightDecay: 0 });
 const graph = new GraphStep();
 const clips = tf.randomNormal([batch, frames, size, size, 3], 0, 1, 'float32', task + 1) as tf.Tensor5D;
-const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i + task) % classes), 'int32');
+const labels = tf.tensor1d(
+  Array.from({ length: batch }, (_, i) => (i + task) % classes),
+  'int32',
+);
 const globalBatch = batch * addresses.length;
 
 const step = () => accumulatedTrainStep(model, sgd, loss, [{ clips, labels }], graph, worker.stepShare(globalBatch));
@@ -51,4 +61,6 @@ for (let i = 0; i < reduces + 1; i++) {
   if (i > 0) reduceMs.push(performance.now() - started);
 }
 const state = graph.state();
-process.stdout.write(`${JSON.stringify({ task, stepMs: median(stepMs), allReduceMs: addresses.length > 1 ? median(reduceMs) : null, parameters, graph: state.mode })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ task, stepMs: median(stepMs), allReduceMs: addresses.length > 1 ? median(reduceMs) : null, parameters, graph: state.mode })}\n`,
+);

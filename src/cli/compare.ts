@@ -8,7 +8,9 @@ import { emit } from './output.js';
 export function registerCompareCommand(program: Command): void {
   program
     .command('compare')
-    .description('one table of several evaluated runs (e.g. CDB-CE against the baselines): overall and per class group; post-hoc logit-adjusted evaluations (eval --posthoc-la) get lines of their own')
+    .description(
+      'one table of several evaluated runs (e.g. CDB-CE against the baselines): overall and per class group; post-hoc logit-adjusted evaluations (eval --posthoc-la) get lines of their own',
+    )
     .argument('<runs...>', 'run folders, each evaluated with egtea eval')
     .option('--split <name>', 'which saved evaluation: test or validation', parseChoice(['test', 'validation'] as const), 'test')
     .option('--json', 'print one JSON document', false)

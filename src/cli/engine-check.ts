@@ -61,7 +61,10 @@ function checkStep(options: StepCheckOptions): StepAgreement {
   // Momentum buffers exist before the first step, so the step reads them as inputs.
   optimizer.restore(new Map(model.parameters.trainable().map((p) => [p.name, tf.zerosLike(p.variable)])), 'engine check');
   const clips = tf.randomNormal([batch, frames, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor5D;
-  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 7) % numClasses), 'int32');
+  const labels = tf.tensor1d(
+    Array.from({ length: batch }, (_, i) => (i * 7) % numClasses),
+    'int32',
+  );
   const names = [...model.parameters.list().map((p) => p.name), ...[...optimizer.state().keys()].map((k) => `momentum of ${k}`)];
   const state = () => [...model.parameters.list().map((p) => p.variable), ...(optimizer.state().values() as Iterable<tf.Variable>)];
   const graph = new GraphStep();
@@ -134,7 +137,9 @@ export function formatEngineCheck(report: EngineCheckReport): string {
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
   const lines = [`engine check on ${report.engine.device} (TensorFlow ${report.engine.tensorflowVersion ?? 'not loaded'})`];
   for (const o of report.ops) {
-    const errors = Object.entries(o.errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
+    const errors = Object.entries(o.errors)
+      .map(([k, v]) => `${k} ${v.toExponential(1)}`)
+      .join(', ');
     lines.push(`${mark(o.ok)} ${o.op}: ${o.implementation} vs ${o.reference} (${errors}; tolerance ${o.tolerance})`);
   }
   const s = report.step;

@@ -35,7 +35,9 @@ export function registerEngineCommand(program: Command): void {
 
   engine
     .command('check')
-    .description("self-check for a new machine: each op with several implementations against TensorFlow's, then a 3D-ResNeXt-101 training step as a TensorFlow function against the eager step; clips/s and peak memory; exit 1 on any disagreement")
+    .description(
+      "self-check for a new machine: each op with several implementations against TensorFlow's, then a 3D-ResNeXt-101 training step as a TensorFlow function against the eager step; clips/s and peak memory; exit 1 on any disagreement",
+    )
     .option('--json', 'print one JSON document', false)
     .option('--arch <name>', 'model of the step check', 'resnext3d-101')
     .option('--batch <n>', 'clips per step', parsePositiveInt, 2)
@@ -59,15 +61,22 @@ export function registerEngineCommand(program: Command): void {
     .option('--force', 'rebuild even when a working engine is installed', false)
     .option('--gpu', 'the CUDA build of TensorFlow and its NVIDIA libraries (from PyPI, into the cache; found without LD_LIBRARY_PATH)', false)
     .option('--dry-run', 'print the wheels an install would fetch (resolved from their metadata) and download nothing', false)
-    .option('--engine-dir <dir>', 'build the engine in a copy of the tfjs-node-gpu package at <dir> (inside the project) and leave the installed one as it is; use it with EGTEA_NATIVE_PACKAGE=<dir>')
+    .option(
+      '--engine-dir <dir>',
+      'build the engine in a copy of the tfjs-node-gpu package at <dir> (inside the project) and leave the installed one as it is; use it with EGTEA_NATIVE_PACKAGE=<dir>',
+    )
     .action((options: { force: boolean; gpu: boolean; dryRun: boolean; engineDir?: string }) => {
       // The install's own variables are checked here (every command checks the others).
       const problems = environmentProblems({ install: true });
       if (problems.length > 0) throw new UserError(problems.join('\n'));
       const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'install-engine.mjs');
-      const flags = [...(options.force ? ['--force'] : []), ...(options.gpu ? ['--gpu'] : []), ...(options.dryRun ? ['--dry-run'] : []), ...(options.engineDir ? ['--engine-dir', path.resolve(options.engineDir)] : [])];
+      const flags = [
+        ...(options.force ? ['--force'] : []),
+        ...(options.gpu ? ['--gpu'] : []),
+        ...(options.dryRun ? ['--dry-run'] : []),
+        ...(options.engineDir ? ['--engine-dir', path.resolve(options.engineDir)] : []),
+      ];
       const result = spawnSync(process.execPath, [script, '--required', ...flags], { stdio: 'inherit' });
       if (result.status !== 0) throw new UserError('the native engine was not installed; see the messages above');
     });
 }
-

@@ -22,7 +22,10 @@ export function registerInfoCommand(program: Command): void {
         const rows = s.classes.map((name, c) => [`${s.groups.majority.includes(c) ? '*' : ' '} ${name}`, ...s.splits.map((p) => p.perClass[c]!)]);
         return [
           `${s.annotations}: ${s.label} labels, ${s.classes.length} classes; validation subjects ${s.validationSubjects.join(', ')}`,
-          table(['split', 'clips', 'subjects', 'majority mean/class', 'minority mean/class'], s.splits.map((p) => [p.split, p.clips, p.subjects.length, p.groupMeans.majority.toFixed(1), p.groupMeans.minority.toFixed(1)])),
+          table(
+            ['split', 'clips', 'subjects', 'majority mean/class', 'minority mean/class'],
+            s.splits.map((p) => [p.split, p.clips, p.subjects.length, p.groupMeans.majority.toFixed(1), p.groupMeans.minority.toFixed(1)]),
+          ),
           '',
           table(header, [...rows, ['total', ...s.splits.map((p) => p.clips)]]),
           `* majority (${s.groups.majority.length} most frequent in the training file): ${s.groups.majorityNames.join(', ')}`,

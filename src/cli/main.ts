@@ -27,7 +27,12 @@ export function buildProgram(): Command {
     .description('Train action recognition on class-imbalanced video with the Class-wise Difficulty-Balanced (CDB) loss')
     .version('0.1.0')
     // The variable's value is the default; a bogus one is refused naming the variable (exit 2).
-    .addOption(new Option('--backend <name>', 'TensorFlow backend').choices(BACKEND_CHOICES).env('EGTEA_BACKEND' satisfies EnvironmentName).default('auto'))
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow backend')
+        .choices(BACKEND_CHOICES)
+        .env('EGTEA_BACKEND' satisfies EnvironmentName)
+        .default('auto'),
+    )
     .option('--verbose', 'print stack traces with errors', false)
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })

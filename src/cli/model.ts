@@ -13,7 +13,8 @@ import { UserError } from '../util/errors.js';
 import { parseChoice, parseNumberList, parsePositiveInt } from './options.js';
 import { emit } from './output.js';
 
-const list = (names: string[], most = 6) => (names.length === 0 ? 'none' : `${names.slice(0, most).join(', ')}${names.length > most ? `, ... (${names.length} in all)` : ''}`);
+const list = (names: string[], most = 6) =>
+  names.length === 0 ? 'none' : `${names.slice(0, most).join(', ')}${names.length > most ? `, ... (${names.length} in all)` : ''}`;
 const shape = (dims: number[]) => `[${dims.join(', ')}]`;
 
 export function registerModelCommand(program: Command): void {
@@ -68,7 +69,7 @@ export function registerModelCommand(program: Command): void {
       const tensors = await readPth(file);
       let match: (StateDictMatch & { arch: string; classes: number; fileClasses: number | null }) | null = null;
       if (options.arch !== undefined) {
-          // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
+        // The head's class count in the file, read from the model's head weight (PyTorch layout [classes, features]).
         const probe = createModel({ arch: options.arch, numClasses: 1, channels: options.channels, size: options.size });
         const headName = `${probe.headPrefix}.weight`;
         probe.parameters.dispose();
@@ -89,12 +90,23 @@ export function registerModelCommand(program: Command): void {
           lines.push(`  matched     ${match.matched.length}`);
           lines.push(`  missing     ${match.missing.length}: ${list(match.missing)}`);
           lines.push(`  extra       ${match.extra.length}: ${list(match.extra)}`);
-          lines.push(`  mismatched  ${match.mismatched.length}: ${list(match.mismatched.map((t) => `${t.name} ${shape(t.file)} (model ${shape(t.model)})`), 3)}`);
+          lines.push(
+            `  mismatched  ${match.mismatched.length}: ${list(
+              match.mismatched.map((t) => `${t.name} ${shape(t.file)} (model ${shape(t.model)})`),
+              3,
+            )}`,
+          );
           if (match.head.length > 0) {
-            lines.push(`  head: the checkpoint's ${list(match.head.map((t) => `${t.name} ${shape(t.file)}`))} are for ${match.fileClasses ?? '?'} classes; train --init gives the model a fresh head of ${match.classes} classes and loads the rest`);
+            lines.push(
+              `  head: the checkpoint's ${list(match.head.map((t) => `${t.name} ${shape(t.file)}`))} are for ${match.fileClasses ?? '?'} classes; train --init gives the model a fresh head of ${match.classes} classes and loads the rest`,
+            );
           }
           const usable = match.missing.length === 0 && match.mismatched.length === 0;
-          lines.push(usable ? `  train --init ${options.out} loads it into ${match.arch}` : `  train --init would refuse it: ${match.missing.length ? 'tensors are missing' : 'shapes differ outside the head'}`);
+          lines.push(
+            usable
+              ? `  train --init ${options.out} loads it into ${match.arch}`
+              : `  train --init would refuse it: ${match.missing.length ? 'tensors are missing' : 'shapes differ outside the head'}`,
+          );
         }
         return lines.join('\n');
       });
@@ -116,11 +128,21 @@ export function registerModelCommand(program: Command): void {
       if (input?.shape.length !== 5) throw new UserError(`${options.case}: needs a 5-D tensor 'input' [N, C, T, H, W]`);
       if (logits?.shape.length !== 2) throw new UserError(`${options.case}: needs a 2-D tensor 'logits' [N, classes]`);
       const [, channels, frames, size] = input.shape as [number, number, number, number, number];
-      if (options.blocks && (!options.arch.startsWith('resnext3d-') || options.blocks.length !== 4 || !options.blocks.every((b) => Number.isInteger(b) && b > 0))) {
+      if (
+        options.blocks &&
+        (!options.arch.startsWith('resnext3d-') || options.blocks.length !== 4 || !options.blocks.every((b) => Number.isInteger(b) && b > 0))
+      ) {
         throw new UserError('--blocks takes four positive block counts, for a resnext3d architecture');
       }
       const m = options.blocks
-        ? new ResNeXt3D({ ...resnext3dConfig(Number(options.arch.split('-')[1]) || 101, logits.shape[1]!, frames, size), blocks: options.blocks as [number, number, number, number] }, 0, options.arch)
+        ? new ResNeXt3D(
+            {
+              ...resnext3dConfig(Number(options.arch.split('-')[1]) || 101, logits.shape[1]!, frames, size),
+              blocks: options.blocks as [number, number, number, number],
+            },
+            0,
+            options.arch,
+          )
         : createModel({ arch: options.arch, numClasses: logits.shape[1]!, frames, size, channels });
       const report = importTorchStateDict(m.parameters, weights, options.init);
       const { maxAbs, maxRel } = tf.tidy(() => {

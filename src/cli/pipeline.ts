@@ -12,7 +12,9 @@ interface PipelineOptions extends PipelineCommandOptions {
 export function registerPipelineCommand(program: Command): void {
   const command = program
     .command('pipeline')
-    .description('print a pipeline as train would run it, after the options below, as JSON (save it and pass it back with --pipeline FILE.json); --keys lists what --set takes');
+    .description(
+      'print a pipeline as train would run it, after the options below, as JSON (save it and pass it back with --pipeline FILE.json); --keys lists what --set takes',
+    );
   addPipelineOptions(command)
     .option('--keys', 'list every key --set takes and what it must be', false)
     .option('--json', 'with --keys: one JSON document', false)

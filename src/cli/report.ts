@@ -10,7 +10,9 @@ import { emit } from './output.js';
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('one self-contained HTML page of runs (classes, training curves, CDB weights, confusion matrices, result tables) or of a sweep (test error against the swept setting per loss, paired differences)')
+    .description(
+      'one self-contained HTML page of runs (classes, training curves, CDB weights, confusion matrices, result tables) or of a sweep (test error against the swept setting per loss, paired differences)',
+    )
     .argument('<folders...>', 'run folders made by egtea train (evaluated with egtea eval for the results), or one folder made by egtea sweep or egtea paper')
     .option('--out <file>', 'the HTML file to write', 'report.html')
     .option('--png <dir>', 'also write every chart as SVG and PNG into this folder')
@@ -32,9 +34,18 @@ export function registerReportCommand(program: Command): void {
           images.push(`${base}.svg`, `${base}.png`);
         }
       }
-      const document = { out: options.out, runs: report.runs.map((r) => r.dir), sweep: report.sweep, charts: report.charts.map((c) => ({ id: c.id, title: c.title })), images };
+      const document = {
+        out: options.out,
+        runs: report.runs.map((r) => r.dir),
+        sweep: report.sweep,
+        charts: report.charts.map((c) => ({ id: c.id, title: c.title })),
+        images,
+      };
       emit(options.json, document, () =>
-        [`wrote ${options.out}: ${report.charts.length} charts of ${report.sweep !== null ? `the sweep ${report.sweep}` : `${report.runs.length} run${report.runs.length === 1 ? '' : 's'}`}`, ...(images.length ? [`and ${images.length} images in ${options.png}`] : [])].join('\n'),
+        [
+          `wrote ${options.out}: ${report.charts.length} charts of ${report.sweep !== null ? `the sweep ${report.sweep}` : `${report.runs.length} run${report.runs.length === 1 ? '' : 's'}`}`,
+          ...(images.length ? [`and ${images.length} images in ${options.png}`] : []),
+        ].join('\n'),
       );
     });
 }

@@ -20,7 +20,9 @@ export async function resolvePipeline(nameOrFile: string, options: { moduleSecon
   if (builtIn) return builtIn;
   if (!/[./\\]/.test(nameOrFile)) {
     const near = nearestName(nameOrFile, PIPELINE_NAMES);
-    throw new UserError(`unknown pipeline '${nameOrFile}'; built in: ${PIPELINE_NAMES.join(', ')}${near !== null ? ` (did you mean '${near}'?)` : ''}, or give a .js/.mjs/.json file`);
+    throw new UserError(
+      `unknown pipeline '${nameOrFile}'; built in: ${PIPELINE_NAMES.join(', ')}${near !== null ? ` (did you mean '${near}'?)` : ''}, or give a .js/.mjs/.json file`,
+    );
   }
   if (nameOrFile.endsWith('.json')) {
     let text: string;
@@ -36,7 +38,10 @@ export async function resolvePipeline(nameOrFile: string, options: { moduleSecon
       throw new UserError(`${nameOrFile}: not JSON (${(error as Error).message})`);
     }
     // A run folder's run.json holds its pipeline under `pipeline`.
-    const candidate = typeof parsed === 'object' && parsed !== null && 'pipeline' in parsed && 'classes' in parsed ? upgradeLegacyPipeline((parsed as { pipeline: unknown }).pipeline) : parsed;
+    const candidate =
+      typeof parsed === 'object' && parsed !== null && 'pipeline' in parsed && 'classes' in parsed
+        ? upgradeLegacyPipeline((parsed as { pipeline: unknown }).pipeline)
+        : parsed;
     return validatePipeline(candidate as Pipeline, nameOrFile);
   }
   const exported = await loadPipelineModule(nameOrFile, options.moduleSeconds);

@@ -29,14 +29,34 @@ export function registerSynthCommand(program: Command): void {
     .option('--seconds <min-max>', 'clip duration range in seconds', parseSeconds, SYNTH_DEFAULTS.seconds)
     .addOption(coresOption('--jobs <n>', 'clips encoded at once'))
     .option('--json', 'print one JSON document', false)
-    .action(async (o: { out: string; clips: number; seed: number; size: { width: number; height: number }; fps: number; seconds: [number, number]; jobs: number; json: boolean }) => {
-      const result = await synthesize({ out: o.out, clips: o.clips, seed: o.seed, width: o.size.width, height: o.size.height, fps: o.fps, seconds: o.seconds, jobs: o.jobs });
-      emit(o.json, result, () =>
-        [
-          `synth: ${result.clips} clips in ${result.out} (seed ${result.seed}): ${result.written} written, ${result.skipped} already there`,
-          `annotations: ${result.annotations}`,
-          `videos:      ${result.videos}`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (o: {
+        out: string;
+        clips: number;
+        seed: number;
+        size: { width: number; height: number };
+        fps: number;
+        seconds: [number, number];
+        jobs: number;
+        json: boolean;
+      }) => {
+        const result = await synthesize({
+          out: o.out,
+          clips: o.clips,
+          seed: o.seed,
+          width: o.size.width,
+          height: o.size.height,
+          fps: o.fps,
+          seconds: o.seconds,
+          jobs: o.jobs,
+        });
+        emit(o.json, result, () =>
+          [
+            `synth: ${result.clips} clips in ${result.out} (seed ${result.seed}): ${result.written} written, ${result.skipped} already there`,
+            `annotations: ${result.annotations}`,
+            `videos:      ${result.videos}`,
+          ].join('\n'),
+        );
+      },
+    );
 }

@@ -42,26 +42,38 @@ function withoutWorkersOption(args: readonly string[]): string[] {
 }
 
 export function registerTrainCommand(program: Command): void {
-  const command = program
-    .command('train')
-    .description('train a pipeline (dataset, clips, model, loss, schedule); resumes from the last checkpoint in --out');
+  const command = program.command('train').description('train a pipeline (dataset, clips, model, loss, schedule); resumes from the last checkpoint in --out');
   addPipelineOptions(command)
     .option('--data <dir>', "the data root the pipeline's paths are relative to", 'data')
     .option('--out <dir>', 'run folder (default: runs/<pipeline>-<loss>)')
     .option('--init <weights>', 'start from these weights (safetensors, or a PyTorch .pth), PyTorch names; the head is replaced when the class count differs')
     .option('--restart', 'discard a checkpoint in --out instead of resuming from it', false)
-    .option('--rewrite-run-json', "when --out's run.json is missing or damaged, write it anew from this pipeline and data and resume, keeping the checkpoint, history and evaluations", false)
-    .option('--checkpoint-minutes <m>', 'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one', parseNonNegativeNumber, 10)
+    .option(
+      '--rewrite-run-json',
+      "when --out's run.json is missing or damaged, write it anew from this pipeline and data and resume, keeping the checkpoint, history and evaluations",
+      false,
+    )
+    .option(
+      '--checkpoint-minutes <m>',
+      'minutes between checkpoints inside an epoch (0: after every batch); every epoch ends with one',
+      parseNonNegativeNumber,
+      10,
+    )
     .option('--no-graph-step', 'dispatch every op of a training step on its own instead of running the recorded step as one TensorFlow graph')
     .option('--json', 'print one JSON document (the run summary)', false)
-    .option('--workers <n>', 'data-parallel training in n processes on this machine (one per GPU, or n CPU processes), launched and supervised by egtea', parsePositiveInt)
+    .option(
+      '--workers <n>',
+      'data-parallel training in n processes on this machine (one per GPU, or n CPU processes), launched and supervised by egtea',
+      parsePositiveInt,
+    )
     .option('--cluster <file>', 'data-parallel training on several machines: {"workers": ["host:port", ...]}, the same file on each; with --task')
     .option('--task <k>', "this process's index in the --cluster file's workers (0: the chief, which writes the run folder)", parseNonNegativeNumber)
     .option('--collective-timeout <s>', 'seconds a data-parallel worker waits for the others in a collective before it stops', parseNonNegativeNumber, 600)
     .action(async (options: TrainCommandOptions) => {
       const { pipeline, scaling: scheduleScaling } = applyOverridesWithScaling(await resolvePipeline(options.pipeline), overridesFrom(options));
       if (options.workers !== undefined && options.workers > 1) {
-        if (options.cluster !== undefined) throw new UserError('--workers launches workers on this machine and --cluster joins a cluster started elsewhere: pass one of them');
+        if (options.cluster !== undefined)
+          throw new UserError('--workers launches workers on this machine and --cluster joins a cluster started elsewhere: pass one of them');
         await launchWorkers({ workers: options.workers, args: withoutWorkersOption(process.argv.slice(2)), log });
         return;
       }
@@ -81,8 +93,23 @@ export function registerTrainCommand(program: Command): void {
       const pipelineSource = PIPELINE_NAMES.includes(options.pipeline) ? `built-in pipeline ${options.pipeline}` : options.pipeline;
       // On a terminal, a bar for each epoch's training and validation (the chief's only); a log keeps the trainer's own lines.
       const progress = new PhasedProgress('clips', process.stderr, { lines: false, transient: true });
-      const onProgress = (e: { phase: string; epoch: number; batch: number; batches: number; clips: number }) => progress.step(`epoch ${e.epoch}/${pipeline.schedule.epochs} ${e.phase}`, e.batch, e.batches, e.clips);
-      const result = await train({ pipeline, scheduleScaling, pipelineSource, dataRoot: options.data, out, ...(options.init ? { init: options.init } : {}), restart: options.restart, rewriteRunInfo: options.rewriteRunJson, checkpointMinutes: options.checkpointMinutes, graphStep: options.graphStep, log: chief ? (line) => progress.log(line) : () => {}, ...(chief ? { onProgress } : {}), ...(dataParallel ? { dataParallel } : {}) }).finally(() => progress.finish());
+      const onProgress = (e: { phase: string; epoch: number; batch: number; batches: number; clips: number }) =>
+        progress.step(`epoch ${e.epoch}/${pipeline.schedule.epochs} ${e.phase}`, e.batch, e.batches, e.clips);
+      const result = await train({
+        pipeline,
+        scheduleScaling,
+        pipelineSource,
+        dataRoot: options.data,
+        out,
+        ...(options.init ? { init: options.init } : {}),
+        restart: options.restart,
+        rewriteRunInfo: options.rewriteRunJson,
+        checkpointMinutes: options.checkpointMinutes,
+        graphStep: options.graphStep,
+        log: chief ? (line) => progress.log(line) : () => {},
+        ...(chief ? { onProgress } : {}),
+        ...(dataParallel ? { dataParallel } : {}),
+      }).finally(() => progress.finish());
       if (!chief) return;
       const last = result.epochs.at(-1);
       // The loss with every default filled in: what the run trained with.

@@ -28,8 +28,18 @@ export function registerWeightsCommand(program: Command): void {
     .option('--from <report.json>', 'take the per-class accuracies of a saved evaluation report (egtea eval --json)')
     // The defaults are the CDB loss's own (src/losses/catalog/cdb.ts).
     .option('--tau <value>', "a number, or 'dynamic'", String(cdb.settings.tau.default))
-    .option('--tau-rule <rule>', "dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)", parseChoice(['paper', 'official'] as const), cdb.settings.tauRule.default)
-    .option('--normalize <how>', "'classes' (sum to the number of classes) or 'none' (d^tau as written)", parseChoice(['classes', 'none'] as const), cdb.settings.normalize.default)
+    .option(
+      '--tau-rule <rule>',
+      "dynamic tau: 'paper' (2 / (1 + e^-b)) or 'official' (the authors' code, sigmoid)",
+      parseChoice(['paper', 'official'] as const),
+      cdb.settings.tauRule.default,
+    )
+    .option(
+      '--normalize <how>',
+      "'classes' (sum to the number of classes) or 'none' (d^tau as written)",
+      parseChoice(['classes', 'none'] as const),
+      cdb.settings.normalize.default,
+    )
     .option('--min-difficulty <d>', 'floor on difficulty, so a perfect class keeps some weight', parseNonNegativeNumber, cdb.settings.minDifficulty.default)
     .option('--names <list>', 'class names, comma-separated')
     .option('--plot <file>', 'also draw weight against difficulty for several tau and this one (.svg or .png)')
@@ -55,11 +65,22 @@ export function registerWeightsCommand(program: Command): void {
         if (a !== null && !(a >= 0 && a <= 1)) throw new UserError(`accuracy of ${names[c]} is ${a}; accuracies lie in [0, 1]`);
       }
       const tau = parseTau(options.tau);
-      const tracker = new DifficultyTracker(accuracy.length, { tau, tauRule: options.tauRule, normalize: options.normalize, minDifficulty: options.minDifficulty });
+      const tracker = new DifficultyTracker(accuracy.length, {
+        tau,
+        tauRule: options.tauRule,
+        normalize: options.normalize,
+        minDifficulty: options.minDifficulty,
+      });
       const update = tracker.update(accuracy, 1);
       tracker.dispose();
       const classes = names.map((name, c) => ({ index: c, name, accuracy: accuracy[c], difficulty: update.difficulty[c], weight: update.weights[c] }));
-      const document = { tau: update.tau, tauMode: tau === 'dynamic' ? `dynamic (${options.tauRule})` : 'fixed', normalize: options.normalize, classes, warnings: update.warnings };
+      const document = {
+        tau: update.tau,
+        tauMode: tau === 'dynamic' ? `dynamic (${options.tauRule})` : 'fixed',
+        normalize: options.normalize,
+        classes,
+        warnings: update.warnings,
+      };
       if (options.plot !== undefined) await writeWeightsPlot(options.plot, update.tau);
       for (const warning of update.warnings) process.stderr.write(`warning: ${warning}\n`);
       const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(4));

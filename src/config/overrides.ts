@@ -59,7 +59,11 @@ export function applyOverrides(pipeline: Pipeline, overrides: PipelineOverrides,
  * applyOverrides, also saying how --epochs moved the learning-rate milestones (see
  * config/schedule.ts): they scale with the epochs unless `--set schedule.milestones=...` gives them.
  */
-export function applyOverridesWithScaling(pipeline: Pipeline, overrides: PipelineOverrides, source = 'command line'): { pipeline: Pipeline; scaling: ScheduleScaling | null } {
+export function applyOverridesWithScaling(
+  pipeline: Pipeline,
+  overrides: PipelineOverrides,
+  source = 'command line',
+): { pipeline: Pipeline; scaling: ScheduleScaling | null } {
   const explicitMilestones = (overrides.set ?? []).some((argument) => parseSetArgument(argument).key === MILESTONES_KEY);
   const scaling = overrides.epochs === undefined ? null : scaleSchedule(pipeline.schedule, overrides.epochs, { explicitMilestones });
   let result: unknown = pipeline;

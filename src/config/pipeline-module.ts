@@ -32,8 +32,13 @@ export async function loadPipelineModule(file: string, seconds = PIPELINE_MODULE
   try {
     return await new Promise<unknown>((resolve, reject) => {
       const fail = (reason: string) => reject(new UserError(`${file}: cannot load the pipeline (${reason})`));
-      timer = setTimeout(() => fail(`it did not finish loading within ${seconds} s; a top-level await that waits for something that never comes?`), seconds * 1000);
-      worker.once('message', (message: { loaded: boolean; value?: unknown; message?: string }) => (message.loaded ? resolve(message.value) : fail(message.message ?? 'unknown error')));
+      timer = setTimeout(
+        () => fail(`it did not finish loading within ${seconds} s; a top-level await that waits for something that never comes?`),
+        seconds * 1000,
+      );
+      worker.once('message', (message: { loaded: boolean; value?: unknown; message?: string }) =>
+        message.loaded ? resolve(message.value) : fail(message.message ?? 'unknown error'),
+      );
       worker.once('error', (error: Error) => fail(error.message));
       // Exiting before it answered: the import's promise never settled and nothing was left to wait for.
       worker.once('exit', () => fail('its top-level await never settles: the module waits on a promise nothing resolves'));

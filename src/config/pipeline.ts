@@ -97,7 +97,7 @@ const unitInterval = (doc: string) => number(doc, { min: 0, max: 1 });
 
 /** Every key of a pipeline: what it holds and what it must be. */
 export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
-  name: text('the recipe\'s name (runs default to runs/<name>-<loss>)'),
+  name: text("the recipe's name (runs default to runs/<name>-<loss>)"),
   description: optionalText('one line saying what the recipe is'),
   dataset: group<Pipeline['dataset']>('where the data is', {
     annotations: text('folder of the split and class index files, under the data root'),
@@ -120,7 +120,12 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
   model: group<Pipeline['model']>('the model', {
     arch: oneOf('the architecture', ARCHITECTURES),
     init: optional(text('safetensors weights to start from (PyTorch names)')),
-    initializer: optional(oneOf("how the weights start: 'torch-default' (PyTorch's layer defaults; default), 'he-normal' (fan-in) or 'l2rw' (truncated normal, deviation 0.1, zero biases)", MODEL_INITIALIZERS)),
+    initializer: optional(
+      oneOf(
+        "how the weights start: 'torch-default' (PyTorch's layer defaults; default), 'he-normal' (fan-in) or 'l2rw' (truncated normal, deviation 0.1, zero biases)",
+        MODEL_INITIALIZERS,
+      ),
+    ),
   }),
   loss: LOSS_FIELD,
   schedule: group<Pipeline['schedule']>('the optimiser and its schedule', {
@@ -136,9 +141,17 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
   loader: group<Pipeline['loader']>('the clip loader', {
     concurrency: wholeNumber('loading jobs at once', 1),
     prefetch: wholeNumber('batches prepared ahead', 0),
-    cacheMiB: optional(wholeNumber('memory for decoded images, in MiB: a set every epoch loads alike (no augmentation that draws pixels) is held whole on the device when it fits, else decoded frames are kept (small images are then decoded once per run, not once per epoch)', 0)),
+    cacheMiB: optional(
+      wholeNumber(
+        'memory for decoded images, in MiB: a set every epoch loads alike (no augmentation that draws pixels) is held whole on the device when it fits, else decoded frames are kept (small images are then decoded once per run, not once per epoch)',
+        0,
+      ),
+    ),
     classSampling: optional(
-      number('training clips drawn by class, class c with probability proportional to n_c^q, with replacement: 0 class-balanced, 0.5 square-root, 1 instance-balanced (left out: every clip once per epoch, shuffled)', { min: 0, max: 1 }),
+      number(
+        'training clips drawn by class, class c with probability proportional to n_c^q, with replacement: 0 class-balanced, 0.5 square-root, 1 instance-balanced (left out: every clip once per epoch, shuffled)',
+        { min: 0, max: 1 },
+      ),
     ),
   }),
   seed: SEED_FIELD,
@@ -161,7 +174,9 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
   if (s.batchSize % s.accumulation !== 0) throw new UserError(`${source}: schedule.accumulation must divide batchSize (${s.batchSize})`);
   const initializer = p.model.initializer ?? 'torch-default';
   if (initializer !== 'torch-default' && !HE_NORMAL_ARCHS.includes(p.model.arch)) {
-    throw new UserError(`${source}: model.initializer '${initializer}' is implemented for ${HE_NORMAL_ARCHS.join(', ')} only; ${p.model.arch} starts from PyTorch's defaults (leave initializer out)`);
+    throw new UserError(
+      `${source}: model.initializer '${initializer}' is implemented for ${HE_NORMAL_ARCHS.join(', ')} only; ${p.model.arch} starts from PyTorch's defaults (leave initializer out)`,
+    );
   }
   return p;
 }

@@ -73,11 +73,7 @@ function parseId(field: string, kind: string, where: string, index: ClassIndex |
 }
 
 /** Parses a split file; every problem names the file and line. Duplicate clips are dropped with a warning. */
-export async function readSplitFile(
-  file: string,
-  indices: Partial<Record<LabelKind, ClassIndex>>,
-  warnings: string[],
-): Promise<ClipAnnotation[]> {
+export async function readSplitFile(file: string, indices: Partial<Record<LabelKind, ClassIndex>>, warnings: string[]): Promise<ClipAnnotation[]> {
   const lines = await readLines(file);
   const seen = new Map<string, number>();
   const clips: ClipAnnotation[] = [];

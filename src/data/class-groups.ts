@@ -16,8 +16,14 @@ export function classGroups(trainingCounts: readonly number[], majorityCount = 5
     throw new Error(`the majority group needs between 0 and ${trainingCounts.length} classes, not ${majorityCount}`);
   }
   const order = trainingCounts.map((n, c) => [n, c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  const majority = order.slice(0, majorityCount).map(([, c]) => c).sort((a, b) => a - b);
-  const minority = order.slice(majorityCount).map(([, c]) => c).sort((a, b) => a - b);
+  const majority = order
+    .slice(0, majorityCount)
+    .map(([, c]) => c)
+    .sort((a, b) => a - b);
+  const minority = order
+    .slice(majorityCount)
+    .map(([, c]) => c)
+    .sort((a, b) => a - b);
   return { majority, minority };
 }
 
@@ -52,12 +58,19 @@ export function checkShotThresholds(thresholds: ShotThresholds): void {
 }
 
 /** Every group of a run: majority/minority as training chose them, many/medium/few from the training counts. */
-export function groupDefinitions(trainingCounts: readonly number[], paper: ClassGroups, thresholds: ShotThresholds = SHOT_THRESHOLDS): Record<GroupName, ClassGroup> {
+export function groupDefinitions(
+  trainingCounts: readonly number[],
+  paper: ClassGroups,
+  thresholds: ShotThresholds = SHOT_THRESHOLDS,
+): Record<GroupName, ClassGroup> {
   checkShotThresholds(thresholds);
   const { many, few } = thresholds;
   const classes = trainingCounts.map((_, c) => c);
   return {
-    majority: { classes: paper.majority, rule: paper.majority.length === 1 ? 'the most frequent training class' : `the ${paper.majority.length} most frequent training classes` },
+    majority: {
+      classes: paper.majority,
+      rule: paper.majority.length === 1 ? 'the most frequent training class' : `the ${paper.majority.length} most frequent training classes`,
+    },
     minority: { classes: paper.minority, rule: 'the other classes' },
     many: { classes: classes.filter((c) => trainingCounts[c]! > many), rule: `> ${many} training samples` },
     medium: { classes: classes.filter((c) => trainingCounts[c]! >= few && trainingCounts[c]! <= many), rule: `${few}-${many} training samples` },

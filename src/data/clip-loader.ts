@@ -37,13 +37,14 @@ export interface LoaderOptions {
   shardOf?: (batch: readonly number[]) => number[];
 }
 
-
 // Kept for callers that import it from here (test/e2e/data/images.test.ts); frame-layout.ts owns it.
 export { frameFile } from './frame-layout.js';
 
 /** prepare redoes a clip whose folder is gone, so that is the way to repair a damaged one. */
 function damagedClip(record: ClipRecord, error: unknown): UserError {
-  return new UserError(`${(error as Error).message} (clip ${record.clip}); delete ${record.frameDir} and run egtea prepare again to extract it anew`, { cause: error });
+  return new UserError(`${(error as Error).message} (clip ${record.clip}); delete ${record.frameDir} and run egtea prepare again to extract it anew`, {
+    cause: error,
+  });
 }
 
 /**
@@ -80,7 +81,11 @@ export class ClipLoader implements BatchSource {
     if (!this.options.training) return order;
     const { classSampling } = this.options;
     if (classSampling !== undefined) {
-      return classSampledOrder(this.records.map((r) => r.label), classSampling, new SeededRandom(this.options.seed).fork(`epoch/${epoch}/class-sampling`));
+      return classSampledOrder(
+        this.records.map((r) => r.label),
+        classSampling,
+        new SeededRandom(this.options.seed).fork(`epoch/${epoch}/class-sampling`),
+      );
     }
     return new SeededRandom(this.options.seed).fork(`epoch/${epoch}/order`).shuffle(order);
   }
@@ -107,8 +112,18 @@ export class ClipLoader implements BatchSource {
   }
 
   /** Loads clips (one job) into `out` at their offsets; a failure names the clip and how to mend it. */
-  private async loadClips(records: readonly ClipRecord[], epoch: number, out: Float32Array, offsets: readonly number[], draws: readonly number[] = []): Promise<void> {
-    const plans = await Promise.all(records.map((record, i) => this.planClip(record, epoch, offsets[i]!, draws[i] ?? 0).catch((error: unknown) => Promise.reject(damagedClip(record, error)))));
+  private async loadClips(
+    records: readonly ClipRecord[],
+    epoch: number,
+    out: Float32Array,
+    offsets: readonly number[],
+    draws: readonly number[] = [],
+  ): Promise<void> {
+    const plans = await Promise.all(
+      records.map((record, i) =>
+        this.planClip(record, epoch, offsets[i]!, draws[i] ?? 0).catch((error: unknown) => Promise.reject(damagedClip(record, error))),
+      ),
+    );
     try {
       await loadClipsInto(plans, this.options.transform, out, this.cache);
     } catch (error) {
@@ -122,7 +137,11 @@ export class ClipLoader implements BatchSource {
    * Loads the clips `indices` (into `records`) as the batches of `epoch` hold them: float32
    * [N, T, size, size, 3], labels and names; `draws[i]` counts earlier draws of the same clip this epoch.
    */
-  async loadRecords(indices: readonly number[], epoch: number, draws: readonly number[] = []): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
+  async loadRecords(
+    indices: readonly number[],
+    epoch: number,
+    draws: readonly number[] = [],
+  ): Promise<{ data: Float32Array; labels: Int32Array; names: string[] }> {
     const { segments, transform, concurrency } = this.options;
     const clipValues = segments * transform.size * transform.size * 3;
     const data = new Float32Array(indices.length * clipValues);
@@ -131,7 +150,17 @@ export class ClipLoader implements BatchSource {
     for (let first = 0; first < indices.length; first += perJob) {
       const chunk = indices.slice(first, first + perJob);
       const chunkDraws = draws.slice(first, first + perJob);
-      jobs.push(this.limit(() => this.loadClips(chunk.map((r) => this.records[r]!), epoch, data, chunk.map((_, i) => (first + i) * clipValues), chunkDraws)));
+      jobs.push(
+        this.limit(() =>
+          this.loadClips(
+            chunk.map((r) => this.records[r]!),
+            epoch,
+            data,
+            chunk.map((_, i) => (first + i) * clipValues),
+            chunkDraws,
+          ),
+        ),
+      );
     }
     await Promise.all(jobs);
     return { data, labels: Int32Array.from(indices.map((r) => this.records[r]!.label)), names: indices.map((r) => this.records[r]!.clip) };
@@ -151,7 +180,14 @@ export class ClipLoader implements BatchSource {
     const schedule = (b: number) => {
       const positions = Array.from({ length: Math.max(0, Math.min(order.length, (b + 1) * batchSize) - b * batchSize) }, (_, i) => b * batchSize + i);
       const mine = this.options.shardOf ? this.options.shardOf(positions) : positions;
-      if (b < count) pending.push(this.loadRecords(mine.map((at) => order[at]!), epoch, mine.map((at) => draws[at]!)));
+      if (b < count)
+        pending.push(
+          this.loadRecords(
+            mine.map((at) => order[at]!),
+            epoch,
+            mine.map((at) => draws[at]!),
+          ),
+        );
     };
     for (let b = first; b <= first + prefetch; b++) schedule(b);
     try {

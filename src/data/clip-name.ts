@@ -16,7 +16,11 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Parses a clip name; returns a reason string when it is not one. */
 export function parseClipName(name: string): ClipName | string {
   if (!SAFE_NAME.test(name) || name.includes('..')) {
-    const first = /^[^A-Za-z0-9]/.test(name) ? `it starts with '${name[0] ?? ''}'` : name.includes('..') ? "it holds '..'" : `it holds '${[...name].find((c) => !/[A-Za-z0-9_.-]/.test(c))}'`;
+    const first = /^[^A-Za-z0-9]/.test(name)
+      ? `it starts with '${name[0] ?? ''}'`
+      : name.includes('..')
+        ? "it holds '..'"
+        : `it holds '${[...name].find((c) => !/[A-Za-z0-9_.-]/.test(c))}'`;
     return `clip name '${name}' has characters a file name cannot have: ${first}; only ASCII letters (A-Z, a-z), digits, '-', '_' and '.' are allowed, starting with a letter or digit, and no '..'`;
   }
   const parts = name.split('-');
@@ -37,4 +41,3 @@ export function parseClipName(name: string): ClipName | string {
     endFrame: Number(endFrame.slice(1)),
   };
 }
-

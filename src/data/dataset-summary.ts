@@ -32,7 +32,11 @@ export async function summarizeDataset(dir: string, options: SummaryOptions): Pr
   const names = classNames(set, options.label);
   const subjects = parseSubjects(options.validationSubjects);
   const { train, validation } = splitBySubject(set.train, subjects);
-  const counts = (clips: ClipAnnotation[]) => countPerClass(clips.map((c) => labelOf(c, options.label)), names.length);
+  const counts = (clips: ClipAnnotation[]) =>
+    countPerClass(
+      clips.map((c) => labelOf(c, options.label)),
+      names.length,
+    );
   const groups = classGroups(counts(set.train), options.majorityCount);
   const summary = (split: string, clips: ClipAnnotation[]): SplitSummary => {
     const perClass = counts(clips);

@@ -44,7 +44,16 @@ export async function loadFrameDataset(options: { annotations: string; frames: s
         missing.push({ clip: clip.clip, annotation: `${clip.file}:${clip.line}`, reason: record?.reason ?? 'not prepared' });
         return [];
       }
-      return [{ clip: clip.clip, frameDir: clipFrameDir(options.frames, clip), frameCount: record.frames!, label: labelOf(clip, options.label), width: record.width, height: record.height }];
+      return [
+        {
+          clip: clip.clip,
+          frameDir: clipFrameDir(options.frames, clip),
+          frameCount: record.frames!,
+          label: labelOf(clip, options.label),
+          width: record.width,
+          height: record.height,
+        },
+      ];
     });
   const classes = classNames(set, options.label);
   checkTrainable(set.train, options.label, set.train[0]?.file ?? path.join(options.annotations, SPLIT_FILES.train));

@@ -67,7 +67,10 @@ export async function manifestParts(file: string): Promise<string[]> {
   });
   const base = stem(file);
   const isPart = (name: string) => name.startsWith(base) && PART_SUFFIX.test(name.slice(base.length));
-  return names.filter(isPart).sort().map((name) => path.join(path.dirname(file), name));
+  return names
+    .filter(isPart)
+    .sort()
+    .map((name) => path.join(path.dirname(file), name));
 }
 
 /**

@@ -22,10 +22,12 @@ export function residentUnfit(loader: ClipLoader): string | null {
   for (const record of loader.records) {
     const { width, height } = record;
     if (width === undefined || height === undefined) return `frame size of clip ${record.clip} unknown`;
-    if (width !== height || Math.round(width * transform.cropScale[0]) < width) return `random crops (clip ${record.clip}: ${width}x${height}, crop scale ${transform.cropScale.join('-')})`;
+    if (width !== height || Math.round(width * transform.cropScale[0]) < width)
+      return `random crops (clip ${record.clip}: ${width}x${height}, crop scale ${transform.cropScale.join('-')})`;
     const b = segmentBoundaries(record.frameCount, segments);
     for (let i = 0; i < segments; i++) {
-      if (Math.floor(b[i + 1]!) - Math.floor(b[i]!) > 1) return `random frames within segments (clip ${record.clip}: ${record.frameCount} frames, ${segments} segments)`;
+      if (Math.floor(b[i + 1]!) - Math.floor(b[i]!) > 1)
+        return `random frames within segments (clip ${record.clip}: ${record.frameCount} frames, ${segments} segments)`;
     }
   }
   return null;

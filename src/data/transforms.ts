@@ -72,7 +72,8 @@ function warpNormalizeInto(rgb: Uint8Array, width: number, height: number, size:
       const fy = sy - y0;
       const at = offset + (v * size + u) * 3;
       for (let c = 0; c < 3; c++) {
-        const value = tap(x0, y0, c) * (1 - fx) * (1 - fy) + tap(x0 + 1, y0, c) * fx * (1 - fy) + tap(x0, y0 + 1, c) * (1 - fx) * fy + tap(x0 + 1, y0 + 1, c) * fx * fy;
+        const value =
+          tap(x0, y0, c) * (1 - fx) * (1 - fy) + tap(x0 + 1, y0, c) * fx * (1 - fy) + tap(x0, y0 + 1, c) * (1 - fx) * fy + tap(x0 + 1, y0 + 1, c) * fx * fy;
         out[at + c] = value * scale[c]! - shift[c]!;
       }
     }
@@ -156,8 +157,10 @@ export interface ClipLoad {
 export async function loadClipsInto(clips: readonly ClipLoad[], config: TransformConfig, out: Float32Array, cache?: FrameCache): Promise<void> {
   if (clips.length === 0) return;
   const frames = clips[0]!.files.length;
-  if (clips.some((clip) => clip.files.length !== frames)) throw new Error(`loadClipsInto: clips of ${[...new Set(clips.map((c) => c.files.length))].join(' and ')} frames in one call`);
-  if (clips.some((clip) => clip.offset + frames * config.size * config.size * 3 > 2 ** 31 - 1)) throw new Error('loadClipsInto: a batch beyond 2^31 floats (8 GiB); use smaller batches');
+  if (clips.some((clip) => clip.files.length !== frames))
+    throw new Error(`loadClipsInto: clips of ${[...new Set(clips.map((c) => c.files.length))].join(' and ')} frames in one call`);
+  if (clips.some((clip) => clip.offset + frames * config.size * config.size * 3 > 2 ** 31 - 1))
+    throw new Error('loadClipsInto: a batch beyond 2^31 floats (8 GiB); use smaller batches');
   const kernels = loadKernels();
   if (kernels?.loadJpegClips) {
     const params = new Float64Array(12 * clips.length);

@@ -15,15 +15,18 @@ const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** Checks a parsed cluster file; every message names the file and the field. */
 export function validateCluster(value: unknown, file: string): ClusterFile {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${file}: expected an object like {"workers": ["host:port", ...]}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UserError(`${file}: expected an object like {"workers": ["host:port", ...]}`);
   const unknown = Object.keys(value).filter((k) => k !== 'workers');
   if (unknown.length > 0) throw new UserError(`${file}: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}; the file holds only "workers"`);
   const workers = (value as { workers?: unknown }).workers;
-  if (!Array.isArray(workers) || workers.length === 0) throw new UserError(`${file}: "workers" must be a non-empty list of "host:port" addresses, task 0 first`);
+  if (!Array.isArray(workers) || workers.length === 0)
+    throw new UserError(`${file}: "workers" must be a non-empty list of "host:port" addresses, task 0 first`);
   workers.forEach((address, i) => {
     const match = typeof address === 'string' ? ADDRESS.exec(address) : null;
     const port = match ? Number(match[2]) : 0;
-    if (!match || port < 1 || port > 65535) throw new UserError(`${file}: "workers"[${i}] is ${JSON.stringify(address)}; expected "host:port" with a port from 1 to 65535`);
+    if (!match || port < 1 || port > 65535)
+      throw new UserError(`${file}: "workers"[${i}] is ${JSON.stringify(address)}; expected "host:port" with a port from 1 to 65535`);
   });
   const seen = new Map<string, number>();
   workers.forEach((address: string, i) => {
@@ -53,6 +56,7 @@ export async function readClusterFile(file: string): Promise<ClusterFile> {
 /** The task index of --task for a cluster of `workers`. */
 export function checkTask(task: number | undefined, cluster: ClusterFile, file: string): number {
   if (task === undefined) throw new UserError(`--cluster ${file} needs --task K: this process's index in "workers" (0 to ${cluster.workers.length - 1})`);
-  if (!Number.isInteger(task) || task < 0 || task >= cluster.workers.length) throw new UserError(`--task ${task}: ${file} lists ${cluster.workers.length} workers, so the task is 0 to ${cluster.workers.length - 1}`);
+  if (!Number.isInteger(task) || task < 0 || task >= cluster.workers.length)
+    throw new UserError(`--task ${task}: ${file} lists ${cluster.workers.length} workers, so the task is 0 to ${cluster.workers.length - 1}`);
   return task;
 }

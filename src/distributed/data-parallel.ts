@@ -157,7 +157,10 @@ export class DataParallelWorker {
       tf.tidy(() => {
         const flat = tf.concat(buffer.map((t) => tf.reshape(t, [-1])));
         const summed = this.group.sum(flat, INSTANCE_KEYS.gradients + i);
-        const parts = tf.split(summed, buffer.map((t) => t.size));
+        const parts = tf.split(
+          summed,
+          buffer.map((t) => t.size),
+        );
         return parts.map((p, j) => tf.reshape(p, buffer[j]!.shape));
       }),
     );
@@ -171,7 +174,9 @@ export class DataParallelWorker {
     const all = this.group.gather(toHalfWords(values), this.task, INSTANCE_KEYS.check + this.checks++).map(fromHalfWords);
     const differing = all.map((row, k) => (row.every((v, i) => Object.is(v, all[0]![i]!)) ? -1 : k)).filter((k) => k >= 0);
     if (differing.length > 0) {
-      throw new UserError(`workers disagree on ${what}: task 0 has [${all[0]!.join(', ')}], ${differing.map((k) => `task ${k} has [${all[k]!.join(', ')}]`).join('; ')}${advice}`);
+      throw new UserError(
+        `workers disagree on ${what}: task 0 has [${all[0]!.join(', ')}], ${differing.map((k) => `task ${k} has [${all[k]!.join(', ')}]`).join('; ')}${advice}`,
+      );
     }
   }
 
@@ -183,7 +188,11 @@ export class DataParallelWorker {
    * worker loads the chief's) would then differ from an uninterrupted one.
    */
   agreeOnState(what: string, tensors: readonly tf.Tensor[]): void {
-    this.agree(what, [stateDigest(tensors)], ' (a digest of every weight, running statistic and momentum buffer). This is a defect of egtea, please report it; the last checkpoint holds the chief\'s state, and rerunning the same command resumes from it on every worker');
+    this.agree(
+      what,
+      [stateDigest(tensors)],
+      " (a digest of every weight, running statistic and momentum buffer). This is a defect of egtea, please report it; the last checkpoint holds the chief's state, and rerunning the same command resumes from it on every worker",
+    );
   }
 }
 

@@ -20,23 +20,33 @@ const GRACE_SECONDS = 10;
 /** The GPUs workers are spread over: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists (none without it). */
 export function visibleGpus(): string[] {
   const visible = environmentValue('CUDA_VISIBLE_DEVICES');
-  if (visible !== undefined) return visible.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-1');
+  if (visible !== undefined)
+    return visible
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '' && s !== '-1');
   const listed = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   if (listed.status !== 0) return [];
-  return listed.stdout.split('\n').filter((l) => l.startsWith('GPU ')).map((_, i) => String(i));
+  return listed.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('GPU '))
+    .map((_, i) => String(i));
 }
 
 /** Each worker's environment: one GPU each, or on CPUs a fair share of the cores (unless set). */
 export function workerEnvironments(workers: number, gpus: readonly string[], cores = os.availableParallelism()): Record<string, string>[] {
-  if (gpus.length > 0 && workers > gpus.length) throw new UserError(`--workers ${workers}: this machine shows ${gpus.length} GPU(s) (${gpus.join(', ')}); run at most one worker per GPU`);
+  if (gpus.length > 0 && workers > gpus.length)
+    throw new UserError(`--workers ${workers}: this machine shows ${gpus.length} GPU(s) (${gpus.join(', ')}); run at most one worker per GPU`);
   const threads = String(Math.max(1, Math.floor(cores / workers)));
-  return Array.from({ length: workers }, (_, k): Record<string, string> =>
-    gpus.length > 0
-      ? { CUDA_VISIBLE_DEVICES: gpus[k]! }
-      : {
-          TF_NUM_INTRAOP_THREADS: environmentValue('TF_NUM_INTRAOP_THREADS') ?? threads,
-          EGTEA_KERNEL_THREADS: environmentValue('EGTEA_KERNEL_THREADS') ?? threads,
-        },
+  return Array.from(
+    { length: workers },
+    (_, k): Record<string, string> =>
+      gpus.length > 0
+        ? { CUDA_VISIBLE_DEVICES: gpus[k]! }
+        : {
+            TF_NUM_INTRAOP_THREADS: environmentValue('TF_NUM_INTRAOP_THREADS') ?? threads,
+            EGTEA_KERNEL_THREADS: environmentValue('EGTEA_KERNEL_THREADS') ?? threads,
+          },
   );
 }
 
@@ -83,7 +93,9 @@ export async function launchWorkers(options: LaunchOptions): Promise<void> {
         stdio: ['ignore', k === 0 ? 'inherit' : 'ignore', 'pipe'],
       });
       children.push(child);
-      log(`worker ${k}: pid ${child.pid}, localhost:${ports[k]}${environments[k]!.CUDA_VISIBLE_DEVICES ? `, GPU ${environments[k]!.CUDA_VISIBLE_DEVICES}` : ''}`);
+      log(
+        `worker ${k}: pid ${child.pid}, localhost:${ports[k]}${environments[k]!.CUDA_VISIBLE_DEVICES ? `, GPU ${environments[k]!.CUDA_VISIBLE_DEVICES}` : ''}`,
+      );
       readline.createInterface({ input: child.stderr! }).on('line', (line) => log(k === 0 ? line : `[worker ${k}] ${line}`));
       return new Promise<void>((resolve) => {
         child.on('exit', (code, signal) => {
@@ -102,5 +114,6 @@ export async function launchWorkers(options: LaunchOptions): Promise<void> {
     process.off('SIGTERM', onTerm);
     await fs.rm(dir, { recursive: true, force: true });
   }
-  if (failure !== null) throw new UserError(`training stopped: ${failure}. Finished work is in the last checkpoint; run the same command again to resume from it`);
+  if (failure !== null)
+    throw new UserError(`training stopped: ${failure}. Finished work is in the last checkpoint; run the same command again to resume from it`);
 }

@@ -20,20 +20,22 @@ export function tasksNamedIn(text: string): number[] {
  */
 export function encodeServerDef(addresses: readonly string[], task: number): Uint8Array {
   const port = Number(addresses[task]!.slice(addresses[task]!.lastIndexOf(':') + 1));
-  return new ProtobufWriter()
-    .message(1, (cluster) =>
-      // ClusterDef.job: JobDef { name = 1; map<int32, string> tasks = 2 }
-      cluster.message(1, (job) => {
-        job.string(1, WORKER_JOB);
-        addresses.forEach((address, index) => job.message(2, (entry) => entry.int(1, index).string(2, address)));
-      }),
-    )
-    .string(2, WORKER_JOB)
-    .int(3, task)
-    // ConfigProto.experimental (16).collective_group_leader (1)
-    .message(4, (config) => config.message(16, (experimental) => experimental.string(1, taskName(0))))
-    .string(5, 'grpc')
-    // The port this task binds (on every interface), as its address names it.
-    .int(6, port)
-    .finish();
+  return (
+    new ProtobufWriter()
+      .message(1, (cluster) =>
+        // ClusterDef.job: JobDef { name = 1; map<int32, string> tasks = 2 }
+        cluster.message(1, (job) => {
+          job.string(1, WORKER_JOB);
+          addresses.forEach((address, index) => job.message(2, (entry) => entry.int(1, index).string(2, address)));
+        }),
+      )
+      .string(2, WORKER_JOB)
+      .int(3, task)
+      // ConfigProto.experimental (16).collective_group_leader (1)
+      .message(4, (config) => config.message(16, (experimental) => experimental.string(1, taskName(0))))
+      .string(5, 'grpc')
+      // The port this task binds (on every interface), as its address names it.
+      .int(6, port)
+      .finish()
+  );
 }

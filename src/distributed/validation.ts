@@ -24,7 +24,12 @@ export function shardedLoader(loader: ClipLoader, worker: DataParallelWorker, ac
  * value is summed with zeros only: exact) and every worker counts the same confusion matrix,
  * per-class accuracies and so CDB's weights from the whole validation set.
  */
-export async function evaluateSharded(model: ClipModel, loader: BatchSource, classNames: readonly string[], worker: DataParallelWorker): Promise<MetricsAccumulator> {
+export async function evaluateSharded(
+  model: ClipModel,
+  loader: BatchSource,
+  classNames: readonly string[],
+  worker: DataParallelWorker,
+): Promise<MetricsAccumulator> {
   if (loader.options.training) throw new Error('evaluation needs a loader in evaluation mode');
   const { records } = loader;
   const { batchSize } = loader.options;
@@ -46,6 +51,9 @@ export async function evaluateSharded(model: ClipModel, loader: BatchSource, cla
   tf.dispose([local, all]);
   const accumulator = new MetricsAccumulator(classNames);
   // Evaluation keeps the records' order, so row r is records[r].
-  accumulator.add(gathered, Int32Array.from(records, (r) => r.label));
+  accumulator.add(
+    gathered,
+    Int32Array.from(records, (r) => r.label),
+  );
   return accumulator;
 }

@@ -64,7 +64,11 @@ function nativeEntry(): string {
 function nativePackageDir(): string | null {
   const name = nativePackage();
   try {
-    return path.dirname(createRequire(import.meta.url).resolve(path.isAbsolute(name) || name.startsWith('.') ? path.join(path.resolve(name), 'package.json') : `${name}/package.json`));
+    return path.dirname(
+      createRequire(import.meta.url).resolve(
+        path.isAbsolute(name) || name.startsWith('.') ? path.join(path.resolve(name), 'package.json') : `${name}/package.json`,
+      ),
+    );
   } catch {
     return null;
   }

@@ -79,7 +79,12 @@ function batchNormOp(
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, savedOutput, savedScale, savedMean, savedRstd] = saved as tf.Tensor[];
-        const [dx, dgamma, dbeta, dres] = backend.executeMultipleOutputs('EgteaBatchNormGrad', common, [savedInput!, savedOutput!, dy, savedScale!, savedMean!, savedRstd!], 4);
+        const [dx, dgamma, dbeta, dres] = backend.executeMultipleOutputs(
+          'EgteaBatchNormGrad',
+          common,
+          [savedInput!, savedOutput!, dy, savedScale!, savedMean!, savedRstd!],
+          4,
+        );
         if (res) return [dx!, dgamma!, dbeta!, dres!];
         dres!.dispose();
         return [dx!, dgamma!, dbeta!];

@@ -64,7 +64,9 @@ function groupedConvChecks(device: Device | null): OpAgreement[] {
   if (currentImplementations().groupedConv3d === 'egtea-kernel') candidates.push('egtea-kernel');
   // TensorFlow's grouped Conv3D exists on GPU only (cuDNN).
   if (device === 'gpu') candidates.push('tensorflow-conv3d');
-  const results = candidates.map((impl) => agreement('grouped conv3d', impl, 'tensorflow-split-per-group', run(impl), run('tensorflow-split-per-group'), TOLERANCE));
+  const results = candidates.map((impl) =>
+    agreement('grouped conv3d', impl, 'tensorflow-split-per-group', run(impl), run('tensorflow-split-per-group'), TOLERANCE),
+  );
   tf.dispose([x, w]);
   return results;
 }
@@ -114,7 +116,23 @@ function batchNormChecks(): OpAgreement[] {
 function maxPoolChecks(): OpAgreement[] {
   if (currentImplementations().maxPool3d !== 'egtea-kernel') return [];
   const x = tf.randomNormal([2, 6, 11, 11, 8], 0, 1, 'float32', 31);
-  const tensorflow = (a: tf.Tensor) => tf.maxPool3d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]], -Infinity) as tf.Tensor5D, 3, 2, 'valid');
+  const tensorflow = (a: tf.Tensor) =>
+    tf.maxPool3d(
+      tf.pad(
+        a,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        -Infinity,
+      ) as tf.Tensor5D,
+      3,
+      2,
+      'valid',
+    );
   const result = agreement(
     '3D max pooling',
     'egtea-kernel',

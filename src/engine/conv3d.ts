@@ -29,7 +29,13 @@ export function conv3d(x: tf.Tensor5D, filter: tf.Tensor5D, spec: Conv3dSpec, im
   if (isSame) return groupedConv3d(x, filter, stride, 'same', groups, resolved);
   if (padding.every((p) => p === 0)) return groupedConv3d(x, filter, stride, 'valid', groups, resolved);
   return tf.tidy(() => {
-    const padded = tf.pad(x, [[0, 0], [padding[0], padding[0]], [padding[1], padding[1]], [padding[2], padding[2]], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [padding[0], padding[0]],
+      [padding[1], padding[1]],
+      [padding[2], padding[2]],
+      [0, 0],
+    ]);
     return groupedConv3d(padded as tf.Tensor5D, filter, stride, 'valid', groups, resolved);
   });
 }

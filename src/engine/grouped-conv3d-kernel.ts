@@ -56,7 +56,12 @@ function intAttr(backend: NativeBackend, name: string, value: number): OpAttr {
 
 /** The same convolution as TensorFlow ops on TensorFlow's buffers (src/engine/native/tf_ops.cc). */
 function groupedConv3dOp(backend: NativeBackend, x: tf.Tensor5D, filter: tf.Tensor5D, stride: Triple, padding: Triple, groups: number): tf.Tensor5D {
-  const attrs = [intsAttr(backend, 'strides', stride), intsAttr(backend, 'padding', padding), intAttr(backend, 'groups', groups), intAttr(backend, 'threads', kernelThreads())];
+  const attrs = [
+    intsAttr(backend, 'strides', stride),
+    intsAttr(backend, 'padding', padding),
+    intAttr(backend, 'groups', groups),
+    intAttr(backend, 'threads', kernelThreads()),
+  ];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, kernel, save] = args as [tf.Tensor5D, tf.Tensor5D, tf.GradSaveFunc];
     save([input, kernel]);

@@ -27,11 +27,7 @@ function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Tripl
         const [savedInput, savedKernel] = saved as [tf.Tensor5D, tf.Tensor5D];
         const inputShape = tf.tensor1d(savedInput.shape, 'int32');
         const kernelShape = tf.tensor1d(savedKernel.shape, 'int32');
-        const dx = backend.executeSingleOutput(
-          'Conv3DBackpropInputV2',
-          [...attrs, int32TypeAttr(backend, 'Tshape')],
-          [inputShape, savedKernel, dy],
-        );
+        const dx = backend.executeSingleOutput('Conv3DBackpropInputV2', [...attrs, int32TypeAttr(backend, 'Tshape')], [inputShape, savedKernel, dy]);
         const dk = backend.executeSingleOutput('Conv3DBackpropFilterV2', attrs, [savedInput, kernelShape, dy]);
         inputShape.dispose();
         kernelShape.dispose();
@@ -42,13 +38,7 @@ function nativeGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Tripl
   return op(x, filter) as tf.Tensor5D;
 }
 
-function splitGroupedConv3d(
-  x: tf.Tensor5D,
-  filter: tf.Tensor5D,
-  strides: Triple,
-  padding: 'same' | 'valid',
-  groups: number,
-): tf.Tensor5D {
+function splitGroupedConv3d(x: tf.Tensor5D, filter: tf.Tensor5D, strides: Triple, padding: 'same' | 'valid', groups: number): tf.Tensor5D {
   return tf.tidy(() => {
     const inputs = tf.split(x, groups, 4) as tf.Tensor5D[];
     const kernels = tf.split(filter, groups, 4) as tf.Tensor5D[];
@@ -61,9 +51,7 @@ export function checkGroupedShapes(x: tf.Tensor5D, filter: tf.Tensor5D, groups: 
   const inChannels = x.shape[4];
   const [, , , groupIn, outChannels] = filter.shape;
   if (groupIn * groups !== inChannels || outChannels % groups !== 0) {
-    throw new Error(
-      `grouped conv3d: input has ${inChannels} channels and the filter ${groupIn} x ${groups} groups -> ${outChannels}; they do not divide`,
-    );
+    throw new Error(`grouped conv3d: input has ${inChannels} channels and the filter ${groupIn} x ${groups} groups -> ${outChannels}; they do not divide`);
   }
 }
 

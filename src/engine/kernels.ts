@@ -49,7 +49,12 @@ export interface KernelAddon {
    * header: [size, framesPerClip, clips, keep, (denominator, offset) per clip, (width, height) per frame].
    * With keep, gives back each file decoded at full size (null where its clip decoded smaller).
    */
-  loadJpegClips?(frames: (string | Uint8Array)[], params: Float64Array, header: Int32Array, out: Float32Array): Promise<({ pixels: Uint8Array; width: number; height: number } | null)[] | undefined>;
+  loadJpegClips?(
+    frames: (string | Uint8Array)[],
+    params: Float64Array,
+    header: Int32Array,
+    out: Float32Array,
+  ): Promise<({ pixels: Uint8Array; width: number; height: number } | null)[] | undefined>;
   /** dlopen()s each library (RTLD_GLOBAL); returns { path: error } for those that did not load. */
   preloadLibraries(paths: string[]): Record<string, string>;
   captureStderr(file: string): number;

@@ -17,7 +17,11 @@ export function matMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 
 function nativeMatMul(backend: NativeBackend, x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) =>
-    backend.executeSingleOutput('MatMul', [floatTypeAttr(backend), boolAttr(backend, 'transpose_a', transposeA), boolAttr(backend, 'transpose_b', transposeB)], [a, b]);
+    backend.executeSingleOutput(
+      'MatMul',
+      [floatTypeAttr(backend), boolAttr(backend, 'transpose_a', transposeA), boolAttr(backend, 'transpose_b', transposeB)],
+      [a, b],
+    );
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([a, b]);

@@ -3,7 +3,18 @@ import { convOutputSize } from './conv-size.js';
 import { currentImplementations } from './dispatch.js';
 import { kernelThreads, loadKernels } from './kernels.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
-import { boolAttr, floatTypeAttr, int32TypeAttr, int64TypeAttr, intsAttr, nativeBackend, stringAttr, withTransientHandles, type NativeBackend, type OpAttr } from './native-backend.js';
+import {
+  boolAttr,
+  floatTypeAttr,
+  int32TypeAttr,
+  int64TypeAttr,
+  intsAttr,
+  nativeBackend,
+  stringAttr,
+  withTransientHandles,
+  type NativeBackend,
+  type OpAttr,
+} from './native-backend.js';
 
 /**
  * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
@@ -19,12 +30,31 @@ export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, paddin
   if (k === null) {
     return tf.tidy(() => {
       const p = padding;
-      const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [p, p], [0, 0]], -Infinity) as tf.Tensor5D) : x;
+      const padded =
+        p > 0
+          ? (tf.pad(
+              x,
+              [
+                [0, 0],
+                [p, p],
+                [p, p],
+                [p, p],
+                [0, 0],
+              ],
+              -Infinity,
+            ) as tf.Tensor5D)
+          : x;
       return tf.maxPool3d(padded, kernel, stride, 'valid');
     });
   }
   const [n, t, h, w, c] = x.shape;
-  const out: [number, number, number, number, number] = [n, convOutputSize(t, kernel, stride, padding), convOutputSize(h, kernel, stride, padding), convOutputSize(w, kernel, stride, padding), c];
+  const out: [number, number, number, number, number] = [
+    n,
+    convOutputSize(t, kernel, stride, padding),
+    convOutputSize(h, kernel, stride, padding),
+    convOutputSize(w, kernel, stride, padding),
+    c,
+  ];
   const dims = Int32Array.of(n, t, h, w, c, out[1], out[2], out[3], kernel, stride, padding, kernelThreads());
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor5D;
@@ -54,7 +84,9 @@ function maxPool3dOp(backend: NativeBackend, x: tf.Tensor5D, kernel: number, str
     save([argmax!]);
     return {
       value: y as tf.Tensor5D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [backend.executeSingleOutput('EgteaMaxPool3DGrad', [intsAttr(backend, 'shape', input.shape)], [dy, saved[0]!])],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        backend.executeSingleOutput('EgteaMaxPool3DGrad', [intsAttr(backend, 'shape', input.shape)], [dy, saved[0]!]),
+      ],
     };
   });
   return op(x) as tf.Tensor5D;
@@ -72,7 +104,19 @@ export function maxPool2d(x: tf.Tensor4D, kernel: number, stride: number, paddin
   const backend = nativeBackend();
   return tf.tidy(() => {
     const p = padding;
-    const padded = p > 0 ? (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], -Infinity) as tf.Tensor4D) : x;
+    const padded =
+      p > 0
+        ? (tf.pad(
+            x,
+            [
+              [0, 0],
+              [p, p],
+              [p, p],
+              [0, 0],
+            ],
+            -Infinity,
+          ) as tf.Tensor4D)
+        : x;
     if (backend === null) return tf.maxPool(padded, kernel, stride, 'valid');
     return nativeMaxPool2d(backend, padded, kernel, stride);
   });

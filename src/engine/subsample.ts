@@ -22,11 +22,7 @@ export function subsample3d(x: tf.Tensor5D, stride: Triple): tf.Tensor5D {
                 indices.set([a, b * stride[0], c * stride[1], d * stride[2]], at);
                 at += 4;
               }
-        return [
-          tf.tidy(() =>
-            tf.scatterND(tf.tensor2d(indices, [n * t * h * w, 4], 'int32'), tf.reshape(dy, [n * t * h * w, input.shape[4]]), input.shape),
-          ),
-        ];
+        return [tf.tidy(() => tf.scatterND(tf.tensor2d(indices, [n * t * h * w, 4], 'int32'), tf.reshape(dy, [n * t * h * w, input.shape[4]]), input.shape))];
       },
     };
   });

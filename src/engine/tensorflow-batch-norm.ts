@@ -18,12 +18,7 @@ export interface TrainingBatchNorm {
  * made in JavaScript: per layer a copy of the activations uploaded every step, and baked into
  * a recorded graph. Null without the native backend (the caller composes tfjs ops).
  */
-export function nativeTrainingBatchNorm(
-  x: tf.Tensor2D,
-  scale: tf.Tensor1D,
-  offset: tf.Tensor1D,
-  epsilon: number,
-): TrainingBatchNorm | null {
+export function nativeTrainingBatchNorm(x: tf.Tensor2D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): TrainingBatchNorm | null {
   const backend = nativeBackend();
   if (backend === null) return null;
   return fusedTraining(backend, x, scale, offset, epsilon);
@@ -31,7 +26,13 @@ export function nativeTrainingBatchNorm(
 
 function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): TrainingBatchNorm {
   const [rows, channels] = x.shape;
-  const attrs = [floatTypeAttr(backend), floatTypeAttr(backend, 'U'), floatAttr(backend, 'epsilon', epsilon), stringAttr(backend, 'data_format', 'NHWC'), boolAttr(backend, 'is_training', true)];
+  const attrs = [
+    floatTypeAttr(backend),
+    floatTypeAttr(backend, 'U'),
+    floatAttr(backend, 'epsilon', epsilon),
+    stringAttr(backend, 'data_format', 'NHWC'),
+    boolAttr(backend, 'is_training', true),
+  ];
   let statistics: Omit<TrainingBatchNorm, 'y'> | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, gamma, beta] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
@@ -39,7 +40,12 @@ function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1
     // FusedBatchNorm reduces over N, H and W of a 4D tensor: the rows become W.
     const x4 = tf.reshape(input, [1, 1, rows, channels]);
     const empty = tf.tensor1d([], 'float32');
-    const [y4, mean, variance, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs('FusedBatchNormV3', attrs, [x4, gamma, beta, empty, empty], 6) as tf.Tensor[];
+    const [y4, mean, variance, reserve1, reserve2, reserve3] = backend.executeMultipleOutputs(
+      'FusedBatchNormV3',
+      attrs,
+      [x4, gamma, beta, empty, empty],
+      6,
+    ) as tf.Tensor[];
     empty.dispose();
     // The statistics leave through the closure: a custom gradient returns one tensor.
     statistics = { mean: tf.keep(mean as tf.Tensor1D), unbiasedVariance: tf.keep(variance as tf.Tensor1D) };
@@ -49,7 +55,12 @@ function fusedTraining(backend: NativeBackend, x: tf.Tensor2D, scale: tf.Tensor1
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedX, savedScale, r1, r2, r3] = saved as tf.Tensor[];
         const dy4 = tf.reshape(dy, [1, 1, rows, channels]);
-        const [dx4, dscale, doffset, r4, r5] = backend.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy4, savedX!, savedScale!, r1!, r2!, r3!], 5) as tf.Tensor[];
+        const [dx4, dscale, doffset, r4, r5] = backend.executeMultipleOutputs(
+          'FusedBatchNormGradV3',
+          attrs,
+          [dy4, savedX!, savedScale!, r1!, r2!, r3!],
+          5,
+        ) as tf.Tensor[];
         tf.dispose([r4!, r5!]);
         return [tf.reshape(dx4!, [rows, channels]), dscale!, doffset!];
       },

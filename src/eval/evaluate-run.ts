@@ -60,7 +60,8 @@ export async function evaluateRun(options: {
   const weights = await chooseWeights(folder, options.weights, log);
   const dataRoot = options.dataRoot ?? info.dataRoot;
   const { annotations, dataset } = await loadPipelineDataset(p, dataRoot);
-  if (JSON.stringify(dataset.classes) !== JSON.stringify(info.classes)) throw new UserError(`${dataRoot}: its classes differ from those the run was trained on`);
+  if (JSON.stringify(dataset.classes) !== JSON.stringify(info.classes))
+    throw new UserError(`${dataRoot}: its classes differ from those the run was trained on`);
   const records = options.split === 'test' ? dataset.test : dataset.validation;
   if (records.length === 0) throw new UserError(`${annotations}: no ${options.split} clips with prepared frames`);
   const tensors = await readSafetensors(weights.file);
@@ -74,11 +75,16 @@ export async function evaluateRun(options: {
     importTorchStateDict(model.parameters, tensors, weights.file);
     const loader = createPipelineLoader(p, records, 'evaluate');
     log(`evaluating ${options.run} on ${records.length} ${options.split} clips`);
-    if (options.posthocTau !== undefined && p.loss.name !== 'ce') log(`note: post-hoc logit adjustment is meant for a model trained with plain CE; this one trained with ${p.loss.name}`);
+    if (options.posthocTau !== undefined && p.loss.name !== 'ce')
+      log(`note: post-hoc logit adjustment is meant for a model trained with plain CE; this one trained with ${p.loss.name}`);
     const graph = new GraphStep();
-    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, { graph, ...(offsets ? { offsets } : {}) }).finally(() => graph.dispose());
+    const metrics = await evaluateModel(model, loader, info.classes, options.onBatch, { graph, ...(offsets ? { offsets } : {}) }).finally(() =>
+      graph.dispose(),
+    );
     if (metrics.unscoredSamples > 0) {
-      throw new UserError(`${weights.file}: the model's scores of ${metrics.unscoredSamples} of ${records.length} ${options.split} clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated (nothing was saved)`);
+      throw new UserError(
+        `${weights.file}: the model's scores of ${metrics.unscoredSamples} of ${records.length} ${options.split} clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated (nothing was saved)`,
+      );
     }
     const grouped = groupedMetrics(metrics, groupDefinitions(info.trainingCounts, info.groups, thresholds), options.groups);
     const evaluation: RunEvaluation = {

@@ -21,12 +21,21 @@ const STORAGES: Record<string, { bytes: number; read: (view: DataView, offset: n
 
 /** A storage named by a persistent id: its element type, its record, and (legacy views) an element offset into it. */
 class StorageRef {
-  constructor(readonly type: string, readonly key: string, readonly offset = 0) {}
+  constructor(
+    readonly type: string,
+    readonly key: string,
+    readonly offset = 0,
+  ) {}
 }
 
 /** A tensor as _rebuild_tensor_v2 describes it, read once the storages are at hand. */
 class TensorRef {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -82,7 +91,9 @@ function readZip(bytes: Uint8Array, file: string): Checkpoint {
   const damaged = damagedZipMembers(bytes, records);
   if (damaged.length > 0) {
     const more = damaged.length > 1 ? ` and ${damaged.length - 1} more` : '';
-    throw new UserError(`${file}: a damaged zip archive: the bytes of ${damaged[0]}${more} do not match the CRC-32 the archive records for them; download or copy the file again`);
+    throw new UserError(
+      `${file}: a damaged zip archive: the bytes of ${damaged[0]}${more} do not match the CRC-32 the archive records for them; download or copy the file again`,
+    );
   }
   const pickleName = Object.keys(records).find((name) => name.endsWith('data.pkl') && name.split('/').length === 2);
   if (!pickleName) throw new UserError(`${file}: a zip archive without <name>/data.pkl; not written by torch.save`);
@@ -177,14 +188,18 @@ function readTensor(ref: TensorRef, checkpoint: Checkpoint, name: string, file: 
 
 /** The state dict inside a checkpoint: the dict itself, or its 'state_dict' (or 'model') entry. */
 function findStateDict(root: unknown, file: string): PickledDict {
-  if (!(root instanceof PickledDict)) throw new UserError(`${file}: holds no dict of tensors (a whole pickled model is not read: save model.state_dict() instead)`);
+  if (!(root instanceof PickledDict))
+    throw new UserError(`${file}: holds no dict of tensors (a whole pickled model is not read: save model.state_dict() instead)`);
   const tensors = root.entries.filter(([, v]) => v instanceof TensorRef).length;
   if (tensors > 0) return root;
   for (const key of ['state_dict', 'model', 'model_state_dict']) {
     const inner = root.get(key);
     if (inner instanceof PickledDict) return inner;
   }
-  const keys = root.entries.map(([k]) => String(k)).slice(0, 8).join(', ');
+  const keys = root.entries
+    .map(([k]) => String(k))
+    .slice(0, 8)
+    .join(', ');
   throw new UserError(`${file}: a dict without tensors or a 'state_dict' entry (keys: ${keys})`);
 }
 

@@ -91,7 +91,16 @@ export class DifficultyTracker {
     const next = tf.keep(tf.tensor1d(this.current, 'float32'));
     this.tensor.dispose();
     this.tensor = next;
-    const update: DifficultyUpdate = { epoch, tau, accuracy: [...accuracy], smoothedAccuracy: [...this.smoothed], difficulty, weights: [...this.current], absent, warnings };
+    const update: DifficultyUpdate = {
+      epoch,
+      tau,
+      accuracy: [...accuracy],
+      smoothedAccuracy: [...this.smoothed],
+      difficulty,
+      weights: [...this.current],
+      absent,
+      warnings,
+    };
     this.history.push(update);
     return update;
   }

@@ -6,13 +6,7 @@ import { reduceWeighted, type Reduction } from './cross-entropy.js';
  * Softmax focal loss (Lin et al., ICCV 2017): -(1 - p_t)^gamma log p_t per sample, with optional
  * per-class weights (alpha, or class-balanced weights for cb-focal).
  */
-export function focalLoss(
-  labels: tf.Tensor1D,
-  logits: tf.Tensor2D,
-  gamma: number,
-  classWeights: tf.Tensor1D | null,
-  reduction: Reduction = 'mean',
-): tf.Scalar {
+export function focalLoss(labels: tf.Tensor1D, logits: tf.Tensor2D, gamma: number, classWeights: tf.Tensor1D | null, reduction: Reduction = 'mean'): tf.Scalar {
   return tf.tidy(() => {
     const logPt = tf.neg(softmaxCrossEntropy(labels, logits));
     // 1 - p_t as -expm1(log p_t): exact when p_t is close to 1.

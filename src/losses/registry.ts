@@ -51,7 +51,10 @@ export function createLoss(name: LossName | string, options: LossOptions): Class
 }
 
 /** A loss from a pipeline's loss block, with the DifficultyTracker it reads when it has one (the trainer saves its state). */
-export function buildLoss(config: { name: string } & Readonly<Record<string, unknown>>, context: Omit<LossContext, 'tracker'>): { loss: ClassLoss; tracker: DifficultyTracker | null } {
+export function buildLoss(
+  config: { name: string } & Readonly<Record<string, unknown>>,
+  context: Omit<LossContext, 'tracker'>,
+): { loss: ClassLoss; tracker: DifficultyTracker | null } {
   const definition = lossDefinition(config.name);
   const settings = resolveLossSettings(config.name, config);
   const tracker = definition.tracker ? new DifficultyTracker(context.numClasses, definition.tracker(settings)) : null;

@@ -30,6 +30,7 @@ export function checkPerClass(perClass: unknown, file: string): ClassResult[] {
     return { index: entry?.index ?? i, name: entry?.name ?? `class ${i}`, support: entry?.support ?? 0, accuracy, precision: entry?.precision ?? null };
   });
   // No accuracy at all gives no difficulty to weigh by (tau would be NaN).
-  if (results.every((r) => r.accuracy === null)) throw new UserError(`${file}: no class has an accuracy (every class had no samples); evaluate on a split with samples`);
+  if (results.every((r) => r.accuracy === null))
+    throw new UserError(`${file}: no class has an accuracy (every class had no samples); evaluate on a split with samples`);
   return results;
 }

@@ -56,7 +56,14 @@ export interface Conv2dOptions {
 }
 
 /** A 2D convolution, initialised as the PyTorch code of its model family does. */
-export function createConv2d(params: Parameters, name: string, inChannels: number, outChannels: number, kernel: number, options: Conv2dOptions = {}): Conv2dLayer {
+export function createConv2d(
+  params: Parameters,
+  name: string,
+  inChannels: number,
+  outChannels: number,
+  kernel: number,
+  options: Conv2dOptions = {},
+): Conv2dLayer {
   const { stride = 1, padding = 0, bias = true, init = 'torch-default' } = options;
   const seed = params.seedFor(name);
   const shape = [kernel, kernel, inChannels, outChannels];
@@ -78,7 +85,15 @@ export function applyConv2d(layer: Conv2dLayer, x: tf.Tensor4D, context: Forward
     const [kernel] = layer.weight.shape as number[];
     // PyTorch pads symmetrically; TensorFlow's 'same' does not when strided.
     const same = stride === 1 && kernel! % 2 === 1 && p === (kernel! - 1) / 2;
-    const input = same || p === 0 ? x : (tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) as tf.Tensor4D);
+    const input =
+      same || p === 0
+        ? x
+        : (tf.pad(x, [
+            [0, 0],
+            [p, p],
+            [p, p],
+            [0, 0],
+          ]) as tf.Tensor4D);
     const convolved = tf.conv2d(input, layer.weight as tf.Tensor4D, stride, same ? 'same' : 'valid');
     return biasActivation(convolved, layer.bias as tf.Tensor1D | null, activation);
   });
@@ -147,7 +162,8 @@ export interface LinearLayer {
 export function createLinear(params: Parameters, name: string, inFeatures: number, outFeatures: number, input?: FlattenedMapLayout): LinearLayer {
   const bound = 1 / Math.sqrt(inFeatures);
   const seed = params.seedFor(name);
-  if (input && input.height * input.width * input.channels !== inFeatures) throw new Error(`${name}: a ${input.height}x${input.width}x${input.channels} map does not flatten to ${inFeatures} features`);
+  if (input && input.height * input.width * input.channels !== inFeatures)
+    throw new Error(`${name}: a ${input.height}x${input.width}x${input.channels} map does not flatten to ${inFeatures} features`);
   return {
     weight: params.add(`${name}.weight`, tf.randomUniform([inFeatures, outFeatures], -bound, bound, 'float32', seed), input ?? 'linear'),
     bias: params.add(`${name}.bias`, tf.randomUniform([outFeatures], -bound, bound, 'float32', seed + 1), 'vector'),

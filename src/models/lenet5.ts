@@ -65,7 +65,9 @@ export class LeNet5 implements ClipModel {
       // Conv filters are [k, k, in, out] and linear weights [in, out]: fan in is all but the last axis.
       const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1);
       const seed = this.parameters.seedFor(`${name}/${initializer}`);
-      const values = tf.tidy(() => (initializer === 'he-normal' ? tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed) : tf.truncatedNormal(shape, 0, 0.1, 'float32', seed)));
+      const values = tf.tidy(() =>
+        initializer === 'he-normal' ? tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed) : tf.truncatedNormal(shape, 0, 0.1, 'float32', seed),
+      );
       layer.weight.assign(values);
       values.dispose();
       if (layer.bias) {

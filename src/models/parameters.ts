@@ -64,12 +64,16 @@ export class Parameters {
   }
 
   trainableVariables(): tf.Variable[] {
-    return this.list().filter((e) => e.trainable).map((e) => e.variable);
+    return this.list()
+      .filter((e) => e.trainable)
+      .map((e) => e.variable);
   }
 
   /** Number of trainable values, as PyTorch's sum(p.numel() for p in parameters()). */
   count(): number {
-    return this.list().filter((e) => e.trainable).reduce((sum, e) => sum + e.variable.size, 0);
+    return this.list()
+      .filter((e) => e.trainable)
+      .reduce((sum, e) => sum + e.variable.size, 0);
   }
 
   dispose(): void {

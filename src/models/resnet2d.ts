@@ -113,7 +113,12 @@ export class ResNet2D implements ClipModel {
     // Option A: keep every other pixel, add zero channels on both sides.
     // (subsample3d carries the gradient tfjs lacks for strided slices.)
     const sub = tf.squeeze(subsample3d(tf.expandDims(x, 1) as tf.Tensor5D, [1, s.stride, s.stride]), [1]) as tf.Tensor4D;
-    return tf.pad(sub, [[0, 0], [0, 0], [0, 0], [s.extra, s.extra]]);
+    return tf.pad(sub, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [s.extra, s.extra],
+    ]);
   }
 
   forward(clips: tf.Tensor5D, context: ForwardContext): tf.Tensor2D {

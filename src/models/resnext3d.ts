@@ -62,14 +62,7 @@ interface Bottleneck {
   downsample: { conv: Conv3dLayer; bn: BatchNormLayer } | null;
 }
 
-export function createBottleneck(
-  params: Parameters,
-  name: string,
-  inChannels: number,
-  planes: number,
-  cardinality: number,
-  stride: number,
-): Bottleneck {
+export function createBottleneck(params: Parameters, name: string, inChannels: number, planes: number, cardinality: number, stride: number): Bottleneck {
   const width = (cardinality * planes) / 32;
   const out = planes * EXPANSION;
   const s: [number, number, number] = [stride, stride, stride];

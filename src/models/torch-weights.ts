@@ -71,7 +71,9 @@ export function importTorchStateDict(
   const missing = params.list().filter((e) => !tensors.has(e.name) && !tensors.has(`module.${e.name}`));
   if (missing.length > 0) {
     const names = missing.map((e) => e.name);
-    throw new UserError(`${source}: missing tensor '${names[0]}'${names.length > 1 ? ` and ${names.length - 1} more (${names.slice(1, 6).join(', ')}${names.length > 6 ? ', ...' : ''})` : ''}`);
+    throw new UserError(
+      `${source}: missing tensor '${names[0]}'${names.length > 1 ? ` and ${names.length - 1} more (${names.slice(1, 6).join(', ')}${names.length > 6 ? ', ...' : ''})` : ''}`,
+    );
   }
   const isHead = (name: string) => options.headPrefix !== undefined && name.startsWith(`${options.headPrefix}.`);
   const assignments: [tf.Variable, tf.Tensor][] = [];

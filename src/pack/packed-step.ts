@@ -24,7 +24,11 @@ export type PackedStepOutcome = { loss: number } | { nonFinite: string };
  * `batches[k]` holds cell k's micro-batches. Without a GraphStep, or when some loss cannot run
  * in a graph, the cells' ops run eagerly one after another (same numbers, no saving).
  */
-export function packedTrainStep(cells: readonly PackedStepCell[], batches: readonly { clips: tf.Tensor5D; labels: tf.Tensor1D }[][], graph?: GraphStep): PackedStepOutcome[] {
+export function packedTrainStep(
+  cells: readonly PackedStepCell[],
+  batches: readonly { clips: tf.Tensor5D; labels: tf.Tensor1D }[][],
+  graph?: GraphStep,
+): PackedStepOutcome[] {
   if (cells.length !== batches.length) throw new Error(`packedTrainStep: ${cells.length} cells, ${batches.length} batch lists`);
   if (batches.some((b) => b.length === 0)) throw new Error('packedTrainStep: a cell has no micro-batches');
   const body = (): tf.Tensor[] => {
@@ -36,7 +40,12 @@ export function packedTrainStep(cells: readonly PackedStepCell[], batches: reado
   const reads = cells.map((c) => [graphInputsOf(c.optimizer), graphInputsOf(c.loss)] as const);
   const asGraph = graph !== undefined && reads.every(([o, l]) => o !== null && l !== null);
   const inputs = asGraph
-    ? cells.flatMap((c, k) => [...c.model.parameters.list().map((p) => p.variable), ...reads[k]![0]!, ...reads[k]![1]!, ...batches[k]!.flatMap((m) => [m.clips, m.labels])])
+    ? cells.flatMap((c, k) => [
+        ...c.model.parameters.list().map((p) => p.variable),
+        ...reads[k]![0]!,
+        ...reads[k]![1]!,
+        ...batches[k]!.flatMap((m) => [m.clips, m.labels]),
+      ])
     : [];
   const [joined] = asGraph ? graph.run(inputs, body) : body();
   const values = joined!.dataSync();

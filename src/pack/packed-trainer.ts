@@ -79,10 +79,21 @@ async function openCell(options: TrainOptions): Promise<Omit<PackedCell, 'index'
     const checkpoint = await openRunFolder(folder, options, data);
     // The pack owns the graph of the step.
     const t = createTraining({ ...options, graphStep: false }, folder, data, await runSources(p, data, undefined, log), log);
-    const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
+    const result: TrainResult = {
+      out: options.out,
+      classes: data.classes,
+      groups: data.groups,
+      trainingCounts: data.trainingCounts,
+      init: null,
+      resumedFrom: null,
+      resumedInside: null,
+      epochs: [],
+    };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
-      log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
+      log(
+        `training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`,
+      );
       return { t, result, lock, first, partial };
     } catch (error) {
       disposeTraining(t);
@@ -147,7 +158,13 @@ async function trainPack(pack: PackedCell[], outcomes: PackedOutcome[]): Promise
  * order and augmentation), tells each loss, and runs the packed step. Returns each cell's running
  * loss and time, as the trainer's trainOneEpoch does.
  */
-async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: number, resuming: boolean, outcomes: PackedOutcome[]): Promise<Map<PackedCell, PartialEpoch>> {
+async function trainPackedEpoch(
+  live: PackedCell[],
+  graph: GraphStep,
+  epoch: number,
+  resuming: boolean,
+  outcomes: PackedOutcome[],
+): Promise<Map<PackedCell, PartialEpoch>> {
   const start = resuming ? (live[0]!.partial?.batches ?? 0) : 0;
   const since = Date.now();
   // A cell's time is its share of the pack's: the epoch's time over the cells that trained in it,
@@ -170,10 +187,12 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
       const settled = await Promise.allSettled(loading.map(async (cell) => ({ cell, batch: await iterators.get(cell)!.next() })));
       // A cell whose images fail to load (a damaged file) stops with the loader's message.
       for (const [k, s] of settled.entries()) if (s.status === 'rejected') await stopCell(loading[k]!, s.reason, live, outcomes);
-      const loaded = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])).map(({ cell, batch }) => {
-        if (batch.done) throw new Error(`${cell.t.folder.dir}: the loader ended at batch ${b} of ${batches}`);
-        return { cell, batch: batch.value };
-      });
+      const loaded = settled
+        .flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+        .map(({ cell, batch }) => {
+          if (batch.done) throw new Error(`${cell.t.folder.dir}: the loader ended at batch ${b} of ${batches}`);
+          return { cell, batch: batch.value };
+        });
       if (loaded.length === 0) break;
       const cells = loaded.map((l) => l.cell);
       const parts = loaded.map(({ cell, batch }) => {
@@ -182,7 +201,11 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
       });
       let outcomesOfStep;
       try {
-        outcomesOfStep = packedTrainStep(cells.map((c) => c.t), parts, graph);
+        outcomesOfStep = packedTrainStep(
+          cells.map((c) => c.t),
+          parts,
+          graph,
+        );
       } finally {
         for (const p of parts) if (p.length > 1) tf.dispose(p.flatMap((m) => [m.clips, m.labels]));
       }
@@ -205,7 +228,9 @@ async function trainPackedEpoch(live: PackedCell[], graph: GraphStep, epoch: num
         s.seen += clips;
         s.batches = b + 1;
         if (b + 1 === batches || (b + 1) % Math.max(1, Math.round(batches / 5)) === 0) {
-          cell.t.log(`epoch ${epoch}/${cell.t.p.schedule.epochs}: batch ${b + 1}/${batches}, loss ${(s.lossSum / s.seen).toFixed(4)} (packed with ${cells.length - 1} other runs)`);
+          cell.t.log(
+            `epoch ${epoch}/${cell.t.p.schedule.epochs}: batch ${b + 1}/${batches}, loss ${(s.lossSum / s.seen).toFixed(4)} (packed with ${cells.length - 1} other runs)`,
+          );
         }
       }
       if (b + 1 < batches && Date.now() - lastCheckpoint >= checkpointMs) {

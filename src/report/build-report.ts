@@ -44,7 +44,13 @@ function resultTables(runs: ReportedRun[]): string {
     'table-overall',
     'Overall, in % (the layout of the paper\u2019s Table 6)',
     [[{ text: 'run' }, { text: 'Acc@Top1' }, { text: 'Acc@Top5' }, { text: 'Recall' }, { text: 'Precision' }]],
-    evaluated.map((e) => [name(e), percent(e.evaluation.top1), percent(e.evaluation.top5), percent(e.evaluation.macroRecall), percent(e.evaluation.macroPrecision)]),
+    evaluated.map((e) => [
+      name(e),
+      percent(e.evaluation.top1),
+      percent(e.evaluation.top5),
+      percent(e.evaluation.macroRecall),
+      percent(e.evaluation.macroPrecision),
+    ]),
   );
   const groups = GROUP_NAMES.filter((g) => evaluated.some((e) => e.evaluation.groups[g] !== undefined));
   // Each group's heading states its rule and size, as the first evaluation holding it has them.
@@ -52,10 +58,7 @@ function resultTables(runs: ReportedRun[]): string {
   const byGroup = htmlTable(
     'table-groups',
     'By class group: macro recall and precision, in % (majority/minority: the layout of the paper\u2019s Table 7; many/medium/few: by training samples)',
-    [
-      [{ text: 'run', rows: 2 }, ...groups.map((g) => ({ text: heading(g), span: 2 }))],
-      groups.flatMap(() => [{ text: 'Recall' }, { text: 'Precision' }]),
-    ],
+    [[{ text: 'run', rows: 2 }, ...groups.map((g) => ({ text: heading(g), span: 2 }))], groups.flatMap(() => [{ text: 'Recall' }, { text: 'Precision' }])],
     evaluated.map((e) => [name(e), ...groups.flatMap((g) => [percent(e.evaluation.groups[g]?.macroRecall), percent(e.evaluation.groups[g]?.macroPrecision)])]),
   );
   return `${overall}\n${byGroup}`;
@@ -78,19 +81,31 @@ export async function buildReport(dirs: readonly string[]): Promise<Report> {
   for (const dir of dirs) runs.push(await readReportedRun(dir));
   const classes = JSON.stringify(runs[0]!.info.classes);
   for (const run of runs.slice(1)) {
-    if (JSON.stringify(run.info.classes) !== classes) throw new UserError(`${run.dir}: trained on other classes than ${runs[0]!.dir}; one report shows runs of one dataset`);
+    if (JSON.stringify(run.info.classes) !== classes)
+      throw new UserError(`${run.dir}: trained on other classes than ${runs[0]!.dir}; one report shows runs of one dataset`);
   }
   labelRuns(runs);
 
   const sections: { heading: string; charts: (ChartSpec | null)[]; note?: string }[] = [
     { heading: 'Classes', charts: [classesChart(runs)] },
     { heading: 'Training curves', charts: runs.map(curvesChart), note: 'Dashed lines mark the epochs whose learning rate changed.' },
-    { heading: 'CDB over the epochs', charts: runs.map(cdbChart), note: 'Each epoch\u2019s validation accuracy A_c gives the difficulty 1 - A_c and the weight the next epoch trains with. Runs of other losses have no CDB state.' },
-    { heading: 'Confusion matrices', charts: runs.map(confusionChart), note: `Rows: true class, columns: predicted class, in training order; each row divided by its clips.${runs[0]!.info.classes.length > MAX_MATRIX_CLASSES ? ` Not drawn for ${runs[0]!.info.classes.length} classes (more than ${MAX_MATRIX_CLASSES}); eval-<split>.json holds the matrix.` : ''}` },
+    {
+      heading: 'CDB over the epochs',
+      charts: runs.map(cdbChart),
+      note: 'Each epoch\u2019s validation accuracy A_c gives the difficulty 1 - A_c and the weight the next epoch trains with. Runs of other losses have no CDB state.',
+    },
+    {
+      heading: 'Confusion matrices',
+      charts: runs.map(confusionChart),
+      note: `Rows: true class, columns: predicted class, in training order; each row divided by its clips.${runs[0]!.info.classes.length > MAX_MATRIX_CLASSES ? ` Not drawn for ${runs[0]!.info.classes.length} classes (more than ${MAX_MATRIX_CLASSES}); eval-<split>.json holds the matrix.` : ''}`,
+    },
     { heading: 'Weights against difficulty', charts: [weightsChart(DEFAULT_PLOT_TAUS)] },
   ];
   const charts: RenderedChart[] = [];
-  const body: string[] = [`<h1>egtea report</h1>`, `<ul>${runs.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)} (${escapeHtml(r.info.pipeline.name)}, ${escapeHtml(lossName(r))}, seed ${r.info.seed}, ${r.history.length} epochs)</li>`).join('')}</ul>`];
+  const body: string[] = [
+    `<h1>egtea report</h1>`,
+    `<ul>${runs.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)} (${escapeHtml(r.info.pipeline.name)}, ${escapeHtml(lossName(r))}, seed ${r.info.seed}, ${r.history.length} epochs)</li>`).join('')}</ul>`,
+  ];
   body.push('<h2>Results</h2>', resultTables(runs));
   for (const message of runs.flatMap((r) => r.staleEvaluations)) body.push(`<p class="note">Left out: ${escapeHtml(message)}</p>`);
   for (const section of sections) {

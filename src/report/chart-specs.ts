@@ -99,7 +99,13 @@ export function cdbChart(run: ReportedRun, index: number): ChartSpec | null {
   const cells = epochs.flatMap((r) =>
     run.info.classes.map((name, c) => {
       const accuracy = r.validation.perClass[c]?.accuracy ?? null;
-      return { epoch: r.epoch, class: name, 'validation accuracy': round(accuracy), difficulty: accuracy === null ? null : round(1 - accuracy), weight: round(r.cdb!.weights[c]) };
+      return {
+        epoch: r.epoch,
+        class: name,
+        'validation accuracy': round(accuracy),
+        difficulty: accuracy === null ? null : round(1 - accuracy),
+        weight: round(r.cdb!.weights[c]),
+      };
     }),
   );
   const classes = [...run.info.classes];
@@ -127,7 +133,10 @@ export function cdbChart(run: ReportedRun, index: number): ChartSpec | null {
           width: Math.max(240, 22 * epochs.length),
           height: 120,
           mark: { type: 'line' as const, point: true, tooltip: true },
-          encoding: { x: { field: 'epoch', type: 'ordinal' as const, axis: { labelAngle: 0 } }, y: { field: 'tau', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } } },
+          encoding: {
+            x: { field: 'epoch', type: 'ordinal' as const, axis: { labelAngle: 0 } },
+            y: { field: 'tau', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } },
+          },
         },
         {
           hconcat: [
@@ -159,8 +168,22 @@ export function curvesChart(run: ReportedRun, index: number): ChartSpec | null {
     i > 0 && r.learningRate !== run.history[i - 1]!.learningRate ? [{ epoch: r.epoch, 'learning rate': r.learningRate, label: `lr ${r.learningRate}` }] : [],
   );
   const stepLayers = [
-    { data: { values: steps }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 'epoch', type: 'quantitative' as const }, tooltip: [{ field: 'epoch', type: 'quantitative' as const }, { field: 'learning rate', type: 'quantitative' as const, format: '.3~g' }] } },
-    { data: { values: steps }, mark: { type: 'text' as const, align: 'left' as const, dx: 3, dy: -4, color: '#555', y: 0 }, encoding: { x: { field: 'epoch', type: 'quantitative' as const }, text: { field: 'label' } } },
+    {
+      data: { values: steps },
+      mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#888' },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative' as const },
+        tooltip: [
+          { field: 'epoch', type: 'quantitative' as const },
+          { field: 'learning rate', type: 'quantitative' as const, format: '.3~g' },
+        ],
+      },
+    },
+    {
+      data: { values: steps },
+      mark: { type: 'text' as const, align: 'left' as const, dx: 3, dy: -4, color: '#555', y: 0 },
+      encoding: { x: { field: 'epoch', type: 'quantitative' as const }, text: { field: 'label' } },
+    },
   ];
   const epochAxis = { field: 'epoch', type: 'quantitative' as const, axis: { tickMinStep: 1, format: 'd' } };
   return {
@@ -173,7 +196,14 @@ export function curvesChart(run: ReportedRun, index: number): ChartSpec | null {
           title: 'training loss',
           width: 280,
           height: 200,
-          layer: [{ data: { values: loss }, mark: { type: 'line' as const, point: true, tooltip: true }, encoding: { x: epochAxis, y: { field: 'training loss', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } } } }, ...(steps.length ? stepLayers : [])],
+          layer: [
+            {
+              data: { values: loss },
+              mark: { type: 'line' as const, point: true, tooltip: true },
+              encoding: { x: epochAxis, y: { field: 'training loss', type: 'quantitative' as const, scale: { zero: false }, axis: { format: '~g' } } },
+            },
+            ...(steps.length ? stepLayers : []),
+          ],
         },
         {
           title: 'validation',
@@ -183,7 +213,11 @@ export function curvesChart(run: ReportedRun, index: number): ChartSpec | null {
             {
               data: { values: metrics },
               mark: { type: 'line' as const, point: true, tooltip: true },
-              encoding: { x: epochAxis, y: { field: 'value', type: 'quantitative' as const, scale: { domain: [0, 1] } }, color: { field: 'metric', type: 'nominal' as const } },
+              encoding: {
+                x: epochAxis,
+                y: { field: 'value', type: 'quantitative' as const, scale: { domain: [0, 1] } },
+                color: { field: 'metric', type: 'nominal' as const },
+              },
             },
             ...(steps.length ? stepLayers : []),
           ],

@@ -5,8 +5,15 @@ export function escapeHtml(text: string): string {
 
 /** An HTML table; every cell and header is escaped. `header` rows may span columns. */
 export function htmlTable(id: string, caption: string, header: { text: string; span?: number; rows?: number }[][], rows: string[][]): string {
-  const head = header.map((row) => `<tr>${row.map((h) => `<th${h.span ? ` colspan="${h.span}"` : ''}${h.rows ? ` rowspan="${h.rows}"` : ''}>${escapeHtml(h.text)}</th>`).join('')}</tr>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell, i) => (i === 0 ? `<th scope="row">${escapeHtml(cell)}</th>` : `<td>${escapeHtml(cell)}</td>`)).join('')}</tr>`).join('\n');
+  const head = header
+    .map(
+      (row) =>
+        `<tr>${row.map((h) => `<th${h.span ? ` colspan="${h.span}"` : ''}${h.rows ? ` rowspan="${h.rows}"` : ''}>${escapeHtml(h.text)}</th>`).join('')}</tr>`,
+    )
+    .join('');
+  const body = rows
+    .map((row) => `<tr>${row.map((cell, i) => (i === 0 ? `<th scope="row">${escapeHtml(cell)}</th>` : `<td>${escapeHtml(cell)}</td>`)).join('')}</tr>`)
+    .join('\n');
   return `<table id="${escapeHtml(id)}"><caption>${escapeHtml(caption)}</caption><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 

@@ -32,7 +32,9 @@ export function shownSetting(sweep: ReportedSweep, label: string): string {
  * reads): "name: value; ..." of the numbers that place it.
  */
 function describe(fields: Record<string, string | number>): string {
-  return Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ');
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
 }
 
 /**
@@ -57,14 +59,29 @@ export function sweepErrorChart(sweep: ReportedSweep, model: ModelKind): ChartSp
   const common = (r: (typeof rows)[number]) => ({ position: position(r.setting, r.variant), [SWEEP_FIELDS.loss]: r.variant });
   const means = rows.map((r) => {
     const mean = chartPercent(r.testError.mean!);
-    return { ...common(r), [SWEEP_FIELDS.mean]: mean, label: describe({ [x]: shownSetting(sweep, r.setting), [SWEEP_FIELDS.loss]: r.variant, [SWEEP_FIELDS.mean]: mean, [SWEEP_FIELDS.seeds]: r.testError.n }) };
+    return {
+      ...common(r),
+      [SWEEP_FIELDS.mean]: mean,
+      label: describe({ [x]: shownSetting(sweep, r.setting), [SWEEP_FIELDS.loss]: r.variant, [SWEEP_FIELDS.mean]: mean, [SWEEP_FIELDS.seeds]: r.testError.n }),
+    };
   });
   const spreads = rows
     .filter((r) => r.testError.std !== null)
     .map((r) => {
       const low = chartPercent(r.testError.mean! - r.testError.std!);
       const high = chartPercent(r.testError.mean! + r.testError.std!);
-      return { ...common(r), [SWEEP_FIELDS.low]: low, [SWEEP_FIELDS.high]: high, label: describe({ [x]: shownSetting(sweep, r.setting), [SWEEP_FIELDS.loss]: r.variant, [SWEEP_FIELDS.low]: low, [SWEEP_FIELDS.high]: high, [SWEEP_FIELDS.seeds]: r.testError.n }) };
+      return {
+        ...common(r),
+        [SWEEP_FIELDS.low]: low,
+        [SWEEP_FIELDS.high]: high,
+        label: describe({
+          [x]: shownSetting(sweep, r.setting),
+          [SWEEP_FIELDS.loss]: r.variant,
+          [SWEEP_FIELDS.low]: low,
+          [SWEEP_FIELDS.high]: high,
+          [SWEEP_FIELDS.seeds]: r.testError.n,
+        }),
+      };
     });
   const xAxis = {
     field: 'position',
@@ -80,7 +97,14 @@ export function sweepErrorChart(sweep: ReportedSweep, model: ModelKind): ChartSp
     {
       data: { values: spreads },
       mark: { type: 'rule' as const, strokeWidth: 2, opacity: 0.7 },
-      encoding: { x: xAxis, y: { field: SWEEP_FIELDS.low, type: 'quantitative' as const, axis: { title: yTitle } }, y2: { field: SWEEP_FIELDS.high }, color: colour, description, tooltip },
+      encoding: {
+        x: xAxis,
+        y: { field: SWEEP_FIELDS.low, type: 'quantitative' as const, axis: { title: yTitle } },
+        y2: { field: SWEEP_FIELDS.high },
+        color: colour,
+        description,
+        tooltip,
+      },
     },
     {
       data: { values: means },

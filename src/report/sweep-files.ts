@@ -60,11 +60,27 @@ function numericAxis(sets: readonly SetArgument[]): ReportedSweep['axis'] {
 export async function readReportedSweep(dir: string): Promise<ReportedSweep> {
   const again = 'rerun the egtea sweep (or egtea paper) command that made the folder with --no-run to write it';
   const record = (await readJson(path.join(dir, SWEEP_FILE), 'the sweep record', 'the folder is not a sweep')) as Partial<SweepRecordShape> | null;
-  if (!record || typeof record.command !== 'string' || !Array.isArray(record.grid?.sets)) throw new UserError(`${path.join(dir, SWEEP_FILE)}: not a sweep record written by egtea sweep or egtea paper (command, grid)`);
+  if (!record || typeof record.command !== 'string' || !Array.isArray(record.grid?.sets))
+    throw new UserError(`${path.join(dir, SWEEP_FILE)}: not a sweep record written by egtea sweep or egtea paper (command, grid)`);
   const file = path.join(dir, SUMMARY_FILE);
   const summary = (await readJson(file, 'the sweep summary', again)) as Partial<SweepSummary> | null;
-  const rowsOk = Array.isArray(summary?.rows) && summary.rows.every((r) => typeof r?.setting === 'string' && typeof r.variant === 'string' && (MODELS as readonly string[]).includes(r.model) && typeof r.testError?.n === 'number');
-  if (!summary || !rowsOk || !Array.isArray(summary.settings) || !Array.isArray(summary.variants) || !Array.isArray(summary.protocol) || typeof summary.baseline !== 'string') {
+  const rowsOk =
+    Array.isArray(summary?.rows) &&
+    summary.rows.every(
+      (r) =>
+        typeof r?.setting === 'string' &&
+        typeof r.variant === 'string' &&
+        (MODELS as readonly string[]).includes(r.model) &&
+        typeof r.testError?.n === 'number',
+    );
+  if (
+    !summary ||
+    !rowsOk ||
+    !Array.isArray(summary.settings) ||
+    !Array.isArray(summary.variants) ||
+    !Array.isArray(summary.protocol) ||
+    typeof summary.baseline !== 'string'
+  ) {
     throw new UserError(`${file}: not a sweep summary written by egtea sweep (protocol, baseline, settings, variants, rows); ${again}`);
   }
   return { dir, command: record.command, pipeline: String(record.pipeline ?? ''), summary: summary as SweepSummary, axis: numericAxis(record.grid!.sets) };

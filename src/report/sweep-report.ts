@@ -47,14 +47,19 @@ export async function buildSweepPage(sweep: ReportedSweep): Promise<{ html: stri
     '<h1>egtea report: a sweep</h1>',
     `<p>${escapeHtml(sweep.dir)}: made by egtea ${escapeHtml(sweep.command)} (pipeline ${escapeHtml(sweep.pipeline)}); ${summary.variants.length} losses (${escapeHtml(summary.variants.join(', '))}) at ${summary.settings.length} settings of ${escapeHtml(settingTitle(sweep))}, ${seeds.length} seeds; baseline ${escapeHtml(summary.baseline)}.</p>`,
   ];
-  if (summary.missing.length > 0) body.push(`<p class="note">Not finished (${summary.missing.length}, left out of every mean): ${escapeHtml(summary.missing.join('; '))}</p>`);
+  if (summary.missing.length > 0)
+    body.push(`<p class="note">Not finished (${summary.missing.length}, left out of every mean): ${escapeHtml(summary.missing.join('; '))}</p>`);
   for (const model of MODELS) {
     body.push(`<h2>Test error, ${escapeHtml(MODEL_TITLES[model])}</h2>`);
-    body.push(`<p class="note">1 - top-1 on the test split, in %: the mean over seeds, and a bar from mean - std to mean + std (sample standard deviation; none for a single seed).${model === 'best' ? ' Each run\u2019s weights of its epoch with the best validation macro recall.' : ' The weights after the last epoch (what the paper reports).'}</p>`);
+    body.push(
+      `<p class="note">1 - top-1 on the test split, in %: the mean over seeds, and a bar from mean - std to mean + std (sample standard deviation; none for a single seed).${model === 'best' ? ' Each run\u2019s weights of its epoch with the best validation macro recall.' : ' The weights after the last epoch (what the paper reports).'}</p>`,
+    );
     const { rendered, html } = await figure(sweepErrorChart(sweep, model));
     charts.push(rendered);
     body.push(html);
-    body.push(sweepTable(sweep, `table-error-${model}`, `Test error (%), ${MODEL_TITLES[model]}: mean ± sample standard deviation (seeds finished)`, model, errorCell));
+    body.push(
+      sweepTable(sweep, `table-error-${model}`, `Test error (%), ${MODEL_TITLES[model]}: mean ± sample standard deviation (seeds finished)`, model, errorCell),
+    );
     body.push(
       sweepTable(
         sweep,

@@ -39,9 +39,12 @@ export type EvaluationReading = { state: 'current'; evaluation: RunEvaluation } 
  */
 export function checkEvaluation(document: unknown, file: string, classCount: number, rerun: string): RunEvaluation {
   const e = document as Partial<RunEvaluation> | null;
-  const square = Array.isArray(e?.confusion) && e.confusion.length === classCount && e.confusion.every((row) => Array.isArray(row) && row.length === classCount);
+  const square =
+    Array.isArray(e?.confusion) && e.confusion.length === classCount && e.confusion.every((row) => Array.isArray(row) && row.length === classCount);
   if (typeof e?.top1 !== 'number' || typeof e.groups !== 'object' || e.groups === null || Array.isArray(e.groups) || !square) {
-    throw new UserError(`${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a ${classCount}x${classCount} confusion); ${rerun} again`);
+    throw new UserError(
+      `${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a ${classCount}x${classCount} confusion); ${rerun} again`,
+    );
   }
   checkPerClass(e.perClass, file);
   if (typeof e.weightsDigest !== 'string') throw new UserError(`${file}: does not record which weights it measured; ${rerun} again`);

@@ -113,7 +113,11 @@ export class RunFolder {
    * one with post-hoc logit adjustment t is kept beside the plain one (`eval-test.posthoc-la1.json`).
    */
   evaluationFile(split: EvaluationSplit, foreignDigest?: string, posthocTau?: number): string {
-    const parts = [`eval-${split}`, ...(foreignDigest === undefined ? [] : [foreignDigest.slice(0, 12)]), ...(posthocTau === undefined ? [] : [`posthoc-la${posthocTau}`])];
+    const parts = [
+      `eval-${split}`,
+      ...(foreignDigest === undefined ? [] : [foreignDigest.slice(0, 12)]),
+      ...(posthocTau === undefined ? [] : [`posthoc-la${posthocTau}`]),
+    ];
     return path.join(this.dir, `${parts.join('.')}.json`);
   }
 
@@ -121,10 +125,12 @@ export class RunFolder {
   async posthocTaus(split: EvaluationSplit): Promise<number[]> {
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
     const pattern = new RegExp(`^eval-${split}\\.posthoc-la([0-9.e+-]+)\\.json$`);
-    return names.flatMap((name) => {
-      const t = Number(pattern.exec(name)?.[1]);
-      return Number.isFinite(t) ? [t] : [];
-    }).sort((a, b) => a - b);
+    return names
+      .flatMap((name) => {
+        const t = Number(pattern.exec(name)?.[1]);
+        return Number.isFinite(t) ? [t] : [];
+      })
+      .sort((a, b) => a - b);
   }
 
   /** The checkpoint folder, or null when there is none. A kill between the two renames of a save leaves it in checkpoint.old. */
@@ -161,7 +167,8 @@ export class RunFolder {
       throw new UserError(read.missing ? `${this.runInfoFile}: missing; is this a folder made by egtea train?` : read.problem);
     }
     // Only train, resuming from a checkpoint, can write it anew.
-    if (checkpoint === null) throw new UserError(`${read.problem}. The rest of ${this.dir} (${kept.join(', ')}) is intact; restore run.json from a copy to read it`);
+    if (checkpoint === null)
+      throw new UserError(`${read.problem}. The rest of ${this.dir} (${kept.join(', ')}) is intact; restore run.json from a copy to read it`);
     throw new UserError(`${read.problem}. ${this.rewriteAdvice()}`);
   }
 
@@ -189,7 +196,8 @@ export class RunFolder {
     } catch (error) {
       return { problem: `${file}: damaged, not JSON (${(error as Error).message})`, missing: false };
     }
-    if (!Array.isArray(info?.classes) || !info.groups || typeof info.dataRoot !== 'string') return { problem: `${file}: damaged, not a run description (classes, groups, dataRoot)`, missing: false };
+    if (!Array.isArray(info?.classes) || !info.groups || typeof info.dataRoot !== 'string')
+      return { problem: `${file}: damaged, not a run description (classes, groups, dataRoot)`, missing: false };
     try {
       // Runs recorded before each loss had its own settings read in today's layout.
       info.pipeline = validatePipeline(upgradeLegacyPipeline(info.pipeline) as Pipeline, file);
@@ -300,9 +308,13 @@ export class RunFolder {
     }
     const evaluation = checkEvaluation(document, file, classCount, rerun);
     const weights = await this.weights();
-    if (weights === null) return { state: 'stale', message: `${file}: the run holds no model.safetensors and no checkpoint, so it cannot be checked against the run's weights` };
+    if (weights === null)
+      return { state: 'stale', message: `${file}: the run holds no model.safetensors and no checkpoint, so it cannot be checked against the run's weights` };
     if ((await fileDigest(weights.file)) !== evaluation.weightsDigest) {
-      return { state: 'stale', message: `${file}: measured other weights (${evaluation.weights}) than the run holds now (${weights.file}); it is stale: ${rerun} again` };
+      return {
+        state: 'stale',
+        message: `${file}: measured other weights (${evaluation.weights}) than the run holds now (${weights.file}); it is stale: ${rerun} again`,
+      };
     }
     return { state: 'current', evaluation };
   }
@@ -351,7 +363,17 @@ export class RunFolder {
   /** Removes everything of an earlier run but run.json and the lock (train --restart, or a folder with nothing finished). */
   async clear(): Promise<void> {
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
-    const stale = [this.historyFile, this.modelFile, this.tensorboardDir, this.checkpointDir, this.previousCheckpointDir, this.nextCheckpointDir, this.bestWeightsFile, this.bestRecordFile, ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n))];
+    const stale = [
+      this.historyFile,
+      this.modelFile,
+      this.tensorboardDir,
+      this.checkpointDir,
+      this.previousCheckpointDir,
+      this.nextCheckpointDir,
+      this.bestWeightsFile,
+      this.bestRecordFile,
+      ...names.filter((n) => EVAL_FILE.test(n)).map((n) => path.join(this.dir, n)),
+    ];
     for (const file of stale) await fs.rm(file, { recursive: true, force: true });
   }
 
@@ -367,7 +389,10 @@ export class RunFolder {
       if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
       await fs.rm(this.nextCheckpointDir, { recursive: true, force: true }).catch(() => {});
       const what = code === 'ENOSPC' ? 'the disk is full' : 'the disk quota is exceeded';
-      throw new UserError(`${this.dir}: ${what} while writing the run; free some space and run the same command again: the run resumes from its last checkpoint`, { cause: error });
+      throw new UserError(
+        `${this.dir}: ${what} while writing the run; free some space and run the same command again: the run resumes from its last checkpoint`,
+        { cause: error },
+      );
     }
   }
 }

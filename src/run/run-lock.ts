@@ -38,7 +38,12 @@ export const OTHER_HOST_STALE_MS = 180_000;
 function processCommand(pid: number): Promise<string | null> {
   return fs
     .readFile(`/proc/${pid}/cmdline`, 'utf8')
-    .then((text) => text.split('\0').filter((s) => s !== '').join(' '))
+    .then((text) =>
+      text
+        .split('\0')
+        .filter((s) => s !== '')
+        .join(' '),
+    )
     .catch(() => null);
 }
 
@@ -80,7 +85,12 @@ async function readHolder(file: string): Promise<LockHolder | null> {
  * a takeover goes through a second O_EXCL file so two processes cannot both take it.
  */
 export async function lockRunFolder(file: string, purpose = 'train', folder = 'run folder'): Promise<RunLock> {
-  const me: LockHolder = { pid: process.pid, command: [process.argv0, ...process.argv.slice(1)].join(' '), host: os.hostname(), since: new Date().toISOString() };
+  const me: LockHolder = {
+    pid: process.pid,
+    command: [process.argv0, ...process.argv.slice(1)].join(' '),
+    host: os.hostname(),
+    since: new Date().toISOString(),
+  };
   // /proc's view of our own command line, so a later check of this lock compares like with like.
   me.command = (await processCommand(process.pid)) ?? me.command;
   const text = `${JSON.stringify(me)}\n`;
@@ -148,7 +158,13 @@ async function releaseIfOurs(file: string, text: string): Promise<void> {
  * that processes share and take turns at, such as a sweep's cells and image folders. With
  * `giveUpMs`, a lock still held after that long is refused as lockRunFolder refuses it.
  */
-export async function lockWhenFree(file: string, purpose: string, folder: string, onWait: (held: LockHeldError) => void = () => {}, options: { pollMs?: number; giveUpMs?: number } = {}): Promise<RunLock> {
+export async function lockWhenFree(
+  file: string,
+  purpose: string,
+  folder: string,
+  onWait: (held: LockHeldError) => void = () => {},
+  options: { pollMs?: number; giveUpMs?: number } = {},
+): Promise<RunLock> {
   const started = Date.now();
   let told = false;
   for (;;) {
@@ -169,7 +185,13 @@ export async function lockWhenFree(file: string, purpose: string, folder: string
  * task retried after its machine died (a requeued Slurm task, a replaced pod) finds its
  * predecessor's lock still fresh for up to OTHER_HOST_STALE_MS. One refreshed all along is refused.
  */
-export async function lockOrOutwait(file: string, purpose: string, folder: string, onWait: (held: LockHeldError) => void = () => {}, pollMs = 1000): Promise<RunLock> {
+export async function lockOrOutwait(
+  file: string,
+  purpose: string,
+  folder: string,
+  onWait: (held: LockHeldError) => void = () => {},
+  pollMs = 1000,
+): Promise<RunLock> {
   try {
     return await lockRunFolder(file, purpose, folder);
   } catch (error) {

@@ -13,7 +13,12 @@ function epochScalars(record: EpochRecord, classes: readonly string[]): { tag: s
     { tag: 'train/learning_rate', value: record.learningRate },
   ];
   const metrics = (prefix: string, m: EpochRecord['validation'] | EpochRecord['validation']['groups']['majority']) => {
-    for (const [name, value] of [['top1', m.top1], ['top5', m.top5], ['macro_recall', m.macroRecall], ['macro_precision', m.macroPrecision]] as const) {
+    for (const [name, value] of [
+      ['top1', m.top1],
+      ['top5', m.top5],
+      ['macro_recall', m.macroRecall],
+      ['macro_precision', m.macroPrecision],
+    ] as const) {
       if (value !== null) scalars.push({ tag: `${prefix}/${name}`, value });
     }
   };

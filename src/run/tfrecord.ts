@@ -87,7 +87,10 @@ export function encodeEvents(events: readonly ScalarEvent[]): Buffer {
 
 class Reader {
   pos = 0;
-  constructor(readonly bytes: Uint8Array, readonly where: string) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly where: string,
+  ) {}
   varint(): bigint {
     let result = 0n;
     let shift = 0n;

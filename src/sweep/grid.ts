@@ -46,7 +46,9 @@ export interface Cell {
 }
 
 export function lossVariants(losses: readonly LossName[], taus: readonly (number | 'dynamic')[]): LossVariant[] {
-  return losses.flatMap((loss): LossVariant[] => (loss === 'cdb' ? taus.map((tau) => ({ loss, tau, label: `cdb(tau=${tau})` })) : [{ loss, tau: null, label: loss }]));
+  return losses.flatMap((loss): LossVariant[] =>
+    loss === 'cdb' ? taus.map((tau) => ({ loss, tau, label: `cdb(tau=${tau})` })) : [{ loss, tau: null, label: loss }],
+  );
 }
 
 /**

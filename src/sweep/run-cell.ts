@@ -68,7 +68,8 @@ export async function readCellResult(folder: string, epochs: number): Promise<Ce
   } catch (error) {
     throw new DamagedCellResult(file, (error as Error).message);
   }
-  if (typeof result?.epochs !== 'number' || typeof result.final?.overall !== 'object' || typeof result.best?.overall !== 'object') throw new DamagedCellResult(file, 'not a result of egtea sweep (epochs, final, best)');
+  if (typeof result?.epochs !== 'number' || typeof result.final?.overall !== 'object' || typeof result.best?.overall !== 'object')
+    throw new DamagedCellResult(file, 'not a result of egtea sweep (epochs, final, best)');
   return result.epochs >= epochs ? result : null;
 }
 
@@ -101,10 +102,27 @@ function bestOf(records: readonly EpochRecord[]): BestEpoch | null {
 
 function modelResult(epoch: number, evaluation: RunEvaluation): ModelResult {
   const { samples, top1, top5, macroRecall, macroPrecision } = evaluation;
-  const groups = Object.fromEntries(GROUP_NAMES.flatMap((name) => {
-    const g = evaluation.groups[name];
-    return g ? [[name, { samples: g.samples, top1: g.top1, top5: g.top5, macroRecall: g.macroRecall, macroPrecision: g.macroPrecision, classes: g.classes.length, ...(g.rule ? { rule: g.rule } : {}) }]] : [];
-  }));
+  const groups = Object.fromEntries(
+    GROUP_NAMES.flatMap((name) => {
+      const g = evaluation.groups[name];
+      return g
+        ? [
+            [
+              name,
+              {
+                samples: g.samples,
+                top1: g.top1,
+                top5: g.top5,
+                macroRecall: g.macroRecall,
+                macroPrecision: g.macroPrecision,
+                classes: g.classes.length,
+                ...(g.rule ? { rule: g.rule } : {}),
+              },
+            ],
+          ]
+        : [];
+    }),
+  );
   return { epoch, overall: { samples, top1, top5, macroRecall, macroPrecision }, groups, perClassAccuracy: evaluation.perClass.map((c) => c.accuracy) };
 }
 
@@ -119,7 +137,10 @@ export async function runCell(folder: string, log: (line: string) => void = () =
 }
 
 /** A cell's order, checked, and the options that train it and keep the weights of its best validation epoch. */
-export async function cellTraining(folder: string, log: (line: string) => void): Promise<{ pipeline: Pipeline; posthocTau: number | undefined; options: TrainOptions }> {
+export async function cellTraining(
+  folder: string,
+  log: (line: string) => void,
+): Promise<{ pipeline: Pipeline; posthocTau: number | undefined; options: TrainOptions }> {
   const orderFile = path.join(folder, CELL_FILES.order);
   if (!(await pathExists(orderFile))) throw new UserError(`${orderFile}: missing; this folder was not made by egtea sweep`);
   const order = JSON.parse(await fs.readFile(orderFile, 'utf8')) as CellOrder;
@@ -145,7 +166,12 @@ export async function cellTraining(folder: string, log: (line: string) => void):
 }
 
 /** After a cell's training: both models' test results, then result.json (which marks the cell finished). */
-export async function finishCell(folder: string, trained: { pipeline: Pipeline; posthocTau?: number | undefined }, result: TrainResult, log: (line: string) => void): Promise<CellResult> {
+export async function finishCell(
+  folder: string,
+  trained: { pipeline: Pipeline; posthocTau?: number | undefined },
+  result: TrainResult,
+  log: (line: string) => void,
+): Promise<CellResult> {
   const { pipeline } = trained;
   const run = new RunFolder(folder);
   const history = await run.readHistory();
@@ -154,7 +180,9 @@ export async function finishCell(folder: string, trained: { pipeline: Pipeline; 
   const recorded = await run.readBest();
   if (recorded?.epoch !== expected.epoch) {
     // A kill between an epoch's checkpoint and its best-weights copy: only the final model is known.
-    log(`warning: the weights of best epoch ${expected.epoch} were not kept (a kill at that epoch's end); reporting epoch ${recorded?.epoch ?? 'none'} as best`);
+    log(
+      `warning: the weights of best epoch ${expected.epoch} were not kept (a kill at that epoch's end); reporting epoch ${recorded?.epoch ?? 'none'} as best`,
+    );
   }
   const bestEpoch = recorded?.epoch ?? history.at(-1)!.epoch;
   const bestWeights = recorded ? run.bestWeightsFile : run.modelFile;

@@ -27,7 +27,10 @@ function parseValue(text: string): SetValue {
 export function parseSetArgument(text: string): SetArgument {
   const at = text.indexOf('=');
   const key = text.slice(0, at).trim();
-  const values = text.slice(at + 1).split(',').map((v) => v.trim());
+  const values = text
+    .slice(at + 1)
+    .split(',')
+    .map((v) => v.trim());
   if (at <= 0 || !/^[A-Za-z][\w.]*$/.test(key) || values.some((v) => v === '')) {
     throw new UserError(`--set ${text}: expected KEY=VALUE[,VALUE...], e.g. dataset.majorityRatio=0.9,0.99`);
   }

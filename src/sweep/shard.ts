@@ -14,7 +14,8 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const text = env[name];
   if (text === undefined || text.trim() === '') return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new UserError(`${name}=${text}: expected a whole number >= 0 (set by Slurm or Kubernetes); unset it, or give --shard i/n`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new UserError(`${name}=${text}: expected a whole number >= 0 (set by Slurm or Kubernetes); unset it, or give --shard i/n`);
   return value;
 }
 
@@ -33,10 +34,12 @@ function slurmShard(env: NodeJS.ProcessEnv, count: number | undefined): SweepSha
   const tasks = wholeNumber(env, 'SLURM_ARRAY_TASK_COUNT') ?? (max !== undefined && step > 0 ? Math.floor((max - min) / step) + 1 : undefined);
   const described = `SLURM_ARRAY_TASK_ID=${id} (array ${min}-${max ?? '?'}${step !== 1 ? `:${step}` : ''}, ${tasks ?? '?'} tasks)`;
   const even = step > 0 && id >= min && (id - min) % step === 0 && tasks !== undefined && (max === undefined || (max - min) / step + 1 === tasks);
-  if (!even) throw new UserError(`${described}: the array's task ids are not an even range (--array=A-B or A-B:S), so this task's shard is unknown; give --shard i/n`);
+  if (!even)
+    throw new UserError(`${described}: the array's task ids are not an even range (--array=A-B or A-B:S), so this task's shard is unknown; give --shard i/n`);
   const index = (id - min) / step + 1;
   const n = count ?? tasks!;
-  if (count !== undefined && count !== tasks) throw new UserError(`--shard-count ${count}: the Slurm array has ${tasks} tasks (${described}); leave --shard-count out, or make them agree`);
+  if (count !== undefined && count !== tasks)
+    throw new UserError(`--shard-count ${count}: the Slurm array has ${tasks} tasks (${described}); leave --shard-count out, or make them agree`);
   if (index > n) throw new UserError(`${described}: task ${index} of ${n}`);
   return { index, count: n, from: described };
 }
@@ -53,13 +56,20 @@ export function resolveShard(options: { shard?: string; shardCount?: number }, e
   }
   const completion = wholeNumber(env, 'JOB_COMPLETION_INDEX');
   if (completion !== undefined) {
-    if (options.shardCount === undefined) throw new UserError(`JOB_COMPLETION_INDEX=${completion}: an Indexed Job does not tell its completions; give --shard-count (the Job's completions)`);
-    if (completion >= options.shardCount) throw new UserError(`JOB_COMPLETION_INDEX=${completion}: runs from 0 to --shard-count - 1 (${options.shardCount - 1}); make --shard-count the Job's completions`);
+    if (options.shardCount === undefined)
+      throw new UserError(`JOB_COMPLETION_INDEX=${completion}: an Indexed Job does not tell its completions; give --shard-count (the Job's completions)`);
+    if (completion >= options.shardCount)
+      throw new UserError(
+        `JOB_COMPLETION_INDEX=${completion}: runs from 0 to --shard-count - 1 (${options.shardCount - 1}); make --shard-count the Job's completions`,
+      );
     return { index: completion + 1, count: options.shardCount, from: `JOB_COMPLETION_INDEX=${completion} of --shard-count ${options.shardCount}` };
   }
   const slurm = slurmShard(env, options.shardCount);
   if (slurm !== null) return slurm;
-  if (options.shardCount !== undefined) throw new UserError('--shard-count: neither JOB_COMPLETION_INDEX (Kubernetes) nor SLURM_ARRAY_TASK_ID (Slurm) is set, so this task\'s shard is unknown; give --shard i/n');
+  if (options.shardCount !== undefined)
+    throw new UserError(
+      "--shard-count: neither JOB_COMPLETION_INDEX (Kubernetes) nor SLURM_ARRAY_TASK_ID (Slurm) is set, so this task's shard is unknown; give --shard i/n",
+    );
   return null;
 }
 

@@ -50,7 +50,12 @@ interface DatasetRecord {
 }
 
 /** The protocol written above the tables: data, scale, model, schedule, seeds. */
-async function protocol(out: string, cells: readonly Cell[], results: (CellResult | null)[], context: { source: SweepSource | null; pipelineName: string; jobs: number }): Promise<string[]> {
+async function protocol(
+  out: string,
+  cells: readonly Cell[],
+  results: (CellResult | null)[],
+  context: { source: SweepSource | null; pipelineName: string; jobs: number },
+): Promise<string[]> {
   const p = cells[0]!.pipeline;
   const s = p.schedule;
   const seeds = [...new Set(cells.map((c) => c.seed))];
@@ -58,7 +63,9 @@ async function protocol(out: string, cells: readonly Cell[], results: (CellResul
   const first = results.find((r) => r !== null) ?? null;
   const perEpoch = first ? Math.ceil(first.trainingCounts.reduce((a, b) => a + b, 0) / s.batchSize) : null;
   if (context.source) {
-    const dataset = JSON.parse(await fs.readFile(path.join(out, 'data', cells[0]!.dataKey, 'dataset.json'), 'utf8').catch(() => 'null')) as DatasetRecord | null;
+    const dataset = JSON.parse(
+      await fs.readFile(path.join(out, 'data', cells[0]!.dataKey, 'dataset.json'), 'utf8').catch(() => 'null'),
+    ) as DatasetRecord | null;
     const classes = context.source.classes ? `classes ${context.source.classes.minority} (minority) vs ${context.source.classes.majority} (majority)` : '';
     lines.push(`Data: ${context.source.dataset} built from ${context.source.dir}${classes ? `, ${classes}` : ''}; every seed chooses its own images.`);
     if (dataset) {
@@ -67,7 +74,11 @@ async function protocol(out: string, cells: readonly Cell[], results: (CellResul
       const full = sizes.trainingImages === 5000 && sizes.validationPerClass === 500 && sizes.testPerClass === 800;
       lines.push(
         `Per seed: ${sum(dataset.counts.train)} training images (majority share per column), ${Math.min(...dataset.counts.validation)} validation and ${Math.min(...dataset.counts.test)} test images per class` +
-          (sizes.trainingImages !== undefined ? (full ? " (the paper's full size)." : ` (SCALED protocol: the paper uses 5000 / 500 / 800; here ${sizes.trainingImages} / ${sizes.validationPerClass} / ${sizes.testPerClass}).`) : '.'),
+          (sizes.trainingImages !== undefined
+            ? full
+              ? " (the paper's full size)."
+              : ` (SCALED protocol: the paper uses 5000 / 500 / 800; here ${sizes.trainingImages} / ${sizes.validationPerClass} / ${sizes.testPerClass}).`
+            : '.'),
       );
     }
   } else {
@@ -79,11 +90,18 @@ async function protocol(out: string, cells: readonly Cell[], results: (CellResul
   );
   lines.push(`Seeds: ${seeds.join(', ')} (${seeds.length}); ${cells.length} runs, ${context.jobs} at a time.`);
   if (first && Object.keys(first.final.groups).length > 0) {
-    const groups = Object.entries(first.final.groups).map(([name, g]) => `${name} = ${g.rule ?? 'as chosen'} (${g.classes} ${g.classes === 1 ? 'class' : 'classes'})`);
+    const groups = Object.entries(first.final.groups).map(
+      ([name, g]) => `${name} = ${g.rule ?? 'as chosen'} (${g.classes} ${g.classes === 1 ? 'class' : 'classes'})`,
+    );
     lines.push(`Class groups (of the first finished run's training counts): ${groups.join('; ')}.`);
   }
-  if (first?.posthoc) lines.push(`Post-hoc logit adjustment: the ce runs are also evaluated with logits - ${first.posthoc.tau} log prior (the training counts), shown as ce+posthoc-la(t=${first.posthoc.tau}).`);
-  lines.push('Test error = 1 - top-1 on the balanced test split, in %, mean ± sample standard deviation over seeds. final: the weights after the last epoch (what the paper reports); best: the epoch with the best validation macro recall.');
+  if (first?.posthoc)
+    lines.push(
+      `Post-hoc logit adjustment: the ce runs are also evaluated with logits - ${first.posthoc.tau} log prior (the training counts), shown as ce+posthoc-la(t=${first.posthoc.tau}).`,
+    );
+  lines.push(
+    'Test error = 1 - top-1 on the balanced test split, in %, mean ± sample standard deviation over seeds. final: the weights after the last epoch (what the paper reports); best: the epoch with the best validation macro recall.',
+  );
   return lines;
 }
 
@@ -108,7 +126,9 @@ function ratesText(rates: readonly { epoch: number; learningRate: number }[]): s
 function scheduleRun(cells: readonly Cell[], results: readonly (CellResult | null)[], perEpoch: number | null): string {
   const s = cells[0]!.pipeline.schedule;
   const scaling = cells[0]!.scheduleScaling;
-  const scaled = scaling ? ` (milestones scaled with --epochs: the pipeline's ${scaling.fromMilestones.join(', ')} of ${scaling.fromEpochs} epochs became ${scaling.milestones.join(', ')} of ${scaling.epochs})` : '';
+  const scaled = scaling
+    ? ` (milestones scaled with --epochs: the pipeline's ${scaling.fromMilestones.join(', ')} of ${scaling.fromEpochs} epochs became ${scaling.milestones.join(', ')} of ${scaling.epochs})`
+    : '';
   const finished = results.filter((r): r is CellResult => r !== null);
   const iterations = (epochs: number) => (perEpoch ? ` = ${epochs * perEpoch} iterations` : '');
   if (finished.length === 0) return `${decayText(s, s.epochs)}${scaled}; ${s.epochs} epochs${iterations(s.epochs)} (planned; no cell finished)`;
@@ -122,13 +142,23 @@ function scheduleRun(cells: readonly Cell[], results: readonly (CellResult | nul
       : rates.every((r) => r === null)
         ? `learning rates not recorded by these results (an older egtea; the plan: ${decayText(s, s.epochs)})`
         : `learning rates differ between cells (${rates.map((r) => r ?? 'not recorded').join('; ')})`;
-  const epochs = byEpochs.size === 1 ? `${finished[0]!.epochs} epochs${iterations(finished[0]!.epochs)}` : `epochs differ between cells: ${[...byEpochs].map(([e, n]) => `${e} (${n} cells)`).join(', ')}`;
+  const epochs =
+    byEpochs.size === 1
+      ? `${finished[0]!.epochs} epochs${iterations(finished[0]!.epochs)}`
+      : `epochs differ between cells: ${[...byEpochs].map(([e, n]) => `${e} (${n} cells)`).join(', ')}`;
   const longer = finished.filter((r) => r.epochs > s.epochs).length;
   const note = longer > 0 ? ` (asked for ${s.epochs}; ${longer} finished cells had trained longer before, and a run is not shortened)` : '';
   return `${decay}${scaled}; ${epochs}${note}`;
 }
 
-function rowOf(setting: string, variant: string, model: ModelKind, entries: { seed: number; result: ModelResult }[], classes: number, groups: string[]): SummaryRow {
+function rowOf(
+  setting: string,
+  variant: string,
+  model: ModelKind,
+  entries: { seed: number; result: ModelResult }[],
+  classes: number,
+  groups: string[],
+): SummaryRow {
   const of = (f: (r: ModelResult) => number | null) => spread(entries.flatMap((e) => (f(e.result) === null ? [] : [f(e.result)!])));
   return {
     setting,
@@ -146,7 +176,11 @@ function rowOf(setting: string, variant: string, model: ModelKind, entries: { se
 }
 
 /** Mean ± std over seeds per setting and loss, and paired differences against the baseline loss. */
-export async function summarizeSweep(out: string, cells: readonly Cell[], context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number }): Promise<SweepSummary> {
+export async function summarizeSweep(
+  out: string,
+  cells: readonly Cell[],
+  context: { baseline: string; source: SweepSource | null; pipelineName: string; jobs: number },
+): Promise<SweepSummary> {
   const damaged: string[] = [];
   // A damaged result.json leaves its cell out (as unfinished), named, and the rest is summarised.
   const read = (c: Cell) =>
@@ -161,9 +195,15 @@ export async function summarizeSweep(out: string, cells: readonly Cell[], contex
   const runs = cells.flatMap((c, i) => {
     const r = results[i];
     if (!r) return [];
-    return [{ cell: c, variant: c.variant.label, models: r as Pick<CellResult, ModelKind> }, ...(r.posthoc ? [{ cell: c, variant: `${c.variant.label}+posthoc-la(t=${r.posthoc.tau})`, models: r.posthoc }] : [])];
+    return [
+      { cell: c, variant: c.variant.label, models: r as Pick<CellResult, ModelKind> },
+      ...(r.posthoc ? [{ cell: c, variant: `${c.variant.label}+posthoc-la(t=${r.posthoc.tau})`, models: r.posthoc }] : []),
+    ];
   });
-  const variants = [...new Set(cells.map((c) => c.variant.label))].flatMap((label) => [label, ...new Set(runs.filter((r) => r.variant !== label && r.cell.variant.label === label).map((r) => r.variant))]);
+  const variants = [...new Set(cells.map((c) => c.variant.label))].flatMap((label) => [
+    label,
+    ...new Set(runs.filter((r) => r.variant !== label && r.cell.variant.label === label).map((r) => r.variant)),
+  ]);
   const first = results.find((r) => r !== null);
   const classes = first?.classes ?? [];
   const groups = first ? Object.keys(first.final.groups) : [];
@@ -204,21 +244,56 @@ function markdownTable(header: string[], rows: string[][]): string {
 /** The losses down, the settings across (the paper's layout), one value per cell. */
 export function gridTable(summary: SweepSummary, model: ModelKind, value: (row: SummaryRow) => string): string {
   const find = (setting: string, variant: string) => summary.rows.find((r) => r.setting === setting && r.variant === variant && r.model === model)!;
-  return markdownTable(['loss', ...summary.settings], summary.variants.map((v) => [v, ...summary.settings.map((s) => value(find(s, v)))]));
+  return markdownTable(
+    ['loss', ...summary.settings],
+    summary.variants.map((v) => [v, ...summary.settings.map((s) => value(find(s, v)))]),
+  );
 }
 
 function summaryMarkdown(summary: SweepSummary): string {
   const parts = ['# Sweep summary', '', ...summary.protocol.map((l) => `- ${l}`), ''];
   for (const model of MODELS) {
-    parts.push(`## Test error (%), ${model} model`, '', gridTable(summary, model, (r) => pm(r.testError)), '');
-    parts.push(`## Against ${summary.baseline}, ${model} model: mean paired difference of test error (points; negative is better), seeds won`, '', gridTable(summary, model, (r) => (r.vsBaseline ? `${signed(r.vsBaseline.meanDifference)} (${r.vsBaseline.wins}/${r.vsBaseline.seeds})` : 'baseline')), '');
+    parts.push(
+      `## Test error (%), ${model} model`,
+      '',
+      gridTable(summary, model, (r) => pm(r.testError)),
+      '',
+    );
+    parts.push(
+      `## Against ${summary.baseline}, ${model} model: mean paired difference of test error (points; negative is better), seeds won`,
+      '',
+      gridTable(summary, model, (r) => (r.vsBaseline ? `${signed(r.vsBaseline.meanDifference)} (${r.vsBaseline.wins}/${r.vsBaseline.seeds})` : 'baseline')),
+      '',
+    );
   }
   parts.push('## Details (%)', '');
   const groupNames = Object.keys(summary.rows[0]?.groupRecall ?? {});
   parts.push(
     markdownTable(
-      ['setting', 'loss', 'model', 'seeds', 'test error', 'top-1', 'macro recall', ...groupNames.map((g) => `${g} recall`), ...summary.classes.map((c) => `class ${c} acc.`), 'epoch'],
-      summary.rows.map((r) => [r.setting, r.variant, r.model, String(r.seeds.length), pm(r.testError), pm(r.top1), pm(r.macroRecall), ...groupNames.map((g) => pm(r.groupRecall[g]!)), ...r.perClassAccuracy.map(pm), r.epoch.mean === null ? 'n/a' : r.epoch.mean.toFixed(1)]),
+      [
+        'setting',
+        'loss',
+        'model',
+        'seeds',
+        'test error',
+        'top-1',
+        'macro recall',
+        ...groupNames.map((g) => `${g} recall`),
+        ...summary.classes.map((c) => `class ${c} acc.`),
+        'epoch',
+      ],
+      summary.rows.map((r) => [
+        r.setting,
+        r.variant,
+        r.model,
+        String(r.seeds.length),
+        pm(r.testError),
+        pm(r.top1),
+        pm(r.macroRecall),
+        ...groupNames.map((g) => pm(r.groupRecall[g]!)),
+        ...r.perClassAccuracy.map(pm),
+        r.epoch.mean === null ? 'n/a' : r.epoch.mean.toFixed(1),
+      ]),
     ),
   );
   if (summary.missing.length > 0) parts.push('', `Not finished (${summary.missing.length}): ${summary.missing.join('; ')}`);
@@ -229,11 +304,45 @@ function summaryMarkdown(summary: SweepSummary): string {
 
 function summaryCsv(summary: SweepSummary): string {
   const groupNames = Object.keys(summary.rows[0]?.groupRecall ?? {});
-  const header = ['setting', 'loss', 'model', 'seeds', 'test_error_mean', 'test_error_std', 'top1_mean', 'top1_std', 'macro_recall_mean', 'macro_recall_std', ...groupNames.flatMap((g) => [`${g}_recall_mean`, `${g}_recall_std`]), ...summary.classes.flatMap((c) => [`class_${c}_accuracy_mean`, `class_${c}_accuracy_std`]), 'epoch_mean', `diff_vs_${summary.baseline}_mean`, 'seeds_won', 'seeds_paired'];
+  const header = [
+    'setting',
+    'loss',
+    'model',
+    'seeds',
+    'test_error_mean',
+    'test_error_std',
+    'top1_mean',
+    'top1_std',
+    'macro_recall_mean',
+    'macro_recall_std',
+    ...groupNames.flatMap((g) => [`${g}_recall_mean`, `${g}_recall_std`]),
+    ...summary.classes.flatMap((c) => [`class_${c}_accuracy_mean`, `class_${c}_accuracy_std`]),
+    'epoch_mean',
+    `diff_vs_${summary.baseline}_mean`,
+    'seeds_won',
+    'seeds_paired',
+  ];
   const num = (v: number | null) => (v === null ? '' : String(v));
   const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const lines = summary.rows.map((r) =>
-    [r.setting, r.variant, r.model, String(r.seeds.length), num(r.testError.mean), num(r.testError.std), num(r.top1.mean), num(r.top1.std), num(r.macroRecall.mean), num(r.macroRecall.std), ...groupNames.flatMap((g) => [num(r.groupRecall[g]!.mean), num(r.groupRecall[g]!.std)]), ...r.perClassAccuracy.flatMap((s) => [num(s.mean), num(s.std)]), num(r.epoch.mean), num(r.vsBaseline?.meanDifference ?? null), r.vsBaseline ? String(r.vsBaseline.wins) : '', r.vsBaseline ? String(r.vsBaseline.seeds) : '']
+    [
+      r.setting,
+      r.variant,
+      r.model,
+      String(r.seeds.length),
+      num(r.testError.mean),
+      num(r.testError.std),
+      num(r.top1.mean),
+      num(r.top1.std),
+      num(r.macroRecall.mean),
+      num(r.macroRecall.std),
+      ...groupNames.flatMap((g) => [num(r.groupRecall[g]!.mean), num(r.groupRecall[g]!.std)]),
+      ...r.perClassAccuracy.flatMap((s) => [num(s.mean), num(s.std)]),
+      num(r.epoch.mean),
+      num(r.vsBaseline?.meanDifference ?? null),
+      r.vsBaseline ? String(r.vsBaseline.wins) : '',
+      r.vsBaseline ? String(r.vsBaseline.seeds) : '',
+    ]
       .map(quote)
       .join(','),
   );

@@ -92,10 +92,16 @@ async function checkFolder(options: SweepOptions): Promise<boolean> {
   } catch {
     return false;
   }
-  if (previous.command !== options.command) throw new UserError(`${file}: ${options.out} was made by egtea ${previous.command}, not egtea ${options.command}; rerun that command, or choose another --out`);
+  if (previous.command !== options.command)
+    throw new UserError(
+      `${file}: ${options.out} was made by egtea ${previous.command}, not egtea ${options.command}; rerun that command, or choose another --out`,
+    );
   const same = (r: SweepRecord) => JSON.stringify({ p: r.pipeline, s: r.source });
   const record = sweepRecord(options);
-  if (same(previous) !== same(record)) throw new UserError(`${file}: ${options.out} holds a sweep of pipeline ${previous.pipeline} on ${previous.source?.dir ?? 'its data root'}${previous.source?.classes ? ` (classes ${previous.source.classes.minority},${previous.source.classes.majority})` : ''}; choose another --out`);
+  if (same(previous) !== same(record))
+    throw new UserError(
+      `${file}: ${options.out} holds a sweep of pipeline ${previous.pipeline} on ${previous.source?.dir ?? 'its data root'}${previous.source?.classes ? ` (classes ${previous.source.classes.minority},${previous.source.classes.majority})` : ''}; choose another --out`,
+    );
   return true;
 }
 
@@ -117,8 +123,14 @@ async function claimFolder(options: SweepOptions): Promise<RunLock> {
   const shard = options.shard ?? null;
   const name = shard === null || shard.count === 1 ? 'sweep.lock' : `sweep-shard-${shard.index}-of-${shard.count}.lock`;
   const file = path.join(options.out, LOCKS_DIR, name);
-  const lock = await lockOrOutwait(file, shard === null || shard.count === 1 ? 'sweep' : `sweep of shard ${shard.index}/${shard.count}`, 'sweep folder', (held) =>
-    options.log?.(`${file}: held by ${held.holder.host} (pid ${held.holder.pid}); waiting up to ${OTHER_HOST_STALE_MS / 60_000} minutes in case it is a task killed there`),
+  const lock = await lockOrOutwait(
+    file,
+    shard === null || shard.count === 1 ? 'sweep' : `sweep of shard ${shard.index}/${shard.count}`,
+    'sweep folder',
+    (held) =>
+      options.log?.(
+        `${file}: held by ${held.holder.host} (pid ${held.holder.pid}); waiting up to ${OTHER_HOST_STALE_MS / 60_000} minutes in case it is a task killed there`,
+      ),
   );
   try {
     await writeFileAtomic(path.join(options.out, SWEEP_FILE), `${JSON.stringify(sweepRecord(options), null, 2)}\n`);
@@ -146,7 +158,10 @@ function imageOptions(source: SweepSource, out: string, cell: Cell): ImportImage
 function cellData(options: SweepOptions, cell: Cell): { dataRoot: string; pipeline: Pipeline } {
   if (!options.source) return { dataRoot: path.resolve(options.dataRoot), pipeline: cell.pipeline };
   const root = path.resolve(options.out, 'data', cell.dataKey);
-  return { dataRoot: root, pipeline: { ...cell.pipeline, dataset: { ...cell.pipeline.dataset, annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames') } } };
+  return {
+    dataRoot: root,
+    pipeline: { ...cell.pipeline, dataset: { ...cell.pipeline.dataset, annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames') } },
+  };
 }
 
 /** The runs' processes, stopped with the sweep so a rerun never meets an orphan still training. */
@@ -172,9 +187,18 @@ function runChild(folders: readonly string[], threads: number): Promise<{ code: 
   const packed = folders.length > 1;
   return new Promise((resolve, reject) => {
     void fs.open(packed ? '/dev/null' : path.join(folders[0]!, CELL_FILES.log), 'a').then((handle) => {
-      const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+      const env = {
+        ...process.env,
+        TF_NUM_INTRAOP_THREADS: String(threads),
+        TF_NUM_INTEROP_THREADS: String(threads),
+        EGTEA_KERNEL_THREADS: String(threads),
+        OMP_NUM_THREADS: String(threads),
+      };
       // The IPC channel closes when this process dies, however it dies: the cells stop with it (see egtea sweep-cell).
-      const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], { env, stdio: ['ignore', handle.fd, 'pipe', 'ipc'] });
+      const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], {
+        env,
+        stdio: ['ignore', handle.fd, 'pipe', 'ipc'],
+      });
       children.add(child);
       let tail = '';
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -212,7 +236,12 @@ function cellFolder(options: SweepOptions, cell: Cell): string {
 /** The message a packed cell's log ends with when it failed (run-pack.ts), or null. */
 async function lastFailureLine(folder: string): Promise<string | null> {
   const text = await fs.readFile(path.join(folder, CELL_FILES.log), 'utf8').catch(() => '');
-  return text.trim().split('\n').findLast((l) => l.startsWith('egtea: ')) ?? null;
+  return (
+    text
+      .trim()
+      .split('\n')
+      .findLast((l) => l.startsWith('egtea: ')) ?? null
+  );
 }
 
 /**
@@ -226,11 +255,18 @@ async function lastFailureLine(folder: string): Promise<string | null> {
 export async function runSweep(options: SweepOptions): Promise<SweepSummary & { failed: { cell: string; message: string }[] }> {
   const log = options.log ?? (() => {});
   if (options.source && options.pipeline.clips.frames !== 1) {
-    throw new UserError(`pipeline ${options.pipelineName} takes clips of ${options.pipeline.clips.frames} frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)`);
+    throw new UserError(
+      `pipeline ${options.pipelineName} takes clips of ${options.pipeline.clips.frames} frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)`,
+    );
   }
   const cells = planCells(options.pipeline, options.grid, { buildsData: options.source !== undefined });
   const summarize = async () => {
-    const summary = await summarizeSweep(options.out, cells, { baseline: options.baseline, source: options.source ?? null, pipelineName: options.pipelineName, jobs: options.jobs });
+    const summary = await summarizeSweep(options.out, cells, {
+      baseline: options.baseline,
+      source: options.source ?? null,
+      pipelineName: options.pipelineName,
+      jobs: options.jobs,
+    });
     await writeSummary(options.out, summary);
     return summary;
   };
@@ -250,7 +286,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepSummary & { 
   try {
     if (options.shard) {
       const { index, count } = options.shard;
-      log(`${describeSweepShard(options.shard)}: ${mine.length} of the grid's ${cells.length} cells (cells ${index}${index + count <= cells.length ? `, ${index + count}` : ''}${index + 2 * count <= cells.length ? ', ...' : ''})`);
+      log(
+        `${describeSweepShard(options.shard)}: ${mine.length} of the grid's ${cells.length} cells (cells ${index}${index + count <= cells.length ? `, ${index + count}` : ''}${index + 2 * count <= cells.length ? ', ...' : ''})`,
+      );
     }
     return { ...(await runCells(options, mine)), ...(await summarize()) };
   } finally {
@@ -275,7 +313,9 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
       const images = imageOptions(source, options.out, cell);
       build = (async () => {
         await fs.mkdir(path.dirname(images.out), { recursive: true });
-        const lock = await lockWhenFree(`${images.out}.lock`, 'image build', 'image folder', (held) => say(`${cell.dataKey}: waiting while another process builds its images (${held.holder.host}, pid ${held.holder.pid})`));
+        const lock = await lockWhenFree(`${images.out}.lock`, 'image build', 'image folder', (held) =>
+          say(`${cell.dataKey}: waiting while another process builds its images (${held.holder.host}, pid ${held.holder.pid})`),
+        );
         try {
           await importImages(images);
         } finally {
@@ -304,7 +344,8 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
   // than --jobs for a grid of one or two packs), unless TF_NUM_INTRAOP_THREADS gives each's (a container's CPU limit
   // binds no cores: docs/sweeps.md).
   const given = Number(environmentValue('TF_NUM_INTRAOP_THREADS'));
-  const threads = Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, Math.min(options.jobs, queue.length))));
+  const threads =
+    Number.isSafeInteger(given) && given > 0 ? given : Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, Math.min(options.jobs, queue.length))));
   const deferred: Cell[] = [];
 
   /** Claims each cell of a unit; one another process holds is deferred (`wait` false) or waited for. */
@@ -349,7 +390,10 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
         torun.push(cell);
       }
       if (torun.length === 0) return;
-      const child = await runChild(torun.map((cell) => cellFolder(options, cell)), threads);
+      const child = await runChild(
+        torun.map((cell) => cellFolder(options, cell)),
+        threads,
+      );
       for (const cell of torun) {
         const folder = cellFolder(options, cell);
         const result = await finishedResult(folder, cell, say);
@@ -361,7 +405,9 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
           progress?.tick('failed');
           continue;
         }
-        say(`[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s${torun.length > 1 ? ` (packed with ${torun.length - 1} more)` : ''}`);
+        say(
+          `[${++done}/${cells.length}] ${cell.name}: test error ${(100 * (1 - result.final.overall.top1!)).toFixed(2)}% (best validation epoch ${result.best.epoch}: ${(100 * (1 - result.best.overall.top1!)).toFixed(2)}%), ${((Date.now() - started) / 1000).toFixed(0)} s${torun.length > 1 ? ` (packed with ${torun.length - 1} more)` : ''}`,
+        );
         progress?.tick('done');
       }
     } finally {

@@ -88,7 +88,8 @@ export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: S
   const weightsFile = files.weights;
   const weights = await readSafetensors(weightsFile);
   // A checkpoint is only saved after a finite step; NaN here came from elsewhere, and resuming it would diverge again.
-  const unusable = 'this checkpoint cannot be resumed. Restore it from a copy; or pass --restart to train from the start, or choose another --out to keep this run as it is';
+  const unusable =
+    'this checkpoint cannot be resumed. Restore it from a copy; or pass --restart to train from the start, or choose another --out to keep this run as it is';
   checkFiniteTensors(weights, weightsFile, unusable);
   importTorchStateDict(model.parameters, weights, weightsFile);
   const optimizerFile = files.optimizer;
@@ -104,7 +105,8 @@ export async function loadCheckpoint(dir: string, model: ClipModel, optimizer: S
     tf.dispose([...buffers.values()]);
   }
   if (tracker !== null) {
-    if (state.tracker === null || state.tracker.weights.length !== tracker.numClasses) throw new UserError(`${stateFile}: no CDB weights for ${tracker.numClasses} classes`);
+    if (state.tracker === null || state.tracker.weights.length !== tracker.numClasses)
+      throw new UserError(`${stateFile}: no CDB weights for ${tracker.numClasses} classes`);
     tracker.restore(state.tracker.weights, state.tracker.rawWeights, state.tracker.smoothedAccuracy);
   }
   return state;

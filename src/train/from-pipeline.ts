@@ -13,7 +13,9 @@ import type { Pipeline } from '../config/pipeline.js';
 export async function loadPipelineDataset(p: Pipeline, dataRoot: string): Promise<{ annotations: string; dataset: FrameDataset }> {
   const annotations = path.resolve(dataRoot, p.dataset.annotations);
   if (!(await pathExists(annotations))) {
-    throw new UserError(`${annotations}: no such folder (pipeline ${p.name} reads ${p.dataset.annotations} under --data ${dataRoot}); make the data with egtea synth and prepare, egtea images, or copy EGTEA's annotation files there`);
+    throw new UserError(
+      `${annotations}: no such folder (pipeline ${p.name} reads ${p.dataset.annotations} under --data ${dataRoot}); make the data with egtea synth and prepare, egtea images, or copy EGTEA's annotation files there`,
+    );
   }
   const dataset = await loadFrameDataset({
     annotations,
@@ -26,7 +28,15 @@ export async function loadPipelineDataset(p: Pipeline, dataRoot: string): Promis
 
 /** The loader gives RGB frames, so every model takes 3 channels (grey images arrive as equal channels). */
 export function createPipelineModel(p: Pipeline, numClasses: number, seed = p.seed): ClipModel {
-  return createModel({ arch: p.model.arch, numClasses, frames: p.clips.frames, size: p.clips.transform.size, channels: 3, seed, ...(p.model.initializer ? { initializer: p.model.initializer } : {}) });
+  return createModel({
+    arch: p.model.arch,
+    numClasses,
+    frames: p.clips.frames,
+    size: p.clips.transform.size,
+    channels: 3,
+    seed,
+    ...(p.model.initializer ? { initializer: p.model.initializer } : {}),
+  });
 }
 
 /** Training takes whole batches (split into micro-batches later); evaluation takes micro-batches. */

@@ -81,7 +81,8 @@ export class Sgd {
     for (const [name, value] of buffers) {
       const variable = byName.get(name);
       if (variable === undefined) throw new Error(`${source}: momentum for '${name}', which the model does not have`);
-      if (!tf.util.arraysEqual(variable.shape, value.shape)) throw new Error(`${source}: momentum for '${name}' has shape [${value.shape}], the parameter [${variable.shape}]`);
+      if (!tf.util.arraysEqual(variable.shape, value.shape))
+        throw new Error(`${source}: momentum for '${name}' has shape [${value.shape}], the parameter [${variable.shape}]`);
     }
     this.disposeBuffers();
     for (const [name, value] of buffers) this.buffers.set(name, tf.variable(value, false));

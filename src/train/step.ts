@@ -35,7 +35,14 @@ export function graphInputsOf(part: object): tf.Tensor[] | null {
  * One optimisation step: forward, loss, backward, update, then the batch-norm statistics.
  * Returns the loss value. Everything it makes is freed before it returns.
  */
-export function trainStep(model: ClipModel, optimizer: GradientApplier, loss: LossFunction, clips: tf.Tensor5D, labels: tf.Tensor1D, graph?: GraphStep): number {
+export function trainStep(
+  model: ClipModel,
+  optimizer: GradientApplier,
+  loss: LossFunction,
+  clips: tf.Tensor5D,
+  labels: tf.Tensor1D,
+  graph?: GraphStep,
+): number {
   return accumulatedTrainStep(model, optimizer, loss, [{ clips, labels }], graph);
 }
 
@@ -69,7 +76,18 @@ export function accumulatedTrainStep(
   const shareInputs = share ? [share.role, ...(batchMarker ? [batchMarker] : [])] : [];
   let packed: tf.Tensor | undefined;
   try {
-    [packed] = asGraph ? graph.run([...model.parameters.list().map((p) => p.variable), ...optimizerInputs, ...lossInputs, ...microBatches.flatMap((m) => [m.clips, m.labels]), ...shareInputs], body) : body();
+    [packed] = asGraph
+      ? graph.run(
+          [
+            ...model.parameters.list().map((p) => p.variable),
+            ...optimizerInputs,
+            ...lossInputs,
+            ...microBatches.flatMap((m) => [m.clips, m.labels]),
+            ...shareInputs,
+          ],
+          body,
+        )
+      : body();
   } finally {
     tf.dispose(shareInputs);
   }
@@ -88,10 +106,17 @@ export function nonFiniteParts(model: ClipModel, packed: ArrayLike<number>): str
   const trainable = model.parameters.trainable();
   const all = model.parameters.list();
   const failed = (names: string[], offset: number) => names.filter((_, i) => !Number.isFinite(packed[offset + i]!));
-  const describe = (kind: string, names: string[]) => `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''} holds NaN or Inf`;
-  const gradients = failed(trainable.map((p) => p.name), 1);
+  const describe = (kind: string, names: string[]) =>
+    `the ${kind} of '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} more)` : ''} holds NaN or Inf`;
+  const gradients = failed(
+    trainable.map((p) => p.name),
+    1,
+  );
   if (gradients.length > 0) return describe('gradient', gradients);
-  const updated = failed(all.map((p) => p.name), 1 + trainable.length);
+  const updated = failed(
+    all.map((p) => p.name),
+    1 + trainable.length,
+  );
   if (updated.length > 0) return describe('updated value', updated);
   return null;
 }
@@ -135,7 +160,10 @@ export function updateFromMicroBatches(
     }
   }
   if (share) {
-    const running = model.parameters.list().filter((p) => !p.trainable).map((p) => p.variable);
+    const running = model.parameters
+      .list()
+      .filter((p) => !p.trainable)
+      .map((p) => p.variable);
     const combined = share.combine({ variables, gradientSums: sums, lossTotal: total, running, runningStarts });
     tf.dispose([...(sums ?? []), ...(total ? [total] : []), ...[...runningStarts.values()].map((r) => r.start)]);
     return applyAndPack(model, optimizer, variables, combined.gradients, combined.loss);
@@ -163,7 +191,9 @@ function applyAndPack(model: ClipModel, optimizer: GradientApplier, variables: t
   variables.forEach((v, i) => (named[v.name] = gradients[i]!));
   const gradientSums = gradients.map((g) => tf.sum(g));
   optimizer.applyGradients(named);
-  const packed = tf.tidy(() => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D);
+  const packed = tf.tidy(
+    () => tf.concat([tf.reshape(mean, [1]), tf.stack([...gradientSums, ...model.parameters.list().map((p) => tf.sum(p.variable))])]) as tf.Tensor1D,
+  );
   tf.dispose([mean, ...gradients, ...gradientSums]);
   return packed;
 }

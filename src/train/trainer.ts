@@ -79,7 +79,6 @@ export interface TrainOptions {
 /** Metrics of one validation: every class, each class group, and per class. */
 export type EvaluationSummary = GroupedMetrics<'majority' | 'minority'>;
 
-
 export interface TrainResult {
   out: string;
   classes: string[];
@@ -149,13 +148,22 @@ export async function loadRunData(p: Pipeline, dataRoot: string, log: (line: str
   const { annotations, dataset } = await loadPipelineDataset(p, dataRoot);
   if (dataset.missing.length > 0) {
     const first = dataset.missing[0]!;
-    log(`warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`);
+    log(
+      `warning: ${dataset.missing.length} annotated clips have no prepared frames and are left out (first: ${first.clip} at ${first.annotation}: ${first.reason})`,
+    );
   }
   if (dataset.train.length === 0) throw new UserError(`${annotations}: no training clips with prepared frames`);
-  if (dataset.validation.length === 0) throw new UserError(`${annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
+  if (dataset.validation.length === 0)
+    throw new UserError(`${annotations}: no validation clips (subjects ${p.dataset.validationSubjects}) with prepared frames`);
   const classes = dataset.classes;
-  const trainingCounts = countPerClass(dataset.train.map((r) => r.label), classes.length);
-  const validationCounts = countPerClass(dataset.validation.map((r) => r.label), classes.length);
+  const trainingCounts = countPerClass(
+    dataset.train.map((r) => r.label),
+    classes.length,
+  );
+  const validationCounts = countPerClass(
+    dataset.validation.map((r) => r.label),
+    classes.length,
+  );
   const unmeasured = classes.filter((_, c) => validationCounts[c] === 0);
   if (unmeasured.length > 0) {
     // Said once here, not only in each epoch's history: every epoch's metrics leave these classes out.
@@ -183,7 +191,9 @@ export async function openRunFolder(folder: RunFolder, options: TrainOptions, da
       if ('problem' in recorded) {
         // What run.json says cannot be checked: only the user knows this is the run's pipeline.
         if (!options.rewriteRunInfo) throw new UserError(`${recorded.problem}. ${folder.rewriteAdvice()}`);
-        options.log?.(`${recorded.problem}: writing it anew from ${options.pipelineSource ?? `pipeline ${p.name}`} and ${path.resolve(options.dataRoot)} (--rewrite-run-json)`);
+        options.log?.(
+          `${recorded.problem}: writing it anew from ${options.pipelineSource ?? `pipeline ${p.name}`} and ${path.resolve(options.dataRoot)} (--rewrite-run-json)`,
+        );
         await folder.writeRunInfo(newRunInfo(options, data));
         return checkpoint;
       }
@@ -262,7 +272,11 @@ export function createTraining(options: TrainOptions, folder: RunFolder, data: R
     for (const set of sources.resident) set.dispose();
     throw new UserError(`${options.pipelineSource ?? `pipeline ${p.name}`}: loss ${p.loss.name}: ${(error as Error).message}`);
   }
-  const optimizer = new Sgd(model.parameters.trainable(), { learningRate: p.schedule.learningRate, momentum: p.schedule.momentum, weightDecay: p.schedule.weightDecay });
+  const optimizer = new Sgd(model.parameters.trainable(), {
+    learningRate: p.schedule.learningRate,
+    momentum: p.schedule.momentum,
+    weightDecay: p.schedule.weightDecay,
+  });
   const graph = options.graphStep === false ? undefined : new GraphStep({ onEager: (reason) => log(`training steps run op by op: ${reason}`) });
   if (graph && graph.state().mode !== 'eager' && loss.graphInputs() === null) log(`training steps run op by op: loss ${p.loss.name} cannot run inside a graph`);
   return {
@@ -310,7 +324,8 @@ export async function runSources(p: Pipeline, data: RunData, worker: DataParalle
   let left = budget;
   const hold = async (loader: ClipLoader, what: string): Promise<BatchSource> => {
     const bytes = residentBytes(loader);
-    const unfit = residentUnfit(loader) ?? (bytes > left ? `${(bytes / 2 ** 20).toFixed(0)} MiB, beyond what is left of loader.cacheMiB ${p.loader.cacheMiB}` : null);
+    const unfit =
+      residentUnfit(loader) ?? (bytes > left ? `${(bytes / 2 ** 20).toFixed(0)} MiB, beyond what is left of loader.cacheMiB ${p.loader.cacheMiB}` : null);
     if (unfit !== null) {
       notes.push(`${what} loaded every epoch (${unfit})`);
       return loader;
@@ -319,7 +334,9 @@ export async function runSources(p: Pipeline, data: RunData, worker: DataParalle
     const set = await ResidentClips.build(loader);
     resident.push(set);
     left -= bytes;
-    notes.push(`${what} decoded once and held on the device (${loader.records.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    notes.push(
+      `${what} decoded once and held on the device (${loader.records.length} clips, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
     return set;
   };
   try {
@@ -365,7 +382,9 @@ async function trainOneEpoch(t: Training, epoch: number, carried: PartialEpoch |
     b += 1;
     if (b === batches || b % Math.max(1, Math.round(batches / 5)) === 0) {
       const seconds = (Date.now() - resumedAt) / 1000;
-      log(`epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`);
+      log(
+        `epoch ${epoch}/${p.schedule.epochs}: batch ${b}/${batches}, loss ${(lossSum / seen).toFixed(4)}, ${((seen - resumedSeen) / seconds).toFixed(1)} clips/s`,
+      );
     }
     if (b < batches && Date.now() - lastCheckpoint >= checkpointMs && (t.dataParallel?.chief ?? true)) {
       await writeCheckpoint(t, epoch - 1, { batches: b, lossSum, seen, seconds: (Date.now() - started) / 1000 });
@@ -390,7 +409,11 @@ export function beginLossBatch(t: Training, epoch: number, batch: number): void 
 function trainStepOrStop(t: Training, epoch: number, batch: number, clips: tf.Tensor5D, labels: tf.Tensor1D): number {
   // A worker cuts its share into the micro-batches the single process would make of it.
   const share = t.dataParallel?.stepShare(globalBatchSize(t.trainLoader.records.length, t.trainLoader.options.batchSize, batch - 1));
-  const parts = share ? (share.share.parts === 0 ? [] : microBatches(clips, labels, share.share.parts)) : microBatches(clips, labels, t.p.schedule.accumulation);
+  const parts = share
+    ? share.share.parts === 0
+      ? []
+      : microBatches(clips, labels, share.share.parts)
+    : microBatches(clips, labels, t.p.schedule.accumulation);
   try {
     const value = accumulatedTrainStep(t.model, t.optimizer, t.loss, parts, t.graph, share);
     const mode = t.graph?.state();
@@ -424,16 +447,33 @@ async function validate(t: Training, epoch: number): Promise<EvaluationSummary> 
   // Sharded validation reports no progress: its batches are each worker's share.
   const metrics = t.dataParallel
     ? await evaluateSharded(t.model, t.validationLoader, t.data.classes, t.dataParallel)
-    : await evaluateModel(t.model, t.validationLoader, t.data.classes, (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }), { graph: t.validationGraph });
+    : await evaluateModel(
+        t.model,
+        t.validationLoader,
+        t.data.classes,
+        (batch, batches, clips) => t.options.onProgress?.({ phase: 'validation', epoch, batch, batches, clips }),
+        { graph: t.validationGraph },
+      );
   // Finite weights can still give non-finite scores: a model that scores nothing is a diverged one, not a 0% one.
   if (metrics.unscoredSamples > 0) {
-    throw divergence(t, `epoch ${epoch}, in validation`, `the model's scores of ${metrics.unscoredSamples} of ${t.data.validation.length} validation clips hold NaN or Inf`, 'epoch');
+    throw divergence(
+      t,
+      `epoch ${epoch}, in validation`,
+      `the model's scores of ${metrics.unscoredSamples} of ${t.data.validation.length} validation clips hold NaN or Inf`,
+      'epoch',
+    );
   }
   return groupedMetrics(metrics, groupDefinitions(t.data.trainingCounts, t.data.groups), ['majority', 'minority']);
 }
 
 export async function writeCheckpoint(t: Training, finishedEpoch: number, partial?: PartialEpoch): Promise<void> {
-  const save = () => saveCheckpoint(t.folder, t.model, t.optimizer, { epoch: finishedEpoch, seed: t.p.seed, tracker: t.tracker?.state() ?? null, ...(partial ? { partial } : {}) });
+  const save = () =>
+    saveCheckpoint(t.folder, t.model, t.optimizer, {
+      epoch: finishedEpoch,
+      seed: t.p.seed,
+      tracker: t.tracker?.state() ?? null,
+      ...(partial ? { partial } : {}),
+    });
   // A data-parallel chief told to stop while it saves (another worker failed) saves first.
   await (t.dataParallel ? withTerminationDeferred(save) : save());
   t.lastCheckpoint = partial ? `inside epoch ${finishedEpoch + 1}, after batch ${partial.batches}` : `after epoch ${finishedEpoch}`;
@@ -441,14 +481,28 @@ export async function writeCheckpoint(t: Training, finishedEpoch: number, partia
 
 /** Ends an epoch: validation, the loss's update (CDB weights), the history line, then the checkpoint. */
 export async function finishEpoch(t: Training, epoch: number, trained: PartialEpoch): Promise<EpochRecord> {
-  t.dataParallel?.agreeOnState(`the training state after epoch ${epoch}`, [...t.model.parameters.list().map((p) => p.variable), ...t.optimizer.state().values()]);
+  t.dataParallel?.agreeOnState(`the training state after epoch ${epoch}`, [
+    ...t.model.parameters.list().map((p) => p.variable),
+    ...t.optimizer.state().values(),
+  ]);
   const validationStarted = Date.now();
   const validation = await validate(t, epoch);
-  const cdb = t.loss.endEpoch(epoch, validation.perClass.map((c) => c.accuracy));
+  const cdb = t.loss.endEpoch(
+    epoch,
+    validation.perClass.map((c) => c.accuracy),
+  );
   // Every worker computed CDB's weights from the whole validation set: they must be the same.
   if (cdb && t.dataParallel) t.dataParallel.agree(`CDB's class weights after epoch ${epoch}`, [cdb.tau, ...cdb.weights]);
   const seconds = trained.seconds + (Date.now() - validationStarted) / 1000;
-  const record: EpochRecord = { epoch, seed: t.p.seed, learningRate: t.optimizer.learningRate, trainLoss: trained.lossSum / trained.seen, seconds, validation, cdb };
+  const record: EpochRecord = {
+    epoch,
+    seed: t.p.seed,
+    learningRate: t.optimizer.learningRate,
+    trainLoss: trained.lossSum / trained.seen,
+    seconds,
+    validation,
+    cdb,
+  };
   if (t.dataParallel && !t.dataParallel.chief) return record;
   await t.folder.appendHistory(record);
   await logEpoch(t.folder.dir, record);
@@ -513,13 +567,27 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   try {
     const checkpoint = chief ? await openRunFolder(folder, options, data) : options.restart ? null : await folder.findCheckpoint();
     const t = createTraining(options, folder, data, await runSources(p, data, options.dataParallel, log), log);
-    const result: TrainResult = { out: options.out, classes: data.classes, groups: data.groups, trainingCounts: data.trainingCounts, init: null, resumedFrom: null, resumedInside: null, epochs: [] };
+    const result: TrainResult = {
+      out: options.out,
+      classes: data.classes,
+      groups: data.groups,
+      trainingCounts: data.trainingCounts,
+      init: null,
+      resumedFrom: null,
+      resumedInside: null,
+      epochs: [],
+    };
     try {
       const { first, partial } = await resumeOrInit(t, checkpoint, result);
-      log(`training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`);
+      log(
+        `training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`,
+      );
       if (options.scheduleScaling) log(`learning rate x${p.schedule.gamma} after ${describeScaling(options.scheduleScaling)}`);
       try {
-        options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [first, partial?.batches ?? 0]);
+        options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [
+          first,
+          partial?.batches ?? 0,
+        ]);
         for (let epoch = first; epoch <= p.schedule.epochs; epoch++) {
           // A partial epoch from the checkpoint carries its batches, running loss and time.
           const trained = await trainOneEpoch(t, epoch, epoch === first ? partial : null);

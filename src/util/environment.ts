@@ -27,11 +27,14 @@ export interface EnvironmentVariable {
 
 // What a value must be, each as a check returning what is wrong (null: nothing).
 const zeroOrOne = (v: string) => (v === '0' || v === '1' ? null : 'must be 0 or 1');
-const integerIn = (low: number, high: number) => (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= low && Number(v) <= high ? null : `must be a whole number from ${low} to ${high}`);
+const integerIn = (low: number, high: number) => (v: string) =>
+  /^\d+$/.test(v.trim()) && Number(v) >= low && Number(v) <= high ? null : `must be a whole number from ${low} to ${high}`;
 /** Threads: from `low` to 8 per core (more only thrash; TensorFlow aborts on negative counts and stalls on huge ones). */
 const threadCount = (low: number) => (v: string) => {
   const most = 8 * os.availableParallelism();
-  return integerIn(low, most)(v) === null ? null : `must be a whole number of threads from ${low} to ${most} (8 per core on this machine)${low === 0 ? "; 0 is TensorFlow's own choice" : ''}`;
+  return integerIn(low, most)(v) === null
+    ? null
+    : `must be a whole number of threads from ${low} to ${most} (8 per core on this machine)${low === 0 ? "; 0 is TensorFlow's own choice" : ''}`;
 };
 const packageName = (v: string) => (/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/.test(v) ? null : 'is not an npm package name');
 const stat = (v: string) => {
@@ -94,7 +97,8 @@ export const ENVIRONMENT_VARIABLES = [
   },
   {
     name: 'EGTEA_GPU_BUILD_ON_CPU',
-    effect: '`1`: let a GPU build (`engine install --gpu`) run on its CPU device where no GPU is usable, instead of stopping (to test the build); `0` or unset: stop',
+    effect:
+      '`1`: let a GPU build (`engine install --gpu`) run on its CPU device where no GPU is usable, instead of stopping (to test the build); `0` or unset: stop',
     fallback: 'a GPU build without a usable GPU stops with a message naming what did not load',
     readBy: ['src/engine/backend.ts'],
   },
@@ -114,14 +118,14 @@ export const ENVIRONMENT_VARIABLES = [
   },
   {
     name: 'TF_NUM_INTRAOP_THREADS',
-    effect: "threads inside one TensorFlow op; `egtea engine` reports it",
+    effect: 'threads inside one TensorFlow op; `egtea engine` reports it',
     fallback: 'all cores',
     readBy: ['src/distributed/launcher.ts', 'src/engine/backend.ts', 'TensorFlow'],
     check: threadCount(0),
   },
   {
     name: 'TF_NUM_INTEROP_THREADS',
-    effect: "TensorFlow ops run side by side; `egtea engine` reports it",
+    effect: 'TensorFlow ops run side by side; `egtea engine` reports it',
     fallback: 'all cores',
     readBy: ['src/engine/backend.ts', 'TensorFlow'],
     check: threadCount(0),
@@ -142,14 +146,14 @@ export const ENVIRONMENT_VARIABLES = [
   },
   {
     name: 'EGTEA_PYTHON',
-    effect: 'the Python (with PyTorch, PIL) that runs the benchmarks\' references and the reference-parity tests',
+    effect: "the Python (with PyTorch, PIL) that runs the benchmarks' references and the reference-parity tests",
     fallback: '`python3`',
     readBy: ['src/bench/reference.ts', 'src/bench/loader-bench.ts', 'test/reference.ts'],
     check: command,
   },
   {
     name: 'EGTEA_REFERENCE_DIR',
-    effect: "folder of the PyTorch 3D-ResNeXt reference for `bench model`",
+    effect: 'folder of the PyTorch 3D-ResNeXt reference for `bench model`',
     fallback: '`../shared/reference`',
     readBy: ['bench/model/reference.py'],
     check: existingFolder,
@@ -159,7 +163,10 @@ export const ENVIRONMENT_VARIABLES = [
     effect: 'install: the pip requirement of the TensorFlow wheel (`tensorflow==2.21.0` for the CUDA 12 build)',
     fallback: '`tensorflow-cpu==2.21.0`',
     readBy: ['bin/install-engine.mjs'],
-    check: (v) => (/^[A-Za-z0-9][\w.-]*(\[[\w,.-]+\])?\s*((==|>=|<=|~=|!=|<|>)\s*[\w.*+!-]+\s*,?\s*)*$/.test(v) ? null : 'is not a pip requirement such as tensorflow==2.21.0'),
+    check: (v) =>
+      /^[A-Za-z0-9][\w.-]*(\[[\w,.-]+\])?\s*((==|>=|<=|~=|!=|<|>)\s*[\w.*+!-]+\s*,?\s*)*$/.test(v)
+        ? null
+        : 'is not a pip requirement such as tensorflow==2.21.0',
     installOnly: true,
   },
   {
@@ -231,7 +238,10 @@ export const ENVIRONMENT_VARIABLES = [
     effect: "the GPUs TensorFlow may use (CUDA's own); named in the message when a GPU was asked for and none was usable",
     fallback: 'every GPU',
     readBy: ['src/distributed/launcher.ts', 'src/engine/backend.ts'],
-    check: (v) => (/^(-1|\s*(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+)(\s*,\s*(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+))*\s*)$/.test(v) ? null : 'is not a list of GPU indices or UUIDs such as 0,1 (or -1 for none)'),
+    check: (v) =>
+      /^(-1|\s*(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+)(\s*,\s*(\d+|GPU-[0-9a-fA-F-]+|MIG-[\w/-]+))*\s*)$/.test(v)
+        ? null
+        : 'is not a list of GPU indices or UUIDs such as 0,1 (or -1 for none)',
   },
   {
     name: 'TMPDIR',
@@ -267,7 +277,10 @@ export function unknownEgteaVariables(): string[] {
   return Object.keys(process.env)
     .filter((name) => name.startsWith('EGTEA_') && !known.includes(name))
     .map((name) => {
-      const near = nearestName(name, known.filter((k) => k.startsWith('EGTEA_')));
+      const near = nearestName(
+        name,
+        known.filter((k) => k.startsWith('EGTEA_')),
+      );
       return `${name} is not a variable egtea reads${near !== null ? ` (did you mean ${near}?)` : ''}; it has no effect`;
     });
 }

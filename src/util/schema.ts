@@ -55,7 +55,8 @@ export function number(doc: string, bounds: { min?: number; max?: number; minOpe
   const kind = integer ? 'whole number' : 'number';
   let expects: string;
   if (integer && min === 1 && max === undefined) expects = 'a positive whole number';
-  else if (min !== undefined && max !== undefined) expects = `a ${kind} in ${minOpen ? '(' : '['}${describeNumber(min)}, ${describeNumber(max)}${maxOpen ? ')' : ']'}`;
+  else if (min !== undefined && max !== undefined)
+    expects = `a ${kind} in ${minOpen ? '(' : '['}${describeNumber(min)}, ${describeNumber(max)}${maxOpen ? ')' : ']'}`;
   else if (min !== undefined) expects = `a ${kind} ${minOpen ? '>' : '>='} ${describeNumber(min)}`;
   else if (max !== undefined) expects = `a ${kind} ${maxOpen ? '<' : '<='} ${describeNumber(max)}`;
   else expects = `a ${kind}`;
@@ -72,12 +73,26 @@ export const wholeNumber = (doc: string, min: number) => number(doc, { min, inte
 
 /** A non-empty string. */
 export function text(doc: string): Leaf {
-  return { kind: 'leaf', expects: 'a non-empty text', check: (v) => (typeof v === 'string' && v.length > 0 ? null : 'must be a non-empty text'), read: (t) => t, optional: false, doc };
+  return {
+    kind: 'leaf',
+    expects: 'a non-empty text',
+    check: (v) => (typeof v === 'string' && v.length > 0 ? null : 'must be a non-empty text'),
+    read: (t) => t,
+    optional: false,
+    doc,
+  };
 }
 
 export function oneOf(doc: string, choices: readonly string[]): Leaf {
   const expects = `one of ${choices.join(', ')}`;
-  return { kind: 'leaf', expects, check: (v) => (typeof v === 'string' && choices.includes(v) ? null : `must be ${expects}`), read: (t) => t.trim(), optional: false, doc };
+  return {
+    kind: 'leaf',
+    expects,
+    check: (v) => (typeof v === 'string' && choices.includes(v) ? null : `must be ${expects}`),
+    read: (t) => t.trim(),
+    optional: false,
+    doc,
+  };
 }
 
 /** A list of numbers, each checked by `element`; `length` fixes how many. */
@@ -86,10 +101,14 @@ export function numberList(doc: string, element: Leaf, length?: number): Leaf {
   return {
     kind: 'leaf',
     expects,
-    check: (v) => (Array.isArray(v) && (length === undefined || v.length === length) && v.every((x) => element.check(x) === null) ? null : `must be ${expects}`),
+    check: (v) =>
+      Array.isArray(v) && (length === undefined || v.length === length) && v.every((x) => element.check(x) === null) ? null : `must be ${expects}`,
     // '15,30' or '[15, 30]'; '' or '[]' is the empty list.
     read: (t) => {
-      const inner = t.trim().replace(/^\[(.*)\]$/s, '$1').trim();
+      const inner = t
+        .trim()
+        .replace(/^\[(.*)\]$/s, '$1')
+        .trim();
       return inner === '' ? [] : inner.split(',').map(readNumber);
     },
     optional: false,
@@ -104,7 +123,7 @@ export function orWords(leaf: Leaf, words: readonly string[]): Leaf {
   return {
     ...leaf,
     expects,
-    check: (v) => (typeof v === 'string' && words.includes(v)) || leaf.check(v) === null ? null : `must be ${expects}`,
+    check: (v) => ((typeof v === 'string' && words.includes(v)) || leaf.check(v) === null ? null : `must be ${expects}`),
     read: (t) => (words.includes(t.trim()) ? t.trim() : leaf.read(t)),
   };
 }
@@ -112,7 +131,12 @@ export function orWords(leaf: Leaf, words: readonly string[]): Leaf {
 /** `leaf` or null (written `null` on the command line). */
 export function nullable(leaf: Leaf): Leaf {
   const expects = `${leaf.expects} or null`;
-  return { ...leaf, expects, check: (v) => (v === null || leaf.check(v) === null ? null : `must be ${expects}`), read: (t) => (t.trim() === 'null' ? null : leaf.read(t)) };
+  return {
+    ...leaf,
+    expects,
+    check: (v) => (v === null || leaf.check(v) === null ? null : `must be ${expects}`),
+    read: (t) => (t.trim() === 'null' ? null : leaf.read(t)),
+  };
 }
 
 /** A leaf with a check of its own (say, a subject range): `problem` returns what is wrong, or null. */
@@ -128,7 +152,12 @@ export function group<T>(doc: string, fields: FieldsOf<T>): Group {
   return { kind: 'group', fields: fields as Record<string, Field>, optional: false, doc };
 }
 
-export function variants(doc: string, key: string, cases: Readonly<Record<string, Readonly<Record<string, Field>>>>, retired: Readonly<Record<string, string>> = {}): Variants {
+export function variants(
+  doc: string,
+  key: string,
+  cases: Readonly<Record<string, Readonly<Record<string, Field>>>>,
+  retired: Readonly<Record<string, string>> = {},
+): Variants {
   return { kind: 'variants', key, variants: cases, retired, optional: false, doc };
 }
 
@@ -148,20 +177,33 @@ function fieldsFor(field: Group | Variants, value: Record<string, unknown>): Rea
 }
 
 /** Refuses a key that is not in `fields`, naming the nearest known key or the variant it belongs to. */
-function refuseUnknownKey(node: Group | Variants, fields: Readonly<Record<string, Field>>, value: Record<string, unknown>, key: string, path: string, source: string): never {
+function refuseUnknownKey(
+  node: Group | Variants,
+  fields: Readonly<Record<string, Field>>,
+  value: Record<string, unknown>,
+  key: string,
+  path: string,
+  source: string,
+): never {
   const known = Object.keys(fields);
   if (node.kind === 'variants') {
-    const owners = Object.entries(node.variants).filter(([, f]) => key in f).map(([name]) => name);
+    const owners = Object.entries(node.variants)
+      .filter(([, f]) => key in f)
+      .map(([name]) => name);
     if (owners.length > 0) {
       const name = String(value[node.key]);
       const takes = known.filter((k) => k !== node.key);
-      throw new UserError(`${source}: ${join(path, key)} does not apply to ${path} '${name}' (only to ${owners.join(', ')}); ${name} takes ${takes.length > 0 ? takes.join(', ') : 'no settings'}`);
+      throw new UserError(
+        `${source}: ${join(path, key)} does not apply to ${path} '${name}' (only to ${owners.join(', ')}); ${name} takes ${takes.length > 0 ? takes.join(', ') : 'no settings'}`,
+      );
     }
     const retired = nearestName(key, [...known, ...Object.keys(node.retired)]);
     if (retired !== null && retired in node.retired) throw new UserError(`${source}: ${join(path, key)} is not a setting: ${node.retired[retired]}`);
   }
   const near = nearestName(key, known);
-  throw new UserError(`${source}: ${join(path, key)} is not a setting; ${near !== null ? `did you mean '${join(path, near)}'?` : `${path === '' ? 'the top level' : path} holds: ${known.join(', ')}`}`);
+  throw new UserError(
+    `${source}: ${join(path, key)} is not a setting; ${near !== null ? `did you mean '${join(path, near)}'?` : `${path === '' ? 'the top level' : path} holds: ${known.join(', ')}`}`,
+  );
 }
 
 /** Checks `value` against `field` at `path`; the first problem is thrown as a UserError naming `source` and the key. */
@@ -226,7 +268,9 @@ function locate(root: Group | Variants, value: unknown, key: string, source: str
       // A bare last segment ('learningRate') still finds its full key.
       const near = nearestName(key, all) ?? all.find((k) => k.split('.').at(-1)!.toLowerCase() === segment.toLowerCase()) ?? null;
       const here = fields === null ? [] : Object.keys(fields).map((k) => join(path, k));
-      throw new UserError(`${source}: '${key}' is not a pipeline setting; ${near !== null ? `did you mean '${near}'?` : `${path === '' ? 'the top level holds' : `${path} holds`}: ${here.join(', ')}`}`);
+      throw new UserError(
+        `${source}: '${key}' is not a pipeline setting; ${near !== null ? `did you mean '${near}'?` : `${path === '' ? 'the top level holds' : `${path} holds`}: ${here.join(', ')}`}`,
+      );
     }
     if (child.kind === 'leaf') {
       // The variant's key takes any variant's name (a loss may change to another loss).

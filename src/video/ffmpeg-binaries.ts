@@ -46,8 +46,14 @@ export function checkFfmpegRuns(which: 'ffmpeg' | 'ffprobe' = 'ffmpeg'): void {
   const result = spawnSync(program, ['-version'], { encoding: 'utf8', timeout: 30_000 });
   const firstLine = (result.stdout ?? '').split('\n')[0] ?? '';
   if (result.error || result.status !== 0 || !firstLine.startsWith(`${which} version`)) {
-    const why = result.error ? result.error.message : result.status !== 0 ? `'${program} -version' exited with ${result.status ?? result.signal}` : `'${program} -version' does not say '${which} version'`;
-    const fix = fromEnvironment ? `${variable}=${program} does not run as ${which}; set ${variable} to an ${which} executable, or unset it to use the build that comes from npm` : `the ${which} that comes from npm (${program}) does not run; reinstall egtea's dependencies, or set ${variable} to an ${which} executable`;
+    const why = result.error
+      ? result.error.message
+      : result.status !== 0
+        ? `'${program} -version' exited with ${result.status ?? result.signal}`
+        : `'${program} -version' does not say '${which} version'`;
+    const fix = fromEnvironment
+      ? `${variable}=${program} does not run as ${which}; set ${variable} to an ${which} executable, or unset it to use the build that comes from npm`
+      : `the ${which} that comes from npm (${program}) does not run; reinstall egtea's dependencies, or set ${variable} to an ${which} executable`;
     throw new UserError(`${fix} (${why})`);
   }
   checked.add(program);
@@ -60,7 +66,16 @@ export function ffmpegCommand(): ffmpeg.FfmpegCommand {
 }
 
 // Lines of ffmpeg's stderr that say what is wrong with an input, most telling first.
-const TELLING = [/does not contain any stream/i, /moov atom not found/i, /partial file/i, /Invalid data found/i, /No such file/i, /Permission denied/i, /Error while decoding/i, /Invalid argument/i];
+const TELLING = [
+  /does not contain any stream/i,
+  /moov atom not found/i,
+  /partial file/i,
+  /Invalid data found/i,
+  /No such file/i,
+  /Permission denied/i,
+  /Error while decoding/i,
+  /Invalid argument/i,
+];
 
 /** What went wrong, in ffmpeg's own words: its most telling lines, without banner or addresses. */
 export function ffmpegReason(stderr: string, fallback: string): string {

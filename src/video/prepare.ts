@@ -69,7 +69,8 @@ async function removeLeftovers(out: string, shard: Shard | null): Promise<void> 
     const entries = await fs.readdir(path.join(out, session.name)).catch(() => [] as string[]);
     for (const entry of entries) {
       // An ffmpeg orphaned by a killed run may still be writing there: retry, and never fail on it.
-      if (ownsTemporary(entry, shard)) await fs.rm(path.join(out, session.name, entry), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => undefined);
+      if (ownsTemporary(entry, shard))
+        await fs.rm(path.join(out, session.name, entry), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }).catch(() => undefined);
     }
   }
 }
@@ -148,7 +149,17 @@ async function prepareAll(options: PrepareOptions, manifestFile: string, recordF
   const manifest = await readManifest(manifestFile);
   const label = shard === null ? 'prepare' : `prepare ${describeShard(shard)}`;
   const progress = new Progress(label, clips.length, 'frames', options.progress === false ? null : process.stderr);
-  const summary: PrepareSummary = { out: options.out, manifest: recordFile, clips: clips.length, done: 0, skipped: 0, failed: [], frames: 0, seconds: 0, shard: null };
+  const summary: PrepareSummary = {
+    out: options.out,
+    manifest: recordFile,
+    clips: clips.length,
+    done: 0,
+    skipped: 0,
+    failed: [],
+    frames: 0,
+    seconds: 0,
+    shard: null,
+  };
   // Only the decoding holds one of the `jobs` slots: bookkeeping overlaps the next decode.
   const decodeSlot = pLimit(options.jobs);
   const inFlight = pLimit(options.jobs * 2);
@@ -197,7 +208,17 @@ async function prepareAll(options: PrepareOptions, manifestFile: string, recordF
       const { width, height } = await jpegSize(frameFile(temporary, 0));
       await fs.rm(target, { recursive: true, force: true });
       await fs.rename(temporary, target);
-      await appendManifest(recordFile, { clip: clip.clip, session: clip.session, status: 'done', frames, width, height, source, annotation, at: new Date().toISOString() });
+      await appendManifest(recordFile, {
+        clip: clip.clip,
+        session: clip.session,
+        status: 'done',
+        frames,
+        width,
+        height,
+        source,
+        annotation,
+        at: new Date().toISOString(),
+      });
       summary.done += 1;
       summary.frames += frames;
       progress.tick('done', frames);

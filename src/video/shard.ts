@@ -20,7 +20,8 @@ export function parseShard(text: string, option = '--shard'): Shard {
   const count = Number(match[2]);
   if (count < 1) throw new UserError(`${option} ${text}: N (the number of parts) must be at least 1`);
   if (!Number.isSafeInteger(count)) throw new UserError(`${option} ${text}: N (the number of parts) is too large; at most ${Number.MAX_SAFE_INTEGER}`);
-  if (!Number.isSafeInteger(index) || index < 1 || index > count) throw new UserError(`${option} ${text}: K must run from 1 to N (${count}); the parts are ${option} 1/${count} ... ${option} ${count}/${count}`);
+  if (!Number.isSafeInteger(index) || index < 1 || index > count)
+    throw new UserError(`${option} ${text}: K must run from 1 to N (${count}); the parts are ${option} 1/${count} ... ${option} ${count}/${count}`);
   return { index, count };
 }
 

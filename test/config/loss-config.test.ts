@@ -14,7 +14,14 @@ import { validatePipeline } from '../../src/config/pipeline.js';
 // pipeline schema, the command line and the trainer all read them from the registry.
 const counts = [600, 60, 6];
 const labels = () => tf.tensor1d([0, 1, 2, 2, 1], 'int32');
-const logits = () => tf.tensor2d([[2, 0.5, -1], [0.1, 0.3, 0.2], [-0.5, 1.5, 0.4], [0.2, 0.2, 2.5], [1, -1, 0]]);
+const logits = () =>
+  tf.tensor2d([
+    [2, 0.5, -1],
+    [0.1, 0.3, 0.2],
+    [-0.5, 1.5, 0.4],
+    [0.2, 0.2, 2.5],
+    [1, -1, 0],
+  ]);
 
 function lossValue(config: LossConfig): number {
   const { loss, tracker } = buildLoss(config, { numClasses: 3, counts });
@@ -60,7 +67,22 @@ describe('the loss registry', () => {
 describe("the command line's loss options come from the registry", () => {
   it('one option per setting, naming the losses that take it and their defaults', () => {
     const options = new Map(lossSettingOptions().map((o) => [o.flag, o]));
-    expect([...options.keys()]).toEqual(['--tau', '--tau-rule', '--normalize', '--reduction', '--min-difficulty', '--smoothing', '--gamma', '--beta', '--eql-lambda', '--eql-gamma', '--ldam-max-margin', '--ldam-scale', '--drw-epoch', '--la-tau']);
+    expect([...options.keys()]).toEqual([
+      '--tau',
+      '--tau-rule',
+      '--normalize',
+      '--reduction',
+      '--min-difficulty',
+      '--smoothing',
+      '--gamma',
+      '--beta',
+      '--eql-lambda',
+      '--eql-gamma',
+      '--ldam-max-margin',
+      '--ldam-scale',
+      '--drw-epoch',
+      '--la-tau',
+    ]);
     const help = addPipelineOptions(new Command()).helpInformation();
     for (const flag of options.keys()) expect(help).toContain(`${flag} <value>`);
     expect(help).toMatch(/--reduction <value>\s+loss cdb, ifw, focal, cb, cb-focal, ldam:/);
@@ -82,7 +104,7 @@ describe("the command line's loss options come from the registry", () => {
 });
 
 describe("docs/long-tail.md's options table", () => {
-  it('is lossOptionsTable(\'logit-adjusted\')', () => {
+  it("is lossOptionsTable('logit-adjusted')", () => {
     const page = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', 'docs', 'long-tail.md'), 'utf8');
     const start = page.indexOf('| option | `train` option | default | meaning |');
     expect(start).toBeGreaterThanOrEqual(0);

@@ -36,11 +36,25 @@ describe('applyOverrides: the one way a command changes a pipeline', () => {
   it('sets every CDB option, and refuses one on a loss that does not read it, naming the option', () => {
     const cdb = applyOverrides(synth, { tau: 0.5, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.1, smoothing: 0.3 });
     expect(cdb.loss).toEqual({ name: 'cdb', tau: 0.5, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.1, smoothing: 0.3 });
-    expect(resolvedLoss(cdb.loss)).toEqual({ name: 'cdb', reduction: 'weighted', tau: 0.5, tauRule: 'official', normalize: 'none', minDifficulty: 0.1, smoothing: 0.3 });
-    expect(() => applyOverrides(focalPipeline, { tau: 1 })).toThrow("command line: --tau: loss.tau does not apply to loss 'focal' (only to cdb); focal takes gamma, reduction");
-    expect(() => applyOverrides(synth, { loss: 'ce', smoothing: 0.5 })).toThrow("command line: --smoothing: loss.smoothing does not apply to loss 'ce' (only to cdb)");
+    expect(resolvedLoss(cdb.loss)).toEqual({
+      name: 'cdb',
+      reduction: 'weighted',
+      tau: 0.5,
+      tauRule: 'official',
+      normalize: 'none',
+      minDifficulty: 0.1,
+      smoothing: 0.3,
+    });
+    expect(() => applyOverrides(focalPipeline, { tau: 1 })).toThrow(
+      "command line: --tau: loss.tau does not apply to loss 'focal' (only to cdb); focal takes gamma, reduction",
+    );
+    expect(() => applyOverrides(synth, { loss: 'ce', smoothing: 0.5 })).toThrow(
+      "command line: --smoothing: loss.smoothing does not apply to loss 'ce' (only to cdb)",
+    );
     expect(() => applyOverrides(synth, { smoothing: 1 })).toThrow('command line: --smoothing: loss.smoothing must be a number in [0, 1)');
-    expect(() => applyOverrides(synth, { minDifficulty: 2 }, 'demo options')).toThrow('demo options: --min-difficulty: loss.minDifficulty must be a number in [0, 1]');
+    expect(() => applyOverrides(synth, { minDifficulty: 2 }, 'demo options')).toThrow(
+      'demo options: --min-difficulty: loss.minDifficulty must be a number in [0, 1]',
+    );
   });
 
   it('seed 0 is a seed; --set pairs apply last, in order', () => {
@@ -71,15 +85,21 @@ describe('setPipelineValue: one dotted key, typed by the schema', () => {
   });
 
   it('refuses an unknown key with the nearest known one, a bad value with what the key needs', () => {
-    expect(() => setPipelineValue(synth, 'schedule.learningrate', '0.1')).toThrow("--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?");
+    expect(() => setPipelineValue(synth, 'schedule.learningrate', '0.1')).toThrow(
+      "--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?",
+    );
     expect(() => setPipelineValue(synth, 'learningRate', '0.1')).toThrow("did you mean 'schedule.learningRate'?");
     expect(() => setPipelineValue(synth, 'loss.gamma', '1')).toThrow("--set loss.gamma=1: loss.gamma does not apply to loss 'cdb' (only to focal, cb-focal)");
-    expect(() => setPipelineValue(synth, 'schedule.learningRate', 'fast')).toThrow('--set schedule.learningRate=fast: schedule.learningRate must be a number > 0');
+    expect(() => setPipelineValue(synth, 'schedule.learningRate', 'fast')).toThrow(
+      '--set schedule.learningRate=fast: schedule.learningRate must be a number > 0',
+    );
     expect(() => setPipelineValue(synth, 'schedule.epochs', '2.5')).toThrow('schedule.epochs must be a positive whole number');
     expect(() => setPipelineValue(synth, 'schedule.milestones', '3,x')).toThrow('schedule.milestones must be a list of positive whole numbers');
     expect(() => setPipelineValue(synth, 'schedule', '1')).toThrow("'schedule' is a group of settings; set one of: schedule.epochs,");
     expect(() => setPipelineValue(synth, 'schedule.epochs.x', '1')).toThrow("'schedule.epochs.x': schedule.epochs holds a value, not settings");
-    expect(() => setPipelineValue(synth, 'schedule.accumulation', '3')).toThrow('--set schedule.accumulation=3: schedule.accumulation must divide batchSize (16)');
+    expect(() => setPipelineValue(synth, 'schedule.accumulation', '3')).toThrow(
+      '--set schedule.accumulation=3: schedule.accumulation must divide batchSize (16)',
+    );
     expect(() => parseSetArgument('schedule.learningRate')).toThrow("--set 'schedule.learningRate': write key=value");
     expect(parseSetArgument('dataset.validationSubjects=P01=P02')).toEqual({ key: 'dataset.validationSubjects', text: 'P01=P02' });
   });
@@ -100,7 +120,15 @@ describe('pipelineKeys: what --set takes', () => {
 
 describe('resolvedLoss: a loss block with every default filled in', () => {
   it('so run summaries show what trained', () => {
-    expect(resolvedLoss({ name: 'cdb' })).toEqual({ name: 'cdb', reduction: 'mean', tau: 'dynamic', tauRule: 'paper', normalize: 'classes', minDifficulty: 0, smoothing: 0 });
+    expect(resolvedLoss({ name: 'cdb' })).toEqual({
+      name: 'cdb',
+      reduction: 'mean',
+      tau: 'dynamic',
+      tauRule: 'paper',
+      normalize: 'classes',
+      minDifficulty: 0,
+      smoothing: 0,
+    });
     expect(resolvedLoss({ name: 'ldam' })).toEqual({ name: 'ldam', ldamMaxMargin: 0.5, ldamScale: 30, drwEpoch: null, beta: 0.9999, reduction: 'weighted' });
     expect(resolvedLoss({ name: 'eql', eqlGamma: 0.5 })).toEqual({ name: 'eql', eqlLambda: 1.76e-3, eqlGamma: 0.5 });
     expect(resolvedLoss({ name: 'focal' })).toEqual({ name: 'focal', gamma: 2, reduction: 'mean' });
@@ -124,8 +152,12 @@ describe('resolvePipeline', () => {
     const module = path.join(work, 'mine.mjs');
     fs.writeFileSync(module, `export default ${JSON.stringify({ ...synth, loss: { name: 'ldam', gamma: 2 } })};\n`);
     await expect(resolvePipeline(module)).rejects.toThrow(`${module}: loss.gamma does not apply to loss 'ldam'`);
-    await expect(resolvePipeline('synht')).rejects.toThrow("unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist (did you mean 'synth'?)");
-    await expect(resolvePipeline('nope')).rejects.toThrow("unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist, or give a .js/.mjs/.json file");
+    await expect(resolvePipeline('synht')).rejects.toThrow(
+      "unknown pipeline 'synht'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist (did you mean 'synth'?)",
+    );
+    await expect(resolvePipeline('nope')).rejects.toThrow(
+      "unknown pipeline 'nope'; built in: egtea, synth, mnist-imbalanced, cifar10-lt, cifar100-lt, imagenet-lt, fashion-mnist, or give a .js/.mjs/.json file",
+    );
     fs.writeFileSync(path.join(work, 'broken.json'), '{');
     await expect(resolvePipeline(path.join(work, 'broken.json'))).rejects.toThrow(/broken\.json: not JSON/);
   });
@@ -137,14 +169,18 @@ describe('a pipeline module that never finishes loading, or keeps egtea running'
   it('a top-level await that never settles is named at once', async () => {
     const module = path.join(work, 'never.mjs');
     fs.writeFileSync(module, `await new Promise(() => {});\nexport default ${pipelineText};\n`);
-    await expect(resolvePipeline(module)).rejects.toThrow(`${module}: cannot load the pipeline (its top-level await never settles: the module waits on a promise nothing resolves)`);
+    await expect(resolvePipeline(module)).rejects.toThrow(
+      `${module}: cannot load the pipeline (its top-level await never settles: the module waits on a promise nothing resolves)`,
+    );
   });
 
   it('one that waits on something alive (a timer) is stopped after the given time, naming it', async () => {
     const module = path.join(work, 'waits.mjs');
     fs.writeFileSync(module, `setInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default ${pipelineText};\n`);
     const started = Date.now();
-    await expect(resolvePipeline(module, { moduleSeconds: 1 })).rejects.toThrow(`${module}: cannot load the pipeline (it did not finish loading within 1 s; a top-level await that waits for something that never comes?)`);
+    await expect(resolvePipeline(module, { moduleSeconds: 1 })).rejects.toThrow(
+      `${module}: cannot load the pipeline (it did not finish loading within 1 s; a top-level await that waits for something that never comes?)`,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -153,7 +189,16 @@ describe('a pipeline module that never finishes loading, or keeps egtea running'
     fs.writeFileSync(module, `setInterval(() => {}, 1000);\nexport default ${pipelineText};\n`);
     expect((await resolvePipeline(module)).seed).toBe(9);
     // In a process of its own: it exits once done, instead of running the module's timer forever.
-    const exited = spawnSync(process.execPath, ['--import', 'tsx', '-e', `const { resolvePipeline } = await import(${JSON.stringify(path.resolve('src/config/resolve-pipeline.ts'))}); console.log((await resolvePipeline(${JSON.stringify(module)})).seed);`], { encoding: 'utf8', timeout: 60_000 });
+    const exited = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `const { resolvePipeline } = await import(${JSON.stringify(path.resolve('src/config/resolve-pipeline.ts'))}); console.log((await resolvePipeline(${JSON.stringify(module)})).seed);`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(exited.signal, exited.stderr).toBeNull();
     expect(exited.stdout.trim()).toBe('9');
   });
@@ -165,7 +210,12 @@ describe("docs/training.md's CDB options table", () => {
     const start = page.indexOf('| option | `train` option | default | meaning |');
     expect(start).toBeGreaterThanOrEqual(0);
     expect(page.slice(start, page.indexOf('\n\n', start))).toBe(cdbOptionsTable());
-    expect(cdbOptionsTable().split('\n').slice(2).map((row) => row.split('`')[1])).toEqual(['tau', 'tauRule', 'normalize', 'reduction', 'minDifficulty', 'smoothing']);
+    expect(
+      cdbOptionsTable()
+        .split('\n')
+        .slice(2)
+        .map((row) => row.split('`')[1]),
+    ).toEqual(['tau', 'tauRule', 'normalize', 'reduction', 'minDifficulty', 'smoothing']);
   });
 });
 
@@ -173,7 +223,10 @@ describe('run.json from before each loss had its own settings', () => {
   it('is read in the new layout: settings move into the loss, tau stays with CDB only', () => {
     const old = (loss: unknown) => ({ ...synth, loss }) as unknown;
     expect((upgradeLegacyPipeline(old({ name: 'ce', tau: 'dynamic' })) as Pipeline).loss).toEqual({ name: 'ce' });
-    expect((upgradeLegacyPipeline(old({ name: 'focal', tau: 1, settings: { gamma: 1, eqlLambda: 0.1 } })) as Pipeline).loss).toEqual({ name: 'focal', gamma: 1 });
+    expect((upgradeLegacyPipeline(old({ name: 'focal', tau: 1, settings: { gamma: 1, eqlLambda: 0.1 } })) as Pipeline).loss).toEqual({
+      name: 'focal',
+      gamma: 1,
+    });
     expect((upgradeLegacyPipeline(old({ name: 'cdb', tau: 0.5, settings: { gamma: 1 } })) as Pipeline).loss).toEqual({ name: 'cdb', tau: 0.5 });
     const current = { ...synth, loss: { name: 'cdb', tau: 1 } };
     expect(upgradeLegacyPipeline(current)).toBe(current);
@@ -182,7 +235,17 @@ describe('run.json from before each loss had its own settings', () => {
   it('an older CE run folder still reads for eval and compare', async () => {
     const run = path.join(work, 'old-ce-run');
     fs.mkdirSync(run);
-    fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ pipeline: { ...synth, loss: { name: 'ce', tau: 'dynamic' } }, dataRoot: work, seed: 1, classes: ['a', 'b'], trainingCounts: [2, 1], groups: { majority: [0], minority: [1] } }));
+    fs.writeFileSync(
+      path.join(run, 'run.json'),
+      JSON.stringify({
+        pipeline: { ...synth, loss: { name: 'ce', tau: 'dynamic' } },
+        dataRoot: work,
+        seed: 1,
+        classes: ['a', 'b'],
+        trainingCounts: [2, 1],
+        groups: { majority: [0], minority: [1] },
+      }),
+    );
     expect((await readRunInfo(run)).pipeline.loss).toEqual({ name: 'ce' });
   });
 });

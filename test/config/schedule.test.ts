@@ -43,7 +43,11 @@ describe('--epochs keeps the schedule its shape: milestones scale to the same fr
     const cells = planCells(mnistImbalanced, { losses: ['ce'], taus: ['dynamic'], sets: [], seeds: [1], epochs: 40 }, { buildsData: false });
     expect(cells[0]!.pipeline.schedule).toMatchObject({ epochs: 40, milestones: [30] });
     expect(cells[0]!.scheduleScaling).toMatchObject({ fromMilestones: [3000], milestones: [30] });
-    const set = planCells(mnistImbalanced, { losses: ['ce'], taus: ['dynamic'], sets: [parseSetArgument('schedule.milestones=20,35')], seeds: [1], epochs: 40 }, { buildsData: false });
+    const set = planCells(
+      mnistImbalanced,
+      { losses: ['ce'], taus: ['dynamic'], sets: [parseSetArgument('schedule.milestones=20,35')], seeds: [1], epochs: 40 },
+      { buildsData: false },
+    );
     expect(set.map((c) => c.pipeline.schedule.milestones)).toEqual([[20], [35]]);
     expect(set[0]!.scheduleScaling).toBeNull();
     const own = planCells(mnistImbalanced, { losses: ['ce'], taus: ['dynamic'], sets: [], seeds: [1] }, { buildsData: false });

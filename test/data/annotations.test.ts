@@ -34,9 +34,17 @@ describe.skipIf(skipWithoutShared('egtea'))('EGTEA annotations (the real split-1
 
   it("matches the profile synth uses, and the paper's group sizes: 1216.0 and 158.5 clips per class", async () => {
     const set = await readAnnotations(EGTEA);
-    const train = countPerClass(set.train.map((c) => labelOf(c, 'verb')), 19);
+    const train = countPerClass(
+      set.train.map((c) => labelOf(c, 'verb')),
+      19,
+    );
     expect(train).toEqual(EGTEA_TRAIN_COUNTS);
-    expect(countPerClass(set.test.map((c) => labelOf(c, 'verb')), 19)).toEqual(EGTEA_TEST_COUNTS);
+    expect(
+      countPerClass(
+        set.test.map((c) => labelOf(c, 'verb')),
+        19,
+      ),
+    ).toEqual(EGTEA_TEST_COUNTS);
     const subjects: Record<string, number> = {};
     for (const c of set.train) subjects[c.subject] = (subjects[c.subject] ?? 0) + 1;
     expect(subjects).toEqual(EGTEA_TRAIN_SUBJECTS);
@@ -69,8 +77,16 @@ describe('annotation input checks', () => {
   });
 
   it.each([
-    ['a line with too few fields', 'P01-R01-PastaSalad-1000-2000-F000024-F000048 1 1\n', /train_split1\.txt:1: expected '<clip> <action id> <verb id> <noun id> \[\.\.\.\]', got 3 field/],
-    ['an unknown verb id', `${GOOD}P01-R01-PastaSalad-3000-4000-F000072-F000096 1 7 1\n`, /train_split1\.txt:2: unknown verb id 7 \(verb_idx\.txt lists 3 classes\)/],
+    [
+      'a line with too few fields',
+      'P01-R01-PastaSalad-1000-2000-F000024-F000048 1 1\n',
+      /train_split1\.txt:1: expected '<clip> <action id> <verb id> <noun id> \[\.\.\.\]', got 3 field/,
+    ],
+    [
+      'an unknown verb id',
+      `${GOOD}P01-R01-PastaSalad-3000-4000-F000072-F000096 1 7 1\n`,
+      /train_split1\.txt:2: unknown verb id 7 \(verb_idx\.txt lists 3 classes\)/,
+    ],
     ['an id that is not a number', 'P01-R01-PastaSalad-1000-2000-F000024-F000048 1 x 1\n', /train_split1\.txt:1: verb id 'x' is not a whole number/],
     ['a clip name with a path in it', 'P01/../../etc-R01-x-1-2-F1-F2 1 1 1\n', /train_split1\.txt:1: clip name .* has characters a file name cannot have/],
     ['an empty split file', '\n\n', /train_split1\.txt: no clips/],
@@ -90,7 +106,9 @@ describe('annotation input checks', () => {
 
   it('refuses a class index with a gap or a repeated id, and a missing file', async () => {
     await expect(readClassIndex(path.join(folder({ 'verb_idx.txt': 'Take 1\nPut 3\n' }), 'verb_idx.txt'))).rejects.toThrow(/class id 2 is missing/);
-    await expect(readClassIndex(path.join(folder({ 'verb_idx.txt': 'Take 1\nPut 1\n' }), 'verb_idx.txt'))).rejects.toThrow(/verb_idx\.txt:2: class id 1 is listed twice/);
+    await expect(readClassIndex(path.join(folder({ 'verb_idx.txt': 'Take 1\nPut 1\n' }), 'verb_idx.txt'))).rejects.toThrow(
+      /verb_idx\.txt:2: class id 1 is listed twice/,
+    );
     await expect(readAnnotations(folder({ 'train_split1.txt': GOOD }))).rejects.toThrow(/verb_idx\.txt: missing/);
     await expect(readAnnotations(folder({ 'verb_idx.txt': VERBS }))).rejects.toThrow(/train_split1\.txt: cannot read \(ENOENT\)/);
   });

@@ -5,7 +5,15 @@ import { manifestPartFile, manifestParts, readManifest, type ManifestRecord } fr
 import { inShard, parseShard, shardOfClip } from '../../src/video/shard.js';
 import { temporaryFolder } from '../helpers.js';
 
-const done = (clip: string, frames: number, at: string): ManifestRecord => ({ clip, session: 'S', status: 'done', frames, source: null, annotation: 'train_split1.txt:1', at });
+const done = (clip: string, frames: number, at: string): ManifestRecord => ({
+  clip,
+  session: 'S',
+  status: 'done',
+  frames,
+  source: null,
+  annotation: 'train_split1.txt:1',
+  at,
+});
 const lines = (...records: ManifestRecord[]) => records.map((r) => `${JSON.stringify(r)}\n`).join('');
 
 describe('--shard K/N', () => {
@@ -19,7 +27,9 @@ describe('--shard K/N', () => {
     expect(() => parseShard('3/2')).toThrow(/^--shard 3\/2: K must run from 1 to N \(2\); the parts are --shard 1\/2 \.\.\. --shard 2\/2$/);
     expect(() => parseShard('0/2')).toThrow(/^--shard 0\/2: K must run from 1 to N/);
     expect(() => parseShard('1/0')).toThrow(/^--shard 1\/0: N \(the number of parts\) must be at least 1$/);
-    expect(() => parseShard('1/99999999999999999999')).toThrow(/^--shard 1\/99999999999999999999: N \(the number of parts\) is too large; at most 9007199254740991$/);
+    expect(() => parseShard('1/99999999999999999999')).toThrow(
+      /^--shard 1\/99999999999999999999: N \(the number of parts\) is too large; at most 9007199254740991$/,
+    );
     for (const bad of ['x', '1', '1/2/3', '-1/2', '1.5/2', '']) expect(() => parseShard(bad), bad).toThrow(/: expected K\/N, this machine's part K of N parts/);
   });
 
@@ -32,7 +42,8 @@ describe('--shard K/N', () => {
         const owner = shardOfClip(clip, count);
         // In one part from 1 to N, in its own part and not in the next one.
         if (!(Number.isInteger(owner) && owner >= 1 && owner <= count)) wrong.push(`${clip}: part ${owner}`);
-        else if (!inShard(clip, { index: owner, count }) || inShard(clip, { index: (owner % count) + 1, count })) wrong.push(`${clip}: not only in part ${owner}`);
+        else if (!inShard(clip, { index: owner, count }) || inShard(clip, { index: (owner % count) + 1, count }))
+          wrong.push(`${clip}: not only in part ${owner}`);
         else sizes[owner - 1] = sizes[owner - 1]! + 1;
       }
       expect(wrong).toEqual([]);
@@ -53,7 +64,10 @@ describe('a manifest in parts', () => {
     fs.writeFileSync(main, lines(done('a', 3, '2026-01-01T00:00:00.000Z'), done('b', 4, '2026-01-01T00:00:00.000Z')));
     fs.writeFileSync(manifestPartFile(main, { index: 1, count: 2 }), lines(done('c', 5, '2026-01-02T00:00:00.000Z'), done('a', 6, '2026-01-02T00:00:00.000Z')));
     // An older record in a part (an earlier split) does not hide the newer one in the main file; a cut line is ignored.
-    fs.writeFileSync(manifestPartFile(main, { index: 2, count: 3 }), `${lines(done('b', 9, '2025-12-31T00:00:00.000Z'), done('d', 2, '2026-01-02T00:00:00.000Z'))}{"clip":"e","sess`);
+    fs.writeFileSync(
+      manifestPartFile(main, { index: 2, count: 3 }),
+      `${lines(done('b', 9, '2025-12-31T00:00:00.000Z'), done('d', 2, '2026-01-02T00:00:00.000Z'))}{"clip":"e","sess`,
+    );
     // Not parts: another manifest's part, and a name that only starts the same way.
     fs.writeFileSync(path.join(dir, 'other.shard-1-of-2.jsonl'), lines(done('x', 1, '2026-01-03T00:00:00.000Z')));
     fs.writeFileSync(path.join(dir, 'manifest.shard-1-of-2.jsonl.bak'), lines(done('y', 1, '2026-01-03T00:00:00.000Z')));

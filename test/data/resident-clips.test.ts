@@ -21,8 +21,20 @@ beforeAll(async () => {
   const work = temporaryFolder('egtea-resident-');
   await writeMnistSource(path.join(work, 'source'), { train: 60, test: 4 }, 5, [4, 9]);
   const root = path.join(work, 'images');
-  await importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'source'), out: root, seed: 3, majorityRatio: 0.8, sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 } });
-  const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+  await importImages({
+    dataset: 'mnist-imbalanced',
+    source: path.join(work, 'source'),
+    out: root,
+    seed: 3,
+    majorityRatio: 0.8,
+    sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 },
+  });
+  const dataset = await loadFrameDataset({
+    annotations: path.join(root, 'annotations'),
+    frames: path.join(root, 'frames'),
+    label: 'verb',
+    validationSubjects: 'V01',
+  });
   trainRecords = dataset.train;
   validation = dataset.validation;
 });
@@ -51,7 +63,10 @@ async function epoch(source: BatchSource, e: number, first = 0): Promise<{ clips
 
 describe('clips held on the device', () => {
   it("gives the loader's batches value for value, in its seeded order, every epoch and from any batch; disposes them", async () => {
-    for (const [records, training] of [[trainRecords, true], [validation, false]] as const) {
+    for (const [records, training] of [
+      [trainRecords, true],
+      [validation, false],
+    ] as const) {
       const loader = new ClipLoader(records, options(training));
       const resident = await ResidentClips.build(new ClipLoader(records, options(training)));
       const before = tf.memory().numTensors;
@@ -87,8 +102,19 @@ describe('training from clips held on the device', () => {
     const work = temporaryFolder('egtea-resident-train-');
     const root = path.join(work, 'data');
     await writeMnistSource(path.join(work, 'source'), { train: 60, test: 4 }, 5, [4, 9]);
-    await importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'source'), out: path.join(root, 'mnist-imbalanced'), seed: 3, majorityRatio: 0.8, sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 } });
-    const pipeline = (cacheMiB: number): Pipeline => ({ ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, epochs: 3, batchSize: 10 }, loader: { ...mnistImbalanced.loader, cacheMiB } });
+    await importImages({
+      dataset: 'mnist-imbalanced',
+      source: path.join(work, 'source'),
+      out: path.join(root, 'mnist-imbalanced'),
+      seed: 3,
+      majorityRatio: 0.8,
+      sizes: { trainingImages: 45, validationPerClass: 6, testPerClass: 4 },
+    });
+    const pipeline = (cacheMiB: number): Pipeline => ({
+      ...mnistImbalanced,
+      schedule: { ...mnistImbalanced.schedule, epochs: 3, batchSize: 10 },
+      loader: { ...mnistImbalanced.loader, cacheMiB },
+    });
     const runs: { lines: string[]; history: unknown[]; weights: Map<string, number[]> }[] = [];
     const before = tf.memory().numTensors;
     for (const cacheMiB of [0, 16]) {
@@ -100,7 +126,9 @@ describe('training from clips held on the device', () => {
       runs.push({ lines, history, weights: new Map([...tensors].map(([name, t]) => [name, [...t.data].map(Number)])) });
     }
     expect(tf.memory().numTensors).toBe(before);
-    expect(runs[1]!.lines.find((l) => l.startsWith('training clips'))).toMatch(/^training clips decoded once and held on the device \(45 clips, 0 MiB, [\d.]+ s\); validation clips decoded once and held on the device \(12 clips, 0 MiB, [\d.]+ s\)$/);
+    expect(runs[1]!.lines.find((l) => l.startsWith('training clips'))).toMatch(
+      /^training clips decoded once and held on the device \(45 clips, 0 MiB, [\d.]+ s\); validation clips decoded once and held on the device \(12 clips, 0 MiB, [\d.]+ s\)$/,
+    );
     expect(runs[0]!.lines.some((l) => l.includes('held on the device'))).toBe(false);
     expect(runs[1]!.history).toEqual(runs[0]!.history);
     expect(runs[1]!.weights).toEqual(runs[0]!.weights);

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { centreAugmentation, DEFAULT_TRANSFORM, drawAugmentation, jpegDecodeDenominator, loadClipFramesInto, loadFrameInto, type ClipAugmentation } from '../../src/data/transforms.js';
+import {
+  centreAugmentation,
+  DEFAULT_TRANSFORM,
+  drawAugmentation,
+  jpegDecodeDenominator,
+  loadClipFramesInto,
+  loadFrameInto,
+  type ClipAugmentation,
+} from '../../src/data/transforms.js';
 import { loadKernels, setKernelsEnabled } from '../../src/engine/kernels.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { IN_CI, temporaryFolder } from '../helpers.js';
@@ -17,8 +25,12 @@ const kernels = loadKernels();
 const nativeWarp = kernels !== null;
 const nativeJpeg = Boolean(kernels?.loadJpegClips);
 const requireInCi = IN_CI;
-if (!nativeJpeg) console.warn(`transforms.test: egtea's native JPEG clip loader is absent (${nativeWarp ? 'built without jpeglib.h' : 'native kernels not built'}); its tests are ${requireInCi ? 'failing (CI)' : 'skipped'}`);
-const expectNative = (present: boolean, what: string) => expect(present, `${what}: not available; install the libjpeg headers and run egtea engine install`).toBe(true);
+if (!nativeJpeg)
+  console.warn(
+    `transforms.test: egtea's native JPEG clip loader is absent (${nativeWarp ? 'built without jpeglib.h' : 'native kernels not built'}); its tests are ${requireInCi ? 'failing (CI)' : 'skipped'}`,
+  );
+const expectNative = (present: boolean, what: string) =>
+  expect(present, `${what}: not available; install the libjpeg headers and run egtea engine install`).toBe(true);
 
 async function load(file: string, frame: { width: number; height: number }, augmentation: ClipAugmentation, native: boolean, size = 64): Promise<Float32Array> {
   setKernelsEnabled(native);
@@ -63,7 +75,15 @@ describe('clip augmentation', () => {
   });
 
   it('decodes JPEGs at the smallest libjpeg scale that still covers the output', () => {
-    expect([jpegDecodeDenominator(256, 64), jpegDecodeDenominator(256, 32), jpegDecodeDenominator(200, 64), jpegDecodeDenominator(256, 96), jpegDecodeDenominator(127, 64), jpegDecodeDenominator(128, 64), jpegDecodeDenominator(4096, 64)]).toEqual([4, 8, 2, 2, 1, 2, 8]);
+    expect([
+      jpegDecodeDenominator(256, 64),
+      jpegDecodeDenominator(256, 32),
+      jpegDecodeDenominator(200, 64),
+      jpegDecodeDenominator(256, 96),
+      jpegDecodeDenominator(127, 64),
+      jpegDecodeDenominator(128, 64),
+      jpegDecodeDenominator(4096, 64),
+    ]).toEqual([4, 8, 2, 2, 1, 2, 8]);
   });
 });
 
@@ -113,7 +133,9 @@ describe('frame warp against an independent reference', () => {
     const file = await testFrame(SMALL.width, SMALL.height);
     const frame = await decodeRgb(file);
     for (const augmentation of UNSHRUNK) {
-      expect(meanAbs(await load(file, SMALL, augmentation, false), referenceFrame(frame, augmentation, config)), JSON.stringify(augmentation)).toBeLessThan(1e-4);
+      expect(meanAbs(await load(file, SMALL, augmentation, false), referenceFrame(frame, augmentation, config)), JSON.stringify(augmentation)).toBeLessThan(
+        1e-4,
+      );
     }
     const large: ClipAugmentation = { crop: { left: 15, top: 0, width: 90, height: 90 }, angle: 6, flip: false };
     expect(meanAbs(await load(file, SMALL, large, false), referenceFrame(frame, large, config))).toBeLessThan(0.025);
@@ -138,7 +160,8 @@ describe('frame warp against an independent reference', () => {
       const clip = new Float32Array(2 * size * size * 3);
       await loadClipFramesInto([file, file], { width: 344, height: 256 }, augmentation, { ...config, size }, clip, 0);
       // libjpeg's reduced DCT is close to a block average, not equal to it (measured 0.005-0.009).
-      for (const t of [0, 1]) expect(meanAbs(clip.subarray(t * size * size * 3, (t + 1) * size * size * 3), reference), `${size} px, 1/${shrink}, frame ${t}`).toBeLessThan(0.012);
+      for (const t of [0, 1])
+        expect(meanAbs(clip.subarray(t * size * size * 3, (t + 1) * size * size * 3), reference), `${size} px, 1/${shrink}, frame ${t}`).toBeLessThan(0.012);
     }
   });
 

@@ -39,7 +39,8 @@ export function referenceFrame(frame: Rgb, augmentation: ClipAugmentation, confi
       const fx = sx - x0;
       const fy = sy - y0;
       for (let c = 0; c < 3; c++) {
-        const value = tap(x0, y0, c) * (1 - fx) * (1 - fy) + tap(x0 + 1, y0, c) * fx * (1 - fy) + tap(x0, y0 + 1, c) * (1 - fx) * fy + tap(x0 + 1, y0 + 1, c) * fx * fy;
+        const value =
+          tap(x0, y0, c) * (1 - fx) * (1 - fy) + tap(x0 + 1, y0, c) * fx * (1 - fy) + tap(x0, y0 + 1, c) * (1 - fx) * fy + tap(x0 + 1, y0 + 1, c) * fx * fy;
         out[(v * size + u) * 3 + c] = (value / 255 - mean[c]!) / std[c]!;
       }
     }
@@ -88,14 +89,18 @@ export async function testFrame(width: number, height: number): Promise<string> 
     }
   }
   const file = path.join(temporaryFolder('egtea-frame-'), 'img_00001.jpg');
-  await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toFile(file);
+  await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toFile(file);
   return file;
 }
 
 /** A frame of one colour (exact after JPEG coding). */
 export async function solidFrame(width: number, height: number, grey: number): Promise<string> {
   const file = path.join(temporaryFolder('egtea-frame-'), 'img_00001.jpg');
-  await sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } }).jpeg({ quality: 95 }).toFile(file);
+  await sharp({ create: { width, height, channels: 3, background: { r: grey, g: grey, b: grey } } })
+    .jpeg({ quality: 95 })
+    .toFile(file);
   return file;
 }
 

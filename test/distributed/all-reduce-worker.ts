@@ -12,7 +12,10 @@ await selectBackend('tensorflow');
 const early = tf.tensor1d([task, task]);
 const device = enableCollectives({ addresses, task, timeoutSeconds: 30 });
 const group = new CollectiveGroup(addresses.length, 1, 30);
-const x = tf.tensor2d([[task + 1, 10 * (task + 1)], [0.5, -task]]);
+const x = tf.tensor2d([
+  [task + 1, 10 * (task + 1)],
+  [0.5, -task],
+]);
 const sum = group.sum(x, 1);
 const mean = group.mean(x, 2);
 const again = group.sum(tf.add(x, early.reshape([1, 2])), 1);
@@ -47,4 +50,6 @@ try {
 const unanswering = unansweringPeer({ addresses, task, timeoutSeconds: 30 }, 5000) ?? -1;
 // A barrier, so neither task exits while the other still checks it.
 group.sum(x, 1).dataSync();
-process.stdout.write(`${JSON.stringify({ device, sum: Array.from(sum.dataSync()), mean: Array.from(mean.dataSync()), again: Array.from(again.dataSync()), gathered, graphSteps, graphMode, disagreement, unanswering })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ device, sum: Array.from(sum.dataSync()), mean: Array.from(mean.dataSync()), again: Array.from(again.dataSync()), gathered, graphSteps, graphMode, disagreement, unanswering })}\n`,
+);

@@ -14,7 +14,10 @@ describe('cluster files', () => {
   });
 
   it('accepts the example of docs/distributed.md', () => {
-    expect(validateCluster(JSON.parse(docBlock('docs/distributed.md', '## On several machines', 'json')), 'docs/distributed.md').workers).toEqual(['node-a:23456', 'node-b:23456']);
+    expect(validateCluster(JSON.parse(docBlock('docs/distributed.md', '## On several machines', 'json')), 'docs/distributed.md').workers).toEqual([
+      'node-a:23456',
+      'node-b:23456',
+    ]);
   });
 
   it('names the file and the field of each mistake', () => {

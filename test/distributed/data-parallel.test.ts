@@ -20,7 +20,10 @@ beforeAll(async () => {
 });
 
 async function history(out: string): Promise<EpochRecord[]> {
-  return (await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+  return (await fs.readFile(path.join(out, 'history.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as EpochRecord);
 }
 
 // One scenario covers the issue's goals in the time of a few short runs (the test budget is
@@ -39,7 +42,24 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
   it('2 workers: a killed worker stops the other with a message naming it; the same command resumes, to the weights of an uninterrupted run, and of one process accumulating both shards', async () => {
     const pipelineFile = path.join(work, 'pipeline.json');
     await fs.writeFile(pipelineFile, JSON.stringify(distributedTestPipeline(2)));
-    const trainCommand = (out: string) => ['--import', 'tsx', path.join(REPO, 'test', 'distributed', 'cli-entry.ts'), '--backend', 'tensorflow', 'train', '--pipeline', pipelineFile, '--data', dataRoot, '--out', out, '--workers', '2', '--checkpoint-minutes', '0'];
+    const trainCommand = (out: string) => [
+      '--import',
+      'tsx',
+      path.join(REPO, 'test', 'distributed', 'cli-entry.ts'),
+      '--backend',
+      'tensorflow',
+      'train',
+      '--pipeline',
+      pipelineFile,
+      '--data',
+      dataRoot,
+      '--out',
+      out,
+      '--workers',
+      '2',
+      '--checkpoint-minutes',
+      '0',
+    ];
     const whole = path.join(work, 'whole');
     // The uninterrupted workers start up while this process trains the single-process runs.
     const running = runNode(trainCommand(whole));
@@ -80,7 +100,9 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
     expect(rerun.code, rerun.stderr.slice(-3000)).toBe(0);
     expect(rerun.stderr, rerun.stderr).toMatch(/resuming epoch 2 after batch 1 from /);
 
-    const [eager, graph, resumed, reference] = await Promise.all([single, singleGraph, out, whole].map((o) => readSafetensors(path.join(o, 'model.safetensors'))));
+    const [eager, graph, resumed, reference] = await Promise.all(
+      [single, singleGraph, out, whole].map((o) => readSafetensors(path.join(o, 'model.safetensors'))),
+    );
     expect(compareWeights(reference!, resumed!).worst).toBe(0);
     const floor = compareWeights(eager!, graph!).worst;
     const { worst, moved } = compareWeights(eager!, reference!);
@@ -92,12 +114,13 @@ describe.runIf(nativeBackend() !== null)('data-parallel training over TensorFlow
     // Not the single process's: they come from validation predictions, which a near-tie flips
     // between legitimate orders (seen with EGTEA_KERNELS=0).
     expect((await history(out)).map((r) => r.cdb)).toEqual((await history(whole)).map((r) => r.cdb));
-    const [eagerLosses, graphLosses, resumedLosses] = (await Promise.all([single, singleGraph, out].map(async (o) => (await history(o)).map((r) => r.trainLoss)))) as [number[], number[], number[]];
+    const [eagerLosses, graphLosses, resumedLosses] = (await Promise.all(
+      [single, singleGraph, out].map(async (o) => (await history(o)).map((r) => r.trainLoss)),
+    )) as [number[], number[], number[]];
     const lossFloor = Math.max(...eagerLosses.map((l, i) => Math.abs(l - graphLosses[i]!) / l));
     resumedLosses.forEach((l, i) => expect(Math.abs(l - eagerLosses[i]!) / eagerLosses[i]!, `epoch ${i + 1}`).toBeLessThanOrEqual(noiseBound(lossFloor)));
   });
 });
-
 
 type Weights = Map<string, { data: ArrayLike<number> }>;
 

@@ -3,7 +3,14 @@ import { batchShare, globalBatchSize } from '../../src/distributed/shard.js';
 
 describe('batch shares of data-parallel workers', () => {
   it('covers the batch once, in order, with the micro-batches one process would make', () => {
-    for (const [n, workers, accumulation] of [[8, 2, 1], [7, 2, 2], [5, 4, 1], [3, 4, 1], [10, 3, 2], [1, 2, 3]] as const) {
+    for (const [n, workers, accumulation] of [
+      [8, 2, 1],
+      [7, 2, 2],
+      [5, 4, 1],
+      [3, 4, 1],
+      [10, 3, 2],
+      [1, 2, 3],
+    ] as const) {
       const shares = Array.from({ length: workers }, (_, k) => batchShare(n, workers, accumulation, k));
       const total = Math.min(workers * accumulation, n);
       expect(shares.map((s) => s.totalParts)).toEqual(shares.map(() => total));

@@ -142,18 +142,30 @@ describe("the docs' block checker", () => {
 
   it('splits a block into commands as sh does', () => {
     const commands = shellCommands("A=1 npx egtea train --set 'x=a b' \\\n  --epochs 2 && npm test # done\n# a comment\nnpx egtea eval | cat; ls");
-    expect(commands.map((c) => c.words)).toEqual([['npx', 'egtea', 'train', '--set', 'x=a b', '--epochs', '2'], ['npm', 'test'], ['npx', 'egtea', 'eval'], ['cat'], ['ls']]);
+    expect(commands.map((c) => c.words)).toEqual([
+      ['npx', 'egtea', 'train', '--set', 'x=a b', '--epochs', '2'],
+      ['npm', 'test'],
+      ['npx', 'egtea', 'eval'],
+      ['cat'],
+      ['ls'],
+    ]);
     expect(commands[0]!.assignments).toEqual(['A=1']);
     expect(() => shellCommands('npx egtea train > out.txt')).toThrow(/keep them plain/);
   });
 
   it('refuses what no test checks unless it is marked', async () => {
     const block = (body: string, marker: DocBlock['marker']): DocBlock => ({ page: 'docs/x.md', line: 1, language: 'sh', body, marker });
-    expect(await blockProblems(block('mkdir -p data', null))).toEqual(["docs/x.md:1: 'mkdir -p data' is not a command this test can check: mark the block with <!-- needs: ... --> or <!-- tested: ... -->"]);
+    expect(await blockProblems(block('mkdir -p data', null))).toEqual([
+      "docs/x.md:1: 'mkdir -p data' is not a command this test can check: mark the block with <!-- needs: ... --> or <!-- tested: ... -->",
+    ]);
     expect(await blockProblems(block('mkdir -p data', { kind: 'needs', value: 'a GPU' }))).toEqual([]);
     expect(await blockProblems(block('npx egtea train --tau-rule nope', { kind: 'needs', value: 'a GPU' }))).toHaveLength(1);
-    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', null))).toEqual(['docs/x.md:1: NOT_EGTEA is not a variable egtea reads (src/util/environment.ts)']);
+    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', null))).toEqual([
+      'docs/x.md:1: NOT_EGTEA is not a variable egtea reads (src/util/environment.ts)',
+    ]);
     expect(await blockProblems(block('npm run no-such-script', null))).toEqual(["docs/x.md:1: package.json has no script 'no-such-script'"]);
-    expect(await blockProblems(block('npx egtea engine', { kind: 'tested', value: 'test/util/environment.test.ts' }))).toEqual(['docs/x.md:1: tested: test/util/environment.test.ts does not read docs/x.md']);
+    expect(await blockProblems(block('npx egtea engine', { kind: 'tested', value: 'test/util/environment.test.ts' }))).toEqual([
+      'docs/x.md:1: tested: test/util/environment.test.ts does not read docs/x.md',
+    ]);
   });
 });

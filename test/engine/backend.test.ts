@@ -15,9 +15,12 @@ describe('backend selection', () => {
     expect(activeEngine()?.tensorflowVersion).toMatch(/^2\.\d+/);
   });
 
-  it.skipIf(process.env.EGTEA_SKIP_KERNELS === '1' || process.env.EGTEA_KERNELS === '0')("has egtea's kernels built unless skipped (EGTEA_SKIP_KERNELS=1) or turned off (EGTEA_KERNELS=0)", () => {
-    expect(kernelsAvailable()).toBe(true);
-  });
+  it.skipIf(process.env.EGTEA_SKIP_KERNELS === '1' || process.env.EGTEA_KERNELS === '0')(
+    "has egtea's kernels built unless skipped (EGTEA_SKIP_KERNELS=1) or turned off (EGTEA_KERNELS=0)",
+    () => {
+      expect(kernelsAvailable()).toBe(true);
+    },
+  );
 
   it('lists the choices for an unknown backend', () => {
     expect(() => parseBackendChoice('gpu')).toThrow(/unknown backend 'gpu'; choose one of: auto, tensorflow, cpu/);

@@ -18,13 +18,15 @@ describe('engine check: implementations against each other', () => {
     const results = checkOps(bindingDevice());
     const choices = currentImplementations();
     // Every op whose chosen implementation is not TensorFlow's own is checked.
-    const expected = [choices.groupedConv3d, choices.batchNorm, choices.maxPool3d].filter((c) => c === 'egtea-kernel').length + (bindingDevice() === 'gpu' ? 1 : 0);
+    const expected =
+      [choices.groupedConv3d, choices.batchNorm, choices.maxPool3d].filter((c) => c === 'egtea-kernel').length + (bindingDevice() === 'gpu' ? 1 : 0);
     expect(results).toHaveLength(expected);
     for (const result of results) {
       expect(Object.keys(result.errors).length, result.op).toBeGreaterThanOrEqual(2);
       expect(result.ok, `${result.op}: ${JSON.stringify(result.errors)}`).toBe(true);
     }
     const names = results.map((r) => r.op);
-    if (choices.batchNorm === 'egtea-kernel') expect(Object.keys(results[names.indexOf('batch norm + residual + ReLU (training)')]!.errors)).toEqual(['y', 'dx', 'dgamma', 'dbeta', 'dresidual']);
+    if (choices.batchNorm === 'egtea-kernel')
+      expect(Object.keys(results[names.indexOf('batch norm + residual + ReLU (training)')]!.errors)).toEqual(['y', 'dx', 'dgamma', 'dbeta', 'dresidual']);
   });
 });

@@ -46,7 +46,10 @@ describe('dispatch: one implementation per op, chosen by the device', () => {
   });
 
   it('runs steps op by op without the native backend or without the binding patch', () => {
-    expect(chooseImplementations({ device: null, kernels: true, kernelOps: false, functions: false })).toMatchObject({ batchNorm: 'egtea-kernel', graphSteps: false });
+    expect(chooseImplementations({ device: null, kernels: true, kernelOps: false, functions: false })).toMatchObject({
+      batchNorm: 'egtea-kernel',
+      graphSteps: false,
+    });
     expect(chooseImplementations({ device: null, kernels: false, kernelOps: false, functions: false }).batchNorm).toBe('tfjs-composite');
     expect(chooseImplementations({ device: 'gpu', kernels: false, kernelOps: false, functions: false }).graphSteps).toBe(false);
   });

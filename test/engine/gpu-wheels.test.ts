@@ -25,13 +25,21 @@ describe('egtea engine install --gpu: the NVIDIA libraries of the CUDA wheel', (
   });
 
   it('asks pip for one Python and manylinux platforms, binaries only, whatever Python runs it', () => {
-    expect(WHEEL_TARGET).toEqual(expect.arrayContaining(['--only-binary=:all:', '--python-version', '--platform', 'manylinux_2_27_x86_64', 'manylinux2014_x86_64']));
+    expect(WHEEL_TARGET).toEqual(
+      expect.arrayContaining(['--only-binary=:all:', '--python-version', '--platform', 'manylinux_2_27_x86_64', 'manylinux2014_x86_64']),
+    );
   });
 
   it('lists the shared libraries of an extracted nvidia/ tree, not its headers or other files', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-nvidia-'));
     made.push(root);
-    for (const file of ['nvidia/cublas/lib/libcublas.so.12', 'nvidia/cublas/lib/libcublasLt.so.12', 'nvidia/cublas/include/cublas.h', 'nvidia/cudnn/lib/libcudnn.so.9', 'nvidia/cudnn/lib/__init__.py']) {
+    for (const file of [
+      'nvidia/cublas/lib/libcublas.so.12',
+      'nvidia/cublas/lib/libcublasLt.so.12',
+      'nvidia/cublas/include/cublas.h',
+      'nvidia/cudnn/lib/libcudnn.so.9',
+      'nvidia/cudnn/lib/__init__.py',
+    ]) {
       fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
       fs.writeFileSync(path.join(root, file), '');
     }
@@ -42,7 +50,7 @@ describe('egtea engine install --gpu: the NVIDIA libraries of the CUDA wheel', (
     ]);
   });
 
-  it.skipIf(loadKernels() === null)('preloads libraries by path and names each one that does not load, with the loader\'s reason', () => {
+  it.skipIf(loadKernels() === null)("preloads libraries by path and names each one that does not load, with the loader's reason", () => {
     const k = loadKernels()!;
     const missing = path.join(os.tmpdir(), 'egtea-no-such-library.so.1');
     const notElf = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-preload-'));

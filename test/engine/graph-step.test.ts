@@ -58,7 +58,7 @@ function lenetRun(graph: GraphStep | undefined, reverse = false) {
 }
 
 describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow graph', () => {
-  it('a LeNet-5 CDB step gives the eager step\'s losses and weights while weights and rate change, and leaks nothing', () => {
+  it("a LeNet-5 CDB step gives the eager step's losses and weights while weights and rate change, and leaks nothing", () => {
     const graph = new GraphStep();
     const eager = lenetRun(undefined);
     const floor = runDifference(eager, lenetRun(undefined, true));
@@ -79,7 +79,9 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
       for (let step = 0; step < 5; step++) {
         const micro = [0, 1].map((m) => {
           const clips = tf.randomNormal([3, 1, 28, 28, 1], 0, 1, 'float32', 200 + 2 * step + m) as tf.Tensor5D;
-          return reverse ? { clips: reversedBatch(clips), labels: tf.tensor1d([2, 1, 0], 'int32'), drawn: clips } : { clips, labels: tf.tensor1d([0, 1, 2], 'int32'), drawn: clips };
+          return reverse
+            ? { clips: reversedBatch(clips), labels: tf.tensor1d([2, 1, 0], 'int32'), drawn: clips }
+            : { clips, labels: tf.tensor1d([0, 1, 2], 'int32'), drawn: clips };
         });
         losses.push(accumulatedTrainStep(model, optimizer, loss, micro, graph));
         tf.dispose(micro.flatMap((m) => [m.clips, m.labels, m.drawn]));
@@ -99,7 +101,7 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     graph.dispose();
   });
 
-  it('each step of a tiny 3D-ResNeXt, recorded or replayed, matches the eager step from the same state (TensorFlow ops; egtea\'s kernels set aside)', () => {
+  it("each step of a tiny 3D-ResNeXt, recorded or replayed, matches the eager step from the same state (TensorFlow ops; egtea's kernels set aside)", () => {
     const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 4, size: 32, seed: 5 });
     const loss = createLoss('ce', { numClasses: 3 });
     const optimizer = new Sgd(model.parameters.trainable(), { learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4 });
@@ -178,10 +180,11 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     const hidden = tf.tensor1d([2, 3]);
     const reasons: string[] = [];
     const graph = new GraphStep({ onEager: (r) => reasons.push(r) });
-    for (let i = 0; i < 3; i++) graph.run([v], () => {
-      v.assign(tf.mul(v, hidden));
-      return [];
-    });
+    for (let i = 0; i < 3; i++)
+      graph.run([v], () => {
+        v.assign(tf.mul(v, hidden));
+        return [];
+      });
     expect(graph.state().mode).toBe('eager');
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/not among its inputs/);
@@ -210,10 +213,11 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
   it('stays eager when a JavaScript value it bakes in changes every call (a random draw, say)', () => {
     const v = tf.variable(tf.zeros([1]));
     const graph = new GraphStep({ maxDisagreements: 3 });
-    for (let call = 1; call <= 6; call++) graph.run([v], () => {
-      v.assign(tf.add(v, tf.scalar(call)));
-      return [];
-    });
+    for (let call = 1; call <= 6; call++)
+      graph.run([v], () => {
+        v.assign(tf.add(v, tf.scalar(call)));
+        return [];
+      });
     expect(graph.state()).toMatchObject({ mode: 'eager', reason: expect.stringMatching(/changed/) });
     expect(v.dataSync()[0]).toBe(21);
     v.dispose();

@@ -12,11 +12,12 @@ const active = tf.getBackend();
 async function onBothBackends(fn: () => tf.Tensor[]): Promise<{ ours: Float32Array[]; js: Float32Array[] }> {
   // Were the native engine not loaded, this would compare pure JS with itself and pass.
   if ((process.env.EGTEA_BACKEND ?? 'auto') !== 'cpu') expect(active, 'the native TensorFlow engine did not load').toBe('tensorflow');
-  const read = () => tf.tidy(fn).map((t) => {
-    const values = t.dataSync() as Float32Array;
-    t.dispose();
-    return Float32Array.from(values);
-  });
+  const read = () =>
+    tf.tidy(fn).map((t) => {
+      const values = t.dataSync() as Float32Array;
+      t.dispose();
+      return Float32Array.from(values);
+    });
   const ours = read();
   await tf.setBackend('cpu');
   try {
@@ -98,7 +99,10 @@ describe('softmaxCrossEntropy (one native op forward and back)', () => {
 
   it('stays finite for logits of +-1000 and takes float labels', () => {
     tf.tidy(() => {
-      const logits = tf.tensor2d([[1000, -1000, 0], [-1000, 1000, 0]]);
+      const logits = tf.tensor2d([
+        [1000, -1000, 0],
+        [-1000, 1000, 0],
+      ]);
       const f = (l: tf.Tensor) => tf.sum(softmaxCrossEntropy(tf.tensor1d([1, 1]), l as tf.Tensor2D));
       const losses = softmaxCrossEntropy(tf.tensor1d([1, 1]), logits).dataSync();
       expect(losses[0]).toBeCloseTo(2000, 2);
@@ -193,7 +197,22 @@ describe('maxPool2d (PyTorch padding: padded positions never win)', () => {
       tf.tidy(() => {
         const x = tf.sub(tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 16), 3) as tf.Tensor4D;
         const p = padding;
-        const reference = (a: tf.Tensor) => tf.maxPool(tf.pad(a as tf.Tensor4D, [[0, 0], [p, p], [p, p], [0, 0]], -1e30), kernel, stride, 'valid');
+        const reference = (a: tf.Tensor) =>
+          tf.maxPool(
+            tf.pad(
+              a as tf.Tensor4D,
+              [
+                [0, 0],
+                [p, p],
+                [p, p],
+                [0, 0],
+              ],
+              -1e30,
+            ),
+            kernel,
+            stride,
+            'valid',
+          );
         const ours = (a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, kernel, stride, padding);
         const y = ours(x);
         expect(y.shape).toEqual(reference(x).shape);

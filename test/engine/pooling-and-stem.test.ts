@@ -10,7 +10,23 @@ describe.skipIf(!kernelsAvailable())("egtea's kernels against TensorFlow's ops",
     tf.tidy(() => {
       const x = tf.randomNormal([2, 5, 9, 8, 6], 0, 1, 'float32', 4) as tf.Tensor5D;
       const dy = tf.randomNormal([2, 3, 5, 4, 6], 0, 1, 'float32', 5);
-      const reference = (a: tf.Tensor) => tf.maxPool3d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]], -1e30) as tf.Tensor5D, 3, 2, 'valid');
+      const reference = (a: tf.Tensor) =>
+        tf.maxPool3d(
+          tf.pad(
+            a,
+            [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ],
+            -1e30,
+          ) as tf.Tensor5D,
+          3,
+          2,
+          'valid',
+        );
       expect(difference(maxPool3d(x, 3, 2, 1), reference(x)).abs).toBe(0);
       const ours = tf.grad((a: tf.Tensor) => maxPool3d(a as tf.Tensor5D, 3, 2, 1))(x, dy);
       const theirs = tf.grad(reference)(x, dy);
@@ -23,7 +39,18 @@ describe.skipIf(!kernelsAvailable())("egtea's kernels against TensorFlow's ops",
       const x = tf.randomNormal([1, 4, 20, 18, 3], 0, 1, 'float32', 6) as tf.Tensor5D;
       const w = tf.randomNormal([3, 7, 7, 3, 8], 0, 0.1, 'float32', 7) as tf.Tensor5D;
       const reference = (a: tf.Tensor, b: tf.Tensor) =>
-        tf.conv3d(tf.pad(a, [[0, 0], [1, 1], [3, 3], [3, 3], [0, 0]]) as tf.Tensor5D, b as tf.Tensor5D, [1, 2, 2], 'valid');
+        tf.conv3d(
+          tf.pad(a, [
+            [0, 0],
+            [1, 1],
+            [3, 3],
+            [3, 3],
+            [0, 0],
+          ]) as tf.Tensor5D,
+          b as tf.Tensor5D,
+          [1, 2, 2],
+          'valid',
+        );
       const ours = (a: tf.Tensor, b: tf.Tensor) => kernelGroupedConv3d(a as tf.Tensor5D, b as tf.Tensor5D, [1, 2, 2], [1, 3, 3], 1);
       expect(difference(ours(x, w), reference(x, w)).rel).toBeLessThan(1e-5);
       const dy = tf.randomNormal(reference(x, w).shape, 0, 1, 'float32', 8);

@@ -29,58 +29,63 @@ function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 }
 
 describe.skipIf(!lean)('recording a step from shapes alone (step-trace.ts)', () => {
-  it.skipIf(!kernelsEnabled())("records a 3D-ResNeXt step with egtea's ops without running it; its graph gives the eager step's loss, gradients and statistics", () => {
-    expect(kernelOpsAvailable()).toBe(true);
-    const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 4, size: 32, seed: 3 });
-    const loss = createLoss('ce', { numClasses: 3 });
-    const clips = tf.randomNormal([2, 4, 32, 32, 3], 0, 1, 'float32', 11) as tf.Tensor5D;
-    const labels = tf.tensor1d([2, 0], 'int32');
-    const variables = model.parameters.trainableVariables();
-    const all = model.parameters.list().map((p) => p.variable);
-    const bodyOn = (c: tf.Tensor5D, l: tf.Tensor1D) => (): tf.Tensor[] => {
-      const context = trainingContext();
-      const { value, grads } = tf.variableGrads(() => loss(l, model.forward(c, context)), variables);
-      applyBatchNormUpdates(context);
-      return [value, ...variables.map((v) => grads[v.name]!)];
-    };
-    const body = bodyOn(clips, labels);
-    const inputs = [clips, labels, ...all];
-    const beforeValues = all.map((v) => tf.clone(v));
-    const tensors = tf.memory().numTensors;
+  it.skipIf(!kernelsEnabled())(
+    "records a 3D-ResNeXt step with egtea's ops without running it; its graph gives the eager step's loss, gradients and statistics",
+    () => {
+      expect(kernelOpsAvailable()).toBe(true);
+      const model = createModel({ arch: 'resnext3d-tiny', numClasses: 3, frames: 4, size: 32, seed: 3 });
+      const loss = createLoss('ce', { numClasses: 3 });
+      const clips = tf.randomNormal([2, 4, 32, 32, 3], 0, 1, 'float32', 11) as tf.Tensor5D;
+      const labels = tf.tensor1d([2, 0], 'int32');
+      const variables = model.parameters.trainableVariables();
+      const all = model.parameters.list().map((p) => p.variable);
+      const bodyOn = (c: tf.Tensor5D, l: tf.Tensor1D) => (): tf.Tensor[] => {
+        const context = trainingContext();
+        const { value, grads } = tf.variableGrads(() => loss(l, model.forward(c, context)), variables);
+        applyBatchNormUpdates(context);
+        return [value, ...variables.map((v) => grads[v.name]!)];
+      };
+      const body = bodyOn(clips, labels);
+      const inputs = [clips, labels, ...all];
+      const beforeValues = all.map((v) => tf.clone(v));
+      const tensors = tf.memory().numTensors;
 
-    const { trace, results, ran } = traceStep(backend!, inputs, body);
-    if (trace instanceof UntraceableStepError) throw trace;
-    expect(ran).toBe(false);
-    expect(results).toBeNull();
-    expect(tf.memory().numTensors).toBe(tensors);
-    // The running statistics are reassigned by the step, yet hold their values from before it.
-    expect(trace.reassigned.length).toBeGreaterThan(0);
-    all.forEach((v, i) => expect(relativeError(v, beforeValues[i]!)).toBe(0));
-    expect(trace.nodes.some((n) => n.op === 'EgteaGroupedConv3D')).toBe(true);
+      const { trace, results, ran } = traceStep(backend!, inputs, body);
+      if (trace instanceof UntraceableStepError) throw trace;
+      expect(ran).toBe(false);
+      expect(results).toBeNull();
+      expect(tf.memory().numTensors).toBe(tensors);
+      // The running statistics are reassigned by the step, yet hold their values from before it.
+      expect(trace.reassigned.length).toBeGreaterThan(0);
+      all.forEach((v, i) => expect(relativeError(v, beforeValues[i]!)).toBe(0));
+      expect(trace.nodes.some((n) => n.op === 'EgteaGroupedConv3D')).toBe(true);
 
-    const graph = new GraphStep();
-    const replayed = graph.run(inputs, body);
-    const replayedState = all.map((v) => tf.clone(v));
-    all.forEach((v, i) => v.assign(beforeValues[i]!));
-    const eager = body();
-    const eagerState = all.map((v) => tf.clone(v));
-    // The noise floor: the same eager step on the batch in reverse order.
-    all.forEach((v, i) => v.assign(beforeValues[i]!));
-    const [reversedClips, reversedLabels] = [reversedBatch(clips), reversedBatch(labels)];
-    const reordered = bodyOn(reversedClips, reversedLabels)();
-    const floor = Math.max(...reordered.map((t, i) => relativeError(t, eager[i]!)), ...all.map((v, i) => relativeError(v, eagerState[i]!)));
-    all.forEach((v, i) => v.assign(eagerState[i]!));
-    expect(replayed).toHaveLength(eager.length);
-    replayed.forEach((t, i) => expect(relativeError(t, eager[i]!), `output ${i} (noise floor ${floor})`).toBeLessThanOrEqual(noiseBound(floor)));
-    all.forEach((v, i) => expect(relativeError(replayedState[i]!, v), `${model.parameters.list()[i]!.name} (noise floor ${floor})`).toBeLessThanOrEqual(noiseBound(floor)));
-    // Without the updates (the running statistics), the check above would compare nothing new.
-    expect(all.some((v, i) => relativeError(v, beforeValues[i]!) > 0)).toBe(true);
+      const graph = new GraphStep();
+      const replayed = graph.run(inputs, body);
+      const replayedState = all.map((v) => tf.clone(v));
+      all.forEach((v, i) => v.assign(beforeValues[i]!));
+      const eager = body();
+      const eagerState = all.map((v) => tf.clone(v));
+      // The noise floor: the same eager step on the batch in reverse order.
+      all.forEach((v, i) => v.assign(beforeValues[i]!));
+      const [reversedClips, reversedLabels] = [reversedBatch(clips), reversedBatch(labels)];
+      const reordered = bodyOn(reversedClips, reversedLabels)();
+      const floor = Math.max(...reordered.map((t, i) => relativeError(t, eager[i]!)), ...all.map((v, i) => relativeError(v, eagerState[i]!)));
+      all.forEach((v, i) => v.assign(eagerState[i]!));
+      expect(replayed).toHaveLength(eager.length);
+      replayed.forEach((t, i) => expect(relativeError(t, eager[i]!), `output ${i} (noise floor ${floor})`).toBeLessThanOrEqual(noiseBound(floor)));
+      all.forEach((v, i) =>
+        expect(relativeError(replayedState[i]!, v), `${model.parameters.list()[i]!.name} (noise floor ${floor})`).toBeLessThanOrEqual(noiseBound(floor)),
+      );
+      // Without the updates (the running statistics), the check above would compare nothing new.
+      expect(all.some((v, i) => relativeError(v, beforeValues[i]!) > 0)).toBe(true);
 
-    graph.dispose();
-    tf.dispose([...replayed, ...eager, ...reordered, ...eagerState, ...replayedState, ...beforeValues, clips, labels, reversedClips, reversedLabels]);
-    loss.dispose();
-    model.parameters.dispose();
-  });
+      graph.dispose();
+      tf.dispose([...replayed, ...eager, ...reordered, ...eagerState, ...replayedState, ...beforeValues, clips, labels, reversedClips, reversedLabels]);
+      loss.dispose();
+      model.parameters.dispose();
+    },
+  );
 
   it('records from shapes alone exactly the graph a recording that runs every op makes (LeNet-5 step with SGD momentum)', () => {
     const model = new LeNet5(10, 1);

@@ -13,7 +13,14 @@ describe('train --init FILE.pth', () => {
   it('starts from a DataParallel PyTorch checkpoint, converted on the fly, with a fresh head for its own classes', async () => {
     const dataRoot = (await smallSyntheticDataset()).root;
     const lines: string[] = [];
-    const result = await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'run'), init: path.join(FIXTURES, 'pth_tiny_dp.pth'), graphStep: false, log: (l) => lines.push(l) });
+    const result = await train({
+      pipeline: smallPipeline({ epochs: 1 }),
+      dataRoot,
+      out: path.join(work, 'run'),
+      init: path.join(FIXTURES, 'pth_tiny_dp.pth'),
+      graphStep: false,
+      log: (l) => lines.push(l),
+    });
     expect(result.init!.loaded).toHaveLength(85);
     expect(result.init!.replacedHead).toEqual(['fc.weight', 'fc.bias']);
     expect(result.init!.unused).toEqual([]);

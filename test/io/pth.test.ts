@@ -8,7 +8,10 @@ import { UserError } from '../../src/util/errors.js';
 import { FIXTURES } from '../helpers.js';
 
 // Written by PyTorch (test/fixtures/make_pth.py): shape, sum and first values of every tensor as torch reads them.
-const EXPECTED = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'pth_expected.json'), 'utf8')) as Record<string, Record<string, { shape: number[]; sum: number; first: number[] }>>;
+const EXPECTED = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'pth_expected.json'), 'utf8')) as Record<
+  string,
+  Record<string, { shape: number[]; sum: number; first: number[] }>
+>;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-pth-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -52,8 +55,12 @@ describe('PyTorch checkpoints (torch.save: zip format and the legacy one)', () =
     const nameEnd = member + 'data/0'.length;
     const extraLength = changed.readUInt16LE(changed.lastIndexOf(Buffer.from([0x50, 0x4b, 0x03, 0x04]), member) + 28);
     changed[nameEnd + extraLength + 7]! ^= 0x40;
-    expect(() => parsePth(changed, 'flipped.pth')).toThrow(/^flipped\.pth: a damaged zip archive: the bytes of \S+\/data\/0 do not match the CRC-32 the archive records for them; download or copy the file again$/);
+    expect(() => parsePth(changed, 'flipped.pth')).toThrow(
+      /^flipped\.pth: a damaged zip archive: the bytes of \S+\/data\/0 do not match the CRC-32 the archive records for them; download or copy the file again$/,
+    );
     // A pickle cut in the middle names its byte.
-    expect(() => parsePth(zipSync({ 'x/data.pkl': new Uint8Array([0x80, 0x02, 0x7d, 0x71]) }), 'short.pth')).toThrow(/short\.pth: x\/data\.pkl: truncated at byte 4/);
+    expect(() => parsePth(zipSync({ 'x/data.pkl': new Uint8Array([0x80, 0x02, 0x7d, 0x71]) }), 'short.pth')).toThrow(
+      /short\.pth: x\/data\.pkl: truncated at byte 4/,
+    );
   });
 });

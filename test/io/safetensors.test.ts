@@ -40,12 +40,41 @@ describe('safetensors', () => {
 
   it.each([
     ['a file shorter than its size field', Buffer.alloc(3), /not a safetensors file \(3 bytes/],
-    ['a header larger than the file', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(1000n); return b; })(), /header size 1000 does not fit/],
-    ['a header that is not JSON', (() => { const b = Buffer.alloc(12); b.writeBigUInt64LE(4n); b.write('{{{{', 8); return b; })(), /header is not valid JSON/],
+    [
+      'a header larger than the file',
+      (() => {
+        const b = Buffer.alloc(16);
+        b.writeBigUInt64LE(1000n);
+        return b;
+      })(),
+      /header size 1000 does not fit/,
+    ],
+    [
+      'a header that is not JSON',
+      (() => {
+        const b = Buffer.alloc(12);
+        b.writeBigUInt64LE(4n);
+        b.write('{{{{', 8);
+        return b;
+      })(),
+      /header is not valid JSON/,
+    ],
     ['an unknown dtype', file({ w: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, Buffer.alloc(1)), /tensor 'w': unsupported dtype "Q8"/],
-    ['offsets outside the data', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)), /tensor 'w': data_offsets \[0, 8\] lie outside the 4 data bytes/],
-    ['a size that does not match the shape', file({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)), /tensor 'w': 8 bytes stored for shape \[3\] of F32 \(expected 12\)/],
-    ['a shape that is not a list of sizes', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }), /tensor 'w': shape \[-1\] is not a list of sizes/],
+    [
+      'offsets outside the data',
+      file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, Buffer.alloc(4)),
+      /tensor 'w': data_offsets \[0, 8\] lie outside the 4 data bytes/,
+    ],
+    [
+      'a size that does not match the shape',
+      file({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)),
+      /tensor 'w': 8 bytes stored for shape \[3\] of F32 \(expected 12\)/,
+    ],
+    [
+      'a shape that is not a list of sizes',
+      file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }),
+      /tensor 'w': shape \[-1\] is not a list of sizes/,
+    ],
   ])('refuses %s, naming the file', (_, buffer, message) => {
     expect(() => parseSafetensors(buffer, 'model.safetensors')).toThrow(message);
     expect(() => parseSafetensors(buffer, 'model.safetensors')).toThrow(/^model\.safetensors: /);
@@ -155,7 +184,10 @@ save_file({
 
   it('refuses an int64 beyond int32 from the reference library, naming the file and tensor', async () => {
     const file = path.join(dir, 'wide.safetensors');
-    python(`import sys, numpy as np\nfrom safetensors.numpy import save_file\nsave_file({'steps': np.array([1, 2147483648], dtype=np.int64)}, sys.argv[1])`, file);
+    python(
+      `import sys, numpy as np\nfrom safetensors.numpy import save_file\nsave_file({'steps': np.array([1, 2147483648], dtype=np.int64)}, sys.argv[1])`,
+      file,
+    );
     await expect(readSafetensors(file)).rejects.toThrow(`${file}: tensor 'steps': int64 value 2147483648 does not fit in int32`);
   });
 });

@@ -41,7 +41,11 @@ describe('losses on hand-worked values', () => {
     const tracker = new DifficultyTracker(2, { tau: 1, normalize: 'none' });
     owned.push(tracker);
     const labels = tf.tensor1d([0, 1, 1], 'int32');
-    const logits = tf.tensor2d([[0, 0], [0, Math.log(3)], [0, Math.log(3)]]);
+    const logits = tf.tensor2d([
+      [0, 0],
+      [0, Math.log(3)],
+      [0, Math.log(3)],
+    ]);
     const mean = createLoss('cdb', { numClasses: 2, tracker, reduction: 'mean' });
     const weighted = createLoss('cdb', { numClasses: 2, tracker, reduction: 'weighted' });
     expect(scalar(mean(labels, logits))).toBeCloseTo((LN2 + 2 * CE_THREE_QUARTERS) / 3, 6);
@@ -54,7 +58,11 @@ describe('losses on hand-worked values', () => {
     owned.push(tracker);
     tracker.update([0.5, 0], 1);
     const labels = tf.tensor1d([0, 1, 1], 'int32');
-    const logits = tf.tensor2d([[0, 0], [0, Math.log(3)], [0, Math.log(3)]]);
+    const logits = tf.tensor2d([
+      [0, 0],
+      [0, Math.log(3)],
+      [0, Math.log(3)],
+    ]);
     const weightedSum = 0.5 * LN2 + 2 * CE_THREE_QUARTERS;
     const mean = createLoss('cdb', { numClasses: 2, tracker, reduction: 'mean' });
     const weighted = createLoss('cdb', { numClasses: 2, tracker, reduction: 'weighted' });
@@ -94,7 +102,10 @@ describe('losses on hand-worked values', () => {
     expect(after).toBeCloseTo(before, 5);
     // ...but in a mixed batch the rare class now counts for more: cb weights (beta 0.9999) of 900 and 10 clips.
     const mixed = tf.tensor1d([0, 2], 'int32');
-    const mixedLogits = tf.tensor2d([[0.3, -0.2, 0.1], [0.3, -0.2, 0.1]]);
+    const mixedLogits = tf.tensor2d([
+      [0.3, -0.2, 0.1],
+      [0.3, -0.2, 0.1],
+    ]);
     loss.beginBatch({ epoch: 2, batch: 0 });
     const plain = scalar(loss(mixed, mixedLogits));
     loss.beginBatch({ epoch: 3, batch: 0 });
@@ -167,13 +178,16 @@ describe('losses on hand-worked values', () => {
     expect(createLoss('ce', { numClasses: 2 }).endEpoch(1, [0.5, 0])).toBeNull();
   });
 
-  it("the weighted reduction of a batch whose classes all weigh 0 is 0 with zero gradients, not 0/0", () => {
+  it('the weighted reduction of a batch whose classes all weigh 0 is 0 with zero gradients, not 0/0', () => {
     const tracker = new DifficultyTracker(2, { tau: 1, normalize: 'none' });
     owned.push(tracker);
     tracker.update([1, 0], 1); // class 0 perfect: weight 0
     const loss = createLoss('cdb', { numClasses: 2, tracker, reduction: 'weighted' });
     const labels = tf.tensor1d([0, 0], 'int32');
-    const logits = tf.tensor2d([[0.2, 0.1], [-1, 2]]);
+    const logits = tf.tensor2d([
+      [0.2, 0.1],
+      [-1, 2],
+    ]);
     const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => loss(labels, z as tf.Tensor2D))(logits);
     expect(value.dataSync()[0]).toBe(0);
     expect(Array.from(grad.dataSync()).map(Math.abs)).toEqual([0, 0, 0, 0]);

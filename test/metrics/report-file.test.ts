@@ -15,7 +15,15 @@ afterAll(async () => {
 describe('readClassResults', () => {
   it('reads per-class accuracies, null for a class without samples', async () => {
     const file = path.join(work, 'ok.json');
-    await fs.writeFile(file, JSON.stringify({ perClass: [{ name: 'a', support: 2, accuracy: 0.5 }, { name: 'b', support: 0, accuracy: null }] }));
+    await fs.writeFile(
+      file,
+      JSON.stringify({
+        perClass: [
+          { name: 'a', support: 2, accuracy: 0.5 },
+          { name: 'b', support: 0, accuracy: null },
+        ],
+      }),
+    );
     expect((await readClassResults(file)).map((c) => c.accuracy)).toEqual([0.5, null]);
   });
 

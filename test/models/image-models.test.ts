@@ -108,7 +108,8 @@ describe.each([
     // Gradients in PyTorch's layout, by name: sum, norm and 48 entries each.
     const byVariable = new Map(model.parameters.list().map((e) => [e.variable.name, e.name]));
     const gradParams = new Parameters(0);
-    for (const [variableName, grad] of Object.entries(grads)) gradParams.add(byVariable.get(variableName)!, grad.clone(), model.parameters.get(byVariable.get(variableName)!).layout);
+    for (const [variableName, grad] of Object.entries(grads))
+      gradParams.add(byVariable.get(variableName)!, grad.clone(), model.parameters.get(byVariable.get(variableName)!).layout);
     const exported = exportTorchStateDict(gradParams);
     expect(exported.size).toBe(model.parameters.trainable().length);
     for (const [name, grad] of exported) {

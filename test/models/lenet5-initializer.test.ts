@@ -19,7 +19,8 @@ describe('LeNet-5 initializers', () => {
     expect(std(values(model, 'conv2.weight')) / Math.sqrt(2 / 150)).toBeLessThan(1.07);
     expect(std(values(model, 'fc1.weight')) / Math.sqrt(2 / 256)).toBeGreaterThan(0.98);
     expect(std(values(model, 'fc1.weight')) / Math.sqrt(2 / 256)).toBeLessThan(1.02);
-    for (const bias of ['conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.bias', 'fc3.bias']) expect(Array.from(values(model, bias)).every((b) => b === 0)).toBe(true);
+    for (const bias of ['conv1.bias', 'conv2.bias', 'fc1.bias', 'fc2.bias', 'fc3.bias'])
+      expect(Array.from(values(model, bias)).every((b) => b === 0)).toBe(true);
     const again = new LeNet5(2, 5, 3, 28, 'he-normal');
     const other = new LeNet5(2, 6, 3, 28, 'he-normal');
     expect(values(again, 'fc2.weight')).toEqual(values(model, 'fc2.weight'));

@@ -57,7 +57,11 @@ if (mode === 'alone') {
   const graph = new GraphStep();
   for (let step = 0; step < STEPS; step++) {
     for (const c of cells) c.loss.beginBatch({ epoch: 1, batch: step });
-    const outcomes = packedTrainStep(cells, cells.map((c) => [c.batches[step]!]), graph);
+    const outcomes = packedTrainStep(
+      cells,
+      cells.map((c) => [c.batches[step]!]),
+      graph,
+    );
     if (outcomes.some((o) => !('loss' in o))) throw new Error(`non-finite step: ${JSON.stringify(outcomes)}`);
   }
   process.stdout.write(JSON.stringify(cells.map((c) => parameters(c.model))));

@@ -5,7 +5,12 @@ import { REPO, runNode } from '../distributed/spawn-workers.js';
 type Weights = Record<string, number[]>[];
 
 async function train(args: string[], threads: number): Promise<Weights> {
-  const env = { TF_NUM_INTRAOP_THREADS: String(threads), TF_NUM_INTEROP_THREADS: String(threads), OMP_NUM_THREADS: String(threads), EGTEA_KERNEL_THREADS: String(threads) };
+  const env = {
+    TF_NUM_INTRAOP_THREADS: String(threads),
+    TF_NUM_INTEROP_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+    EGTEA_KERNEL_THREADS: String(threads),
+  };
   const run = await runNode(['--import', 'tsx', path.join(REPO, 'test', 'pack', 'packed-cells.ts'), ...args], env);
   if (run.code !== 0) throw new Error(`packed-cells.ts ${args.join(' ')} failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Weights;

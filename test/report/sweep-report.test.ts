@@ -33,7 +33,10 @@ function row(setting: string, variant: string, model: 'final' | 'best', errors: 
 function writeSweep(name: string, sets: { key: string; values: (number | string)[] }[], summary: Omit<SweepSummary, 'protocol' | 'classes'>): string {
   const dir = path.join(work, name);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ command: 'sweep', pipeline: 'mnist-imbalanced', source: null, grid: { losses: [], taus: [], sets, seeds: [1] } }));
+  fs.writeFileSync(
+    path.join(dir, 'sweep.json'),
+    JSON.stringify({ command: 'sweep', pipeline: 'mnist-imbalanced', source: null, grid: { losses: [], taus: [], sets, seeds: [1] } }),
+  );
   fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ protocol: ['Seeds: 1 (1) <b>'], classes: ['a', 'b'], ...summary }));
   return dir;
 }
@@ -44,9 +47,18 @@ describe('egtea report of a sweep: edges', () => {
   it('orders swept numbers by value, draws no bar for a single seed, and says which cells are missing', async () => {
     const settings = ['dataset.majorityRatio=0.99', 'dataset.majorityRatio=0.9'];
     const rows = settings.flatMap((s, i) =>
-      (['final', 'best'] as const).flatMap((model) => [row(s, 'ce', model, [0.2 + i / 10], null), ...(i === 0 ? [row(s, 'cdb(tau=dynamic)', model, [], [])] : [row(s, 'cdb(tau=dynamic)', model, [0.125], [0.3])])]),
+      (['final', 'best'] as const).flatMap((model) => [
+        row(s, 'ce', model, [0.2 + i / 10], null),
+        ...(i === 0 ? [row(s, 'cdb(tau=dynamic)', model, [], [])] : [row(s, 'cdb(tau=dynamic)', model, [0.125], [0.3])]),
+      ]),
     );
-    const dir = writeSweep('ordered', [{ key: 'dataset.majorityRatio', values: [0.99, 0.9] }], { baseline: 'ce', settings, variants: ['ce', 'cdb(tau=dynamic)'], rows, missing: ['dataset.majorityRatio=0.99,seed=1,loss=cdb(tau=dynamic)'] });
+    const dir = writeSweep('ordered', [{ key: 'dataset.majorityRatio', values: [0.99, 0.9] }], {
+      baseline: 'ce',
+      settings,
+      variants: ['ce', 'cdb(tau=dynamic)'],
+      rows,
+      missing: ['dataset.majorityRatio=0.99,seed=1,loss=cdb(tau=dynamic)'],
+    });
     const report = await buildReport([dir]);
     expect(report.sweep).toBe(dir);
     expect(report.charts.map((c) => c.id)).toEqual(['sweep-final', 'sweep-best']);
@@ -58,7 +70,10 @@ describe('egtea report of a sweep: edges', () => {
     expect(marks.some((m) => m.includes('mean - std'))).toBe(false);
     expect(marks.some((m) => m.includes('0.99; loss: cdb'))).toBe(false);
     // 0.9 comes first: its tick label is drawn left of 0.99's.
-    const ticks = [...report.charts[0]!.svg.matchAll(/<text[^>]*transform="translate\(([\d.]+),[\d.]+\)"[^>]*>(0\.99?)<\/text>/g)].map((m) => ({ x: Number(m[1]), label: m[2] }));
+    const ticks = [...report.charts[0]!.svg.matchAll(/<text[^>]*transform="translate\(([\d.]+),[\d.]+\)"[^>]*>(0\.99?)<\/text>/g)].map((m) => ({
+      x: Number(m[1]),
+      label: m[2],
+    }));
     expect(ticks.map((t) => t.label)).toEqual(['0.9', '0.99']);
     expect(ticks[0]!.x).toBeLessThan(ticks[1]!.x);
 
@@ -73,7 +88,13 @@ describe('egtea report of a sweep: edges', () => {
   it('keeps text settings in the summary\u2019s order, labelled as the summary labels them', async () => {
     const settings = ['model.initializer=torch-default', 'model.initializer=he-normal'];
     const rows = settings.flatMap((s) => (['final', 'best'] as const).map((model) => row(s, 'ce', model, [0.25, 0.5], null)));
-    const dir = writeSweep('text', [{ key: 'model.initializer', values: ['torch-default', 'he-normal'] }], { baseline: 'ce', settings, variants: ['ce'], rows, missing: [] });
+    const dir = writeSweep('text', [{ key: 'model.initializer', values: ['torch-default', 'he-normal'] }], {
+      baseline: 'ce',
+      settings,
+      variants: ['ce'],
+      rows,
+      missing: [],
+    });
     const report = await buildReport([dir]);
     const marks = labels(report.charts[1]!.svg);
     expect(marks).toContain("X-axis titled 'setting' for a linear scale with values from −0.5 to 1.5");

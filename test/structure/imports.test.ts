@@ -105,7 +105,9 @@ describe('the import structure of src/ and pipelines/', () => {
   });
 
   it('every import names a file that exists', () => {
-    const missing = [...graph].flatMap(([file, targets]) => targets.filter((t) => !graph.has(t) && !fs.existsSync(path.join(ROOT, t))).map((t) => `${file} -> ${t}`));
+    const missing = [...graph].flatMap(([file, targets]) =>
+      targets.filter((t) => !graph.has(t) && !fs.existsSync(path.join(ROOT, t))).map((t) => `${file} -> ${t}`),
+    );
     expect(missing).toEqual([]);
   });
 

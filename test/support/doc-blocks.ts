@@ -25,7 +25,10 @@ export interface DocBlock {
 const MARKER = /^<!--\s*(needs|tested):\s*(.*?)\s*-->$/;
 
 export function docPages(): string[] {
-  const docs = fs.readdirSync(path.join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = fs
+    .readdirSync(path.join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 
@@ -37,7 +40,8 @@ export function docBlocks(page: string, root = REPO_ROOT): DocBlock[] {
     // A fence may be indented (inside a list) and made of backticks or tildes.
     const open = /^\s*(`{3,}|~{3,})(.*)$/.exec(lines[i]!);
     const marker = MARKER.exec(lines[i]!.trim());
-    if (marker && !/^\s*(`{3,}|~{3,})/.test(lines[i + 1] ?? '')) throw new Error(`${page}:${i + 1}: a '${marker[1]}' marker must stand on the line right before a fence`);
+    if (marker && !/^\s*(`{3,}|~{3,})/.test(lines[i + 1] ?? ''))
+      throw new Error(`${page}:${i + 1}: a '${marker[1]}' marker must stand on the line right before a fence`);
     if (!open) continue;
     const close = lines.findIndex((l, j) => j > i && l.trim() === open[1]);
     if (close < 0) throw new Error(`${page}:${i + 1}: the fence is never closed`);

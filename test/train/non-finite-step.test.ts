@@ -8,7 +8,12 @@ import { Sgd } from '../../src/train/sgd.js';
 import { NonFiniteStepError, trainStep } from '../../src/train/step.js';
 
 /** Runs LeNet-5 steps until one throws; `plant` spoils the run before step `at` (0-based). */
-function runUntilThrown(graph: GraphStep | undefined, at: number, plant: (model: LeNet5, optimizer: Sgd) => void, lossFunction?: LossFunction): { error: unknown; steps: number } {
+function runUntilThrown(
+  graph: GraphStep | undefined,
+  at: number,
+  plant: (model: LeNet5, optimizer: Sgd) => void,
+  lossFunction?: LossFunction,
+): { error: unknown; steps: number } {
   const model = new LeNet5(4, 3);
   const loss = createLoss('ce', { numClasses: 4 });
   const applied = lossFunction ?? loss;

@@ -17,11 +17,27 @@ describe('pipelines', () => {
     const mnist = PIPELINES['mnist-imbalanced']!;
     expect(mnist.model.arch).toBe('lenet5');
     expect(mnist.clips).toMatchObject({ frames: 1, transform: { size: 28, rotation: 0, flipProbability: 0 } });
-    expect(mnist.schedule).toMatchObject({ epochs: 4000, batchSize: 100, learningRate: 0.001, momentum: 0.9, weightDecay: 0.0005, milestones: [3000], gamma: 0.1 });
+    expect(mnist.schedule).toMatchObject({
+      epochs: 4000,
+      batchSize: 100,
+      learningRate: 0.001,
+      momentum: 0.9,
+      weightDecay: 0.0005,
+      milestones: [3000],
+      gamma: 0.1,
+    });
     const cifar = PIPELINES['cifar100-lt']!;
     expect(cifar.model.arch).toBe('resnet32');
     expect(cifar.clips).toMatchObject({ frames: 1, transform: { size: 32 } });
-    expect(cifar.schedule).toMatchObject({ epochs: 200, batchSize: 128, learningRate: 0.1, momentum: 0.9, weightDecay: 0.0005, milestones: [160, 180], gamma: 0.01 });
+    expect(cifar.schedule).toMatchObject({
+      epochs: 200,
+      batchSize: 128,
+      learningRate: 0.1,
+      momentum: 0.9,
+      weightDecay: 0.0005,
+      milestones: [160, 180],
+      gamma: 0.01,
+    });
     expect(PIPELINES['imagenet-lt']!.model.arch).toBe('resnet10');
     // CIFAR-10-LT: the same recipe with CIFAR-10's own statistics.
     const cifar10 = PIPELINES['cifar10-lt']!;
@@ -51,7 +67,9 @@ describe('pipelines', () => {
     expect(bad((p) => (p.loss = { name: 'cdb', minDifficulty: 1.5 }))).toThrow('my.js: loss.minDifficulty must be a number in [0, 1]');
     expect(bad((p) => (p.clips.transform.cropScale = [0.9, 0.5]))).toThrow('my.js: clips.transform.cropScale [0.9, 0.5] must be [low, high] with low <= high');
     expect(bad((p) => (p.seed = -1))).toThrow('my.js: seed must be a whole number >= 0');
-    expect(bad((p) => delete (p.schedule as Partial<Pipeline['schedule']>).epochs)).toThrow('my.js: schedule.epochs is missing; it must be a positive whole number');
+    expect(bad((p) => delete (p.schedule as Partial<Pipeline['schedule']>).epochs)).toThrow(
+      'my.js: schedule.epochs is missing; it must be a positive whole number',
+    );
   });
 
   it('refuses an unknown key at every level with the nearest known one', () => {
@@ -64,17 +82,29 @@ describe('pipelines', () => {
     };
     expect(withKey((p) => (p.schedule.learningrate = 0.1))).toThrow("my.js: schedule.learningrate is not a setting; did you mean 'schedule.learningRate'?");
     expect(withKey((p) => (p.modle = {}))).toThrow("my.js: modle is not a setting; did you mean 'model'?");
-    expect(withKey((p) => (p.clips.transform.flip = 0.5))).toThrow("my.js: clips.transform.flip is not a setting; clips.transform holds: size, cropScale, rotation, flipProbability, mean, std");
+    expect(withKey((p) => (p.clips.transform.flip = 0.5))).toThrow(
+      'my.js: clips.transform.flip is not a setting; clips.transform holds: size, cropScale, rotation, flipProbability, mean, std',
+    );
     expect(withKey((p) => (p.loss = { name: 'focal', gama: 1 }))).toThrow("my.js: loss.gama is not a setting; did you mean 'loss.gamma'?");
-    expect(withKey((p) => (p.loss = { name: 'cdb', setings: { gamma: 1 } }))).toThrow("my.js: loss.setings is not a setting: a loss's settings sit in the loss block itself now");
+    expect(withKey((p) => (p.loss = { name: 'cdb', setings: { gamma: 1 } }))).toThrow(
+      "my.js: loss.setings is not a setting: a loss's settings sit in the loss block itself now",
+    );
   });
 
-  it("a loss takes only its own settings: gamma on ldam is refused by name, and only CDB has tau", () => {
+  it('a loss takes only its own settings: gamma on ldam is refused by name, and only CDB has tau', () => {
     const withLoss = (loss: unknown) => () => validatePipeline({ ...egtea, loss } as Pipeline, 'my.js');
-    expect(withLoss({ name: 'ldam', gamma: 1 })).toThrow("my.js: loss.gamma does not apply to loss 'ldam' (only to focal, cb-focal); ldam takes ldamMaxMargin, ldamScale, drwEpoch, beta, reduction");
+    expect(withLoss({ name: 'ldam', gamma: 1 })).toThrow(
+      "my.js: loss.gamma does not apply to loss 'ldam' (only to focal, cb-focal); ldam takes ldamMaxMargin, ldamScale, drwEpoch, beta, reduction",
+    );
     expect(withLoss({ name: 'ce', tau: 'dynamic' })).toThrow("my.js: loss.tau does not apply to loss 'ce' (only to cdb); ce takes no settings");
     expect(withLoss({ name: 'magic' })).toThrow('my.js: loss.name must be one of ce, cdb, ifw, focal, cb, cb-focal, eql, ldam');
-    for (const loss of [{ name: 'ce' }, { name: 'cdb' }, { name: 'focal', gamma: 1 }, { name: 'ldam', drwEpoch: null, ldamScale: 10 }, { name: 'cdb', tau: 0, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.05, smoothing: 0.5 }]) {
+    for (const loss of [
+      { name: 'ce' },
+      { name: 'cdb' },
+      { name: 'focal', gamma: 1 },
+      { name: 'ldam', drwEpoch: null, ldamScale: 10 },
+      { name: 'cdb', tau: 0, tauRule: 'official', normalize: 'none', reduction: 'weighted', minDifficulty: 0.05, smoothing: 0.5 },
+    ]) {
       expect(validatePipeline({ ...egtea, loss } as Pipeline, 'my.js').loss).toEqual(loss);
     }
   });
@@ -83,7 +113,11 @@ describe('pipelines', () => {
     const mnist = PIPELINES['mnist-imbalanced']!;
     expect(validatePipeline({ ...mnist, model: { arch: 'lenet5', initializer: 'he-normal' } }, 'my.js').model.initializer).toBe('he-normal');
     expect(validatePipeline({ ...egtea, model: { arch: 'resnext3d-101', initializer: 'torch-default' } }, 'my.js').model.initializer).toBe('torch-default');
-    expect(() => validatePipeline({ ...egtea, model: { arch: 'resnext3d-101', initializer: 'he-normal' } }, 'my.js')).toThrow("my.js: model.initializer 'he-normal' is implemented for lenet5 only");
-    expect(() => validatePipeline({ ...egtea, model: { arch: 'lenet5', initializer: 'xavier' as 'he-normal' } }, 'my.js')).toThrow('my.js: model.initializer must be one of torch-default, he-normal');
+    expect(() => validatePipeline({ ...egtea, model: { arch: 'resnext3d-101', initializer: 'he-normal' } }, 'my.js')).toThrow(
+      "my.js: model.initializer 'he-normal' is implemented for lenet5 only",
+    );
+    expect(() => validatePipeline({ ...egtea, model: { arch: 'lenet5', initializer: 'xavier' as 'he-normal' } }, 'my.js')).toThrow(
+      'my.js: model.initializer must be one of torch-default, he-normal',
+    );
   });
 });

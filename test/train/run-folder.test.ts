@@ -33,7 +33,16 @@ async function touch(dir: string, names: string[]): Promise<void> {
 describe('RunFolder', () => {
   it('lists the results a fresh start would delete, and clear() removes them and every evaluation but keeps run.json and the lock', async () => {
     const folder = new RunFolder(path.join(work, 'results'));
-    await touch(folder.dir, ['run.json', 'train.lock', 'history.jsonl', 'model.safetensors', 'eval-test.json', 'eval-validation.0123456789ab.json', 'checkpoint.next/weights.safetensors', 'notes.txt']);
+    await touch(folder.dir, [
+      'run.json',
+      'train.lock',
+      'history.jsonl',
+      'model.safetensors',
+      'eval-test.json',
+      'eval-validation.0123456789ab.json',
+      'checkpoint.next/weights.safetensors',
+      'notes.txt',
+    ]);
     expect(await folder.results()).toEqual(['history.jsonl', 'model.safetensors', 'eval-test.json', 'eval-validation.0123456789ab.json']);
     await folder.clear();
     expect((await fs.readdir(folder.dir)).sort()).toEqual(['notes.txt', 'run.json', 'train.lock']);
@@ -69,7 +78,9 @@ describe('RunFolder', () => {
     ];
     for (const [text, says] of cases) {
       await fs.writeFile(folder.historyFile, text);
-      await expect(folder.keepHistoryUpTo(2)).rejects.toThrow(`${folder.historyFile}: ${says}: the history was cut or changed since it was written. Restore it (epochs 1 to 2, one JSON line each) to resume; or pass --restart`);
+      await expect(folder.keepHistoryUpTo(2)).rejects.toThrow(
+        `${folder.historyFile}: ${says}: the history was cut or changed since it was written. Restore it (epochs 1 to 2, one JSON line each) to resume; or pass --restart`,
+      );
       expect(await fs.readFile(folder.historyFile, 'utf8')).toBe(text);
     }
   });
@@ -108,11 +119,33 @@ describe("a run's saved evaluations, read one way by every command", () => {
   async function evaluatedRun(name: string): Promise<RunFolder> {
     const folder = new RunFolder(path.join(work, name));
     await fs.mkdir(folder.dir, { recursive: true });
-    const info: RunInfo = { pipeline: smallPipeline(), dataRoot: work, seed: 1, classes: ['a', 'b'], trainingCounts: [3, 1], groups: { majority: [0], minority: [1] }, backend: 'tensorflow', startedAt: 'now' };
+    const info: RunInfo = {
+      pipeline: smallPipeline(),
+      dataRoot: work,
+      seed: 1,
+      classes: ['a', 'b'],
+      trainingCounts: [3, 1],
+      groups: { majority: [0], minority: [1] },
+      backend: 'tensorflow',
+      startedAt: 'now',
+    };
     await fs.writeFile(folder.runInfoFile, JSON.stringify(info));
     await fs.writeFile(folder.modelFile, 'the weights');
-    const perClass = [{ index: 0, name: 'a', support: 1, accuracy: 1, precision: 1 }, { index: 1, name: 'b', support: 1, accuracy: 0, precision: null }];
-    const evaluation = { top1: 0.5, groups: {}, perClass, confusion: [[1, 0], [1, 0]], weights: folder.modelFile, weightsDigest: await fileDigest(folder.modelFile) };
+    const perClass = [
+      { index: 0, name: 'a', support: 1, accuracy: 1, precision: 1 },
+      { index: 1, name: 'b', support: 1, accuracy: 0, precision: null },
+    ];
+    const evaluation = {
+      top1: 0.5,
+      groups: {},
+      perClass,
+      confusion: [
+        [1, 0],
+        [1, 0],
+      ],
+      weights: folder.modelFile,
+      weightsDigest: await fileDigest(folder.modelFile),
+    };
     await fs.writeFile(folder.evaluationFile('test'), JSON.stringify(evaluation));
     return folder;
   }
@@ -121,7 +154,10 @@ describe("a run's saved evaluations, read one way by every command", () => {
     const folder = await evaluatedRun('evaluated');
     expect((await folder.readEvaluation('test', 2)).state).toBe('current');
     expect((await readReportedRun(folder.dir)).evaluations.test?.top1).toBe(0.5);
-    expect(await folder.readEvaluation('validation', 2)).toEqual({ state: 'missing', message: `${folder.evaluationFile('validation')}: missing; run egtea eval --run ${folder.dir} --split validation first` });
+    expect(await folder.readEvaluation('validation', 2)).toEqual({
+      state: 'missing',
+      message: `${folder.evaluationFile('validation')}: missing; run egtea eval --run ${folder.dir} --split validation first`,
+    });
     // Trained on (or replaced) after the evaluation.
     await fs.writeFile(folder.modelFile, 'other weights');
     const stale = `${folder.evaluationFile('test')}: measured other weights (${folder.modelFile}) than the run holds now (${folder.modelFile}); it is stale: run egtea eval --run ${folder.dir} again`;
@@ -135,10 +171,14 @@ describe("a run's saved evaluations, read one way by every command", () => {
     const folder = await evaluatedRun('damaged-evaluation');
     const file = folder.evaluationFile('test');
     await fs.writeFile(file, '{"top1": 0.5,');
-    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(new RegExp(`^${file}: cannot read an evaluation \\(.*\\); run egtea eval --run ${folder.dir} again$`));
+    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(
+      new RegExp(`^${file}: cannot read an evaluation \\(.*\\); run egtea eval --run ${folder.dir} again$`),
+    );
     await expect(readReportedRun(folder.dir)).rejects.toThrow(`${file}: cannot read an evaluation`);
     await fs.writeFile(file, JSON.stringify({ top1: 0.5, groups: {}, perClass: [{ accuracy: 1 }], confusion: [[1]], weightsDigest: 'x' }));
-    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(`${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a 2x2 confusion); run egtea eval --run ${folder.dir} again`);
+    await expect(folder.readEvaluation('test', 2)).rejects.toThrow(
+      `${file}: not an evaluation of this run written by this version of egtea eval (top1, groups, perClass, a 2x2 confusion); run egtea eval --run ${folder.dir} again`,
+    );
   });
 });
 
@@ -159,7 +199,9 @@ describe.skipIf(!canMountTmpfs())('a full disk while checkpointing (skipped unle
       await fs.writeFile(path.join(mount, 'filler'), Buffer.alloc(1024 * 1024 - 2 * before.length + 50_000)).catch(() => {});
       const error = await saveCheckpoint(folder, model, optimizer, { epoch: 2, seed: 1, tracker: null }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(UserError);
-      expect((error as Error).message).toBe(`${folder.dir}: the disk is full while writing the run; free some space and run the same command again: the run resumes from its last checkpoint`);
+      expect((error as Error).message).toBe(
+        `${folder.dir}: the disk is full while writing the run; free some space and run the same command again: the run resumes from its last checkpoint`,
+      );
       expect((await fs.readdir(folder.dir)).sort()).toEqual(['checkpoint']);
       expect(JSON.parse(await fs.readFile(path.join(folder.checkpointDir, 'state.json'), 'utf8')).epoch).toBe(1);
       expect(Buffer.compare(await fs.readFile(path.join(folder.checkpointDir, 'weights.safetensors')), before)).toBe(0);

@@ -14,21 +14,26 @@ afterAll(async () => {
 });
 
 async function commandOf(pid: number): Promise<string> {
-  return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((s) => s !== '').join(' ');
+  return (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8'))
+    .split('\0')
+    .filter((s) => s !== '')
+    .join(' ');
 }
 
 describe('the run-folder lock', () => {
   it('refuses a second holder while the first runs, naming its pid and command, and is free again after release', async () => {
     const file = path.join(work, 'held.lock');
     const lock = await lockRunFolder(file);
-    await expect(lockRunFolder(file)).rejects.toThrow(new RegExp(`held.lock: another train is writing this run folder \\(pid ${process.pid}, since .*: .*node`));
+    await expect(lockRunFolder(file)).rejects.toThrow(
+      new RegExp(`held.lock: another train is writing this run folder \\(pid ${process.pid}, since .*: .*node`),
+    );
     await lock.release();
     await expect(fs.access(file)).rejects.toThrow();
     const again = await lockRunFolder(file);
     await again.release();
   });
 
-  it("is refused while another live process holds it, and taken over once that process is killed", async () => {
+  it('is refused while another live process holds it, and taken over once that process is killed', async () => {
     const file = path.join(work, 'other.lock');
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -60,9 +65,14 @@ describe('the run-folder lock', () => {
   it("trusts another machine's lock while it is refreshed, and takes it over once it has not been for the stale time (a task killed on a shared file system)", async () => {
     const file = path.join(work, 'elsewhere.lock');
     await fs.writeFile(file, JSON.stringify({ pid: 4242, command: 'egtea sweep', host: 'node-17', since: '2026-01-01T00:00:00.000Z' }));
-    const refused = await lockRunFolder(file, 'sweep', 'sweep folder').then(() => null, (e: unknown) => e);
+    const refused = await lockRunFolder(file, 'sweep', 'sweep folder').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(LockHeldError);
-    expect((refused as Error).message).toBe(`${file}: another sweep is writing this sweep folder (pid 4242 on node-17, since 2026-01-01T00:00:00.000Z: egtea sweep); wait for it to finish or stop it, or choose another --out`);
+    expect((refused as Error).message).toBe(
+      `${file}: another sweep is writing this sweep folder (pid 4242 on node-17, since 2026-01-01T00:00:00.000Z: egtea sweep); wait for it to finish or stop it, or choose another --out`,
+    );
     const old = new Date(Date.now() - OTHER_HOST_STALE_MS - 1000);
     await fs.utimes(file, old, old);
     const lock = await lockRunFolder(file);
@@ -85,7 +95,9 @@ describe('the run-folder lock', () => {
     expect(JSON.parse(await fs.readFile(file, 'utf8')).pid).toBe(process.pid);
     // Held by this process, alive: refused without waiting.
     await expect(lockOrOutwait(file, 'sweep', 'sweep folder')).rejects.toThrow(LockHeldError);
-    await expect(lockWhenFree(file, 'sweep', 'sweep folder', () => {}, { pollMs: 20, giveUpMs: 100 })).rejects.toThrow('another sweep is writing this sweep folder');
+    await expect(lockWhenFree(file, 'sweep', 'sweep folder', () => {}, { pollMs: 20, giveUpMs: 100 })).rejects.toThrow(
+      'another sweep is writing this sweep folder',
+    );
     await lock.release();
   });
 
@@ -99,7 +111,9 @@ describe('the run-folder lock', () => {
       import { lockRunFolder } from ${JSON.stringify(path.resolve('src/run/run-lock.ts'))};
       try { await lockRunFolder(${JSON.stringify(file)}); console.log('took'); setInterval(() => {}, 1000); }
       catch (error) { console.log(error.message.includes('another train') ? 'refused' : 'error: ' + error.message); }`;
-    const children = Array.from({ length: 3 }, () => spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const children = Array.from({ length: 3 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    );
     const answers = children.map(
       (child) =>
         new Promise<string>((resolve) => {

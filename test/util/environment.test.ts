@@ -14,7 +14,7 @@ function filesUnder(dir: string, pattern: RegExp): string[] {
 }
 
 describe('environment variables: one list', () => {
-  it("lists every variable the code reads (process.env.X, and EGTEA_* names anywhere in src, bin and bench)", () => {
+  it('lists every variable the code reads (process.env.X, and EGTEA_* names anywhere in src, bin and bench)', () => {
     const listed = new Set<string>(ENVIRONMENT_VARIABLES.map((v) => v.name));
     const read = new Map<string, string>();
     for (const file of [...filesUnder('src', /\.ts$/), ...filesUnder('bin', /^(egtea|.*\.mjs)$/), ...filesUnder('bench', /\.(ts|py)$/)]) {
@@ -69,7 +69,9 @@ describe('environment variables: checked', () => {
   }
 
   it('every listed variable has a check (or names what checks it)', () => {
-    const unchecked = (ENVIRONMENT_VARIABLES as readonly EnvironmentVariable[]).filter((v) => v.check === undefined && v.checkedBy === undefined).map((v) => v.name);
+    const unchecked = (ENVIRONMENT_VARIABLES as readonly EnvironmentVariable[])
+      .filter((v) => v.check === undefined && v.checkedBy === undefined)
+      .map((v) => v.name);
     expect(unchecked).toEqual([]);
   });
 
@@ -92,10 +94,24 @@ describe('environment variables: checked', () => {
       TMPDIR: '/nonexistent',
     };
     const problems = problemsWith(bad);
-    expect(problems.map((p) => p.split('=')[0])).toEqual(Object.keys(bad).sort((a, b) => ENVIRONMENT_VARIABLES.findIndex((v) => v.name === a) - ENVIRONMENT_VARIABLES.findIndex((v) => v.name === b)));
+    expect(problems.map((p) => p.split('=')[0])).toEqual(
+      Object.keys(bad).sort((a, b) => ENVIRONMENT_VARIABLES.findIndex((v) => v.name === a) - ENVIRONMENT_VARIABLES.findIndex((v) => v.name === b)),
+    );
     for (const [name, value] of Object.entries(bad)) expect(problems.find((p) => p.startsWith(`${name}=`))).toContain(`${name}=${JSON.stringify(value)}: `);
     fs.rmSync(path.dirname(notExecutable), { recursive: true });
-    expect(problemsWith({ EGTEA_KERNELS: '0', EGTEA_KERNEL_THREADS: '2', TF_ENABLE_ONEDNN_OPTS: 'false', TF_CPP_MIN_LOG_LEVEL: '3', TF_NUM_INTRAOP_THREADS: '0', FFMPEG_PATH: process.execPath, EGTEA_PYTHON: 'sh', CUDA_VISIBLE_DEVICES: '0,1', TMPDIR: os.tmpdir() })).toEqual([]);
+    expect(
+      problemsWith({
+        EGTEA_KERNELS: '0',
+        EGTEA_KERNEL_THREADS: '2',
+        TF_ENABLE_ONEDNN_OPTS: 'false',
+        TF_CPP_MIN_LOG_LEVEL: '3',
+        TF_NUM_INTRAOP_THREADS: '0',
+        FFMPEG_PATH: process.execPath,
+        EGTEA_PYTHON: 'sh',
+        CUDA_VISIBLE_DEVICES: '0,1',
+        TMPDIR: os.tmpdir(),
+      }),
+    ).toEqual([]);
   });
 
   it('checks the install-only ones only for an install', () => {

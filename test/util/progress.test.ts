@@ -41,7 +41,10 @@ describe('Progress', () => {
     expect(result.stdout).toMatch(/ETA \d+s/);
     expect(result.stdout).not.toContain('synth: 8/8');
     // Work that fails before finish() still lets the process end.
-    fs.writeFileSync(program, `import { Progress } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'util', 'progress.js'))};\nconst p = new Progress('synth', 8);\np.tick('done');\nprocess.exitCode = 3;\n`);
+    fs.writeFileSync(
+      program,
+      `import { Progress } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'util', 'progress.js'))};\nconst p = new Progress('synth', 8);\np.tick('done');\nprocess.exitCode = 3;\n`,
+    );
     const failed = spawnSync('script', ['-qec', `${process.execPath} ${program}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
     expect(failed.status).toBe(3);
   });

@@ -28,9 +28,14 @@ export async function readCifar(dir: string, kind: CifarKind, split: 'train' | '
       bytes = await fs.readFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new UserError(code === 'ENOENT' ? `${file}: missing; ${dir} should hold ${kind}'s binary version (${[...FILES[kind].train, ...FILES[kind].test].join(', ')})` : `${file}: cannot read (${(error as Error).message})`);
+      throw new UserError(
+        code === 'ENOENT'
+          ? `${file}: missing; ${dir} should hold ${kind}'s binary version (${[...FILES[kind].train, ...FILES[kind].test].join(', ')})`
+          : `${file}: cannot read (${(error as Error).message})`,
+      );
     }
-    if (bytes.length === 0 || bytes.length % record !== 0) throw new UserError(`${file}: ${bytes.length} bytes is not a whole number of ${record}-byte ${kind} records; the file is cut short or not ${kind}`);
+    if (bytes.length === 0 || bytes.length % record !== 0)
+      throw new UserError(`${file}: ${bytes.length} bytes is not a whole number of ${record}-byte ${kind} records; the file is cut short or not ${kind}`);
     chunks.push({ file, bytes });
   }
   const count = chunks.reduce((n, c) => n + c.bytes.length / record, 0);

@@ -24,7 +24,11 @@ async function readList(file: string): Promise<ListEntry[]> {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${file}: missing; --lists should hold ${Object.values(IMAGENET_LT_LISTS).join(', ')}` : `${file}: cannot read (${(error as Error).message})`);
+    throw new UserError(
+      code === 'ENOENT'
+        ? `${file}: missing; --lists should hold ${Object.values(IMAGENET_LT_LISTS).join(', ')}`
+        : `${file}: cannot read (${(error as Error).message})`,
+    );
   }
   const entries: ListEntry[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -32,7 +36,8 @@ async function readList(file: string): Promise<ListEntry[]> {
     if (line === '') return;
     const match = /^(\S+)\s+(\d+)$/.exec(line);
     if (!match) throw new UserError(`${file}:${i + 1}: expected '<image path> <label>', got '${line}'`);
-    if (match[1]!.split('/').includes('..') || path.isAbsolute(match[1]!)) throw new UserError(`${file}:${i + 1}: image path '${match[1]}' leaves the ImageNet root`);
+    if (match[1]!.split('/').includes('..') || path.isAbsolute(match[1]!))
+      throw new UserError(`${file}:${i + 1}: image path '${match[1]}' leaves the ImageNet root`);
     entries.push({ file, line: i + 1, image: match[1]!, label: Number(match[2]) });
   });
   if (entries.length === 0) throw new UserError(`${file}: no images`);

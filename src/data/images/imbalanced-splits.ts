@@ -30,7 +30,8 @@ function byLabel(set: ImageSet): Map<number, number[]> {
 }
 
 function take(set: ImageSet, indices: number[], count: number, what: string): number[] {
-  if (indices.length < count) throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}; lower the ratio or the sizes, or use a larger source`);
+  if (indices.length < count)
+    throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}; lower the ratio or the sizes, or use a larger source`);
   return indices.slice(0, count);
 }
 
@@ -45,7 +46,14 @@ export interface ImbalancedMnistOptions {
 }
 
 /** The CDB paper's (after L2RW) imbalanced MNIST: 5000 training images of 4 and 9, 9 the majority; 500 per class for validation; 800 per class from the test set. */
-export const IMBALANCED_MNIST: ImbalancedMnistOptions = { majorityRatio: 0.99, majorityDigit: 9, minorityDigit: 4, trainingImages: 5000, validationPerClass: 500, testPerClass: 800 };
+export const IMBALANCED_MNIST: ImbalancedMnistOptions = {
+  majorityRatio: 0.99,
+  majorityDigit: 9,
+  minorityDigit: 4,
+  trainingImages: 5000,
+  validationPerClass: 500,
+  testPerClass: 800,
+};
 
 export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: ImbalancedMnistOptions, random: SeededRandom): ImageSplits {
   const { majorityRatio, majorityDigit, minorityDigit, trainingImages } = options;
@@ -59,9 +67,15 @@ export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: 
   if (majorityDigit === minorityDigit) throw new UserError(`the minority and majority classes are both ${majorityDigit}; give two different classes`);
   const splits: ImageSplits = { classes: digits.map(String), train: [], validation: [], test: [] };
   const [trainByLabel, testByLabel] = [byLabel(train), byLabel(test)];
-  for (const [set, groups] of [[train, trainByLabel], [test, testByLabel]] as const) {
+  for (const [set, groups] of [
+    [train, trainByLabel],
+    [test, testByLabel],
+  ] as const) {
     const missing = digits.filter((d) => !groups.has(d));
-    if (missing.length > 0) throw new UserError(`${set.source}: has no images of class ${missing.join(' or ')} (its labels: ${[...groups.keys()].sort((a, b) => a - b).join(', ')}); choose --classes among those`);
+    if (missing.length > 0)
+      throw new UserError(
+        `${set.source}: has no images of class ${missing.join(' or ')} (its labels: ${[...groups.keys()].sort((a, b) => a - b).join(', ')}); choose --classes among those`,
+      );
   }
   digits.forEach((digit, label) => {
     const pool = random.fork(`train/${digit}`).shuffle(trainByLabel.get(digit) ?? []);

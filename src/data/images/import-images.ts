@@ -53,7 +53,10 @@ async function cifarNames(dir: string, kind: CifarKind): Promise<string[]> {
   const file = path.join(dir, kind === 'cifar10' ? 'batches.meta.txt' : 'fine_label_names.txt');
   const count = cifarClasses(kind);
   const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const names = text.split('\n').map((l) => l.trim().replace(/\s+/g, '_')).filter((l) => l !== '');
+  const names = text
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, '_'))
+    .filter((l) => l !== '');
   return names.length === count ? names : Array.from({ length: count }, (_, i) => `class_${i}`);
 }
 
@@ -66,7 +69,10 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
   const { recipe, classes, clips, settings } = await buildDataset(options);
   const summary = await writeImageClips(options.out, recipe, classes, clips, options.log, options.onImage);
   const result: ImportImagesResult = { ...summary, dataset: options.dataset, seed: options.seed, settings };
-  await writeFileAtomic(path.join(options.out, 'dataset.json'), `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: sourceId(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(options.out, 'dataset.json'),
+    `${JSON.stringify({ dataset: options.dataset, seed: options.seed, settings, source: sourceId(options.source), classes: summary.classes, counts: summary.counts }, null, 2)}\n`,
+  );
   return result;
 }
 
@@ -77,7 +83,9 @@ export async function checkImages(options: ImportImagesOptions): Promise<void> {
 }
 
 /** The chosen images of one dataset, as clips to write, with the settings that chose them. */
-async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: string; classes: string[]; clips: ImageClip[]; settings: Record<string, number> }> {
+async function buildDataset(
+  options: ImportImagesOptions,
+): Promise<{ recipe: string; classes: string[]; clips: ImageClip[]; settings: Record<string, number> }> {
   if (options.dataset === 'imagenet-lt') {
     // The split is Liu et al.'s lists, so no choice is made here and the seed is unused.
     return { recipe: 'imagenet', ...(await imagenetLtClips(options.source, options.lists ?? options.source)), settings: {} };
@@ -87,7 +95,13 @@ async function buildDataset(options: ImportImagesOptions): Promise<{ recipe: str
     const fromPackage = options.source === MNIST_PACKAGE_SOURCE;
     const sources = fromPackage ? readMnistPackage() : { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
     const pair = options.classes ? { minorityDigit: options.classes.minority, majorityDigit: options.classes.majority } : {};
-    const settings = { ...IMBALANCED_MNIST, ...(fromPackage ? MNIST_PACKAGE_SIZES : {}), ...options.sizes, ...pair, majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio };
+    const settings = {
+      ...IMBALANCED_MNIST,
+      ...(fromPackage ? MNIST_PACKAGE_SIZES : {}),
+      ...options.sizes,
+      ...pair,
+      majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio,
+    };
     const splits = imbalancedMnistSplits(sources.train, sources.test, settings, random);
     return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings };
   }

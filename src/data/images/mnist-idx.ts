@@ -50,8 +50,12 @@ export async function readMnist(dir: string, split: 'train' | 'test'): Promise<I
   const [count, height, width] = header(images.file, images.bytes, 0x803, 3) as [number, number, number];
   const [labelCount] = header(labels.file, labels.bytes, 0x801, 1) as [number];
   const expected = 16 + count * height * width;
-  if (images.bytes.length !== expected) throw new UserError(`${images.file}: ${images.bytes.length} bytes, the header promises ${expected} (${count} images of ${height}x${width}); the file is cut short or damaged`);
-  if (labels.bytes.length !== 8 + labelCount) throw new UserError(`${labels.file}: ${labels.bytes.length} bytes, the header promises ${8 + labelCount}; the file is cut short or damaged`);
+  if (images.bytes.length !== expected)
+    throw new UserError(
+      `${images.file}: ${images.bytes.length} bytes, the header promises ${expected} (${count} images of ${height}x${width}); the file is cut short or damaged`,
+    );
+  if (labels.bytes.length !== 8 + labelCount)
+    throw new UserError(`${labels.file}: ${labels.bytes.length} bytes, the header promises ${8 + labelCount}; the file is cut short or damaged`);
   if (labelCount !== count) throw new UserError(`${labels.file}: ${labelCount} labels for ${count} images in ${images.file}`);
   const labelBytes = labels.bytes.subarray(8);
   const bad = labelBytes.findIndex((l) => l > 9);

@@ -22,7 +22,9 @@ export function readMnistPackage(): { train: ImageSet; test: ImageSet } {
     try {
       data = (require(`mnist/src/digits/${digit}.json`) as { data: number[] }).data;
     } catch (error) {
-      throw new UserError(`--source ${MNIST_PACKAGE_SOURCE}: cannot read the mnist package's digit ${digit} (${(error as Error).message}); is the mnist package installed?`);
+      throw new UserError(
+        `--source ${MNIST_PACKAGE_SOURCE}: cannot read the mnist package's digit ${digit} (${(error as Error).message}); is the mnist package installed?`,
+      );
     }
     const count = Math.floor(data.length / size);
     digits.push({ data, count, cut: Math.round(count * TRAIN_SHARE) });

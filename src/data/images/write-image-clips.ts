@@ -75,7 +75,14 @@ export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits:
  * with frames/manifest.jsonl, so image datasets train through the same pipeline as video. A
  * rerun skips frames already there; the index, split files and manifest are written last.
  */
-export async function writeImageClips(root: string, recipe: string, classes: string[], clips: ImageClip[], log: (line: string) => void = () => {}, onImage?: (written: boolean, total: number) => void): Promise<ImageClipSummary> {
+export async function writeImageClips(
+  root: string,
+  recipe: string,
+  classes: string[],
+  clips: ImageClip[],
+  log: (line: string) => void = () => {},
+  onImage?: (written: boolean, total: number) => void,
+): Promise<ImageClipSummary> {
   const annotations = path.join(root, LAYOUT.annotations);
   const frames = path.join(root, LAYOUT.frames);
   await fs.mkdir(annotations, { recursive: true });
@@ -97,7 +104,10 @@ export async function writeImageClips(root: string, recipe: string, classes: str
         const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
         const dir = clipFrameDir(frames, { session, clip });
         const file = frameFile(dir, 0);
-        const there = await fs.stat(file).then((s) => s.size > 0, () => false);
+        const there = await fs.stat(file).then(
+          (s) => s.size > 0,
+          () => false,
+        );
         if (there) {
           summary.skipped += 1;
         } else {
@@ -110,7 +120,16 @@ export async function writeImageClips(root: string, recipe: string, classes: str
         const id = image.label + 1;
         (image.part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
         const annotation = path.join(annotations, image.part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
-        manifest.push({ clip, session, status: 'done', frames: 1, ...(image.width ? { width: image.width, height: image.height } : {}), source: null, annotation, at: new Date().toISOString() });
+        manifest.push({
+          clip,
+          session,
+          status: 'done',
+          frames: 1,
+          ...(image.width ? { width: image.width, height: image.height } : {}),
+          source: null,
+          annotation,
+          at: new Date().toISOString(),
+        });
         summary.counts[image.part][image.label]! += 1;
         done += 1;
         if (done % 2000 === 0 || done === clips.length) log(`images: ${done}/${clips.length} (${summary.written} written, ${summary.skipped} already there)`);
@@ -121,7 +140,13 @@ export async function writeImageClips(root: string, recipe: string, classes: str
   );
   if (failures.length > 0) throw failures[0];
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  await writeFileAtomic(path.join(frames, MANIFEST_FILE), manifest.sort((a, b) => byName(a.clip, b.clip)).map((r) => `${JSON.stringify(r)}\n`).join(''));
+  await writeFileAtomic(
+    path.join(frames, MANIFEST_FILE),
+    manifest
+      .sort((a, b) => byName(a.clip, b.clip))
+      .map((r) => `${JSON.stringify(r)}\n`)
+      .join(''),
+  );
   await writeFileAtomic(path.join(annotations, 'verb_idx.txt'), classes.map((name, i) => `${name} ${i + 1}\n`).join(''));
   await writeFileAtomic(path.join(annotations, SPLIT_FILES.train), `${lines.train.sort(byName).join('\n')}\n`);
   await writeFileAtomic(path.join(annotations, SPLIT_FILES.test), `${lines.test.sort(byName).join('\n')}\n`);

@@ -13,7 +13,13 @@ export function functionCallAttrs(backend: NativeBackend): OpAttr[] {
 let functionsAdded = 0;
 
 /** Registers `nodes` as a function fed by the nodes `inputNames` and giving `outputNames`; returns its name (`prefix`, the process and a count). */
-export function addGraphFunction(binding: NativeBackend['binding'], prefix: string, nodes: readonly GraphNode[], inputNames: readonly string[], outputNames: readonly string[]): string {
+export function addGraphFunction(
+  binding: NativeBackend['binding'],
+  prefix: string,
+  nodes: readonly GraphNode[],
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+): string {
   const name = `${prefix}_${process.pid}_${functionsAdded++}`;
   binding.addFunction!(encodeGraphDef(nodes), name, inputNames.map((n) => `${n}:0`).join(','), outputNames.join(','));
   return name;

@@ -68,7 +68,12 @@ function writeAttrValue(w: ProtobufWriter, attr: GraphAttrValue): void {
       w.bool(ATTR.b, attr.value);
       break;
     case 'bools':
-      w.message(ATTR.list, (l) => l.packedInts(ATTR.b, attr.value.map((b) => (b ? 1 : 0))));
+      w.message(ATTR.list, (l) =>
+        l.packedInts(
+          ATTR.b,
+          attr.value.map((b) => (b ? 1 : 0)),
+        ),
+      );
       break;
     case 'string':
       w.string(ATTR.s, attr.value);

@@ -13,7 +13,6 @@ interface CompiledStep {
   outputCount: number;
 }
 
-
 export interface GraphStepOptions {
   /** Told once why the step stays eager (what it read, or that its graph keeps changing). */
   onEager?: (reason: string) => void;

@@ -81,14 +81,21 @@ function uniformElement(bytes: Uint8Array, elements: number): Uint8Array | null 
 }
 
 function constNode(name: string, dtype: number, shape: readonly number[], bytes: Uint8Array): GraphNode {
-  return { name, op: 'Const', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['value', { kind: 'tensor', value: { dtype, shape, bytes } }]]) };
+  return {
+    name,
+    op: 'Const',
+    inputs: [],
+    attrs: new Map<string, GraphAttrValue>([
+      ['dtype', { kind: 'type', value: dtype }],
+      ['value', { kind: 'tensor', value: { dtype, shape, bytes } }],
+    ]),
+  };
 }
 
 function attrKey(value: GraphAttrValue): string {
   if (value.kind === 'tensor') return `tensor(${value.value.dtype},[${value.value.shape}],${createHash('sha1').update(value.value.bytes).digest('hex')})`;
   return `${value.kind}(${JSON.stringify(value.value)})`;
 }
-
 
 /**
  * Ids of tensors that exist only in the recording (a shape, no buffer) lie above every id the
@@ -108,7 +115,6 @@ interface ShapeOnly {
 interface TensorMap {
   get(dataId: object): { id: number; values: unknown } | undefined;
 }
-
 
 /**
  * Records `body` -- every TensorFlow call it makes through the tfjs-node binding -- as a graph
@@ -197,7 +203,15 @@ class StepRecorder {
       const name = `input${i}`;
       try {
         const dtype = tfDtype(backend, t.dtype);
-        this.nodes.push({ name, op: 'Placeholder', inputs: [], attrs: new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: dtype }], ['shape', { kind: 'shape', value: t.shape }]]) });
+        this.nodes.push({
+          name,
+          op: 'Placeholder',
+          inputs: [],
+          attrs: new Map<string, GraphAttrValue>([
+            ['dtype', { kind: 'type', value: dtype }],
+            ['shape', { kind: 'shape', value: t.shape }],
+          ]),
+        });
         this.dtypes.set(`${name}:0`, dtype);
         this.shapes.set(`${name}:0`, t.shape);
       } catch (error) {
@@ -225,20 +239,37 @@ class StepRecorder {
   }
 
   private addToShapeGraph(node: GraphNode): InferredOutput[] {
-    const grouped = groupInputsByArgument(opDef(this.backend, node.op), node.attrs, node.inputs.map((s) => this.shapeAliases.get(s) ?? s));
-    return this.inference!.addShapeNode(this.shapeGraph!, node.name, node.op, grouped, [...node.attrs].map(([k, v]) => [k, v.kind, v.value]));
+    const grouped = groupInputsByArgument(
+      opDef(this.backend, node.op),
+      node.attrs,
+      node.inputs.map((s) => this.shapeAliases.get(s) ?? s),
+    );
+    return this.inference!.addShapeNode(
+      this.shapeGraph!,
+      node.name,
+      node.op,
+      grouped,
+      [...node.attrs].map(([k, v]) => [k, v.kind, v.value]),
+    );
   }
 
   /** The outputs of op `node` from shapes alone, or null when a shape is not fully known. */
   private inferOutputs(node: GraphNode, numOutputs: number): OutputMetadata[] | null {
     try {
-      const egtea = kernelOpOutputs(node.op, node.inputs.map((s) => this.shapes.get(s)!), node.attrs);
+      const egtea = kernelOpOutputs(
+        node.op,
+        node.inputs.map((s) => this.shapes.get(s)!),
+        node.attrs,
+      );
       let outputs: InferredOutput[];
       if (egtea !== null) {
         outputs = egtea.map((o) => ({ dtype: o.dtype === 'int32' ? this.real.TF_INT32 : this.real.TF_FLOAT, shape: o.shape }));
         outputs.forEach((o, i) => {
           const stand = `${node.name}_shape${i}`;
-          const attrs = new Map<string, GraphAttrValue>([['dtype', { kind: 'type', value: o.dtype }], ['shape', { kind: 'shape', value: o.shape! }]]);
+          const attrs = new Map<string, GraphAttrValue>([
+            ['dtype', { kind: 'type', value: o.dtype }],
+            ['shape', { kind: 'shape', value: o.shape! }],
+          ]);
           this.addToShapeGraph({ name: stand, op: 'Placeholder', inputs: [], attrs });
           this.shapeAliases.set(`${node.name}:${i}`, `${stand}:0`);
         });
@@ -263,7 +294,17 @@ class StepRecorder {
     const alive = [...this.shapeOnly.entries()];
     this.shapeOnly.clear();
     const computed = alive.filter(([, t]) => t.constant === undefined);
-    const values = computed.length === 0 ? [] : runRecorded(this.backend, this.real, this.nodes, this.inputNames, this.inputIds, computed.map(([, t]) => t.source));
+    const values =
+      computed.length === 0
+        ? []
+        : runRecorded(
+            this.backend,
+            this.real,
+            this.nodes,
+            this.inputNames,
+            this.inputIds,
+            computed.map(([, t]) => t.source),
+          );
     let next = 0;
     for (const [id, t] of alive) {
       const made = t.constant ? this.real.createTensor(t.constant.shape, t.constant.dtype, t.constant.values) : values[next++]!.id;
@@ -294,11 +335,15 @@ class StepRecorder {
       // them out of the graph's bytes.
       const int32 = this.real.TF_INT32;
       const dims = new Uint8Array(Int32Array.from(shape).buffer);
-      made.push(
-        constNode(`${name}_dims`, int32, [shape.length], dims),
-        constNode(`${name}_value`, dtype, [], fill),
-        { name, op: 'Fill', inputs: [`${name}_dims:0`, `${name}_value:0`], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: dtype }], ['index_type', { kind: 'type', value: int32 }]]) },
-      );
+      made.push(constNode(`${name}_dims`, int32, [shape.length], dims), constNode(`${name}_value`, dtype, [], fill), {
+        name,
+        op: 'Fill',
+        inputs: [`${name}_dims:0`, `${name}_value:0`],
+        attrs: new Map<string, GraphAttrValue>([
+          ['T', { kind: 'type', value: dtype }],
+          ['index_type', { kind: 'type', value: int32 }],
+        ]),
+      });
     } else {
       made.push(constNode(name, dtype, shape, bytes));
     }
@@ -324,13 +369,19 @@ class StepRecorder {
     try {
       graphAttrs = new Map(attrs.map((a) => [a.name, graphAttr(this.backend, a)]));
       // Eager execution infers some attributes from the inputs; a graph node must state them.
-      inferInputAttrs(opDef(this.backend, name), graphAttrs, nodeInputs.map((s) => (s === undefined ? 0 : (this.dtypes.get(s) ?? 0))));
+      inferInputAttrs(
+        opDef(this.backend, name),
+        graphAttrs,
+        nodeInputs.map((s) => (s === undefined ? 0 : (this.dtypes.get(s) ?? 0))),
+      );
     } catch (error) {
       graphAttrs = error as Error;
     }
     if (this.shapeGraph !== null) {
       const known = !(graphAttrs instanceof Error) && nodeInputs.every((s) => s !== undefined);
-      const inferred = known ? this.inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs) : null;
+      const inferred = known
+        ? this.inferOutputs({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> }, numOutputs)
+        : null;
       if (inferred !== null) {
         this.nodes.push({ name: node, op: name, inputs: nodeInputs as Source[], attrs: graphAttrs as Map<string, GraphAttrValue> });
         inferred.forEach((o, i) => {
@@ -433,7 +484,12 @@ class StepRecorder {
       // A graph output must be an op's output: an input fed straight through needs an Identity.
       if (!source.startsWith('input')) return source;
       const name = `passthrough${i}`;
-      this.nodes.push({ name, op: 'Identity', inputs: [source], attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: this.dtypes.get(source)! }]]) });
+      this.nodes.push({
+        name,
+        op: 'Identity',
+        inputs: [source],
+        attrs: new Map<string, GraphAttrValue>([['T', { kind: 'type', value: this.dtypes.get(source)! }]]),
+      });
       return `${name}:0`;
     };
     [...resultIds, ...this.reassigned.map((i) => afterIds[i]!)].forEach((id, i) => {
@@ -480,7 +536,14 @@ class StepRecorder {
 }
 
 /** Runs the nodes recorded so far as a function, fed with `inputIds`, for the tensors at `outputs` (on the binding itself, not the recorder). */
-function runRecorded(backend: NativeBackend, binding: NativeBackend['binding'], nodes: readonly GraphNode[], inputNames: readonly string[], inputIds: readonly number[], outputs: readonly Source[]): OutputMetadata[] {
+function runRecorded(
+  backend: NativeBackend,
+  binding: NativeBackend['binding'],
+  nodes: readonly GraphNode[],
+  inputNames: readonly string[],
+  inputIds: readonly number[],
+  outputs: readonly Source[],
+): OutputMetadata[] {
   const name = addGraphFunction(binding, 'egtea_recorded', nodes, inputNames, outputs);
   try {
     return binding.executeOp(name, functionCallAttrs(backend), [...inputIds], outputs.length);

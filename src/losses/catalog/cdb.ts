@@ -20,7 +20,10 @@ export const cdb = defineLoss<'cdb', CdbSettings>({
   // In the order the docs' table of CDB options lists them.
   settings: {
     tau: {
-      field: orWords(number('exponent of w_c = d_c^tau: a number >= 0, or `dynamic` (recomputed from the validation accuracies after every epoch)', { min: 0 }), ['dynamic']),
+      field: orWords(
+        number('exponent of w_c = d_c^tau: a number >= 0, or `dynamic` (recomputed from the validation accuracies after every epoch)', { min: 0 }),
+        ['dynamic'],
+      ),
       default: 'dynamic',
     },
     tauRule: {
@@ -30,11 +33,17 @@ export const cdb = defineLoss<'cdb', CdbSettings>({
       ),
       default: 'paper',
     },
-    normalize: { field: oneOf("`classes`: weights scaled to sum to the number of classes (the authors' code); `none`: d^tau as written in the paper", ['classes', 'none']), default: 'classes' },
+    normalize: {
+      field: oneOf("`classes`: weights scaled to sum to the number of classes (the authors' code); `none`: d^tau as written in the paper", ['classes', 'none']),
+      default: 'classes',
+    },
     reduction: reductionSetting('mean'),
     minDifficulty: { field: number('floor on d_c, in [0, 1], so a perfectly classified class keeps some weight', { min: 0, max: 1 }), default: 0 },
     smoothing: {
-      field: number("in [0, 1): each class's validation accuracy is averaged over epochs, a = s a_previous + (1 - s) A (the first validation as it is), and difficulty and a dynamic tau come from a (0: the paper's rule)", { min: 0, max: 1, maxOpen: true }),
+      field: number(
+        "in [0, 1): each class's validation accuracy is averaged over epochs, a = s a_previous + (1 - s) A (the first validation as it is), and difficulty and a dynamic tau come from a (0: the paper's rule)",
+        { min: 0, max: 1, maxOpen: true },
+      ),
       default: 0,
     },
   },

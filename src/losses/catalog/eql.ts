@@ -7,7 +7,7 @@ export const eql = defineLoss<'eql', { eqlLambda: number; eqlGamma: number }>({
   name: 'eql',
   summary: 'equalization loss (Tan et al., CVPR 2020) as the CDB authors apply it to classification',
   settings: {
-    eqlLambda: { field: number('frequency below which a class counts as rare (the EQL paper\'s value)', { min: 0, max: 1 }), default: 1.76e-3 },
+    eqlLambda: { field: number("frequency below which a class counts as rare (the EQL paper's value)", { min: 0, max: 1 }), default: 1.76e-3 },
     eqlGamma: { field: number('probability of the Bernoulli draw that keeps a rare class suppressed', { min: 0, max: 1 }), default: 0.9 },
   },
   create: (settings, context) => {

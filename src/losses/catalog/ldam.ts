@@ -32,12 +32,12 @@ export const ldam = defineLoss<'ldam', LdamSettings>({
     let epoch = 0;
     const reweight = () => drwEpoch !== null && epoch >= drwEpoch;
     return classLoss('ldam', (labels, logits) => ldamLoss(labels, logits, margins, ldamScale, reweight() ? drwWeights : null, reduction), {
-        owned: [margins, drwWeights],
-        // The weights are read from the DRW epoch on: a graph step, keyed by what it reads, records the re-weighted loss anew.
-        reads: () => (reweight() ? [margins, drwWeights] : [margins]),
-        beginBatch: (progress) => {
-          epoch = progress.epoch - 1;
-        },
+      owned: [margins, drwWeights],
+      // The weights are read from the DRW epoch on: a graph step, keyed by what it reads, records the re-weighted loss anew.
+      reads: () => (reweight() ? [margins, drwWeights] : [margins]),
+      beginBatch: (progress) => {
+        epoch = progress.epoch - 1;
+      },
     });
   },
 });

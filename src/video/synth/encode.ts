@@ -10,7 +10,23 @@ export function encodeH264(frames: Iterable<Buffer>, size: FrameSize, fps: numbe
       .input(Readable.from(frames))
       .inputFormat('rawvideo')
       .inputOptions(['-pix_fmt', 'rgb24', '-s', `${size.width}x${size.height}`, '-r', String(fps)])
-      .outputOptions(['-an', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-threads', '1', '-movflags', '+faststart', '-f', 'mp4'])
+      .outputOptions([
+        '-an',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '23',
+        '-pix_fmt',
+        'yuv420p',
+        '-threads',
+        '1',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+      ])
       .output(output)
       .on('stderr', (line: string) => {
         stderr += `${line}\n`;

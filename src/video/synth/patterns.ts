@@ -31,15 +31,39 @@ export interface ClassPattern {
 // Five directions 72 degrees apart, each jittered by up to 40 degrees: neighbours share 8
 // degrees on each side, so even a perfect reader of motion confuses about a tenth of them.
 const frequent = (direction: number): ClassPattern => ({
-  shape: 'disc', hue: 30, hueJitter: 20, texture: 'plain', direction, directionJitter: 40, speed: 0.35, size: 0.16, distractors: 1,
+  shape: 'disc',
+  hue: 30,
+  hueJitter: 20,
+  texture: 'plain',
+  direction,
+  directionJitter: 40,
+  speed: 0.35,
+  size: 0.16,
+  distractors: 1,
 });
 
 const rare = (shape: Shape, hue: number, texture: Texture, direction: number): ClassPattern => ({
-  shape, hue, hueJitter: 10, texture, direction, directionJitter: 30, speed: 0.3, size: 0.16, distractors: 1,
+  shape,
+  hue,
+  hueJitter: 10,
+  texture,
+  direction,
+  directionJitter: 30,
+  speed: 0.3,
+  size: 0.16,
+  distractors: 1,
 });
 
 const distinct = (shape: Shape, hue: number, texture: Texture, direction: number): ClassPattern => ({
-  shape, hue, hueJitter: 4, texture, direction, directionJitter: 8, speed: 0.25, size: 0.18, distractors: 0,
+  shape,
+  hue,
+  hueJitter: 4,
+  texture,
+  direction,
+  directionJitter: 8,
+  speed: 0.25,
+  size: 0.18,
+  distractors: 0,
 });
 
 /** Indexed like EGTEA_VERBS. */

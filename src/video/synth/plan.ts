@@ -1,4 +1,12 @@
-import { EGTEA_RECIPES, EGTEA_TEST_COUNTS, EGTEA_TEST_SUBJECTS, EGTEA_TRAIN_COUNTS, EGTEA_TRAIN_SUBJECTS, EGTEA_VERBS, EGTEA_FRAME_RATE } from '../../data/egtea-profile.js';
+import {
+  EGTEA_RECIPES,
+  EGTEA_TEST_COUNTS,
+  EGTEA_TEST_SUBJECTS,
+  EGTEA_TRAIN_COUNTS,
+  EGTEA_TRAIN_SUBJECTS,
+  EGTEA_VERBS,
+  EGTEA_FRAME_RATE,
+} from '../../data/egtea-profile.js';
 import { parseSubjects, DEFAULT_VALIDATION_SUBJECTS } from '../../data/splits.js';
 import { UserError } from '../../util/errors.js';
 import { SeededRandom } from '../../util/random.js';
@@ -69,7 +77,10 @@ function allocate(total: number, realTotal: number): { train: number; test: numb
 export function planSyntheticDataset(total: number, seed: number, durationSeconds: [number, number]): SynthPlan {
   const minimum = EGTEA_VERBS.length * 3;
   if (!Number.isSafeInteger(total) || total < minimum) throw new UserError(`synth needs at least ${minimum} clips (3 per class), not ${total}`);
-  const counts = allocate(total, [...EGTEA_TRAIN_COUNTS, ...EGTEA_TEST_COUNTS].reduce((a, b) => a + b, 0));
+  const counts = allocate(
+    total,
+    [...EGTEA_TRAIN_COUNTS, ...EGTEA_TEST_COUNTS].reduce((a, b) => a + b, 0),
+  );
   return { total, classes: EGTEA_VERBS, clips: () => replay(total, seed, counts, durationSeconds) };
 }
 

@@ -58,11 +58,20 @@ describe("egtea's environment variables", () => {
     for (const value of ['-1', '100000']) {
       const run = egtea(['engine'], { TF_NUM_INTRAOP_THREADS: value });
       expect(run.code, run.stderr).toBe(2);
-      expect(run.stderr).toMatch(new RegExp(`^egtea: TF_NUM_INTRAOP_THREADS="${value}": must be a whole number of threads from 0 to \\d+ \\(8 per core on this machine\\); 0 is TensorFlow's own choice \\(.*\\); fix or unset it\n$`));
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^egtea: TF_NUM_INTRAOP_THREADS="${value}": must be a whole number of threads from 0 to \\d+ \\(8 per core on this machine\\); 0 is TensorFlow's own choice \\(.*\\); fix or unset it\n$`,
+        ),
+      );
     }
     const several = egtea(['engine'], { EGTEA_KERNELS: 'yes', CUDA_VISIBLE_DEVICES: 'first', TF_CPP_MIN_LOG_LEVEL: '9' });
     expect(several.code).toBe(2);
-    expect(several.stderr.trim().split('\n').map((line) => line.split('=')[0])).toEqual(['egtea: EGTEA_KERNELS', 'egtea: TF_CPP_MIN_LOG_LEVEL', 'egtea: CUDA_VISIBLE_DEVICES']);
+    expect(
+      several.stderr
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=')[0]),
+    ).toEqual(['egtea: EGTEA_KERNELS', 'egtea: TF_CPP_MIN_LOG_LEVEL', 'egtea: CUDA_VISIBLE_DEVICES']);
   });
 
   it('a misspelt EGTEA_ variable is named with the one meant, and the command runs', () => {

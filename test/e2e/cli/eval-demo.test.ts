@@ -63,8 +63,15 @@ describe('egtea eval', () => {
       const precisions = classes.filter((c) => support[c]! > 0 || predicted[c]! > 0).map((c) => (predicted[c]! > 0 ? confusion[c]![c]! / predicted[c]! : 0));
       expect(metrics.macroPrecision).toBeCloseTo(precisions.reduce((a, b) => a + b, 0) / precisions.length, 12);
     };
-    check(document, names.map((_, c) => c));
-    for (const group of ['majority', 'minority']) check(document.groups[group], document.groups[group].classes.map((n: string) => names.indexOf(n)));
+    check(
+      document,
+      names.map((_, c) => c),
+    );
+    for (const group of ['majority', 'minority'])
+      check(
+        document.groups[group],
+        document.groups[group].classes.map((n: string) => names.indexOf(n)),
+      );
     expect(document.top5).toBeGreaterThanOrEqual(document.top1);
     expect(document.top5).toBeLessThanOrEqual(1);
     const saved = await readClassResults(path.join(run, 'eval-test.json'));
@@ -137,7 +144,7 @@ describe('egtea eval', () => {
     for (const t of [0, 1000]) fs.rmSync(path.join(run, `eval-test.posthoc-la${t}.json`));
   });
 
-  it('evaluates weights from elsewhere under a name of their own, never over the run\'s evaluation', async () => {
+  it("evaluates weights from elsewhere under a name of their own, never over the run's evaluation", async () => {
     const own = path.join(run, 'eval-test.json');
     if (!fs.existsSync(own)) expect(egtea(['eval', '--run', run]).code).toBe(0);
     const before = fs.readFileSync(own, 'utf8');
@@ -151,14 +158,16 @@ describe('egtea eval', () => {
     fs.rmSync(file);
   });
 
-  it("falls back to the checkpoint (or checkpoint.old) when training has not finished", () => {
+  it('falls back to the checkpoint (or checkpoint.old) when training has not finished', () => {
     const unfinished = path.join(work, 'unfinished');
     fs.cpSync(run, unfinished, { recursive: true });
     fs.rmSync(path.join(unfinished, 'model.safetensors'));
     fs.renameSync(path.join(unfinished, 'checkpoint'), path.join(unfinished, 'checkpoint.old'));
     const result = egtea(['eval', '--run', unfinished, '--json']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`training has not finished: evaluating the last checkpoint (${path.join(unfinished, 'checkpoint.old', 'weights.safetensors')})`);
+    expect(result.stderr).toContain(
+      `training has not finished: evaluating the last checkpoint (${path.join(unfinished, 'checkpoint.old', 'weights.safetensors')})`,
+    );
     const document = JSON.parse(result.stdout);
     // The checkpoint holds the final weights of a finished run: the same digest as its model.
     expect(document.weightsDigest).toBe(digestOf(path.join(run, 'model.safetensors')));
@@ -192,7 +201,9 @@ describe('egtea compare', () => {
     fs.copyFileSync(await otherWeights('retrained.safetensors', (values) => values.fill(1)), path.join(stale, 'model.safetensors'));
     const result = egtea(['compare', stale]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${path.join(stale, 'eval-test.json')}: measured other weights (${path.resolve(run, 'model.safetensors')}) than the run holds now (${path.join(stale, 'model.safetensors')}); it is stale: run egtea eval --run ${stale} again`);
+    expect(result.stderr).toContain(
+      `${path.join(stale, 'eval-test.json')}: measured other weights (${path.resolve(run, 'model.safetensors')}) than the run holds now (${path.join(stale, 'model.safetensors')}); it is stale: run egtea eval --run ${stale} again`,
+    );
     const saved = JSON.parse(fs.readFileSync(path.join(run, 'eval-test.json'), 'utf8'));
     delete saved.weightsDigest;
     fs.writeFileSync(path.join(stale, 'eval-test.json'), JSON.stringify(saved));

@@ -42,7 +42,9 @@ describe('files where folders belong', () => {
     expect(message(png)).toBe(`egtea: ${file}: already exists, and is not a folder (EEXIST in mkdir)`);
     const out = egtea(['report', run, '--out', path.join(file, 'r.html')]);
     expect(out.code).toBe(1);
-    expect(message(out)).toMatch(new RegExp(`^egtea: ${file.replace(/[.]/g, '\\.')}(/r\\.html)?: (a part of this path is a file, not a folder|already exists, and is not a folder) \\(`));
+    expect(message(out)).toMatch(
+      new RegExp(`^egtea: ${file.replace(/[.]/g, '\\.')}(/r\\.html)?: (a part of this path is a file, not a folder|already exists, and is not a folder) \\(`),
+    );
   });
 
   it('model convert --out into a file names it', () => {
@@ -50,7 +52,11 @@ describe('files where folders belong', () => {
     fs.writeFileSync(file, 'x');
     const result = egtea(['model', 'convert', path.join(FIXTURES, 'pth_lenet5.pth'), '--arch', 'lenet5', '--out', path.join(file, 'm.safetensors')]);
     expect(result.code).toBe(1);
-    expect(message(result)).toMatch(new RegExp(`^egtea: ${file.replace(/[.]/g, '\\.')}(/m\\.safetensors)?: (a part of this path is a file, not a folder|already exists, and is not a folder) \\(`));
+    expect(message(result)).toMatch(
+      new RegExp(
+        `^egtea: ${file.replace(/[.]/g, '\\.')}(/m\\.safetensors)?: (a part of this path is a file, not a folder|already exists, and is not a folder) \\(`,
+      ),
+    );
   });
 });
 
@@ -65,7 +71,9 @@ describe('a program that is not what its variable says', () => {
     const out = path.join(work, 'synth-false');
     const result = egtea(['synth', '--out', out, '--clips', '60'], { FFMPEG_PATH: '/bin/false' });
     expect(result.code).toBe(1);
-    expect(message(result)).toMatch(/^egtea: FFMPEG_PATH=\/bin\/false does not run as ffmpeg; set FFMPEG_PATH to an ffmpeg executable, or unset it to use the build that comes from npm \(/);
+    expect(message(result)).toMatch(
+      /^egtea: FFMPEG_PATH=\/bin\/false does not run as ffmpeg; set FFMPEG_PATH to an ffmpeg executable, or unset it to use the build that comes from npm \(/,
+    );
   });
 });
 
@@ -96,15 +104,31 @@ describe.skipIf(!canMountTmpfs())('read-only and full disks (skipped unless root
       fillDisk(disk);
       const evaluated = egtea(['eval', '--run', copy]);
       expect(evaluated.code).toBe(1);
-      expect(message(evaluated.stderr.includes('evaluating') ? { ...evaluated, stderr: evaluated.stderr.split('\n').filter((l) => l.startsWith('egtea:')).join('\n') } : evaluated)).toBe(
+      expect(
+        message(
+          evaluated.stderr.includes('evaluating')
+            ? {
+                ...evaluated,
+                stderr: evaluated.stderr
+                  .split('\n')
+                  .filter((l) => l.startsWith('egtea:'))
+                  .join('\n'),
+              }
+            : evaluated,
+        ),
+      ).toBe(
         `egtea: ${path.join(copy, 'eval-test.json')}: the disk is full; free some space and run the same command again (finished work is kept) (ENOSPC in write)`,
       );
       const report = egtea(['report', run, '--out', path.join(disk, 'r.html')]);
       expect(report.code).toBe(1);
-      expect(message(report)).toBe(`egtea: ${path.join(disk, 'r.html')}: the disk is full; free some space and run the same command again (finished work is kept) (ENOSPC in write)`);
+      expect(message(report)).toBe(
+        `egtea: ${path.join(disk, 'r.html')}: the disk is full; free some space and run the same command again (finished work is kept) (ENOSPC in write)`,
+      );
       const converted = egtea(['model', 'convert', path.join(FIXTURES, 'pth_lenet5.pth'), '--arch', 'lenet5', '--out', path.join(disk, 'm.safetensors')]);
       expect(converted.code).toBe(1);
-      expect(message(converted)).toBe(`egtea: ${path.join(disk, 'm.safetensors')}: the disk is full; free some space and run the same command again (finished work is kept) (ENOSPC in write)`);
+      expect(message(converted)).toBe(
+        `egtea: ${path.join(disk, 'm.safetensors')}: the disk is full; free some space and run the same command again (finished work is kept) (ENOSPC in write)`,
+      );
       expect(fs.readdirSync(disk).filter((name) => name.includes('.tmp-'))).toEqual([]);
       expect(fs.readdirSync(copy).filter((name) => name.includes('.tmp-'))).toEqual([]);
     } finally {
@@ -120,17 +144,29 @@ describe.skipIf(!canMountTmpfs())('read-only and full disks (skipped unless root
       const count = 300;
       const pixels = new Uint8Array(count * 32 * 32 * 3).map((_, i) => (i * 2654435761) >>> 24);
       const set: ImageSet = { source: 'noise', width: 32, height: 32, channels: 3, count, pixels, labels: Int32Array.from({ length: count }, (_, i) => i % 3) };
-      const splits: ImageSplits = { classes: ['a', 'b', 'c'], train: Array.from({ length: count }, (_, index) => ({ index, label: index % 3 })), validation: [], test: [] };
+      const splits: ImageSplits = {
+        classes: ['a', 'b', 'c'],
+        train: Array.from({ length: count }, (_, index) => ({ index, label: index % 3 })),
+        validation: [],
+        test: [],
+      };
       const clips = pixelClips({ train: set, test: set }, splits);
       const root = path.join(disk, 'set');
       fs.mkdirSync(root);
       fs.writeFileSync(path.join(disk, 'filler'), Buffer.alloc(1536 * 1024));
       const error = (await writeImageClips(root, 'noise', ['a', 'b', 'c'], clips).catch((e: unknown) => e)) as NodeJS.ErrnoException;
       expect(error.code).toBe('ENOSPC');
-      const temporaries = () => fs.readdirSync(root, { recursive: true }).map(String).filter((name) => name.includes('.tmp-'));
+      const temporaries = () =>
+        fs
+          .readdirSync(root, { recursive: true })
+          .map(String)
+          .filter((name) => name.includes('.tmp-'));
       expect(temporaries()).toEqual([]);
       // A killed writer's temporary, then room again: the rerun writes the rest and removes it.
-      const someClip = fs.readdirSync(path.join(root, 'frames'), { recursive: true }).map(String).find((name) => name.endsWith('img_00001.jpg'))!;
+      const someClip = fs
+        .readdirSync(path.join(root, 'frames'), { recursive: true })
+        .map(String)
+        .find((name) => name.endsWith('img_00001.jpg'))!;
       fs.rmSync(path.join(root, 'frames', someClip));
       fs.writeFileSync(path.join(root, 'frames', `${someClip}.tmp-99999`), '');
       fs.rmSync(path.join(disk, 'filler'));

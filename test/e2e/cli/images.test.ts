@@ -27,7 +27,24 @@ describe('egtea images', () => {
     expect(fs.readFileSync(path.join(out, 'annotations', 'verb_idx.txt'), 'utf8').split('\n')[0]).toBe('airplane 1');
     // The built-in cifar10-lt pipeline trains on what egtea images wrote, here with Balanced Softmax and class-balanced sampling.
     const run = path.join(work, 'run');
-    const trained = egtea(['train', '--pipeline', 'cifar10-lt', '--data', work, '--out', run, '--epochs', '1', '--set', 'schedule.batchSize=16', '--loss', 'balanced-softmax', '--class-sampling', '0', '--json']);
+    const trained = egtea([
+      'train',
+      '--pipeline',
+      'cifar10-lt',
+      '--data',
+      work,
+      '--out',
+      run,
+      '--epochs',
+      '1',
+      '--set',
+      'schedule.batchSize=16',
+      '--loss',
+      'balanced-softmax',
+      '--class-sampling',
+      '0',
+      '--json',
+    ]);
     expect(trained.code, trained.stderr).toBe(0);
     const document = JSON.parse(trained.stdout);
     expect(document.loss).toEqual({ name: 'balanced-softmax' });

@@ -62,7 +62,9 @@ describe('egtea model', () => {
       const text = egtea(['model', 'convert', file, '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19']);
       expect(text.stdout).toContain('are for 25 classes; train --init gives the model a fresh head of 19 classes');
       // Another architecture: everything missing or extra, and said so.
-      const other = JSON.parse(egtea(['model', 'convert', path.join(FIXTURES, 'pth_lenet5.pth'), '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19', '--json']).stdout);
+      const other = JSON.parse(
+        egtea(['model', 'convert', path.join(FIXTURES, 'pth_lenet5.pth'), '--out', out, '--arch', 'resnext3d-tiny', '--classes', '19', '--json']).stdout,
+      );
       expect(other.match.matched).toEqual([]);
       expect(other.match.mismatched).toEqual([{ name: 'conv1.weight', file: [6, 1, 5, 5], model: [16, 3, 3, 7, 7] }]);
       expect(other.match.extra).toHaveLength(9);

@@ -65,7 +65,8 @@ describe('progress of long commands', () => {
     const lines = evaluated.stderr.split('\n').filter((l) => l.startsWith('eval test: '));
     expect(lines.length).toBeGreaterThan(1);
     expect(lines.length).toBeLessThanOrEqual(11);
-    for (const line of lines) expect(line).toMatch(new RegExp(`^eval test: (\\d+)/${batches} \\(\\1 done, 0 skipped, 0 failed\\)(, \\d+ clips/s)?, \\d+s(, ETA \\d+s)?$`));
+    for (const line of lines)
+      expect(line).toMatch(new RegExp(`^eval test: (\\d+)/${batches} \\(\\1 done, 0 skipped, 0 failed\\)(, \\d+ clips/s)?, \\d+s(, ETA \\d+s)?$`));
     expect(lines.at(-1)).toMatch(new RegExp(`^eval test: ${batches}/${batches} \\(${batches} done, 0 skipped, 0 failed\\), \\d+ clips/s, \\d+s$`));
     // The counts only grow, and the other log line comes before the first count.
     const counts = lines.map((l) => Number(/: (\d+)\//.exec(l)![1]));
@@ -101,13 +102,34 @@ describe('progress of long commands', () => {
     const imageLines = images.stderr.split('\n').filter((l) => l.startsWith('images: '));
     expect(imageLines.length).toBeGreaterThan(1);
     expect(imageLines.length).toBeLessThanOrEqual(11);
-    expect(imageLines.at(-1)).toMatch(new RegExp(`^images: ${built.written}/${built.written} \\(${built.written} done, 0 skipped, 0 failed\\), \\d+ images/s, \\d+s$`));
+    expect(imageLines.at(-1)).toMatch(
+      new RegExp(`^images: ${built.written}/${built.written} \\(${built.written} done, 0 skipped, 0 failed\\), \\d+ images/s, \\d+s$`),
+    );
     const rebuilt = egtea(imagesArgs);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    expect(rebuilt.stderr).toMatch(new RegExp(`^images: ${built.written}/${built.written} \\(0 done, ${built.written} skipped, 0 failed\\), 0 images/s, \\d+s$`, 'm'));
+    expect(rebuilt.stderr).toMatch(
+      new RegExp(`^images: ${built.written}/${built.written} \\(0 done, ${built.written} skipped, 0 failed\\), 0 images/s, \\d+s$`, 'm'),
+    );
 
     const out = path.join(work, 'sweep');
-    const args = ['sweep', '--pipeline', 'mnist-imbalanced', '--loss', 'ce', '--seeds', '1', '--epochs', '1', '--source', 'mnist-package', '--set', 'dataset.majorityRatio=0.9', '--out', out, '--json'];
+    const args = [
+      'sweep',
+      '--pipeline',
+      'mnist-imbalanced',
+      '--loss',
+      'ce',
+      '--seeds',
+      '1',
+      '--epochs',
+      '1',
+      '--source',
+      'mnist-package',
+      '--set',
+      'dataset.majorityRatio=0.9',
+      '--out',
+      out,
+      '--json',
+    ];
     const swept = egtea(args);
     expect(swept.code, swept.stderr).toBe(0);
     expect(JSON.parse(swept.stdout).rows).toHaveLength(2);

@@ -15,7 +15,9 @@ describe('train: command-line overrides are checked before anything runs', () =>
     expect(tau.stderr.trim()).toBe("egtea: command line: --tau: loss.tau does not apply to loss 'ce' (only to cdb); ce takes no settings");
     const set = egtea(['train', '--set', 'schedule.learningrate=0.1', '--data', work, '--out', path.join(work, 'b')]);
     expect(set.code).toBe(1);
-    expect(set.stderr.trim()).toBe("egtea: command line: --set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?");
+    expect(set.stderr.trim()).toBe(
+      "egtea: command line: --set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?",
+    );
     expect(fs.existsSync(path.join(work, 'a'))).toBe(false);
   });
 
@@ -31,10 +33,30 @@ describe('train: command-line overrides are checked before anything runs', () =>
 
 describe('egtea pipeline: a pipeline as train would run it', () => {
   it('applies the same options as train and prints JSON that --pipeline reads back', async () => {
-    const run = egtea(['pipeline', '--pipeline', 'mnist-imbalanced', '--loss', 'focal', '--set', 'loss.gamma=1', '--initializer', 'he-normal', '--seed', '0', '--epochs', '40']);
+    const run = egtea([
+      'pipeline',
+      '--pipeline',
+      'mnist-imbalanced',
+      '--loss',
+      'focal',
+      '--set',
+      'loss.gamma=1',
+      '--initializer',
+      'he-normal',
+      '--seed',
+      '0',
+      '--epochs',
+      '40',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const pipeline = JSON.parse(run.stdout);
-    expect(pipeline).toMatchObject({ name: 'mnist-imbalanced', loss: { name: 'focal', gamma: 1 }, model: { arch: 'lenet5', initializer: 'he-normal' }, seed: 0, schedule: { epochs: 40, learningRate: 0.001 } });
+    expect(pipeline).toMatchObject({
+      name: 'mnist-imbalanced',
+      loss: { name: 'focal', gamma: 1 },
+      model: { arch: 'lenet5', initializer: 'he-normal' },
+      seed: 0,
+      schedule: { epochs: 40, learningRate: 0.001 },
+    });
     const file = path.join(work, 'mine.json');
     fs.writeFileSync(file, run.stdout);
     expect(await resolvePipeline(file)).toEqual(pipeline);

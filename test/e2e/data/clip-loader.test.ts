@@ -112,7 +112,7 @@ describe('clip loader', () => {
     expect(difference / clipValues).toBeGreaterThan(0.05);
   });
 
-  it("refuses a label with one class in the training clips, naming the file and the labels that work", async () => {
+  it('refuses a label with one class in the training clips, naming the file and the labels that work', async () => {
     const data = await smallSyntheticDataset();
     // synth labels every clip noun 1.
     await expect(loadFrameDataset({ annotations: data.annotations, frames: data.frames, label: 'noun', validationSubjects: 'P20-P26' })).rejects.toThrow(

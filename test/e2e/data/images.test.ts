@@ -47,7 +47,12 @@ describe('imbalanced MNIST as one-frame clips', () => {
     expect(result.classes).toEqual(['4', '9']);
     expect(result.counts).toEqual({ train: [4, 36], validation: [5, 5], test: [8, 8] });
     expect(result.written).toBe(66);
-    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    const dataset = await loadFrameDataset({
+      annotations: path.join(root, 'annotations'),
+      frames: path.join(root, 'frames'),
+      label: 'verb',
+      validationSubjects: 'V01',
+    });
     expect([dataset.train.length, dataset.validation.length, dataset.test.length]).toEqual([40, 10, 16]);
     expect(dataset.missing).toEqual([]);
     // Validation images are not training images (both come from MNIST's training file).
@@ -76,12 +81,18 @@ describe('imbalanced MNIST as one-frame clips', () => {
     expect([again.written, again.skipped]).toEqual([0, 66]);
     expect(await fs.readFile(path.join(root, 'annotations', 'train_split1.txt'), 'utf8')).toBe(before);
     // Frames are named by source index, so another source must not reuse the folder.
-    await expect(importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'elsewhere'), out: root, seed: 7, sizes })).rejects.toThrow(`${path.join(root, 'dataset.json')}: ${root} holds mnist-imbalanced built from ${mnist}`);
+    await expect(importImages({ dataset: 'mnist-imbalanced', source: path.join(work, 'elsewhere'), out: root, seed: 7, sizes })).rejects.toThrow(
+      `${path.join(root, 'dataset.json')}: ${root} holds mnist-imbalanced built from ${mnist}`,
+    );
   });
 
   it('trains through the mnist-imbalanced pipeline (LeNet-5 on one-frame clips) and validates on both digits', async () => {
     const pipeline = validatePipeline(
-      { ...mnistImbalanced, dataset: { ...mnistImbalanced.dataset, annotations: 'annotations', frames: 'frames' }, schedule: { ...mnistImbalanced.schedule, epochs: 2, batchSize: 10, milestones: [] } },
+      {
+        ...mnistImbalanced,
+        dataset: { ...mnistImbalanced.dataset, annotations: 'annotations', frames: 'frames' },
+        schedule: { ...mnistImbalanced.schedule, epochs: 2, batchSize: 10, milestones: [] },
+      },
       'test pipeline',
     );
     const result = await train({ pipeline, dataRoot: path.join(work, 'mnist-imbalanced'), out: path.join(work, 'mnist-run') });
@@ -103,11 +114,21 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: not an IDX file of images`);
     await fs.rm(images);
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: missing (nor t10k-images-idx3-ubyte.gz)`);
-    await expect(readMnist(broken, 'test')).rejects.toThrow("or use Fashion-MNIST's: Debian's package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist (--source /usr/share/datasets/fashion-mnist)");
+    await expect(readMnist(broken, 'test')).rejects.toThrow(
+      "or use Fashion-MNIST's: Debian's package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist (--source /usr/share/datasets/fashion-mnist)",
+    );
   });
 
   it('builds any pair of classes, minority first, and names a class the source lacks', async () => {
-    const pair = await importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'pair-8-2'), seed: 7, majorityRatio: 0.9, classes: { minority: 8, majority: 2 }, sizes });
+    const pair = await importImages({
+      dataset: 'mnist-imbalanced',
+      source: mnist,
+      out: path.join(work, 'pair-8-2'),
+      seed: 7,
+      majorityRatio: 0.9,
+      classes: { minority: 8, majority: 2 },
+      sizes,
+    });
     // Classes are listed by label; the majority (2) comes first here.
     expect(pair.classes).toEqual(['2', '8']);
     expect(pair.counts).toEqual({ train: [36, 4], validation: [5, 5], test: [8, 8] });
@@ -116,11 +137,15 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await expect(importImages({ dataset: 'mnist-imbalanced', source: partial, out: path.join(work, 'no-9'), seed: 1, sizes })).rejects.toThrow(
       `${path.join(partial, 'train-images-idx3-ubyte.gz')}: has no images of class 9 (its labels: 0, 1, 2, 3, 4, 5); choose --classes among those`,
     );
-    await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'same'), seed: 1, classes: { minority: 3, majority: 3 }, sizes })).rejects.toThrow('the minority and majority classes are both 3');
+    await expect(
+      importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'same'), seed: 1, classes: { minority: 3, majority: 3 }, sizes }),
+    ).rejects.toThrow('the minority and majority classes are both 3');
   });
 
   it('refuses a construction the source cannot fill, naming the file', async () => {
-    await expect(importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'too-big'), seed: 1, sizes: { ...sizes, testPerClass: 11 } })).rejects.toThrow(/t10k-images-idx3-ubyte: digit 4's test set needs 11 images, the file has 10/);
+    await expect(
+      importImages({ dataset: 'mnist-imbalanced', source: mnist, out: path.join(work, 'too-big'), seed: 1, sizes: { ...sizes, testPerClass: 11 } }),
+    ).rejects.toThrow(/t10k-images-idx3-ubyte: digit 4's test set needs 11 images, the file has 10/);
   });
 });
 
@@ -134,7 +159,14 @@ describe("the mnist package's digits (a scaled protocol)", () => {
     const first4 = train.labels.indexOf(4);
     expect(Array.from(train.pixels.subarray(first4 * 784, first4 * 784 + 784))).toEqual(fours.slice(0, 784).map((v) => Math.round(v * 255)));
     const out = path.join(work, 'mnist-package');
-    const result = await importImages({ dataset: 'mnist-imbalanced', source: MNIST_PACKAGE_SOURCE, out, seed: 2, majorityRatio: 0.9, sizes: { trainingImages: 20, validationPerClass: 2, testPerClass: 3 } });
+    const result = await importImages({
+      dataset: 'mnist-imbalanced',
+      source: MNIST_PACKAGE_SOURCE,
+      out,
+      seed: 2,
+      majorityRatio: 0.9,
+      sizes: { trainingImages: 20, validationPerClass: 2, testPerClass: 3 },
+    });
     expect(result.counts).toEqual({ train: [2, 18], validation: [2, 2], test: [3, 3] });
     const recorded = JSON.parse(await fs.readFile(path.join(out, 'dataset.json'), 'utf8'));
     expect(recorded.source).toBe('mnist-package');
@@ -179,7 +211,12 @@ describe('long-tailed CIFAR as one-frame clips', () => {
     expect(result.counts.train[0]! / result.counts.train[9]!).toBeCloseTo(18 / 4, 5);
     expect(result.counts.validation).toEqual(new Array(10).fill(2));
     expect(result.counts.test).toEqual(new Array(10).fill(3));
-    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    const dataset = await loadFrameDataset({
+      annotations: path.join(root, 'annotations'),
+      frames: path.join(root, 'frames'),
+      label: 'verb',
+      validationSubjects: 'V01',
+    });
     const record = dataset.test.find((r) => r.label === 3)!;
     const { data } = await sharp(frameFile(record.frameDir, 0)).raw().toBuffer({ resolveWithObject: true });
     expect(Math.abs(data[0]! - 30)).toBeLessThanOrEqual(3);
@@ -206,12 +243,25 @@ describe('ImageNet-LT as one-frame clips', () => {
     const result = await importImages({ dataset: 'imagenet-lt', source, out: root, seed: 1 });
     expect(result.classes).toEqual(['n00000001', 'n00000002', 'n00000003']);
     expect(result.counts).toEqual({ train: [6, 3, 1], validation: [2, 2, 2], test: [2, 2, 2] });
-    const dataset = await loadFrameDataset({ annotations: path.join(root, 'annotations'), frames: path.join(root, 'frames'), label: 'verb', validationSubjects: 'V01' });
+    const dataset = await loadFrameDataset({
+      annotations: path.join(root, 'annotations'),
+      frames: path.join(root, 'frames'),
+      label: 'verb',
+      validationSubjects: 'V01',
+    });
     const frames = [...dataset.train, ...dataset.validation, ...dataset.test].map((r) => frameFile(r.frameDir, 0));
     const links = await Promise.all(frames.map(async (f) => (await fs.lstat(f)).isSymbolicLink()));
     // The PNG and the grey JPEG are re-encoded; the other 26 are links.
     expect(links.filter((l) => !l)).toHaveLength(2);
-    const loader = new ClipLoader(dataset.train, { batchSize: 10, segments: 1, training: true, transform: { ...mnistImbalanced.clips.transform, size: 32 }, seed: 1, concurrency: 4, prefetch: 1 });
+    const loader = new ClipLoader(dataset.train, {
+      batchSize: 10,
+      segments: 1,
+      training: true,
+      transform: { ...mnistImbalanced.clips.transform, size: 32 },
+      seed: 1,
+      concurrency: 4,
+      prefetch: 1,
+    });
     for await (const batch of loader.batches(1)) {
       expect(batch.clips.shape).toEqual([10, 1, 32, 32, 3]);
       expect(Array.from(batch.labels.dataSync()).sort()).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 2]);
@@ -225,10 +275,16 @@ describe('ImageNet-LT as one-frame clips', () => {
     const good = await fs.readFile(list, 'utf8');
     const out = path.join(work, 'imagenet-lt-broken');
     await fs.writeFile(list, `${good}val/n00000001/x.JPEG\n`);
-    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: expected '<image path> <label>', got 'val/n00000001/x.JPEG'`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(
+      `${list}:3: expected '<image path> <label>', got 'val/n00000001/x.JPEG'`,
+    );
     await fs.writeFile(list, `${good}../etc/passwd 0\n`);
-    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: image path '../etc/passwd' leaves the ImageNet root`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(
+      `${list}:3: image path '../etc/passwd' leaves the ImageNet root`,
+    );
     await fs.writeFile(list, `${good}val/n00000001/gone.JPEG 0\n`);
-    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(`${list}:3: ${path.join(source, 'val/n00000001/gone.JPEG')}: not a readable image`);
+    await expect(importImages({ dataset: 'imagenet-lt', source, out, seed: 1 })).rejects.toThrow(
+      `${list}:3: ${path.join(source, 'val/n00000001/gone.JPEG')}: not a readable image`,
+    );
   });
 });

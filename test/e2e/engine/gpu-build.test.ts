@@ -54,7 +54,10 @@ describe.runIf(gpuBuildTestable())('the GPU build on its CPU device', () => {
 
   beforeAll(async () => {
     if (!gpuEngineBuilt()) {
-      const install = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'install-engine.mjs'), '--required', '--gpu', '--engine-dir', ENGINE_DIR], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const install = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'install-engine.mjs'), '--required', '--gpu', '--engine-dir', ENGINE_DIR], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       // Where PyPI cannot be reached the download cannot be had: say so (under CI, fail).
       if (install.status !== 0) throw new Error(`egtea engine install --gpu --engine-dir ${ENGINE_DIR} failed:\n${install.stderr.slice(-3000)}`);
     }
@@ -74,7 +77,13 @@ describe.runIf(gpuBuildTestable())('the GPU build on its CPU device', () => {
   it('runs on its CPU device when asked: engine, engine check and a short train agree with the CPU build', async () => {
     const engine = egtea(['engine', '--json'], onCpu);
     expect(engine.code, engine.stderr).toBe(0);
-    expect(JSON.parse(engine.stdout)).toMatchObject({ backend: 'tensorflow', device: 'cpu', gpuBuildOnCpu: true, wheel: 'tensorflow==2.21.0', graphSteps: true });
+    expect(JSON.parse(engine.stdout)).toMatchObject({
+      backend: 'tensorflow',
+      device: 'cpu',
+      gpuBuildOnCpu: true,
+      wheel: 'tensorflow==2.21.0',
+      graphSteps: true,
+    });
 
     const check = egtea(['engine', 'check', '--json', '--arch', 'resnext3d-tiny', '--frames', '2', '--size', '16', '--reps', '1'], onCpu);
     expect(check.code, check.stderr).toBe(0);
@@ -94,7 +103,9 @@ describe.runIf(gpuBuildTestable())('the GPU build on its CPU device', () => {
     expect(gpuBuild.stderr).not.toMatch(/training steps run op by op/);
     train('cpu-build', {});
     train('cpu-build-eager', {}, ['--no-graph-step']);
-    const [gpu, cpu, eager] = await Promise.all(['gpu-build', 'cpu-build', 'cpu-build-eager'].map((o) => readSafetensors(path.join(work, o, 'model.safetensors'))));
+    const [gpu, cpu, eager] = await Promise.all(
+      ['gpu-build', 'cpu-build', 'cpu-build-eager'].map((o) => readSafetensors(path.join(work, o, 'model.safetensors'))),
+    );
     const floor = worstRelative(cpu!, eager!);
     const difference = worstRelative(cpu!, gpu!);
     console.log(`GPU build on the CPU against the CPU build: ${difference.toExponential(2)}; noise floor (graph against op by op): ${floor.toExponential(2)}`);

@@ -17,7 +17,10 @@ import { writeMnistSource } from '../../image-sources.js';
 
 let work: string;
 let source: string;
-const pipeline = validatePipeline({ ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, batchSize: 10, learningRate: 0.01, milestones: [] }, loader: { concurrency: 4, prefetch: 1 } }, 'test pipeline');
+const pipeline = validatePipeline(
+  { ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, batchSize: 10, learningRate: 0.01, milestones: [] }, loader: { concurrency: 4, prefetch: 1 } },
+  'test pipeline',
+);
 const sizes = { trainingImages: 20, validationPerClass: 5, testPerClass: 6 };
 const LOSSES = ['ce', 'cdb(tau=dynamic)', 'ldam'];
 const SEEDS = [1, 2];
@@ -52,7 +55,10 @@ function expectSameTraining(a: Map<string, EpochRecord[]>, b: Map<string, EpochR
   expect([...a.keys()]).toEqual([...b.keys()]);
   for (const [cell, records] of a) {
     const other = b.get(cell)!;
-    expect(records.map((r) => r.epoch), cell).toEqual(other.map((r) => r.epoch));
+    expect(
+      records.map((r) => r.epoch),
+      cell,
+    ).toEqual(other.map((r) => r.epoch));
     records.forEach((r, i) => {
       // Float noise: a packed step runs each cell's ops as it runs alone (test/pack/packed-step.test.ts).
       expect(r.trainLoss, `${cell}, epoch ${r.epoch}`).toBeCloseTo(other[i]!.trainLoss, 5);
@@ -85,9 +91,12 @@ describe('egtea sweep --pack', () => {
       for (const loss of LOSSES) {
         const [a, b] = [cellFolder(path.join(work, 'unpacked'), seed, loss), cellFolder(path.join(work, 'packed'), seed, loss)];
         // The same files (evaluations are named by the weights' digest, which float noise may change).
-        const files = async (folder: string) => (await fs.readdir(folder)).map((f) => f.replace(/^eval-test\.[0-9a-f]{12}\.json$/, 'eval-test.<digest>.json')).sort();
+        const files = async (folder: string) =>
+          (await fs.readdir(folder)).map((f) => f.replace(/^eval-test\.[0-9a-f]{12}\.json$/, 'eval-test.<digest>.json')).sort();
         expect(await files(b)).toEqual(await files(a));
-        expect(await fs.readFile(path.join(b, 'run.log'), 'utf8')).toMatch(/training steps now run as one TensorFlow graph with 3 other runs|with 1 other runs/);
+        expect(await fs.readFile(path.join(b, 'run.log'), 'utf8')).toMatch(
+          /training steps now run as one TensorFlow graph with 3 other runs|with 1 other runs/,
+        );
         const [ra, rb] = [await readJson<CellResult>(path.join(a, 'result.json')), await readJson<CellResult>(path.join(b, 'result.json'))];
         expect(rb.final.overall.top1).toBe(ra.final.overall.top1);
         expect(rb.best.epoch).toBe(ra.best.epoch);
@@ -108,7 +117,11 @@ describe('egtea sweep --pack', () => {
     const running = runSweep({ ...options(out), grid, pack: 6 });
     // Once every cell has checkpointed its first epoch, the pack's process is killed (its pid is in the run locks).
     const folders = SEEDS.flatMap((seed) => LOSSES.map((loss) => cellFolder(out, seed, loss)));
-    const checkpointed = (folder: string) => readJson<{ epoch: number }>(path.join(new RunFolder(folder).checkpointDir, 'state.json')).then((s) => s.epoch >= 1, () => false);
+    const checkpointed = (folder: string) =>
+      readJson<{ epoch: number }>(path.join(new RunFolder(folder).checkpointDir, 'state.json')).then(
+        (s) => s.epoch >= 1,
+        () => false,
+      );
     let killed: number | null = null;
     for (let waited = 0; killed === null && waited < 240_000; waited += 20) {
       const started = await Promise.all(folders.map(checkpointed));
@@ -153,7 +166,11 @@ describe('egtea sweep --pack', () => {
 
   it('a diverging cell fails with the trainer message; the cell packed with it finishes', async () => {
     const out = path.join(work, 'diverging');
-    const summary = await runSweep({ ...options(out), grid: { losses: ['ce'], taus: ['dynamic'], sets: [parseSetArgument('schedule.learningRate=0.01,1e30')], seeds: [1], epochs: 2 }, pack: 2 });
+    const summary = await runSweep({
+      ...options(out),
+      grid: { losses: ['ce'], taus: ['dynamic'], sets: [parseSetArgument('schedule.learningRate=0.01,1e30')], seeds: [1], epochs: 2 },
+      pack: 2,
+    });
     expect(summary.failed.map((f) => f.cell)).toEqual(['schedule.learningRate=1e+30,seed=1,loss=ce']);
     expect(summary.failed[0]!.message).toMatch(/training diverged at epoch 1, batch \d+: .*Nothing of this step was saved/);
     await expect(fs.stat(path.join(out, 'runs', 'schedule.learningRate=0.01,seed=1,loss=ce', 'result.json'))).resolves.toBeTruthy();

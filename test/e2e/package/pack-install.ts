@@ -26,13 +26,19 @@ function check(condition: boolean, message: string): void {
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-pack-'));
 try {
   // npm pack runs prepack, which builds dist/ afresh; --json names the tarball.
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT })) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO_ROOT })) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const tarball = path.join(work, packed[0]!.filename);
   const shipped = new Set(packed[0]!.files.map((f) => f.path));
   for (const needed of ['dist/src/index.js', 'dist/pipelines/index.js', 'src/engine/native/binding.gyp', 'bin/install-engine.mjs', 'bin/build-dist.mjs']) {
     check(shipped.has(needed), `the tarball lacks ${needed}`);
   }
-  check(![...shipped].some((f) => f.startsWith('src/engine/native/build/') || f.endsWith('.ts') && !f.endsWith('.d.ts')), 'the tarball ships build output or TypeScript sources');
+  check(
+    ![...shipped].some((f) => f.startsWith('src/engine/native/build/') || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
+    'the tarball ships build output or TypeScript sources',
+  );
 
   const project = path.join(work, 'project');
   fs.mkdirSync(project);
@@ -56,7 +62,15 @@ try {
   const tau = Number(/^tau (\S+) weights/m.exec(output)?.[1]);
   check(tau >= 2 / (1 + Math.E) && tau < 2, `the example printed no dynamic tau in [2/(1+e), 2):\n${output}`);
 
-  const pipelines = run(process.execPath, ['--input-type=module', '-e', "import { PIPELINES } from 'egtea/pipelines'; import synth from 'egtea/pipelines/synth'; console.log(Object.keys(PIPELINES).join(','), synth.model.arch)"], { cwd: project });
+  const pipelines = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import { PIPELINES } from 'egtea/pipelines'; import synth from 'egtea/pipelines/synth'; console.log(Object.keys(PIPELINES).join(','), synth.model.arch)",
+    ],
+    { cwd: project },
+  );
   check(/\bsynth\b/.test(pipelines) && pipelines.trim().endsWith('resnext3d-tiny'), `the built-in pipelines do not import by name: ${pipelines}`);
   process.stderr.write(`[pack-install] ok: ${path.basename(tarball)} installs, builds its engine and runs the library example of ${PAGE}\n`);
 } finally {

@@ -34,7 +34,11 @@ function eventFile(): string {
 describe('TensorBoard event files', () => {
   it('train writes every epoch\u2019s scalars, as history.jsonl has them, once each after a resume', () => {
     const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as RunInfo;
-    const history = fs.readFileSync(path.join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+    const history = fs
+      .readFileSync(path.join(run, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EpochRecord);
     const events = decodeEvents(fs.readFileSync(eventFile()), 'events');
     expect(events[0]!.fileVersion).toBe('brain.Event:2');
     expect(events.slice(1).map((e) => e.step)).toEqual([1, 2]);
@@ -61,7 +65,11 @@ describe('TensorBoard event files', () => {
     const result = spawnSync('python3', ['-c', script, path.join(run, 'tb')], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const scalars = JSON.parse(result.stdout) as Record<string, [number, number][]>;
-    const history = fs.readFileSync(path.join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochRecord);
+    const history = fs
+      .readFileSync(path.join(run, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as EpochRecord);
     expect(scalars['train/loss']!.map(([step]) => step)).toEqual([1, 2]);
     scalars['train/loss']!.forEach(([, value], i) => expect(value).toBeCloseTo(history[i]!.trainLoss, 5));
     scalars['cdb/tau']!.forEach(([, value], i) => expect(value).toBeCloseTo(history[i]!.cdb!.tau, 5));

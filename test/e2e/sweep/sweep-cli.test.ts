@@ -44,7 +44,9 @@ describe('egtea sweep and egtea paper on bad input', () => {
     const synthOut = path.join(work, 'paper-synth');
     const synth = egtea(['paper', 'table1', '--source', work, '--pipeline', 'synth', '--out', synthOut]);
     expect(synth.code).toBe(1);
-    expect(synth.stderr).toContain('egtea: pipeline synth takes clips of 8 frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)');
+    expect(synth.stderr).toContain(
+      'egtea: pipeline synth takes clips of 8 frames; the images --source builds are one-frame clips: choose a pipeline made for images (mnist-imbalanced, fashion-mnist, cifar100-lt, ...)',
+    );
     expect(fs.existsSync(synthOut)).toBe(false);
     const pair = egtea(['paper', 'table1', '--source', work, '--classes', '4,4']);
     expect(pair.code).toBe(1);

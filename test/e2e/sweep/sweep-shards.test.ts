@@ -24,10 +24,29 @@ afterAll(() => {
 });
 
 // 2 losses x 2 seeds: shard 1/2 runs CE of both seeds, shard 2/2 CDB of both; both need both seeds' images.
-const grid = (out: string) => ['sweep', '--pipeline', 'mnist-imbalanced', '--loss', 'ce,cdb', '--seeds', '2', '--epochs', '3', '--source', 'mnist-package', '--set', 'dataset.majorityRatio=0.9', '--out', out];
+const grid = (out: string) => [
+  'sweep',
+  '--pipeline',
+  'mnist-imbalanced',
+  '--loss',
+  'ce,cdb',
+  '--seeds',
+  '2',
+  '--epochs',
+  '3',
+  '--source',
+  'mnist-package',
+  '--set',
+  'dataset.majorityRatio=0.9',
+  '--out',
+  out,
+];
 const cell = (seed: number, loss: string) => `dataset.majorityRatio=0.9,seed=${seed},loss=${loss}`;
 
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; exit: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   started.push(child);
   let stdout = '';
@@ -59,7 +78,13 @@ describe('a sweep in shards sharing one folder', () => {
   it('runs every cell once over the shards; a killed shard run again with its index resumes; --no-run summarises every shard', async () => {
     const out = path.join(work, 'grid');
     // Shard 1 from a Slurm array task (ids 0-1), shard 2 by --shard.
-    const first = start(grid(out), { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '1', SLURM_ARRAY_TASK_STEP: '1', SLURM_ARRAY_TASK_COUNT: '2' });
+    const first = start(grid(out), {
+      SLURM_ARRAY_TASK_ID: '0',
+      SLURM_ARRAY_TASK_MIN: '0',
+      SLURM_ARRAY_TASK_MAX: '1',
+      SLURM_ARRAY_TASK_STEP: '1',
+      SLURM_ARRAY_TASK_COUNT: '2',
+    });
     const second = start([...grid(out), '--shard', '2/2']);
 
     // Shard 2's first cell is training: its process (train.lock) is a child of the shard's.
@@ -81,10 +106,12 @@ describe('a sweep in shards sharing one folder', () => {
     // The same shard started twice is refused while the first runs (shard 1 by its Slurm task, or by --shard).
     const twice = egtea([...grid(out), '--shard', '1/2']);
     expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain(`egtea: ${path.join(out, 'locks', 'sweep-shard-1-of-2.lock')}: another sweep of shard 1/2 is writing this sweep folder (pid ${first.child.pid}`);
+    expect(twice.stderr).toContain(
+      `egtea: ${path.join(out, 'locks', 'sweep-shard-1-of-2.lock')}: another sweep of shard 1/2 is writing this sweep folder (pid ${first.child.pid}`,
+    );
 
     const one = await first.exit;
-    expect(one.stderr).toContain('shard 1/2 (SLURM_ARRAY_TASK_ID=0 (array 0-1, 2 tasks)): 2 of the grid\'s 4 cells (cells 1, 3)');
+    expect(one.stderr).toContain("shard 1/2 (SLURM_ARRAY_TASK_ID=0 (array 0-1, 2 tasks)): 2 of the grid's 4 cells (cells 1, 3)");
     expect(one.code, one.stderr).toBe(0);
     expect(one.stderr).toContain(`[1/2] ${cell(1, 'ce')}: test error`);
     expect(one.stderr).toContain(`[2/2] ${cell(2, 'ce')}: test error`);
@@ -106,7 +133,11 @@ describe('a sweep in shards sharing one folder', () => {
     // Each cell trained its 3 epochs once: no epoch twice in a history, whoever ran it.
     for (const seed of [1, 2]) {
       for (const loss of ['ce', 'cdb(tau=dynamic)']) {
-        const epochs = fs.readFileSync(path.join(out, 'runs', cell(seed, loss), 'history.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+        const epochs = fs
+          .readFileSync(path.join(out, 'runs', cell(seed, loss), 'history.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { epoch: number }).epoch);
         expect(epochs).toEqual([1, 2, 3]);
       }
     }

@@ -16,7 +16,10 @@ import { writeMnistSource } from '../../image-sources.js';
 
 let work: string;
 let source: string;
-const pipeline = validatePipeline({ ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, batchSize: 10, milestones: [] }, loader: { concurrency: 4, prefetch: 1 } }, 'test pipeline');
+const pipeline = validatePipeline(
+  { ...mnistImbalanced, schedule: { ...mnistImbalanced.schedule, batchSize: 10, milestones: [] }, loader: { concurrency: 4, prefetch: 1 } },
+  'test pipeline',
+);
 const sizes = { trainingImages: 20, validationPerClass: 5, testPerClass: 6 };
 
 function options(out: string, overrides: Partial<SweepOptions> = {}): SweepOptions {
@@ -49,7 +52,7 @@ afterAll(async () => {
 });
 
 describe('egtea sweep', () => {
-  it('runs every cell as a run folder, shares a seed\'s images between losses, and summarises over seeds', async () => {
+  it("runs every cell as a run folder, shares a seed's images between losses, and summarises over seeds", async () => {
     const out = path.join(work, 'grid');
     const lines: string[] = [];
     const summary = await runSweep({ ...options(out), log: (l) => lines.push(l) });
@@ -119,7 +122,9 @@ describe('egtea sweep', () => {
     // A rerun with fewer epochs cannot shorten the runs: it reports the 2 epochs they have, not 1.
     const shorter = await runSweep({ ...options(out), grid: { ...options(out).grid, epochs: 1 } });
     expect(shorter.rows).toEqual(summary.rows);
-    expect(shorter.protocol.join('\n')).toContain('2 epochs = 4 iterations (asked for 1; 4 finished cells had trained longer before, and a run is not shortened)');
+    expect(shorter.protocol.join('\n')).toContain(
+      '2 epochs = 4 iterations (asked for 1; 4 finished cells had trained longer before, and a run is not shortened)',
+    );
     expect((await readJson<CellResult>(path.join(out, 'runs', cellName(1, 'ce'), 'result.json'))).epochs).toBe(2);
 
     // A damaged result.json: named by the summary, the rest summarised; a run evaluates that cell again.
@@ -128,12 +133,20 @@ describe('egtea sweep', () => {
     await fs.writeFile(damagedFile, intact.slice(0, 40));
     const summarised = await runSweep({ ...options(out), run: false });
     expect(summarised.missing).toEqual([cellName(1, 'cdb(tau=dynamic)')]);
-    expect(summarised.damaged).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(damagedFile)}: damaged \\(.*JSON.*\\); run the sweep again \\(without --no-run\\) to evaluate the cell again from its trained model$`))]);
+    expect(summarised.damaged).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${escapeRegExp(damagedFile)}: damaged \\(.*JSON.*\\); run the sweep again \\(without --no-run\\) to evaluate the cell again from its trained model$`,
+        ),
+      ),
+    ]);
     expect(summarised.rows.find((r) => r.variant === 'ce' && r.model === 'final')!.seeds).toEqual([1, 2]);
     expect(await fs.readFile(path.join(out, 'summary.md'), 'utf8')).toContain('Damaged results (1):');
     const repair: string[] = [];
     const repaired = await runSweep({ ...options(out), log: (l) => repair.push(l) });
-    expect(repair.filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(new RegExp(`^warning: ${escapeRegExp(damagedFile)}: damaged \\(.+\\); evaluating the cell again from its trained model$`))]);
+    expect(repair.filter((l) => l.startsWith('warning'))).toEqual([
+      expect.stringMatching(new RegExp(`^warning: ${escapeRegExp(damagedFile)}: damaged \\(.+\\); evaluating the cell again from its trained model$`)),
+    ]);
     expect(repaired.failed).toEqual([]);
     expect(repaired.missing).toEqual([]);
     expect(repaired.rows).toEqual(summary.rows);
@@ -142,7 +155,9 @@ describe('egtea sweep', () => {
     const sweepFile = path.join(out, 'sweep.json');
     const record = await fs.readFile(sweepFile, 'utf8');
     await fs.writeFile(sweepFile, record.slice(0, 10));
-    await expect(runSweep(options(out))).rejects.toThrow(`${sweepFile}: damaged, so egtea cannot tell which sweep ${out} holds. If it is this one, delete sweep.json and run again: finished cells are kept and unfinished ones resume (--no-run summarises meanwhile); otherwise choose another --out`);
+    await expect(runSweep(options(out))).rejects.toThrow(
+      `${sweepFile}: damaged, so egtea cannot tell which sweep ${out} holds. If it is this one, delete sweep.json and run again: finished cells are kept and unfinished ones resume (--no-run summarises meanwhile); otherwise choose another --out`,
+    );
     const warned: string[] = [];
     expect((await runSweep({ ...options(out), run: false, log: (l) => warned.push(l) })).rows).toEqual(summary.rows);
     expect(warned).toEqual([expect.stringContaining(`warning: ${sweepFile}: damaged`)]);
@@ -152,7 +167,11 @@ describe('egtea sweep', () => {
     // A second sweep on the folder while one runs (its lock held) is refused, naming the holder.
     const held = await lockRunFolder(path.join(out, 'locks', 'sweep.lock'), 'sweep', 'sweep folder');
     try {
-      await expect(runSweep(options(out))).rejects.toThrow(new RegExp(`locks/sweep\\.lock: another sweep is writing this sweep folder \\(pid ${process.pid}, since .*\\); wait for it to finish or stop it, or choose another --out$`));
+      await expect(runSweep(options(out))).rejects.toThrow(
+        new RegExp(
+          `locks/sweep\\.lock: another sweep is writing this sweep folder \\(pid ${process.pid}, since .*\\); wait for it to finish or stop it, or choose another --out$`,
+        ),
+      );
     } finally {
       await held.release();
     }
@@ -160,7 +179,14 @@ describe('egtea sweep', () => {
 
   it('runs the long-tail losses with class sampling, and a post-hoc logit-adjusted line for ce', async () => {
     const out = path.join(work, 'long-tail');
-    const grid = { losses: ['ce', 'balanced-softmax', 'logit-adjusted'] as const, taus: ['dynamic' as const], sets: [parseSetArgument('dataset.majorityRatio=0.8'), parseSetArgument('loader.classSampling=0.5')], seeds: [1], epochs: 1, posthocTau: 1 };
+    const grid = {
+      losses: ['ce', 'balanced-softmax', 'logit-adjusted'] as const,
+      taus: ['dynamic' as const],
+      sets: [parseSetArgument('dataset.majorityRatio=0.8'), parseSetArgument('loader.classSampling=0.5')],
+      seeds: [1],
+      epochs: 1,
+      posthocTau: 1,
+    };
     const summary = await runSweep(options(out, { grid: { ...grid, losses: [...grid.losses] } }));
     expect(summary.failed).toEqual([]);
     expect(summary.variants).toEqual(['ce', 'ce+posthoc-la(t=1)', 'balanced-softmax', 'logit-adjusted']);
@@ -172,20 +198,35 @@ describe('egtea sweep', () => {
     expect(summary.rows.find((r) => r.variant === 'ce+posthoc-la(t=1)' && r.model === 'final')!.top1.mean).toBe(adjusted.top1);
     expect((await readJson<CellOrder>(path.join(ce, 'cell.json'))).pipeline.loader.classSampling).toBe(0.5);
     // Only ce is adjusted post hoc; a loss trained with the prior is not.
-    await expect(fs.stat(path.join(out, 'runs', 'dataset.majorityRatio=0.8,loader.classSampling=0.5,seed=1,loss=balanced-softmax', 'eval-test.posthoc-la1.json'))).rejects.toThrow();
+    await expect(
+      fs.stat(path.join(out, 'runs', 'dataset.majorityRatio=0.8,loader.classSampling=0.5,seed=1,loss=balanced-softmax', 'eval-test.posthoc-la1.json')),
+    ).rejects.toThrow();
     const markdown = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
-    expect(markdown).toContain('Class groups (of the first finished run\'s training counts): majority = the most frequent training class (1 class); minority = the other classes (1 class); many = > 100 training samples (0 classes); medium = 20-100 training samples (0 classes); few = < 20 training samples (2 classes).');
+    expect(markdown).toContain(
+      "Class groups (of the first finished run's training counts): majority = the most frequent training class (1 class); minority = the other classes (1 class); many = > 100 training samples (0 classes); medium = 20-100 training samples (0 classes); few = < 20 training samples (2 classes).",
+    );
     expect(markdown).toContain('shown as ce+posthoc-la(t=1)');
   }, 240_000);
 
   it('names an unknown --set key, a bad value and a too-small source before anything runs', async () => {
     const out = path.join(work, 'never');
-    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.learningrate=0.1')] } }))).rejects.toThrow("--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?");
-    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.batchSize=0')] } }))).rejects.toThrow('--set schedule.batchSize=0: schedule.batchSize must be a positive whole number');
-    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('dataset.majorityRatio=0.8,0.99')] }, source: { ...options(out).source!, sizes: { ...sizes, trainingImages: 40 } } }))).rejects.toThrow(
-      /train-images-idx3-ubyte.gz: digit 7's training set \(plus 5 for validation\) needs 32 images, the file has 25/,
+    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.learningrate=0.1')] } }))).rejects.toThrow(
+      "--set schedule.learningrate=0.1: 'schedule.learningrate' is not a pipeline setting; did you mean 'schedule.learningRate'?",
     );
-    await expect(runSweep(options(out, { source: undefined }))).rejects.toThrow('--set dataset.majorityRatio: builds the images per cell, which needs --source');
+    await expect(runSweep(options(out, { grid: { ...options(out).grid, sets: [parseSetArgument('schedule.batchSize=0')] } }))).rejects.toThrow(
+      '--set schedule.batchSize=0: schedule.batchSize must be a positive whole number',
+    );
+    await expect(
+      runSweep(
+        options(out, {
+          grid: { ...options(out).grid, sets: [parseSetArgument('dataset.majorityRatio=0.8,0.99')] },
+          source: { ...options(out).source!, sizes: { ...sizes, trainingImages: 40 } },
+        }),
+      ),
+    ).rejects.toThrow(/train-images-idx3-ubyte.gz: digit 7's training set \(plus 5 for validation\) needs 32 images, the file has 25/);
+    await expect(runSweep(options(out, { source: undefined }))).rejects.toThrow(
+      '--set dataset.majorityRatio: builds the images per cell, which needs --source',
+    );
     expect(() => parseSetArgument('schedule.epochs')).toThrow('--set schedule.epochs: expected KEY=VALUE[,VALUE...]');
     await expect(fs.stat(out)).rejects.toThrow();
   });

@@ -54,13 +54,20 @@ describe('a diverging run', () => {
       (e: unknown) => e,
     )) as Error;
     expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch \d, (batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)|in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf)\. .*schedule\.learningRate 1000000/);
+    expect(error.message).toMatch(
+      /^pipeline synth: training diverged at epoch \d, (batch \d+: the (loss is NaN|loss is -?Infinity|(gradient|updated value) of .* holds NaN or Inf)|in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf)\. .*schedule\.learningRate 1000000/,
+    );
     const names = await fs.readdir(out);
     expect(names).not.toContain('model.safetensors');
     expect(names).not.toContain('checkpoint.next');
     const history = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8').catch(() => '');
     const diverged = Number(/epoch (\d)/.exec(error.message)![1]);
-    expect(history.trim().split('\n').filter((l) => l !== '').length).toBe(diverged - 1);
+    expect(
+      history
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '').length,
+    ).toBe(diverged - 1);
     // Rerunning the same command would diverge again: no promise that it resumes.
     expect(error.message).not.toContain('resumes');
     expect(error.message).toContain('Rerunning the same command would diverge again: change the pipeline and pass --restart, or train it into another --out.');
@@ -91,7 +98,9 @@ describe('finite weights whose scores are not finite (a diverged model)', () => 
     const base = smallPipeline({ epochs: 2 });
     const pipeline = { ...base, schedule: { ...base.schedule, learningRate: 1e6, batchSize: 96, accumulation: 1 } };
     const error = (await train({ pipeline, dataRoot, out }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(/^pipeline synth: training diverged at epoch 1, in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf\. Nothing of this epoch was saved; no checkpoint was written yet\. .*schedule\.learningRate 1000000/);
+    expect(error.message).toMatch(
+      /^pipeline synth: training diverged at epoch 1, in validation: the model's scores of \d+ of \d+ validation clips hold NaN or Inf\. Nothing of this epoch was saved; no checkpoint was written yet\. .*schedule\.learningRate 1000000/,
+    );
     expect((await fs.readdir(out)).sort()).toEqual(['run.json']);
   });
 
@@ -100,7 +109,9 @@ describe('finite weights whose scores are not finite (a diverged model)', () => 
     const model = path.join(out, 'model.safetensors');
     await withFirstValue(model, 3e38, model, true);
     await expect(evaluateRun({ run: out, split: 'test', groups: GROUP_NAMES })).rejects.toThrow(
-      new RegExp(`^${model.replace(/[.]/g, '\\.')}: the model's scores of \\d+ of \\d+ test clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated \\(nothing was saved\\)$`),
+      new RegExp(
+        `^${model.replace(/[.]/g, '\\.')}: the model's scores of \\d+ of \\d+ test clips hold NaN or Inf: these weights come from a diverged run and cannot be evaluated \\(nothing was saved\\)$`,
+      ),
     );
     expect((await fs.readdir(out)).filter((f) => f.startsWith('eval-'))).toEqual([]);
   });
@@ -114,10 +125,17 @@ describe('weights that cannot be trained from', () => {
     // As if saved so (its checksum matches): only the values are wrong.
     const stateFile = path.join(out, 'checkpoint', 'state.json');
     const state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
-    if (state.sha256) state.sha256.weights = createHash('sha256').update(await fs.readFile(weights)).digest('hex');
+    if (state.sha256)
+      state.sha256.weights = createHash('sha256')
+        .update(await fs.readFile(weights))
+        .digest('hex');
     await fs.writeFile(stateFile, JSON.stringify(state));
     const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(new RegExp(`^${weights.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: this checkpoint cannot be resumed\\. Restore it from a copy; or pass --restart`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${weights.replace(/[.]/g, '\\.')}: '[\\w.]+' hold NaN or Inf: this checkpoint cannot be resumed\\. Restore it from a copy; or pass --restart`,
+      ),
+    );
   });
 
   it('a checkpoint whose weights changed after it was saved (finite values) is refused by its checksum', async () => {
@@ -163,7 +181,9 @@ describe('a run folder is never wiped without --restart', () => {
       const before = (await fs.readdir(out)).sort();
       const error = (await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out }).catch((e: unknown) => e)) as Error;
       expect(error.message).toMatch(says);
-      expect(error.message).toContain(`The rest of ${out} (checkpoint, history, weights, evaluations) is intact; to keep it, rerun egtea train with the pipeline and data this run was started with, --out ${out} and --rewrite-run-json`);
+      expect(error.message).toContain(
+        `The rest of ${out} (checkpoint, history, weights, evaluations) is intact; to keep it, rerun egtea train with the pipeline and data this run was started with, --out ${out} and --rewrite-run-json`,
+      );
       expect(error.message).not.toContain('--restart');
       expect((await fs.readdir(out)).sort()).toEqual(before);
       const lines: string[] = [];
@@ -178,7 +198,9 @@ describe('a run folder is never wiped without --restart', () => {
   it('an emptied history is not resumed over', async () => {
     const out = await copyOfFinished('emptied-history');
     await fs.writeFile(path.join(out, 'history.jsonl'), '');
-    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(`${path.join(out, 'history.jsonl')}: holds no epochs, but the checkpoint is after epoch 1`);
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(
+      `${path.join(out, 'history.jsonl')}: holds no epochs, but the checkpoint is after epoch 1`,
+    );
     expect(await fs.readFile(path.join(out, 'history.jsonl'), 'utf8')).toBe('');
   });
 
@@ -195,7 +217,9 @@ describe('a run folder is never wiped without --restart', () => {
   it('a corrupt checkpoint is named with the way out', async () => {
     const out = await copyOfFinished('corrupt');
     await fs.writeFile(path.join(out, 'checkpoint', 'state.json'), '{"epoch": 1,');
-    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(/checkpoint\/state\.json: not a readable checkpoint state \(.*\); rerun with --restart to start over/);
+    await expect(train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out })).rejects.toThrow(
+      /checkpoint\/state\.json: not a readable checkpoint state \(.*\); rerun with --restart to start over/,
+    );
     await fs.writeFile(path.join(out, 'checkpoint', 'state.json'), '{"epoch": 1, "seed": 1, "tracker": null}');
     const weights = path.join(out, 'checkpoint', 'weights.safetensors');
     await fs.truncate(weights, 100);
@@ -206,8 +230,21 @@ describe('a run folder is never wiped without --restart', () => {
     const out = await copyOfFinished('restart');
     await fs.writeFile(path.join(out, 'eval-test.json'), '{}');
     await fs.writeFile(path.join(out, 'eval-test.0123456789ab.json'), '{}');
-    await fs.writeFile(path.join(out, 'train.lock'), JSON.stringify({ pid: process.pid, command: (await fs.readFile('/proc/self/cmdline', 'utf8')).split('\0').filter((s) => s).join(' '), host: os.hostname(), since: 'now' }));
-    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out, restart: true })).rejects.toThrow(`another train is writing this run folder (pid ${process.pid}`);
+    await fs.writeFile(
+      path.join(out, 'train.lock'),
+      JSON.stringify({
+        pid: process.pid,
+        command: (await fs.readFile('/proc/self/cmdline', 'utf8'))
+          .split('\0')
+          .filter((s) => s)
+          .join(' '),
+        host: os.hostname(),
+        since: 'now',
+      }),
+    );
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out, restart: true })).rejects.toThrow(
+      `another train is writing this run folder (pid ${process.pid}`,
+    );
     expect(await fs.readdir(out)).toContain('eval-test.json');
     await fs.rm(path.join(out, 'train.lock'));
     await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out, restart: true });
@@ -217,16 +254,31 @@ describe('a run folder is never wiped without --restart', () => {
 
 describe('micro-batches', () => {
   it("split an epoch's short last batch into near-equal parts, in order", () => {
-    const clips = tf.tensor5d(Array.from({ length: 5 }, (_, i) => i), [5, 1, 1, 1, 1]);
+    const clips = tf.tensor5d(
+      Array.from({ length: 5 }, (_, i) => i),
+      [5, 1, 1, 1, 1],
+    );
     const labels = tf.tensor1d([0, 1, 2, 3, 4], 'int32');
     const parts = microBatches(clips, labels, 2);
-    expect(parts.map((p) => Array.from(p.labels.dataSync()))).toEqual([[0, 1, 2], [3, 4]]);
-    expect(parts.map((p) => Array.from(p.clips.dataSync()))).toEqual([[0, 1, 2], [3, 4]]);
+    expect(parts.map((p) => Array.from(p.labels.dataSync()))).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
+    expect(parts.map((p) => Array.from(p.clips.dataSync()))).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
     const many = microBatches(clips, labels, 4);
     expect(many.map((p) => p.labels.shape[0])).toEqual([2, 1, 1, 1]);
     const few = microBatches(tf.slice(clips, 0, 3) as tf.Tensor5D, tf.slice(labels, 0, 3) as tf.Tensor1D, 8);
     expect(few.map((p) => p.labels.shape[0])).toEqual([1, 1, 1]);
-    tf.dispose([clips, labels, ...parts.flatMap((p) => [p.clips, p.labels]), ...many.flatMap((p) => [p.clips, p.labels]), ...few.flatMap((p) => [p.clips, p.labels])]);
+    tf.dispose([
+      clips,
+      labels,
+      ...parts.flatMap((p) => [p.clips, p.labels]),
+      ...many.flatMap((p) => [p.clips, p.labels]),
+      ...few.flatMap((p) => [p.clips, p.labels]),
+    ]);
   });
 });
 

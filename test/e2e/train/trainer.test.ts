@@ -24,7 +24,10 @@ afterAll(async () => {
 
 async function readHistory(out: string): Promise<EpochRecord[]> {
   const text = await fs.readFile(path.join(out, 'history.jsonl'), 'utf8');
-  return text.trim().split('\n').map((line) => JSON.parse(line) as EpochRecord);
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as EpochRecord);
 }
 
 async function finalWeights(out: string): Promise<Map<string, Float32Array>> {
@@ -190,8 +193,12 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     const file = path.join(work, 'lenet.safetensors');
     await writeSafetensors(file, exportTorchStateDict(lenet.parameters));
     lenet.parameters.dispose();
-    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(/lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/);
-    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') })).rejects.toThrow(/absent.safetensors: no such weights file/);
+    await expect(train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'bad-init'), init: file })).rejects.toThrow(
+      /lenet.safetensors: missing tensor 'bn1.weight' and \d+ more/,
+    );
+    await expect(
+      train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: path.join(work, 'no-init'), init: path.join(work, 'absent.safetensors') }),
+    ).rejects.toThrow(/absent.safetensors: no such weights file/);
   });
 
   it('a damaged frame stops the run with its file and the repair, and the finished epochs stay', async () => {
@@ -199,7 +206,10 @@ describe('train (CDB-CE on the small synthetic set)', () => {
     await fs.cp(dataRoot, copy, { recursive: true });
     const out = path.join(work, 'damaged');
     await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot: copy, out });
-    const manifest = (await fs.readFile(path.join(copy, 'frames', 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { clip: string });
+    const manifest = (await fs.readFile(path.join(copy, 'frames', 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { clip: string });
     const victim = manifest.map((r) => r.clip).find((clip) => clip.startsWith('P20-'))!;
     const session = victim.split('-').slice(0, 3).join('-');
     const folder = path.join(copy, 'frames', session, victim);

@@ -26,9 +26,13 @@ async function expectFinishedClipsWhole(frames: string): Promise<number> {
     done += 1;
     const dir = clipFrameDir(frames, record);
     expect(fs.readdirSync(dir).length, dir).toBe(record.frames);
-    for (let i = 0; i < record.frames!; i++) await expect(sharp(frameFile(dir, i), { failOn: 'truncated' }).raw().toBuffer(), frameFile(dir, i)).resolves.toBeInstanceOf(Buffer);
+    for (let i = 0; i < record.frames!; i++)
+      await expect(sharp(frameFile(dir, i), { failOn: 'truncated' }).raw().toBuffer(), frameFile(dir, i)).resolves.toBeInstanceOf(Buffer);
   }
-  const leftovers = fs.readdirSync(frames, { recursive: true }).map(String).filter((f) => path.basename(f).startsWith('.tmp-'));
+  const leftovers = fs
+    .readdirSync(frames, { recursive: true })
+    .map(String)
+    .filter((f) => path.basename(f).startsWith('.tmp-'));
   expect(leftovers).toEqual([]);
   return done;
 }
@@ -44,11 +48,21 @@ describe('egtea prepare on damaged earlier work', () => {
     const cutFrame = frameFile(clipFrameDir(frames, cut!), 0);
     fs.truncateSync(cutFrame, fs.statSync(cutFrame).size - 100);
     // The clip's record is the last line, cut short by a kill or a full disk.
-    const lines = fs.readFileSync(manifestFile, 'utf8').split('\n').filter((l) => l !== '' && JSON.parse(l).clip !== unrecorded!.clip);
+    const lines = fs
+      .readFileSync(manifestFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && JSON.parse(l).clip !== unrecorded!.clip);
     const cutLine = JSON.stringify(unrecorded).slice(0, 60);
     fs.writeFileSync(manifestFile, `${lines.join('\n')}\n${cutLine}`);
 
-    const summary = await prepareFrames({ videos: data.videos, annotations: data.annotations, out: frames, frames: SMALL_PREPARE_FRAMES, jobs: 2, progress: false });
+    const summary = await prepareFrames({
+      videos: data.videos,
+      annotations: data.annotations,
+      out: frames,
+      frames: SMALL_PREPARE_FRAMES,
+      jobs: 2,
+      progress: false,
+    });
     expect(summary.failed).toEqual([]);
     expect(summary.done).toBe(3);
     expect(summary.skipped).toBe(records.length - 3);
@@ -71,7 +85,10 @@ describe('egtea prepare on a full disk', () => {
     // 24 of the clips: their 256-pixel frames need about 5 MB.
     const annotations = temporaryFolder('egtea-full-disk-annotations-');
     fs.copyFileSync(path.join(data.annotations, 'verb_idx.txt'), path.join(annotations, 'verb_idx.txt'));
-    for (const [file, count] of [['train_split1.txt', 18], ['test_split1.txt', 6]] as const) {
+    for (const [file, count] of [
+      ['train_split1.txt', 18],
+      ['test_split1.txt', 6],
+    ] as const) {
       const lines = fs.readFileSync(path.join(data.annotations, file), 'utf8').split('\n').slice(0, count);
       fs.writeFileSync(path.join(annotations, file), `${lines.join('\n')}\n`);
     }

@@ -22,7 +22,10 @@ let moreAnnotations = '';
 function someAnnotations(train: number, test: number): string {
   const dir = path.join(temporaryFolder('egtea-shard-annotations-'), 'annotations');
   fs.cpSync(data.annotations, dir, { recursive: true });
-  for (const [file, keep] of [['train_split1.txt', train], ['test_split1.txt', test]] as const) {
+  for (const [file, keep] of [
+    ['train_split1.txt', train],
+    ['test_split1.txt', test],
+  ] as const) {
     const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean);
     fs.writeFileSync(path.join(dir, file), `${lines.slice(0, keep).join('\n')}\n`);
   }
@@ -73,7 +76,11 @@ describe('egtea prepare --shard K/N', () => {
     // Each part recorded exactly its own clips; nobody wrote the main manifest.
     expect(fs.existsSync(manifest)).toBe(false);
     for (const index of [1, 2, 3]) {
-      const part = fs.readFileSync(manifestPartFile(manifest, { index, count: 3 }), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { clip: string });
+      const part = fs
+        .readFileSync(manifestPartFile(manifest, { index, count: 3 }), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { clip: string });
       expect(part.map((r) => r.clip).sort(), `part ${index}`).toEqual(clips.filter((clip) => shardOfClip(clip, 3) === index).sort());
     }
     const whole = await readManifest(manifest);
@@ -102,7 +109,15 @@ describe('egtea prepare --shard K/N', () => {
     expect(recorded.size).toBeLessThan(mine.length);
     for (const clip of recorded.keys()) expect(shardOfClip(clip, 2), clip).toBe(1);
 
-    const resumed = await prepareFrames({ videos: data.videos, annotations: moreAnnotations, out, frames: SMALL_PREPARE_FRAMES, jobs: 2, progress: false, shard });
+    const resumed = await prepareFrames({
+      videos: data.videos,
+      annotations: moreAnnotations,
+      out,
+      frames: SMALL_PREPARE_FRAMES,
+      jobs: 2,
+      progress: false,
+      shard,
+    });
     expect(resumed.failed).toEqual([]);
     expect(resumed.skipped).toBe(recorded.size);
     expect(resumed.done + resumed.skipped).toBe(mine.length);

@@ -40,13 +40,27 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(videos, SESSION), { recursive: true });
   fs.mkdirSync(annotations);
   const at = (clip: string) => path.join(videos, SESSION, `${clip}.mp4`);
-  const someVideo = fs.readdirSync(data.videos, { recursive: true }).map(String).find((f) => f.endsWith('.mp4'))!;
+  const someVideo = fs
+    .readdirSync(data.videos, { recursive: true })
+    .map(String)
+    .find((f) => f.endsWith('.mp4'))!;
   const real = fs.readFileSync(path.join(data.videos, someVideo));
   fs.writeFileSync(at(CLIPS.good), real);
   fs.writeFileSync(at(CLIPS.empty), '');
   fs.writeFileSync(at(CLIPS.truncated), real.subarray(0, Math.floor(real.length * 0.4)));
   fs.writeFileSync(at(CLIPS.text), 'this is not a video\n');
-  const audio = spawnSync(ffmpegBinaries().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', '-y', at(CLIPS.audioOnly)]);
+  const audio = spawnSync(ffmpegBinaries().ffmpeg, [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=1',
+    '-c:a',
+    'aac',
+    '-y',
+    at(CLIPS.audioOnly),
+  ]);
   expect(audio.status).toBe(0);
   const size = { width: 64, height: 48 };
   await encodeH264(renderClip(CLASS_PATTERNS[0]!, new SeededRandom(1), size, 12, 3), size, 12, at(CLIPS.short));

@@ -23,7 +23,9 @@ describe('egtea synth', () => {
     expect(set.train.length + set.test.length).toBe(SMALL_SYNTH.clips);
     const clip = set.train[0]!;
     const video = path.join(data.videos, clip.session, `${clip.clip}.mp4`);
-    const probe = spawnSync(ffmpegBinaries().ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate', '-of', 'json', video], { encoding: 'utf8' });
+    const probe = spawnSync(ffmpegBinaries().ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate', '-of', 'json', video], {
+      encoding: 'utf8',
+    });
     const stream = JSON.parse(probe.stdout).streams[0];
     expect(stream).toMatchObject({ codec_name: 'h264', width: 160, height: 120, avg_frame_rate: '12/1' });
     const summary = await summarizeDataset(data.annotations, { label: 'verb', validationSubjects: 'P20-P26', majorityCount: 5 });
@@ -78,7 +80,7 @@ describe('the synthetic classes', () => {
   const rare = CLASS_PATTERNS.filter((p) => !frequent.includes(p));
   const look = (p: ClassPattern) => `${p.shape} ${p.hue} ${p.texture}`;
   /** Degrees between two directions, 0 to 180. */
-  const apart = (a: number, b: number) => Math.abs((((a - b) % 360) + 540) % 360 - 180);
+  const apart = (a: number, b: number) => Math.abs(((((a - b) % 360) + 540) % 360) - 180);
 
   it('makes the frequent classes one look that differs in direction only, neighbours overlapping at their edges', () => {
     expect(new Set(frequent.map(look)).size).toBe(1);
@@ -121,7 +123,9 @@ describe('the synthetic classes', () => {
       const isObject = (x: number, y: number) => Math.max(...at(x, y)) - Math.min(...at(x, y)) > 0.5 * Math.max(...at(x, y));
       const rows = Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => isObject(x, y)).filter(Boolean).length);
       const row = rows.indexOf(Math.max(...rows));
-      const light = Array.from({ length: width }, (_, x) => x).filter((x) => isObject(x, row)).map((x) => Math.max(...at(x, row)) > 180);
+      const light = Array.from({ length: width }, (_, x) => x)
+        .filter((x) => isObject(x, row))
+        .map((x) => Math.max(...at(x, row)) > 180);
       return light.filter((l, i) => i > 0 && l !== light[i - 1]).length;
     };
     const small = stripes(160, 120);
