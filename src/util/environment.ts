@@ -101,6 +101,7 @@ export const ENVIRONMENT_VARIABLES = [
       '`1`: let a GPU build (`engine install --gpu`) run on its CPU device where no GPU is usable, instead of stopping (to test the build); `0` or unset: stop',
     fallback: 'a GPU build without a usable GPU stops with a message naming what did not load',
     readBy: ['src/engine/backend.ts'],
+    check: zeroOrOne,
   },
   {
     name: 'TF_ENABLE_ONEDNN_OPTS',

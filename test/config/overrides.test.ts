@@ -195,7 +195,7 @@ describe('a pipeline module that never finishes loading, or keeps egtea running'
         '--import',
         'tsx',
         '-e',
-        `const { resolvePipeline } = await import(${JSON.stringify(path.resolve('src/config/resolve-pipeline.ts'))}); console.log((await resolvePipeline(${JSON.stringify(module)})).seed);`,
+        `const { resolvePipeline } = await import(${JSON.stringify(path.resolve('src/cli/resolve-pipeline.ts'))}); console.log((await resolvePipeline(${JSON.stringify(module)})).seed);`,
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );
