@@ -15,7 +15,7 @@ import { smallSyntheticDataset } from '../../synthetic-data.js';
 // libraries, the patched binding) as far as a machine without a GPU takes it: on its CPU
 // device, when asked. It is built in its own folder (--engine-dir), so the project's CPU engine
 // stays as it is, and loaded with EGTEA_NATIVE_PACKAGE. Only TensorFlow's CUDA kernels go untried.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ENGINE_DIR = path.join(ROOT, 'test-artifacts', 'gpu-engine');
 const CACHE = process.env.EGTEA_CACHE || path.join(os.homedir(), '.cache', 'egtea');
 

@@ -11,7 +11,7 @@ import { egtea } from '../../support/run-cli.js';
 // Job would run it on several: one shard's process is killed while its cell trains, and the task
 // started again with the same index finishes its cells; --no-run then summarises the whole grid.
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'egtea');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'egtea');
 let work: string;
 const started: ChildProcess[] = [];
 
