@@ -36,7 +36,6 @@ const threadCount = (low: number) => (v: string) => {
     ? null
     : `must be a whole number of threads from ${low} to ${most} (8 per core on this machine)${low === 0 ? "; 0 is TensorFlow's own choice" : ''}`;
 };
-const packageName = (v: string) => (/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/.test(v) ? null : 'is not an npm package name');
 const stat = (v: string) => {
   try {
     return fs.statSync(v);
@@ -44,6 +43,9 @@ const stat = (v: string) => {
     return null;
   }
 };
+// An npm package's name, or the folder of an engine built with `engine install --engine-dir`.
+const packageName = (v: string) =>
+  /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/.test(v) || stat(v)?.isDirectory() ? null : 'is neither an npm package name nor a folder';
 const existingFolder = (v: string) => (stat(v)?.isDirectory() ? null : stat(v) ? 'is not a folder' : 'no such folder');
 const folderOrAbsent = (v: string) => (stat(v) === null || stat(v)!.isDirectory() ? null : 'is a file, not a folder');
 const existingFile = (v: string) => (stat(v)?.isFile() ? null : stat(v) ? 'is not a file' : 'no such file');
