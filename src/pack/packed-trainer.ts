@@ -7,15 +7,13 @@ import type { PartialEpoch } from '../train/checkpoint.js';
 import { learningRateAt } from '../config/pipeline.js';
 import {
   beginLossBatch,
-  createTraining,
   disposeTraining,
-  runSources,
   divergence,
   finishEpoch,
   loadRunData,
   microBatches,
   openRunFolder,
-  resumeOrInit,
+  startTraining,
   writeCheckpoint,
   type Training,
   type TrainOptions,
@@ -78,27 +76,8 @@ async function openCell(options: TrainOptions): Promise<Omit<PackedCell, 'index'
   try {
     const checkpoint = await openRunFolder(folder, options, data);
     // The pack owns the graph of the step.
-    const t = createTraining({ ...options, graphStep: false }, folder, data, await runSources(p, data, undefined, log), log);
-    const result: TrainResult = {
-      out: options.out,
-      classes: data.classes,
-      groups: data.groups,
-      trainingCounts: data.trainingCounts,
-      init: null,
-      resumedFrom: null,
-      resumedInside: null,
-      epochs: [],
-    };
-    try {
-      const { first, partial } = await resumeOrInit(t, checkpoint, result);
-      log(
-        `training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`,
-      );
-      return { t, result, lock, first, partial };
-    } catch (error) {
-      disposeTraining(t);
-      throw error;
-    }
+    const { t, result, first, partial } = await startTraining({ ...options, graphStep: false }, folder, data, checkpoint, log);
+    return { t, result, lock, first, partial };
   } catch (error) {
     await lock.release();
     throw error;

@@ -259,7 +259,7 @@ async function refuseChangedRates(folder: RunFolder, checkpoint: string, recorde
   }
 }
 
-export function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
+function createTraining(options: TrainOptions, folder: RunFolder, data: RunData, sources: RunSources, log: (line: string) => void): Training {
   const p = options.pipeline;
   const model = createPipelineModel(p, data.classes.length);
   let loss: ClassLoss;
@@ -299,7 +299,7 @@ export function createTraining(options: TrainOptions, folder: RunFolder, data: R
 }
 
 /** Where a run's training and validation batches come from. */
-export interface RunSources {
+interface RunSources {
   trainLoader: BatchSource;
   validationLoader: BatchSource;
   resident: ResidentClips[];
@@ -311,7 +311,7 @@ export interface RunSources {
  * (src/data/resident-clips.ts) while the sets held fit loader.cacheMiB, training first; the
  * others are loaded every epoch. A data-parallel worker's loaders load only its share of each batch.
  */
-export async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
+async function runSources(p: Pipeline, data: RunData, worker: DataParallelWorker | undefined, log: (line: string) => void): Promise<RunSources> {
   const trainLoader = createPipelineLoader(p, data.train, 'train');
   const validationLoader = createPipelineLoader(p, data.validation, 'evaluate');
   if (worker !== undefined) {
@@ -517,7 +517,7 @@ export async function finishEpoch(t: Training, epoch: number, trained: PartialEp
 }
 
 /** Loads the checkpoint (or the initial weights of a fresh run); returns the first epoch to train and any partial one. */
-export async function resumeOrInit(t: Training, checkpoint: string | null, result: TrainResult): Promise<{ first: number; partial: PartialEpoch | null }> {
+async function resumeOrInit(t: Training, checkpoint: string | null, result: TrainResult): Promise<{ first: number; partial: PartialEpoch | null }> {
   const { p, options, log } = t;
   if (checkpoint === null) {
     const init = options.init ?? p.model.init;
@@ -549,6 +549,43 @@ export async function resumeOrInit(t: Training, checkpoint: string | null, resul
 }
 
 /**
+ * A run's Training over its batch sources, resumed from `checkpoint` (or initialised), with its
+ * result so far and where it goes on; disposed again if resuming fails. `train` and packed
+ * sweeps (src/pack/) start a run the same way.
+ */
+export async function startTraining(
+  options: TrainOptions,
+  folder: RunFolder,
+  data: RunData,
+  checkpoint: string | null,
+  log: (line: string) => void,
+): Promise<{ t: Training; result: TrainResult; first: number; partial: PartialEpoch | null }> {
+  const p = options.pipeline;
+  const t = createTraining(options, folder, data, await runSources(p, data, options.dataParallel, log), log);
+  const result: TrainResult = {
+    out: options.out,
+    classes: data.classes,
+    groups: data.groups,
+    trainingCounts: data.trainingCounts,
+    init: null,
+    resumedFrom: null,
+    resumedInside: null,
+    epochs: [],
+  };
+  try {
+    const { first, partial } = await resumeOrInit(t, checkpoint, result);
+    log(
+      `training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`,
+    );
+    if (options.scheduleScaling) log(`learning rate x${p.schedule.gamma} after ${describeScaling(options.scheduleScaling)}`);
+    return { t, result, first, partial };
+  } catch (error) {
+    disposeTraining(t);
+    throw error;
+  }
+}
+
+/**
  * Trains one pipeline: every epoch, a pass over the training clips, then validation; CDB's
  * class weights come from the validation accuracies. A checkpoint after every epoch, and every
  * few minutes inside one, lets a killed run continue where it was when started again with the
@@ -566,23 +603,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lock = chief ? await lockRunFolder(folder.lockFile) : null;
   try {
     const checkpoint = chief ? await openRunFolder(folder, options, data) : options.restart ? null : await folder.findCheckpoint();
-    const t = createTraining(options, folder, data, await runSources(p, data, options.dataParallel, log), log);
-    const result: TrainResult = {
-      out: options.out,
-      classes: data.classes,
-      groups: data.groups,
-      trainingCounts: data.trainingCounts,
-      init: null,
-      resumedFrom: null,
-      resumedInside: null,
-      epochs: [],
-    };
+    const { t, result, first, partial } = await startTraining(options, folder, data, checkpoint, log);
     try {
-      const { first, partial } = await resumeOrInit(t, checkpoint, result);
-      log(
-        `training ${p.name}: ${data.train.length} clips (${data.validation.length} for validation), ${data.classes.length} classes, ${t.model.arch}, loss ${p.loss.name}, seed ${p.seed}`,
-      );
-      if (options.scheduleScaling) log(`learning rate x${p.schedule.gamma} after ${describeScaling(options.scheduleScaling)}`);
       try {
         options.dataParallel?.agree(`the point the run resumes from in ${folder.dir} (epoch, batch; every worker must see the chief's run folder)`, [
           first,
