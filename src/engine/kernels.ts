@@ -55,6 +55,14 @@ export interface KernelAddon {
     header: Int32Array,
     out: Float32Array,
   ): Promise<({ pixels: Uint8Array; width: number; height: number } | null)[] | undefined>;
+  /**
+   * Present when built with libjpeg: writes images (channels 1 or 3, grey repeated into RGB) as
+   * JPEG files (no chroma subsampling) in one job on the thread pool, folders made as needed, each
+   * file whole or not at all (written as `file + temporarySuffix`, then renamed), a non-empty file
+   * already there kept. header: [quality, (width, height, channels) per image]. Gives 1 per image
+   * written, 0 per image already there; the first failure rejects with "<file>: <reason>" (a file-system one with code, syscall and path, as Node gives them).
+   */
+  writeJpegFrames?(files: string[], pixels: Uint8Array[], header: Int32Array, temporarySuffix: string): Promise<Uint8Array>;
   /** dlopen()s each library (RTLD_GLOBAL); returns { path: error } for those that did not load. */
   preloadLibraries(paths: string[]): Record<string, string>;
   captureStderr(file: string): number;

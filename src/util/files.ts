@@ -8,7 +8,7 @@ import path from 'node:path';
  * a shared folder, and containers' pids repeat.
  */
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const temporary = `${file}${TEMPORARY_INFIX}${os.hostname()}-${process.pid}`;
+  const temporary = `${file}${temporarySuffix()}`;
   try {
     await fs.writeFile(temporary, data);
     await fs.rename(temporary, file);
@@ -22,8 +22,13 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
   }
 }
 
-/** What writeFileAtomic puts between a file's name and the writer's host and pid. */
+/** What writeFileAtomic puts between a file's name and the writer's host and pid (egtea's native JPEG writer, jpeg_write.cc, matches it too). */
 const TEMPORARY_INFIX = '.tmp-';
+
+/** What this process appends to a file's name for its temporary: the infix, host and pid. */
+export function temporarySuffix(): string {
+  return `${TEMPORARY_INFIX}${os.hostname()}-${process.pid}`;
+}
 
 /** Removes temporaries of `file` that a killed writer left (writeFileAtomic's, any host and pid). */
 export async function removeLeftTemporaries(file: string): Promise<void> {

@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { removeLeftTemporaries, writeFileAtomic } from '../../util/files.js';
+import { loadKernels } from '../../engine/kernels.js';
+import { removeLeftTemporaries, temporarySuffix, writeFileAtomic } from '../../util/files.js';
 import { clipFrameDir, frameFile, MANIFEST_FILE } from '../frame-layout.js';
 import type { ManifestRecord } from '../manifest.js';
 import { SPLIT_FILES } from '../annotations.js';
@@ -14,6 +16,9 @@ export const IMAGE_SUBJECTS = { train: 'T01', validation: 'V01', test: 'E01' } a
 
 /** The folders a dataset root holds, as `egtea prepare` leaves them. */
 const LAYOUT = { annotations: 'annotations', frames: 'frames' } as const;
+
+/** Images per native write job: enough that a job's hand-off costs nothing beside it, few enough for steady progress. */
+const NATIVE_JOB_IMAGES = 256;
 
 /**
  * A pipeline's `dataset` block for image clips written under <data root>/<folder>: this
@@ -47,9 +52,14 @@ export interface ImageClip {
   height?: number;
   /** Writes the frame file (whole, or not at all). */
   write: (file: string) => Promise<void>;
+  /** The image's pixels (width x height x channels, row by row), when it has them: written as `write` would, many in one native job. */
+  pixels?: { data: Uint8Array; channels: 1 | 3 };
 }
 
-/** Pixel images of an ImageSet as clips: RGB JPEGs, quality 95, no chroma subsampling (grey becomes RGB: the loader reads RGB). */
+/** JPEG quality of written frames (4:4:4, no chroma subsampling: small images keep their colour edges). */
+const JPEG_QUALITY = 95;
+
+/** Pixel images of an ImageSet as clips: RGB JPEGs, no chroma subsampling (grey becomes RGB: the loader reads RGB). */
 export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits: ImageSplits): ImageClip[] {
   const clip = (part: ImageClip['part'], pick: Pick, set: ImageSet): ImageClip => ({
     part,
@@ -59,8 +69,12 @@ export function pixelClips(sources: { train: ImageSet; test: ImageSet }, splits:
     height: set.height,
     write: async (file) => {
       const raw = sharp(Buffer.from(imageAt(set, pick.index)), { raw: { width: set.width, height: set.height, channels: set.channels } });
-      await writeFileAtomic(file, await (set.channels === 1 ? raw.toColourspace('srgb') : raw).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer());
+      await writeFileAtomic(
+        file,
+        await (set.channels === 1 ? raw.toColourspace('srgb') : raw).jpeg({ quality: JPEG_QUALITY, chromaSubsampling: '4:4:4' }).toBuffer(),
+      );
     },
+    ...(set.channels === 1 || set.channels === 3 ? { pixels: { data: imageAt(set, pick.index), channels: set.channels } } : {}),
   });
   return [
     ...splits.train.map((pick) => clip('train', pick, sources.train)),
@@ -87,57 +101,84 @@ export async function writeImageClips(
   const frames = path.join(root, LAYOUT.frames);
   await fs.mkdir(annotations, { recursive: true });
   await fs.mkdir(frames, { recursive: true });
-  const limit = pLimit(8);
   const lines = { train: [] as string[], test: [] as string[] };
   const manifest: ManifestRecord[] = [];
   const zeros = () => new Array<number>(classes.length).fill(0);
   const summary: ImageClipSummary = { root, classes, counts: { train: zeros(), validation: zeros(), test: zeros() }, written: 0, skipped: 0 };
   let done = 0;
+  const planned = clips.map((image) => {
+    const session = `${IMAGE_SUBJECTS[image.part]}-R01-${recipe}`;
+    const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
+    return { image, session, clip, file: frameFile(clipFrameDir(frames, { session, clip }), 0) };
+  });
+  type Planned = (typeof planned)[number];
+  const record = ({ image, session, clip }: Planned, written: boolean) => {
+    summary[written ? 'written' : 'skipped'] += 1;
+    onImage?.(written, clips.length);
+    const id = image.label + 1;
+    (image.part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
+    const annotation = path.join(annotations, image.part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
+    manifest.push({
+      clip,
+      session,
+      status: 'done',
+      frames: 1,
+      ...(image.width ? { width: image.width, height: image.height } : {}),
+      source: null,
+      annotation,
+      at: new Date().toISOString(),
+    });
+    summary.counts[image.part][image.label]! += 1;
+    done += 1;
+    if (done % 2000 === 0 || done === clips.length) log(`images: ${done}/${clips.length} (${summary.written} written, ${summary.skipped} already there)`);
+  };
+  // Images with pixels go to libjpeg-turbo a few hundred per job (sharp's set-up per call costs
+  // more than encoding a small image); the others are written one by one.
+  const writeJpegFrames = loadKernels()?.writeJpegFrames;
+  const native = writeJpegFrames ? planned.filter((p) => p.image.pixels) : [];
+  const oneByOne = writeJpegFrames ? planned.filter((p) => !p.image.pixels) : planned;
+  const jobs: Planned[][] = [];
+  for (let i = 0; i < native.length; i += NATIVE_JOB_IMAGES) jobs.push(native.slice(i, i + NATIVE_JOB_IMAGES));
   // The first failure (a full disk) skips the writes not yet started; those under way finish
   // (and clean up) before it is thrown, so nothing writes after the call returns.
   const failures: unknown[] = [];
-  await Promise.all(
-    clips.map((image) =>
+  const onFailure = (error: unknown) => {
+    failures.push(error);
+  };
+  const nativeLimit = pLimit(os.availableParallelism());
+  const limit = pLimit(8);
+  await Promise.all([
+    ...jobs.map((job) =>
+      nativeLimit(async () => {
+        if (failures.length > 0) return;
+        const header = new Int32Array(1 + 3 * job.length);
+        header[0] = JPEG_QUALITY;
+        job.forEach(({ image }, i) => header.set([image.width!, image.height!, image.pixels!.channels], 1 + 3 * i));
+        const written = await writeJpegFrames!(
+          job.map((p) => p.file),
+          job.map((p) => p.image.pixels!.data),
+          header,
+          temporarySuffix(),
+        );
+        job.forEach((p, i) => record(p, written[i] === 1));
+      }).catch(onFailure),
+    ),
+    ...oneByOne.map((p) =>
       limit(async () => {
         if (failures.length > 0) return;
-        const session = `${IMAGE_SUBJECTS[image.part]}-R01-${recipe}`;
-        const clip = `${session}-${image.index}-${image.index}-F${image.index}-F${image.index}`;
-        const dir = clipFrameDir(frames, { session, clip });
-        const file = frameFile(dir, 0);
-        const there = await fs.stat(file).then(
+        const there = await fs.stat(p.file).then(
           (s) => s.size > 0,
           () => false,
         );
-        if (there) {
-          summary.skipped += 1;
-        } else {
-          await fs.mkdir(dir, { recursive: true });
-          await removeLeftTemporaries(file);
-          await image.write(file);
-          summary.written += 1;
+        if (!there) {
+          await fs.mkdir(path.dirname(p.file), { recursive: true });
+          await removeLeftTemporaries(p.file);
+          await p.image.write(p.file);
         }
-        onImage?.(!there, clips.length);
-        const id = image.label + 1;
-        (image.part === 'test' ? lines.test : lines.train).push(`${clip} ${id} ${id} ${id}`);
-        const annotation = path.join(annotations, image.part === 'test' ? SPLIT_FILES.test : SPLIT_FILES.train);
-        manifest.push({
-          clip,
-          session,
-          status: 'done',
-          frames: 1,
-          ...(image.width ? { width: image.width, height: image.height } : {}),
-          source: null,
-          annotation,
-          at: new Date().toISOString(),
-        });
-        summary.counts[image.part][image.label]! += 1;
-        done += 1;
-        if (done % 2000 === 0 || done === clips.length) log(`images: ${done}/${clips.length} (${summary.written} written, ${summary.skipped} already there)`);
-      }).catch((error: unknown) => {
-        failures.push(error);
-      }),
+        record(p, !there);
+      }).catch(onFailure),
     ),
-  );
+  ]);
   if (failures.length > 0) throw failures[0];
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   await writeFileAtomic(

@@ -22,8 +22,11 @@ napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 #ifdef EGTEA_WITH_JPEG
   // Only where libjpeg-turbo's headers were found at build time.
-  napi_property_descriptor jpeg = {"loadJpegClips", nullptr, LoadJpegClips, nullptr, nullptr, nullptr, napi_default, nullptr};
-  napi_define_properties(env, exports, 1, &jpeg);
+  napi_property_descriptor jpeg[] = {
+      {"loadJpegClips", nullptr, LoadJpegClips, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"writeJpegFrames", nullptr, WriteJpegFrames, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(jpeg) / sizeof(jpeg[0]), jpeg);
 #endif
   return exports;
 }

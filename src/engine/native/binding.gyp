@@ -9,7 +9,7 @@
       "ldflags": ["-pthread"],
       "libraries": ["-ldl"],
       "conditions": [
-        ["egtea_jpeg==1", { "sources": ["jpeg_clip.cc"], "defines": ["EGTEA_WITH_JPEG"], "libraries": ["-ljpeg"] }]
+        ["egtea_jpeg==1", { "sources": ["jpeg_clip.cc", "jpeg_write.cc"], "defines": ["EGTEA_WITH_JPEG"], "libraries": ["-ljpeg"] }]
       ]
     }
   ],

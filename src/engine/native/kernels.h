@@ -32,4 +32,5 @@ napi_value WarpNormalize(napi_env env, napi_callback_info info);
 napi_value PreloadLibraries(napi_env env, napi_callback_info info);
 #ifdef EGTEA_WITH_JPEG
 napi_value LoadJpegClips(napi_env env, napi_callback_info info);
+napi_value WriteJpegFrames(napi_env env, napi_callback_info info);
 #endif
