@@ -4,7 +4,8 @@ import type { TransformConfig } from '../data/transforms.js';
 import { LOSS_FIELD, type LossConfig } from './loss-config.js';
 import { checkValue, custom, group, number, numberList, oneOf, optional, text, wholeNumber, type Group } from '../util/schema.js';
 import { LENET5_INITIALIZERS, type Lenet5Initializer } from '../models/lenet5.js';
-import { ARCHITECTURES, type Architecture } from '../models/presets.js';
+import { HEADS, type Head } from '../models/head.js';
+import { ARCHITECTURES, COSINE_HEAD_ARCHS, type Architecture } from '../models/presets.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -45,6 +46,8 @@ export interface Pipeline {
     init?: string;
     /** How the weights start when not loaded from `init` (default 'torch-default'). */
     initializer?: ModelInitializer;
+    /** The last layer (default 'linear'); 'cosine' is the normed classifier LDAM's scale assumes (models/head.ts). */
+    head?: Head;
   };
   /** The loss and its own settings (see src/config/loss-config.ts): `{ name: 'cdb', tau: 'dynamic' }`, `{ name: 'focal', gamma: 1 }`. */
   loss: LossConfig;
@@ -126,6 +129,12 @@ export const PIPELINE_SCHEMA: Group = group<Pipeline>('a training recipe', {
         MODEL_INITIALIZERS,
       ),
     ),
+    head: optional(
+      oneOf(
+        "the last layer: 'linear' (default) or 'cosine' (unit features times unit weight columns, no bias: the normed classifier LDAM's scale assumes)",
+        HEADS,
+      ),
+    ),
   }),
   loss: LOSS_FIELD,
   schedule: group<Pipeline['schedule']>('the optimiser and its schedule', {
@@ -177,6 +186,9 @@ export function validatePipeline(p: Pipeline, source: string): Pipeline {
     throw new UserError(
       `${source}: model.initializer '${initializer}' is implemented for ${HE_NORMAL_ARCHS.join(', ')} only; ${p.model.arch} starts from PyTorch's defaults (leave initializer out)`,
     );
+  }
+  if ((p.model.head ?? 'linear') !== 'linear' && !COSINE_HEAD_ARCHS.includes(p.model.arch)) {
+    throw new UserError(`${source}: model.head '${p.model.head}' is implemented for ${COSINE_HEAD_ARCHS.join(', ')} only; leave head out for ${p.model.arch}`);
   }
   return p;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { maxPool2d } from '../engine/max-pool.js';
 import type { ForwardContext } from './context.js';
+import { applyHead, createHead, type Head, type HeadLayer } from './head.js';
 import { applyConv2d, applyLinear, createConv2d, createLinear, framesAsImages, type Conv2dLayer, type LinearLayer } from './layers.js';
 import type { ClipModel } from './model.js';
 import { Parameters } from './parameters.js';
@@ -30,7 +31,7 @@ export class LeNet5 implements ClipModel {
   private readonly conv2: Conv2dLayer;
   private readonly fc1: LinearLayer;
   private readonly fc2: LinearLayer;
-  private readonly fc3: LinearLayer;
+  private readonly fc3: HeadLayer;
 
   constructor(
     readonly numClasses: number,
@@ -38,6 +39,7 @@ export class LeNet5 implements ClipModel {
     channels = 1,
     size = 28,
     initializer: Lenet5Initializer = 'torch-default',
+    head: Head = 'linear',
   ) {
     this.parameters = new Parameters(seed);
     const p = this.parameters;
@@ -47,7 +49,7 @@ export class LeNet5 implements ClipModel {
     this.conv2 = createConv2d(p, 'conv2', 6, 16, 5);
     this.fc1 = createLinear(p, 'fc1', 16 * after * after, 120, { kind: 'linear-after-flatten', height: after, width: after, channels: 16 });
     this.fc2 = createLinear(p, 'fc2', 120, 84);
-    this.fc3 = createLinear(p, 'fc3', 84, numClasses);
+    this.fc3 = createHead(p, 'fc3', 84, numClasses, head);
     if (initializer !== 'torch-default') this.reinitialize(initializer);
   }
 
@@ -87,7 +89,7 @@ export class LeNet5 implements ClipModel {
       // Flattened channels-last; fc1's rows are reordered to PyTorch's channels-first on import and export.
       const flat = tf.reshape(x, [n, -1]) as tf.Tensor2D;
       const hidden = applyLinear(this.fc2, applyLinear(this.fc1, flat, context, 'relu'), context, 'relu');
-      return applyLinear(this.fc3, hidden, context);
+      return applyHead(this.fc3, hidden, context);
     });
   }
 }

@@ -2,18 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { maxPool2d } from '../engine/max-pool.js';
 import { subsample3d } from '../engine/subsample.js';
 import type { ForwardContext } from './context.js';
-import {
-  applyBatchNorm,
-  applyConv2d,
-  applyLinear,
-  createBatchNorm,
-  createConv2d,
-  createLinear,
-  framesAsImages,
-  type BatchNormLayer,
-  type Conv2dLayer,
-  type LinearLayer,
-} from './layers.js';
+import { applyHead, createHead, type Head, type HeadLayer } from './head.js';
+import { applyBatchNorm, applyConv2d, createBatchNorm, createConv2d, framesAsImages, type BatchNormLayer, type Conv2dLayer } from './layers.js';
 import type { ClipModel } from './model.js';
 import { Parameters } from './parameters.js';
 
@@ -58,12 +48,13 @@ export class ResNet2D implements ClipModel {
   readonly inputShape: [number, number, number, number];
   private readonly stem: { conv: Conv2dLayer; bn: BatchNormLayer };
   private readonly stages: BasicBlock[][];
-  private readonly head: LinearLayer;
+  private readonly head: HeadLayer;
 
   constructor(
     readonly config: ResNet2DConfig,
     seed: number,
     readonly arch: string,
+    head: Head = 'linear',
   ) {
     this.parameters = new Parameters(seed);
     const p = this.parameters;
@@ -103,7 +94,7 @@ export class ResNet2D implements ClipModel {
       });
     });
     this.headPrefix = cifar ? 'linear' : 'fc';
-    this.head = createLinear(p, this.headPrefix, channels, config.numClasses);
+    this.head = createHead(p, this.headPrefix, channels, config.numClasses, head);
   }
 
   private shortcut(block: BasicBlock, x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
@@ -131,7 +122,7 @@ export class ResNet2D implements ClipModel {
           x = applyBatchNorm(block.bn2, applyConv2d(block.conv2, y, context), context, { residual: this.shortcut(block, x, context), relu: true });
         }
       }
-      return applyLinear(this.head, tf.mean(x, [1, 2]) as tf.Tensor2D, context);
+      return applyHead(this.head, tf.mean(x, [1, 2]) as tf.Tensor2D, context);
     });
   }
 }

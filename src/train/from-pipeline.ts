@@ -36,6 +36,7 @@ export function createPipelineModel(p: Pipeline, numClasses: number, seed = p.se
     channels: 3,
     seed,
     ...(p.model.initializer ? { initializer: p.model.initializer } : {}),
+    ...(p.model.head ? { head: p.model.head } : {}),
   });
 }
 
