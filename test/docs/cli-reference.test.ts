@@ -5,6 +5,7 @@ import { cliReferenceMarkdown, commandHelps, GENERATED_MARKER } from '../../src/
 import { buildProgram } from '../../src/cli/main.js';
 import { REPO_ROOT } from '../support/docs.js';
 
+// Runs what docs/contributing.md's `npm run docs:cli` block would write, and holds docs/cli.md to it.
 /** docs/cli.md from its marker line on: the part `npm run docs:cli` writes. */
 function generatedPart(): string {
   const page = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'cli.md'), 'utf8');

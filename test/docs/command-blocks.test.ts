@@ -8,11 +8,10 @@ import { temporaryFolder } from '../helpers.js';
 import { REPO_ROOT } from '../support/docs.js';
 import { docBlocks, docPages, shellCommands, type DocBlock, type ShellCommand } from '../support/doc-blocks.js';
 
-// The docs' convention (docs/contributing.md, "Command blocks"): every shell block is either
-// checked here command by command, or marked with what a test cannot have (`needs:`) or with
-// the test that runs it (`tested:`). Every egtea command of every block, marked or not, must
-// parse against the real command line: the command and each option exist and each value passes
-// the option's own check. Nothing is run: parsing stops before the command's action.
+// The docs' convention (docs/contributing.md, "Command blocks"): every shell block is marked
+// with the test that runs it (`tested:`) or with what a test cannot have (`needs:`). Every egtea
+// command of every block must also parse against the real command line: the command and each
+// option exist and each value passes the option's own check (parsing stops before the action).
 
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 const TEXT = new Set(['text']);
@@ -53,14 +52,6 @@ function egteaArgs(command: ShellCommand): string[] | null {
 }
 
 /** Why an unmarked block's command is not checked here, or null when it is. */
-function unchecked(command: ShellCommand): string | null {
-  const [program, sub, ...rest] = command.words;
-  if (egteaArgs(command)) return null;
-  if (program === 'npm' && sub === 'test' && rest.length === 0) return null;
-  if (program === 'npm' && sub === 'run' && rest.length === 1) return null;
-  if (program === 'npx' && sub === 'vitest' && rest[0] === 'run' && rest.length > 1) return null;
-  return `'${command.words.join(' ')}' is not a command this test can check: mark the block with <!-- needs: ... --> or <!-- tested: ... -->`;
-}
 
 /** Problems with one command wherever it stands. */
 async function commandProblems(command: ShellCommand): Promise<string[]> {
@@ -93,11 +84,8 @@ async function blockProblems(block: DocBlock): Promise<string[]> {
   }
   if (block.language === '') problems.push('a fence needs a language (text for plain text)');
   else if (SHELL.has(block.language)) {
-    for (const command of shellCommands(block.body)) {
-      problems.push(...(await commandProblems(command)));
-      const why = block.marker === null ? unchecked(command) : null;
-      if (why) problems.push(why);
-    }
+    if (block.marker === null) problems.push('a shell block must be run by a test (<!-- tested: ... -->) or say what it needs (<!-- needs: ... -->)');
+    for (const command of shellCommands(block.body)) problems.push(...(await commandProblems(command)));
   } else if (!TEXT.has(block.language) && block.marker === null) {
     problems.push(`a ${block.language} block must be run by a test (<!-- tested: ... -->) or say what it needs`);
   }
@@ -153,17 +141,18 @@ describe("the docs' block checker", () => {
     expect(() => shellCommands('npx egtea train > out.txt')).toThrow(/keep them plain/);
   });
 
-  it('refuses what no test checks unless it is marked', async () => {
+  it('refuses a shell block that no test runs unless it says what it needs', async () => {
     const block = (body: string, marker: DocBlock['marker']): DocBlock => ({ page: 'docs/x.md', line: 1, language: 'sh', body, marker });
-    expect(await blockProblems(block('mkdir -p data', null))).toEqual([
-      "docs/x.md:1: 'mkdir -p data' is not a command this test can check: mark the block with <!-- needs: ... --> or <!-- tested: ... -->",
+    expect(await blockProblems(block('npx egtea engine', null))).toEqual([
+      'docs/x.md:1: a shell block must be run by a test (<!-- tested: ... -->) or say what it needs (<!-- needs: ... -->)',
     ]);
     expect(await blockProblems(block('mkdir -p data', { kind: 'needs', value: 'a GPU' }))).toEqual([]);
     expect(await blockProblems(block('npx egtea train --tau-rule nope', { kind: 'needs', value: 'a GPU' }))).toHaveLength(1);
-    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', null))).toEqual([
+    const needs: DocBlock['marker'] = { kind: 'needs', value: 'minutes of CPU' };
+    expect(await blockProblems(block('NOT_EGTEA=1 npx egtea engine', needs))).toEqual([
       'docs/x.md:1: NOT_EGTEA is not a variable egtea reads (src/util/environment.ts)',
     ]);
-    expect(await blockProblems(block('npm run no-such-script', null))).toEqual(["docs/x.md:1: package.json has no script 'no-such-script'"]);
+    expect(await blockProblems(block('npm run no-such-script', needs))).toEqual(["docs/x.md:1: package.json has no script 'no-such-script'"]);
     expect(await blockProblems(block('npx egtea engine', { kind: 'tested', value: 'test/util/environment.test.ts' }))).toEqual([
       'docs/x.md:1: tested: test/util/environment.test.ts does not read docs/x.md',
     ]);
