@@ -27,10 +27,6 @@ export function scaleSchedule(schedule: Pipeline['schedule'], epochs: number, op
   return { fromEpochs: schedule.epochs, fromMilestones: [...schedule.milestones], epochs, milestones };
 }
 
-/** The schedule with the scaled epochs and milestones. */
-function applyScaling(schedule: Pipeline['schedule'], scaling: ScheduleScaling | null): Pipeline['schedule'] {
-  return scaling === null ? schedule : { ...schedule, epochs: scaling.epochs, milestones: scaling.milestones };
-}
 
 /** "milestones 30 of 40 epochs (the pipeline's 3000 of 4000, scaled with --epochs)" */
 export function describeScaling(scaling: ScheduleScaling): string {
