@@ -82,4 +82,14 @@ describe('writing pixel images as one-frame clips', () => {
       expect(await build(native, set, true)).toMatchObject({ written: 0, skipped: set.count });
     }
   });
+
+  it.each([true, false])('names the path and the code when a file stands where a folder goes (native writer: %s)', async (native) => {
+    if (native && !nativeWriter) return;
+    const root = path.join(work, `blocked-${native}`);
+    await fs.mkdir(path.join(root, 'frames'), { recursive: true });
+    await fs.writeFile(path.join(root, 'frames', 'T01-R01-made'), 'a file, not a folder');
+    const error = (await build(root, imageSet(8, 8, 1, 6), native).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(error.code).toBe('ENOTDIR');
+    expect(error.path).toContain(path.join(root, 'frames', 'T01-R01-made'));
+  });
 });

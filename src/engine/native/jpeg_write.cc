@@ -106,7 +106,11 @@ std::string parent_of(const std::string& file) {
 // mkdir -p
 bool make_folders(const std::string& dir) {
   struct stat s;
-  if (::stat(dir.c_str(), &s) == 0) return S_ISDIR(s.st_mode);
+  if (::stat(dir.c_str(), &s) == 0) {
+    if (S_ISDIR(s.st_mode)) return true;
+    errno = ENOTDIR;  // a file stands where the folder goes
+    return false;
+  }
   const std::string parent = parent_of(dir);
   if (parent != dir && !make_folders(parent)) return false;
   return ::mkdir(dir.c_str(), 0777) == 0 || errno == EEXIST;
@@ -127,14 +131,21 @@ void remove_left_temporaries(const std::string& file) {
 }
 
 bool write_whole(const std::string& file, const std::string& temporary, const std::vector<uint8_t>& bytes, Failure* failure) {
-  int error = 0;  // the errno of the first step that failed
+  int error = 0;  // the errno of the first step that failed, and that step
   const char* call = "open";
+  auto fail = [&](const char* step) {
+    if (error != 0) return;
+    error = errno != 0 ? errno : EIO;
+    call = step;
+  };
+  errno = 0;
   FILE* handle = std::fopen(temporary.c_str(), "wb");
-  if (!handle) error = errno;
-  if (!error && std::fwrite(bytes.data(), 1, bytes.size(), handle) != bytes.size()) error = errno ? errno : EIO, call = "write";
-  if (handle && std::fclose(handle) != 0 && !error) error = errno, call = "write";
-  if (!error && std::rename(temporary.c_str(), file.c_str()) != 0) error = errno, call = "rename";
-  if (error) {
+  if (!handle) fail("open");
+  if (handle && std::fwrite(bytes.data(), 1, bytes.size(), handle) != bytes.size()) fail("write");
+  // A full disk often shows only here, when the buffered bytes are flushed.
+  if (handle && std::fclose(handle) != 0) fail("write");
+  if (error == 0 && std::rename(temporary.c_str(), file.c_str()) != 0) fail("rename");
+  if (error != 0) {
     failure->set(error, call, file);
     ::unlink(temporary.c_str());
   }
