@@ -27,7 +27,6 @@ export function scaleSchedule(schedule: Pipeline['schedule'], epochs: number, op
   return { fromEpochs: schedule.epochs, fromMilestones: [...schedule.milestones], epochs, milestones };
 }
 
-
 /** "milestones 30 of 40 epochs (the pipeline's 3000 of 4000, scaled with --epochs)" */
 export function describeScaling(scaling: ScheduleScaling): string {
   return `milestones ${scaling.milestones.join(', ')} of ${scaling.epochs} epochs (the pipeline's ${scaling.fromMilestones.join(', ')} of ${scaling.fromEpochs}, scaled with --epochs)`;
