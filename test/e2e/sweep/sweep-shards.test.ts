@@ -96,6 +96,10 @@ describe('a sweep in shards sharing one folder', () => {
         return null;
       }
     });
+    // Shard 1 is held (stopped, its lock still its own) until the same shard has been started
+    // again below, so that check never races shard 1 finishing its two short cells; it then goes on.
+    expect(first.child.exitCode, 'shard 1 still runs').toBeNull();
+    first.child.kill('SIGSTOP');
     // Killed outright (a node lost, a pod evicted): the cell it started stops with it.
     second.child.kill('SIGKILL');
     await second.exit;
@@ -109,6 +113,7 @@ describe('a sweep in shards sharing one folder', () => {
     expect(twice.stderr).toContain(
       `egtea: ${path.join(out, 'locks', 'sweep-shard-1-of-2.lock')}: another sweep of shard 1/2 is writing this sweep folder (pid ${first.child.pid}`,
     );
+    first.child.kill('SIGCONT');
 
     const one = await first.exit;
     expect(one.stderr).toContain("shard 1/2 (SLURM_ARRAY_TASK_ID=0 (array 0-1, 2 tasks)): 2 of the grid's 4 cells (cells 1, 3)");
