@@ -8,7 +8,6 @@
 // and off the JavaScript thread.
 #include <node_api.h>
 
-#include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -16,21 +15,10 @@
 
 #include <jpeglib.h>
 
+#include "jpeg_error.h"
 #include "kernels.h"
 
 namespace {
-
-struct JpegError {
-  jpeg_error_mgr manager;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void on_jpeg_error(j_common_ptr info) {
-  auto* error = reinterpret_cast<JpegError*>(info->err);
-  info->err->format_message(info, error->message);
-  std::longjmp(error->jump, 1);
-}
 
 // Decodes `file` to RGB, shrunk by 1/denominator (1, 2, 4 or 8) during the DCT.
 bool decode(const std::string& file, int denominator, std::vector<uint8_t>* rgb, int* width, int* height, std::string* why) {
@@ -287,10 +275,7 @@ napi_value LoadJpegClips(napi_env env, napi_callback_info info) {
         frame.pixels = static_cast<const uint8_t*>(pixels);
         continue;
       }
-      size_t length = 0;
-      if (napi_get_value_string_utf8(env, element, nullptr, 0, &length) != napi_ok) return refuse(napi_throw_type_error, usage);
-      frame.file.assign(length, '\0');
-      napi_get_value_string_utf8(env, element, frame.file.data(), length + 1, &length);
+      if (!string_value(env, element, &frame.file)) return refuse(napi_throw_type_error, usage);
     }
   }
   job->out = static_cast<float*>(out_raw);

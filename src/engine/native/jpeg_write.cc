@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,31 +18,20 @@
 
 #include <jpeglib.h>
 
+#include "jpeg_error.h"
 #include "kernels.h"
 
 namespace {
-
-struct EncodeError {
-  jpeg_error_mgr manager;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void on_encode_error(j_common_ptr info) {
-  auto* error = reinterpret_cast<EncodeError*>(info->err);
-  info->err->format_message(info, error->message);
-  std::longjmp(error->jump, 1);
-}
 
 // RGB (grey is repeated into all three channels, as the loader reads RGB) at `quality`, no
 // chroma subsampling, into `out`.
 bool encode(const uint8_t* pixels, int width, int height, int channels, int quality, std::vector<uint8_t>* out, std::string* why) {
   jpeg_compress_struct info;
-  EncodeError error;
+  JpegError error;
   unsigned char* buffer = nullptr;
   unsigned long size = 0;
   info.err = jpeg_std_error(&error.manager);
-  error.manager.error_exit = on_encode_error;
+  error.manager.error_exit = on_jpeg_error;
   if (setjmp(error.jump)) {
     *why = error.message;
     jpeg_destroy_compress(&info);
@@ -251,8 +239,8 @@ napi_value WriteJpegFrames(napi_env env, napi_callback_info info) {
     napi_get_array_length(env, argv[1], &pixel_count);
     shaped = pixel_count == count && header_len == 1 + 3 * size_t(count);
   }
-  size_t suffix_len = 0;
-  if (shaped) shaped = napi_get_value_string_utf8(env, argv[3], nullptr, 0, &suffix_len) == napi_ok && suffix_len > 0;
+  std::string suffix;
+  if (shaped) shaped = string_value(env, argv[3], &suffix) && !suffix.empty();
   if (!shaped) {
     napi_throw_type_error(env, nullptr, usage);
     return nullptr;
@@ -260,8 +248,7 @@ napi_value WriteJpegFrames(napi_env env, napi_callback_info info) {
   const int32_t* h = static_cast<int32_t*>(header_raw);
   auto* job = new WriteJob();
   job->quality = h[0];
-  job->temporary_suffix.assign(suffix_len, '\0');
-  napi_get_value_string_utf8(env, argv[3], job->temporary_suffix.data(), suffix_len + 1, &suffix_len);
+  job->temporary_suffix = suffix;
   job->images.resize(count);
   job->written.assign(count, 0);
   auto refuse = [&](const char* message) {
@@ -285,12 +272,7 @@ napi_value WriteJpegFrames(napi_env env, napi_callback_info info) {
     }
     image.pixels = static_cast<const uint8_t*>(pixels);
     napi_get_element(env, argv[0], i, &element);
-    size_t name_len = 0;
-    if (napi_get_value_string_utf8(env, element, nullptr, 0, &name_len) != napi_ok || name_len == 0) {
-      return refuse("writeJpegFrames: each file must be a non-empty string");
-    }
-    image.file.assign(name_len, '\0');
-    napi_get_value_string_utf8(env, element, image.file.data(), name_len + 1, &name_len);
+    if (!string_value(env, element, &image.file) || image.file.empty()) return refuse("writeJpegFrames: each file must be a non-empty string");
   }
   napi_create_reference(env, argv[1], 1, &job->pixels_ref);
   napi_value promise, name;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,15 @@ inline bool typed_array(napi_env env, napi_value value, napi_typedarray_type exp
   napi_typedarray_type type;
   napi_get_typedarray_info(env, value, &type, length, data, nullptr, nullptr);
   return type == expected;
+}
+
+// The string `value` holds, into `out`; false when it is not a string.
+inline bool string_value(napi_env env, napi_value value, std::string* out) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) return false;
+  out->assign(length, '\0');
+  napi_get_value_string_utf8(env, value, out->data(), length + 1, &length);
+  return true;
 }
 
 napi_value GroupedConv3dForward(napi_env env, napi_callback_info info);
