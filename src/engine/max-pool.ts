@@ -3,18 +3,7 @@ import { convOutputSize } from './conv-size.js';
 import { currentImplementations } from './dispatch.js';
 import { kernelThreads, loadKernels } from './kernels.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
-import {
-  boolAttr,
-  floatTypeAttr,
-  int32TypeAttr,
-  int64TypeAttr,
-  intsAttr,
-  nativeBackend,
-  stringAttr,
-  withTransientHandles,
-  type NativeBackend,
-  type OpAttr,
-} from './native-backend.js';
+import { intsAttr, nativeBackend, type NativeBackend, type OpAttr } from './native-backend.js';
 
 /**
  * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
@@ -95,13 +84,12 @@ function maxPool3dOp(backend: NativeBackend, x: tf.Tensor5D, kernel: number, str
 /**
  * 2D max pooling with a square window and PyTorch's padding, on [N, H, W, C].
  *
- * On TensorFlow the forward pass keeps each maximum's position (MaxPoolWithArgmax) and the
- * gradient scatters to it (MaxPoolGradWithArgmax). TensorFlow's MaxPoolGrad recomputes every
- * window instead: on LeNet-5's first layer the pair took 2.8 ms against 2.1 ms this way.
- * Copying into egtea's own kernel costs more than either.
+ * TensorFlow's MaxPool and its MaxPoolGrad, which oneDNN's rewrite replaces inside a recorded
+ * step. MaxPoolWithArgmax with MaxPoolGradWithArgmax (positions kept for a scatter) ran on a
+ * slow scalar kernel instead: a 3-channel LeNet-5 step took 6.5-7.0 ms that way and 5.8 ms this
+ * way (`egtea bench engine`, 3 channels, same run); op by op the two are level.
  */
 export function maxPool2d(x: tf.Tensor4D, kernel: number, stride: number, padding = 0): tf.Tensor4D {
-  const backend = nativeBackend();
   return tf.tidy(() => {
     const p = padding;
     const padded =
@@ -117,33 +105,6 @@ export function maxPool2d(x: tf.Tensor4D, kernel: number, stride: number, paddin
             -Infinity,
           ) as tf.Tensor4D)
         : x;
-    if (backend === null) return tf.maxPool(padded, kernel, stride, 'valid');
-    return nativeMaxPool2d(backend, padded, kernel, stride);
+    return tf.maxPool(padded, kernel, stride, 'valid');
   });
-}
-
-function nativeMaxPool2d(backend: NativeBackend, x: tf.Tensor4D, kernel: number, stride: number): tf.Tensor4D {
-  const window = [
-    intsAttr(backend, 'ksize', [1, kernel, kernel, 1]),
-    intsAttr(backend, 'strides', [1, stride, stride, 1]),
-    stringAttr(backend, 'padding', 'VALID'),
-    boolAttr(backend, 'include_batch_in_index', false),
-    floatTypeAttr(backend),
-  ];
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [input, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
-    // The CPU forward kernel can give int32 positions, which tfjs can hold between the passes.
-    const [y, positions] = backend.executeMultipleOutputs('MaxPoolWithArgmax', [...window, int32TypeAttr(backend, 'Targmax')], [input], 2);
-    save([input, positions!]);
-    return {
-      value: y as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        // The CPU gradient kernel takes int64 positions only: widen them on a handle tfjs never sees.
-        withTransientHandles(backend, [saved[0]!, dy, saved[1]!], ([inputId, dyId, positionsId], execute) => {
-          const wide = execute('Cast', [int32TypeAttr(backend, 'SrcT'), int64TypeAttr(backend, 'DstT'), boolAttr(backend, 'Truncate', false)], [positionsId!]);
-          return execute('MaxPoolGradWithArgmax', [...window, int64TypeAttr(backend, 'Targmax')], [inputId!, dyId!, wide.id]);
-        }),
-    };
-  });
-  return op(x) as tf.Tensor4D;
 }

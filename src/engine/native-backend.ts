@@ -63,10 +63,6 @@ export function int32TypeAttr(backend: NativeBackend, name: string): OpAttr {
   return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT32 };
 }
 
-export function int64TypeAttr(backend: NativeBackend, name: string): OpAttr {
-  return { name, type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_INT64 };
-}
-
 export function intsAttr(backend: NativeBackend, name: string, value: number[]): OpAttr {
   return { name, type: backend.binding.TF_ATTR_INT, value };
 }
@@ -81,31 +77,4 @@ export function floatAttr(backend: NativeBackend, name: string, value: number): 
 
 export function boolAttr(backend: NativeBackend, name: string, value: boolean): OpAttr {
   return { name, type: backend.binding.TF_ATTR_BOOL, value };
-}
-
-/**
- * Runs ops on raw TensorFlow handles, for intermediates that tfjs cannot hold (int64), and
- * frees every handle `run` records once it returns. `run` gets the input ids and returns the
- * metadata of the one result to wrap as a tfjs tensor.
- */
-export function withTransientHandles(
-  backend: NativeBackend,
-  inputs: tf.Tensor[],
-  run: (inputIds: number[], execute: (name: string, attrs: OpAttr[], ids: number[]) => OutputMetadata) => OutputMetadata,
-): tf.Tensor {
-  const transient: number[] = [];
-  const execute = (name: string, attrs: OpAttr[], ids: number[]): OutputMetadata => {
-    const [output] = backend.binding.executeOp(name, attrs, ids, 1);
-    transient.push(output!.id);
-    return output!;
-  };
-  try {
-    const result = run(backend.getInputTensorIds(inputs), execute);
-    const index = transient.indexOf(result.id);
-    if (index < 0) throw new Error('withTransientHandles: the result must come from execute');
-    transient.splice(index, 1);
-    return backend.createOutputTensor(result);
-  } finally {
-    for (const id of transient) backend.binding.deleteTensor(id);
-  }
 }

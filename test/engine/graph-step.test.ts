@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
+import { maxPool2d } from '../../src/engine/max-pool.js';
 import { setKernelsEnabled } from '../../src/engine/kernels.js';
 import { ProtobufWriter } from '../../src/engine/graph/protobuf-writer.js';
 import { nativeBackend } from '../../src/engine/native-backend.js';
@@ -10,7 +11,7 @@ import { LeNet5 } from '../../src/models/lenet5.js';
 import { createModel } from '../../src/models/presets.js';
 import { Sgd } from '../../src/train/sgd.js';
 import { accumulatedTrainStep, trainStep } from '../../src/train/step.js';
-import { noiseBound, reversedBatch } from '../noise-floor.js';
+import { FLOAT32_EPSILON, noiseBound, reversedBatch } from '../noise-floor.js';
 
 const graphs = typeof nativeBackend()?.binding.loadGraphDef === 'function';
 
@@ -146,6 +147,42 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
     optimizer.dispose();
     loss.dispose();
     model.parameters.dispose();
+  });
+
+  it("max pooling inside the graph (oneDNN's kernels there) gives the eager values and gradients, ties to one position included", () => {
+    for (const [kernel, stride, padding] of [
+      [2, 2, 0],
+      [3, 2, 1],
+    ] as const) {
+      // Half the rows zero, as after a ReLU: every window there is a tie.
+      const x = tf.tidy(() => tf.mul(tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 31), tf.tensor4d([1, 1, 0, 0, 1, 1, 0, 0], [1, 8, 1, 1])));
+      const dy = tf.randomNormal([2, ...maxPool2d(x, kernel, stride, padding).shape.slice(1)], 0, 1, 'float32', 32);
+      const body = () => {
+        const f = (a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, kernel, stride, padding);
+        return [f(x), tf.grad(f)(x, dy)];
+      };
+      const eager = tf.tidy(body).map((t) => {
+        const values = Float32Array.from(t.dataSync() as Float32Array);
+        t.dispose();
+        return values;
+      });
+      const graph = new GraphStep();
+      for (let call = 0; call < 4; call++) {
+        const results = graph.run([x, dy], body);
+        results.forEach((t, i) => {
+          const values = t.dataSync();
+          // Overlapping windows add up to 4 gradients: another order may round their last bits only.
+          const bound = noiseBound(FLOAT32_EPSILON);
+          values.forEach((v, j) =>
+            expect(Math.abs(v - eager[i]![j]!), `output ${i}, element ${j}, call ${call}`).toBeLessThanOrEqual(bound * Math.max(1, Math.abs(v))),
+          );
+        });
+        tf.dispose(results);
+      }
+      expect(graph.state().mode).toBe('graph');
+      graph.dispose();
+      tf.dispose([x, dy]);
+    }
   });
 
   it('infers the type and list attributes eager execution leaves out (ExpandDims, AddN, ConcatV2)', () => {

@@ -54,13 +54,18 @@ describe.each([
   ['eagerly', () => undefined],
   ['as a graph', () => new GraphStep()],
 ])('a training step %s', (_, makeGraph) => {
-  it('stops at a NaN parameter: the loss it spoils, or (where a fused conv + relu turns NaN into 0) its updated value', () => {
+  // Which check fires first depends on how the kernels carry NaN: a fused conv + relu turns it
+  // into 0 and max pooling may pass over it, so the loss can stay finite while a gradient or the
+  // parameter's own updated value (NaN minus anything) does not.
+  it('stops at a NaN parameter: the loss it spoils, a gradient it reaches, or its updated value', () => {
     const graph = makeGraph();
     const { error, steps } = runUntilThrown(graph, 3, (model) => setFirstValue(model, 'conv1.weight', Number.NaN));
     graph?.dispose();
     expect(steps).toBe(3);
     expect(error).toBeInstanceOf(NonFiniteStepError);
-    expect(['the loss is NaN', "the updated value of 'conv1.weight' holds NaN or Inf"]).toContain((error as NonFiniteStepError).what);
+    expect((error as NonFiniteStepError).what).toMatch(
+      /^(the loss is NaN|the gradient of '[a-z0-9.]+' (\(and \d+ more\) )?holds NaN or Inf|the updated value of 'conv1\.weight' holds NaN or Inf)$/,
+    );
   });
 
   it('names the parameter whose value the update made infinite while loss and gradients stayed finite', () => {
