@@ -6,7 +6,7 @@ import { IMAGE_DATASETS, sourceId, type ImageDataset } from '../data/images/impo
 import { LOSS_NAMES, type LossName } from '../losses/registry.js';
 import { chooseBaseline, lossVariants, type GridSpec } from '../sweep/grid.js';
 import { runPackedCells } from '../pack/run-pack.js';
-import { runCell } from '../sweep/run-cell.js';
+import { ORDERS_WRITTEN, runCell } from '../sweep/run-cell.js';
 import { parseSetArgument, type SetArgument } from '../sweep/set-argument.js';
 import { gridTable, type SweepSummary } from '../sweep/summary.js';
 import { resolveShard } from '../sweep/shard.js';
@@ -178,11 +178,7 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-cell <folder>', { hidden: true })
     .description('train and evaluate one cell of a sweep (started by egtea sweep)')
     .action(async (folder: string) => {
-      // Started by a sweep: stop (as on SIGTERM) when the sweep's process is gone, so a rerun never meets an orphan still training.
-      if (process.channel) {
-        process.channel.unref();
-        process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-      }
+      await followSweep();
       await runCell(folder, log);
     });
 
@@ -191,9 +187,31 @@ export function registerSweepCommand(program: Command): void {
     .command('sweep-pack <folders...>', { hidden: true })
     .description('train and evaluate several cells of a sweep in lockstep as one graph (started by egtea sweep --pack)')
     .action(async (folders: string[]) => {
+      await followSweep();
       const ends = await runPackedCells(folders, log);
       const failed = ends.filter((e) => e.error !== null);
       if (failed.length > 0)
         throw new UserError(`${failed.length} of ${ends.length} packed runs failed: ${failed.map((f) => `${path.basename(f.folder)}: ${f.error}`).join('; ')}`);
     });
+}
+
+/**
+ * In a process a sweep started (sweep-cell, sweep-pack): stop (as on SIGTERM) when the sweep's
+ * process is gone, so a rerun never meets an orphan still training; and wait until the sweep has
+ * written the cells' orders (it builds their images meanwhile, while this process loads TensorFlow).
+ */
+async function followSweep(): Promise<void> {
+  const channel = process.channel;
+  if (!channel) return;
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  await new Promise<void>((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (message !== ORDERS_WRITTEN) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+  });
+  // From here the channel only tells of the sweep's end: it must not keep this process alive.
+  channel.unref();
 }

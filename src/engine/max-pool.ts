@@ -9,7 +9,7 @@ import { intsAttr, nativeBackend, type NativeBackend, type OpAttr } from './nati
  * 3D max pooling with a cubic window and PyTorch's padding (padded positions never win).
  * egtea's kernel keeps each maximum's position, so the gradient is a scatter: TensorFlow's CPU
  * MaxPool3DGrad recomputes the windows and took 0.6 s for the 3D-ResNeXt stem's pool alone.
- * Elsewhere (a GPU, or no kernels: dispatch.ts), -Infinity padding and TensorFlow's MaxPool3D.
+ * Elsewhere (a GPU, or no kernels: dispatch.ts), -Infinity padding and TensorFlow's 2D MaxPool twice.
  */
 export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, padding: number): tf.Tensor5D {
   const useKernel = currentImplementations().maxPool3d === 'egtea-kernel';
@@ -17,23 +17,30 @@ export function maxPool3d(x: tf.Tensor5D, kernel: number, stride: number, paddin
   if (useKernel && backend !== null && kernelOpsAvailable()) return maxPool3dOp(backend, x, kernel, stride, padding);
   const k = useKernel ? loadKernels() : null;
   if (k === null) {
+    // TensorFlow's MaxPool3DGrad gives the whole gradient to every element within 1e-5 of a
+    // window's maximum (ties and near-ties alike); its 2D MaxPoolGrad to one. A box window over
+    // -Infinity padding is separable: height and width per frame, then time as a [kernel, 1] window.
     return tf.tidy(() => {
+      const [n, t, h, w, c] = x.shape;
+      const frames = maxPool2d(tf.reshape(x, [n * t, h, w, c]) as tf.Tensor4D, kernel, stride, padding);
+      const [, ho, wo] = frames.shape;
       const p = padding;
+      const columns = tf.reshape(frames, [n, t, ho * wo, c]) as tf.Tensor4D;
       const padded =
         p > 0
           ? (tf.pad(
-              x,
+              columns,
               [
                 [0, 0],
                 [p, p],
-                [p, p],
-                [p, p],
+                [0, 0],
                 [0, 0],
               ],
               -Infinity,
-            ) as tf.Tensor5D)
-          : x;
-      return tf.maxPool3d(padded, kernel, stride, 'valid');
+            ) as tf.Tensor4D)
+          : columns;
+      const pooled = tf.maxPool(padded, [kernel, 1], [stride, 1], 'valid');
+      return tf.reshape(pooled, [n, pooled.shape[1], ho, wo, c]) as tf.Tensor5D;
     });
   }
   const [n, t, h, w, c] = x.shape;

@@ -55,6 +55,12 @@ export interface CellResult {
 export const CELL_FILES = { order: 'cell.json', result: 'result.json', log: 'run.log', claim: 'cell.lock' } as const;
 
 /**
+ * What a sweep tells the process it started for cells once their orders (cell.json) are written:
+ * it starts the process first, so TensorFlow loads while the cells' images are built.
+ */
+export const ORDERS_WRITTEN = 'egtea sweep: orders written';
+
+/**
  * A cell's result.json when it holds a run of at least `epochs` epochs: a larger --epochs extends
  * the run, a smaller one cannot shorten it (the result says how many epochs it has).
  */

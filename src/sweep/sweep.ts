@@ -12,7 +12,7 @@ import { projectRoot } from '../util/paths.js';
 import { lockOrOutwait, lockRunFolder, lockWhenFree, LockHeldError, OTHER_HOST_STALE_MS, type RunLock } from '../run/run-lock.js';
 import { planCells, type Cell, type GridSpec } from './grid.js';
 import { packKey, packsOf } from './pack-cells.js';
-import { CELL_FILES, DamagedCellResult, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
+import { CELL_FILES, DamagedCellResult, ORDERS_WRITTEN, readCellResult, type CellOrder, type CellResult } from './run-cell.js';
 import { cellsOfShard, describeSweepShard, type SweepShard } from './shard.js';
 import type { SweepSource } from './source.js';
 import { summarizeSweep, writeSummary, type SweepSummary } from './summary.js';
@@ -179,43 +179,57 @@ function stopChildrenOnSignal(): void {
   }
 }
 
+/** A process started for one cell or a pack of cells; it waits for `ordersWritten` before it reads them. */
+interface CellProcess {
+  /** Tells the process its cells' orders are written (ignored when it has already ended: `exit` says why). */
+  ordersWritten(): void;
+  stop(): void;
+  exit: Promise<{ code: number; lastLine: string }>;
+}
+
 /**
- * Runs one cell as its own process (egtea sweep-cell), or several as one pack (egtea sweep-pack,
+ * Starts one cell as its own process (egtea sweep-cell), or several as one pack (egtea sweep-pack,
  * which writes each cell's run.log itself), with its share of the cores.
  */
-function runChild(folders: readonly string[], threads: number): Promise<{ code: number; lastLine: string }> {
+async function startCellProcess(folders: readonly string[], threads: number): Promise<CellProcess> {
   const packed = folders.length > 1;
-  return new Promise((resolve, reject) => {
-    void fs.open(packed ? '/dev/null' : path.join(folders[0]!, CELL_FILES.log), 'a').then((handle) => {
-      const env = {
-        ...process.env,
-        TF_NUM_INTRAOP_THREADS: String(threads),
-        TF_NUM_INTEROP_THREADS: String(threads),
-        EGTEA_KERNEL_THREADS: String(threads),
-        OMP_NUM_THREADS: String(threads),
-      };
-      // The IPC channel closes when this process dies, however it dies: the cells stop with it (see egtea sweep-cell).
-      const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], {
-        env,
-        stdio: ['ignore', handle.fd, 'pipe', 'ipc'],
-      });
-      children.add(child);
-      let tail = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        if (!packed) void handle.write(chunk);
-        tail = (tail + chunk.toString()).slice(-2000);
-      });
-      child.on('error', (error) => void handle.close().then(() => reject(error)));
-      child.on('close', (code) => {
-        children.delete(child);
-        void handle.close().then(() => {
-          // The command's own message (egtea: ...) over Node's trailer of a crash.
-          const lines = tail.trim().split('\n');
-          resolve({ code: code ?? 1, lastLine: lines.findLast((l) => l.startsWith('egtea: ')) ?? lines.at(-1) ?? '' });
-        });
-      });
-    }, reject);
+  const handle = await fs.open(packed ? '/dev/null' : path.join(folders[0]!, CELL_FILES.log), 'a');
+  const env = {
+    ...process.env,
+    TF_NUM_INTRAOP_THREADS: String(threads),
+    TF_NUM_INTEROP_THREADS: String(threads),
+    EGTEA_KERNEL_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+  };
+  // The IPC channel closes when this process dies, however it dies: the cells stop with it (see egtea sweep-cell).
+  const child = spawn(process.execPath, [egteaBin(), ...(packed ? ['sweep-pack', ...folders] : ['sweep-cell', folders[0]!])], {
+    env,
+    stdio: ['ignore', handle.fd, 'pipe', 'ipc'],
   });
+  children.add(child);
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (!packed) void handle.write(chunk);
+    tail = (tail + chunk.toString()).slice(-2000);
+  });
+  const exit = new Promise<{ code: number; lastLine: string }>((resolve, reject) => {
+    child.on('error', (error) => void handle.close().then(() => reject(error)));
+    child.on('close', (code) => {
+      children.delete(child);
+      void handle.close().then(() => {
+        // The command's own message (egtea: ...) over Node's trailer of a crash.
+        const lines = tail.trim().split('\n');
+        resolve({ code: code ?? 1, lastLine: lines.findLast((l) => l.startsWith('egtea: ')) ?? lines.at(-1) ?? '' });
+      });
+    });
+  });
+  return {
+    ordersWritten: () => {
+      if (child.connected) child.send(ORDERS_WRITTEN, () => {});
+    },
+    stop: () => child.kill('SIGTERM'),
+    exit,
+  };
 }
 
 /** A cell's result, or null when it has none; a damaged result.json is told and the cell evaluated again. */
@@ -383,17 +397,28 @@ async function runCells(options: SweepOptions, cells: readonly Cell[]): Promise<
           progress?.tick('skipped');
           continue;
         }
-        await ensureData(cell, say);
-        const posthoc = cell.variant.loss === 'ce' && options.grid.posthocTau !== undefined ? { posthocTau: options.grid.posthocTau } : {};
-        const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling, ...posthoc };
-        await writeFileAtomic(path.join(cellFolder(options, cell), CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
         torun.push(cell);
       }
       if (torun.length === 0) return;
-      const child = await runChild(
+      // The process starts first and loads TensorFlow while the images are built; it reads its orders when told.
+      const cellProcess = await startCellProcess(
         torun.map((cell) => cellFolder(options, cell)),
         threads,
       );
+      try {
+        for (const cell of torun) {
+          await ensureData(cell, say);
+          const posthoc = cell.variant.loss === 'ce' && options.grid.posthocTau !== undefined ? { posthocTau: options.grid.posthocTau } : {};
+          const order: CellOrder = { ...cellData(options, cell), scheduleScaling: cell.scheduleScaling, ...posthoc };
+          await writeFileAtomic(path.join(cellFolder(options, cell), CELL_FILES.order), `${JSON.stringify(order, null, 2)}\n`);
+        }
+      } catch (error) {
+        cellProcess.stop();
+        await cellProcess.exit.catch(() => {});
+        throw error;
+      }
+      cellProcess.ordersWritten();
+      const child = await cellProcess.exit;
       for (const cell of torun) {
         const folder = cellFolder(options, cell);
         const result = await finishedResult(folder, cell, say);

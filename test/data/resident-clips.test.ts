@@ -86,6 +86,21 @@ describe('clips held on the device', () => {
     }
   });
 
+  it('gives the same batches when it gathers a few at a time, and frees those not taken when the consumer stops', async () => {
+    const loader = new ClipLoader(trainRecords, options(true));
+    // Two batches of 10 clips of 28 x 28 x 3 per gather: epochs cross gathers, a resumed one starts inside one.
+    const resident = await ResidentClips.build(new ClipLoader(trainRecords, options(true)), 2 * 10 * 28 * 28 * 3 * 4);
+    const before = tf.memory().numTensors;
+    expect(await epoch(resident, 1)).toEqual(await epoch(loader, 1));
+    expect(await epoch(resident, 2, 3)).toEqual(await epoch(loader, 2, 3));
+    for await (const batch of resident.batches(4)) {
+      expect(batch.names).toHaveLength(10);
+      break;
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    resident.dispose();
+  });
+
   it('is refused where an epoch draws pixels of its own (rotation, flips, crops smaller than the frame)', async () => {
     expect(residentUnfit(new ClipLoader(trainRecords, options(true)))).toBeNull();
     expect(residentUnfit(new ClipLoader(trainRecords, options(true, { rotation: 10 })))).toBe('rotation of up to 10 degrees');

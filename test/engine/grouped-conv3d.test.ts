@@ -8,8 +8,10 @@ import { kernelsAvailable } from '../../src/engine/kernels.js';
 import { clipFromTorch, conv3dFilterFromTorch } from '../../src/engine/layout.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { FIXTURES, difference } from '../helpers.js';
+import { expectWithinNoise, storedFloor } from '../noise-floor.js';
 
-// Values from PyTorch's F.conv3d(groups=...), written by test/fixtures/make_grouped_conv3d.py.
+// Values from PyTorch's F.conv3d(groups=...), each with its noise floor, written by
+// test/fixtures/make_grouped_conv3d.py.
 const fixture = await readSafetensors(path.join(FIXTURES, 'grouped_conv3d.safetensors'));
 const get = (name: string) => {
   const stored = fixture.get(name);
@@ -38,12 +40,14 @@ describe.each(impls)('grouped conv3d ($impl)', ({ impl, available }) => {
       const y = conv3d(x, w, spec, impl);
       const expected = clipFromTorch(get(`${name}.output`));
       expect(y.shape).toEqual(expected.shape);
-      expect(difference(y, expected).rel).toBeLessThan(1e-5);
+      const expectLikePyTorch = (actual: tf.Tensor, result: string, reference: tf.Tensor) =>
+        expectWithinNoise(difference(actual, reference).rel, storedFloor(fixture, `${name}.floor.${result}`), `${name}.${result}`);
+      expectLikePyTorch(y, 'output', expected);
 
       const dy = clipFromTorch(get(`${name}.dy`));
       const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv3d(a as tf.Tensor5D, b as tf.Tensor5D, spec, impl))([x, w], dy);
-      expect(difference(dx!, clipFromTorch(get(`${name}.dx`))).rel).toBeLessThan(1e-5);
-      expect(difference(dw!, conv3dFilterFromTorch(get(`${name}.dw`))).rel).toBeLessThan(1e-5);
+      expectLikePyTorch(dx!, 'dx', clipFromTorch(get(`${name}.dx`)));
+      expectLikePyTorch(dw!, 'dw', conv3dFilterFromTorch(get(`${name}.dw`)));
     });
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { clipFromTorch } from '../../src/engine/layout.js';
 import { kernelsAvailable, setKernelsEnabled } from '../../src/engine/kernels.js';
 import { readSafetensors, type StoredTensor } from '../../src/io/safetensors.js';
@@ -9,9 +9,18 @@ import { Parameters } from '../../src/models/parameters.js';
 import { applyBottleneck, createBottleneck } from '../../src/models/resnext3d.js';
 import { exportTorchStateDict, importTorchStateDict } from '../../src/models/torch-weights.js';
 import { FIXTURES, difference } from '../helpers.js';
+import { expectWithinNoise, storedFloor } from '../noise-floor.js';
 
-// One strided bottleneck of the PyTorch reference in training mode (test/fixtures/make_bottleneck.py).
+// One strided bottleneck of the PyTorch reference in training mode, each result with its noise
+// floor (test/fixtures/make_bottleneck.py).
 const fixture = await readSafetensors(path.join(FIXTURES, 'bottleneck.safetensors'));
+/** `actual` against the fixture's tensor `name` (PyTorch's layout unless `layout` converts it), within its noise floor. */
+const expectLikePyTorch = (actual: tf.Tensor, name: string, layout: (t: StoredTensor) => tf.Tensor = (t) => tf.tensor(t.data, t.shape)) =>
+  expectWithinNoise(
+    tf.tidy(() => difference(actual, layout(fixture.get(name)!)).rel),
+    storedFloor(fixture, `floor.${name}`),
+    name,
+  );
 const withPrefix = (prefix: string) =>
   new Map([...fixture].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [`block.${name.slice(prefix.length)}`, t] as [string, StoredTensor]));
 
@@ -39,8 +48,8 @@ describe.each(paths)('3D-ResNeXt bottleneck in training mode: $name', ({ kernels
     }, [input, ...params.trainableVariables()]);
     applyBatchNormUpdates(context);
 
-    expect(difference(output!, clipFromTorch(fixture.get('output')!)).rel).toBeLessThan(1e-5);
-    expect(difference(grads[input.name]!, clipFromTorch(fixture.get('dx')!)).rel).toBeLessThan(1e-4);
+    expectLikePyTorch(output!, 'output', clipFromTorch);
+    expectLikePyTorch(grads[input.name]!, 'dx', clipFromTorch);
     // Compare parameter gradients in PyTorch's layout, by name.
     const byVariable = new Map(params.list().map((e) => [e.variable.name, e.name]));
     const gradParams = new Parameters(0);
@@ -49,15 +58,9 @@ describe.each(paths)('3D-ResNeXt bottleneck in training mode: $name', ({ kernels
       if (name) gradParams.add(name, grad.clone(), params.get(name).layout);
     }
     const exported = exportTorchStateDict(gradParams);
-    for (const [name, grad] of exported) {
-      const expected = fixture.get(`grad.${name.slice('block.'.length)}`)!;
-      const diff = difference(tf.tensor(grad.data, grad.shape), tf.tensor(expected.data, expected.shape));
-      expect(diff.rel, name).toBeLessThan(1e-4);
-    }
+    for (const [name, grad] of exported) expectLikePyTorch(tf.tensor(grad.data, grad.shape), `grad.${name.slice('block.'.length)}`);
     for (const [name, stored] of exportTorchStateDict(params)) {
-      if (!name.includes('running')) continue;
-      const expected = fixture.get(`after.${name.slice('block.'.length)}`)!;
-      expect(difference(tf.tensor(stored.data, stored.shape), tf.tensor(expected.data, expected.shape)).rel, name).toBeLessThan(1e-5);
+      if (name.includes('running')) expectLikePyTorch(tf.tensor(stored.data, stored.shape), `after.${name.slice('block.'.length)}`);
     }
     tf.dispose([output!, input, dy, ...Object.values(grads)]);
     gradParams.dispose();

@@ -8,12 +8,20 @@ import { LeNet5 } from '../../src/models/lenet5.js';
 import { Parameters } from '../../src/models/parameters.js';
 import { exportTorchStateDict, importTorchStateDict } from '../../src/models/torch-weights.js';
 import { FIXTURES, difference } from '../helpers.js';
+import { expectWithinNoise, storedFloor } from '../noise-floor.js';
 
-// The PyTorch LeNet-5 of the engine benchmark with seeded weights and one batch (test/fixtures/make_lenet5.py).
+// The PyTorch LeNet-5 of the engine benchmark with seeded weights and one batch, each result with
+// its noise floor (test/fixtures/make_lenet5.py).
 const fixture = await readSafetensors(path.join(FIXTURES, 'lenet5.safetensors'));
 const withPrefix = (prefix: string) =>
   new Map([...fixture].filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t] as [string, StoredTensor]));
 const stored = (name: string) => tf.tensor(fixture.get(name)!.data, fixture.get(name)!.shape);
+const expectLikePyTorch = (actual: tf.Tensor, name: string) =>
+  expectWithinNoise(
+    tf.tidy(() => difference(actual, stored(name)).rel),
+    storedFloor(fixture, `floor.${name}`),
+    name,
+  );
 
 describe('LeNet-5 against PyTorch', () => {
   it('gives PyTorch logits, loss and every parameter gradient from PyTorch weights (fc1 reads a channels-last flatten)', () => {
@@ -29,8 +37,8 @@ describe('LeNet-5 against PyTorch', () => {
       return tf.mean(softmaxCrossEntropy(labels, y)) as tf.Scalar;
     }, model.parameters.trainableVariables());
 
-    expect(difference(logits!, stored('logits')).rel).toBeLessThan(1e-5);
-    expect(value.dataSync()[0]).toBeCloseTo(fixture.get('loss')!.data[0]!, 5);
+    expectLikePyTorch(logits!, 'logits');
+    expectLikePyTorch(value, 'loss');
     const byVariable = new Map(model.parameters.list().map((e) => [e.variable.name, e.name]));
     const gradParams = new Parameters(0);
     for (const [variableName, grad] of Object.entries(grads)) {
@@ -39,9 +47,7 @@ describe('LeNet-5 against PyTorch', () => {
     }
     const exported = exportTorchStateDict(gradParams);
     expect([...exported.keys()].sort()).toEqual([...withPrefix('grad.').keys()].sort());
-    for (const [name, grad] of exported) {
-      expect(difference(tf.tensor(grad.data, grad.shape), stored(`grad.${name}`)).rel, name).toBeLessThan(1e-4);
-    }
+    for (const [name, grad] of exported) expectLikePyTorch(tf.tensor(grad.data, grad.shape), `grad.${name}`);
     tf.dispose([images, clips, labels, logits!, value, ...Object.values(grads)]);
     gradParams.dispose();
     model.parameters.dispose();

@@ -60,7 +60,7 @@ function expectSameTraining(a: Map<string, EpochRecord[]>, b: Map<string, EpochR
       cell,
     ).toEqual(other.map((r) => r.epoch));
     records.forEach((r, i) => {
-      // Float noise: a packed step runs each cell's ops as it runs alone (test/pack/packed-step.test.ts).
+      // Float noise: a packed step runs each cell's ops as it runs alone (test/e2e/pack/packed-step.test.ts).
       expect(r.trainLoss, `${cell}, epoch ${r.epoch}`).toBeCloseTo(other[i]!.trainLoss, 5);
       expect(r.validation.top1, `${cell}, epoch ${r.epoch}`).toBe(other[i]!.validation.top1);
       expect(r.cdb?.weights ?? null).toEqual(other[i]!.cdb?.weights ?? null);

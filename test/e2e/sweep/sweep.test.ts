@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,6 +230,17 @@ describe('egtea sweep', () => {
     );
     expect(() => parseSetArgument('schedule.epochs')).toThrow('--set schedule.epochs: expected KEY=VALUE[,VALUE...]');
     await expect(fs.stat(out)).rejects.toThrow();
+  });
+
+  it('images that cannot be built stop the sweep naming the path, and the process started for their cell with it', async () => {
+    const out = path.join(work, 'blocked');
+    await fs.mkdir(out, { recursive: true });
+    // A file where the image folders go.
+    await fs.writeFile(path.join(out, 'data'), '');
+    await expect(runSweep(options(out, { jobs: 1, grid: { ...options(out).grid, losses: ['ce'], seeds: [1] } }))).rejects.toThrow(path.join(out, 'data'));
+    // The cell's process starts while the images are built (it loads TensorFlow meanwhile): it must not be left waiting for its order.
+    const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+    expect(processes.filter((line) => line.includes(out))).toEqual([]);
   });
 
   it('refuses a folder another command made', async () => {

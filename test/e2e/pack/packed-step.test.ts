@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, runNode } from '../distributed/spawn-workers.js';
+import { REPO, runNode } from '../../distributed/spawn-workers.js';
 
 type Weights = Record<string, number[]>[];
 
