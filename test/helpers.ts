@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const REPOSITORY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +38,26 @@ export function difference(actual: tf.Tensor, expected: tf.Tensor): { abs: numbe
     scale = Math.max(scale, Math.abs(e[i]!));
   }
   return { abs, rel: abs / Math.max(scale, 1e-12) };
+}
+
+/** A model's tensors by name, as readSafetensors gives them. */
+export type Weights = Map<string, { data: ArrayLike<number> }>;
+
+/** The largest difference of any tensor of two models relative to its largest value (at least 1e-3, so values near zero do not inflate it). */
+export function worstRelativeWeights(a: Weights, b: Weights): number {
+  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+  let worst = 0;
+  for (const [name, expected] of a) {
+    const actual = b.get(name)!;
+    let scale = 1e-3;
+    let diff = 0;
+    Array.from(expected.data).forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(v));
+      diff = Math.max(diff, Math.abs(v - actual.data[i]!));
+    });
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
 }
 
 const temporaryFolders: string[] = [];

@@ -31,6 +31,31 @@ function runDifference(a: { losses: number[]; weights: Float32Array[] }, b: { lo
 }
 
 /** `reverse`: every batch in reverse order, the same run up to rounding (its noise floor). */
+/**
+ * Runs `body` eagerly, then `calls` times as a GraphStep (recordings and graph calls), each output
+ * element within float32 rounding of the eager one (noiseBound(FLOAT32_EPSILON), relative above 1).
+ */
+function expectGraphLikeEager(inputs: tf.Tensor[], body: () => tf.Tensor[], calls: number): void {
+  const eager = tf.tidy(body).map((t) => {
+    const values = Float32Array.from(t.dataSync() as Float32Array);
+    t.dispose();
+    return values;
+  });
+  const graph = new GraphStep();
+  const bound = noiseBound(FLOAT32_EPSILON);
+  for (let call = 0; call < calls; call++) {
+    const results = graph.run(inputs, body);
+    results.forEach((t, i) => {
+      t.dataSync().forEach((v, j) =>
+        expect(Math.abs(v - eager[i]![j]!), `output ${i}, element ${j}, call ${call}`).toBeLessThanOrEqual(bound * Math.max(1, Math.abs(v))),
+      );
+    });
+    tf.dispose(results);
+  }
+  expect(graph.state().mode).toBe('graph');
+  graph.dispose();
+}
+
 function lenetRun(graph: GraphStep | undefined, reverse = false) {
   const model = new LeNet5(4, 3);
   const tracker = new DifficultyTracker(4, { tau: 'dynamic' });
@@ -160,26 +185,8 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
         const f = (a: tf.Tensor) => maxPool2d(a as tf.Tensor4D, kernel, stride, padding);
         return [f(x), tf.grad(f)(x, dy)];
       };
-      const eager = tf.tidy(body).map((t) => {
-        const values = Float32Array.from(t.dataSync() as Float32Array);
-        t.dispose();
-        return values;
-      });
-      const graph = new GraphStep();
-      for (let call = 0; call < 4; call++) {
-        const results = graph.run([x, dy], body);
-        results.forEach((t, i) => {
-          const values = t.dataSync();
-          // Overlapping windows add up to 4 gradients: another order may round their last bits only.
-          const bound = noiseBound(FLOAT32_EPSILON);
-          values.forEach((v, j) =>
-            expect(Math.abs(v - eager[i]![j]!), `output ${i}, element ${j}, call ${call}`).toBeLessThanOrEqual(bound * Math.max(1, Math.abs(v))),
-          );
-        });
-        tf.dispose(results);
-      }
-      expect(graph.state().mode).toBe('graph');
-      graph.dispose();
+      // Overlapping windows add up to 4 gradients: another order may round their last bits only.
+      expectGraphLikeEager([x, dy], body, 4);
       tf.dispose([x, dy]);
     }
   });
@@ -198,25 +205,8 @@ describe.skipIf(!graphs)('GraphStep: a recorded step replayed as one TensorFlow 
       const dy = tf.randomNormal([2, 3, 4, 4, 3], 0, 1, 'float32', 35);
       const f = (a: tf.Tensor) => maxPool3d(a as tf.Tensor5D, 3, 2, 1);
       const body = () => [f(x), tf.grad(f)(x, dy)];
-      const eager = tf.tidy(body).map((t) => {
-        const values = Float32Array.from(t.dataSync() as Float32Array);
-        t.dispose();
-        return values;
-      });
-      const graph = new GraphStep();
-      for (let call = 0; call < 3; call++) {
-        const results = graph.run([x, dy], body);
-        results.forEach((t, i) => {
-          // Overlapping windows add up to 8 gradients: another order may round their last bits only.
-          const bound = noiseBound(FLOAT32_EPSILON);
-          t.dataSync().forEach((v, j) =>
-            expect(Math.abs(v - eager[i]![j]!), `output ${i}, element ${j}, call ${call}`).toBeLessThanOrEqual(bound * Math.max(1, Math.abs(v))),
-          );
-        });
-        tf.dispose(results);
-      }
-      expect(graph.state().mode).toBe('graph');
-      graph.dispose();
+      // Overlapping windows add up to 8 gradients: another order may round their last bits only.
+      expectGraphLikeEager([x, dy], body, 3);
       tf.dispose([x, dy]);
     } finally {
       setKernelsEnabled(before);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { egtea } from '../../support/run-cli.js';
 import { distributedTestPipeline } from '../../distributed/test-pipeline.js';
-import { IN_CI, temporaryFolder } from '../../helpers.js';
+import { IN_CI, temporaryFolder, worstRelativeWeights } from '../../helpers.js';
 import { noiseBound } from '../../noise-floor.js';
 import { smallSyntheticDataset } from '../../synthetic-data.js';
 
@@ -106,28 +106,9 @@ describe.runIf(gpuBuildTestable())('the GPU build on its CPU device', () => {
     const [gpu, cpu, eager] = await Promise.all(
       ['gpu-build', 'cpu-build', 'cpu-build-eager'].map((o) => readSafetensors(path.join(work, o, 'model.safetensors'))),
     );
-    const floor = worstRelative(cpu!, eager!);
-    const difference = worstRelative(cpu!, gpu!);
+    const floor = worstRelativeWeights(cpu!, eager!);
+    const difference = worstRelativeWeights(cpu!, gpu!);
     console.log(`GPU build on the CPU against the CPU build: ${difference.toExponential(2)}; noise floor (graph against op by op): ${floor.toExponential(2)}`);
     expect(difference).toBeLessThanOrEqual(noiseBound(floor));
   });
 });
-
-type Weights = Map<string, { data: ArrayLike<number> }>;
-
-/** The largest difference of any tensor relative to its largest value (at least 1e-3). */
-function worstRelative(a: Weights, b: Weights): number {
-  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-  let worst = 0;
-  for (const [name, expected] of a) {
-    const actual = b.get(name)!;
-    let scale = 1e-3;
-    let diff = 0;
-    Array.from(expected.data).forEach((v, i) => {
-      scale = Math.max(scale, Math.abs(v));
-      diff = Math.max(diff, Math.abs(v - actual.data[i]!));
-    });
-    worst = Math.max(worst, diff / scale);
-  }
-  return worst;
-}
