@@ -1,5 +1,5 @@
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { EngineInfo } from '../engine/backend.js';
 import { bindingDevice } from '../engine/dispatch.js';
 import { groupedConvImpl, setGroupedConvImpl, type GroupedConvImpl } from '../engine/dispatch.js';

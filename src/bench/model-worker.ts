@@ -7,7 +7,7 @@
 //   mode replay:   runs the graph in `file` only, so its memory is the graph's without the
 //                  recording's
 import fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../engine/backend.js';
 import { encodeGraphDef } from '../engine/graph/graph-def.js';
 import { functionCallAttrs } from '../engine/graph/function-call.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import fashionMnist from '../../pipelines/fashion-mnist.js';
 import type { ClassPair } from '../data/images/class-pair.js';
 import { selectBackend } from '../engine/backend.js';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -2,7 +2,7 @@
 //   argv: task arch frames size batch steps reduces address...
 // Prints one JSON line: median step time (data-parallel step of `batch` clips, all-reduce in
 // the graph step) and median time of one all-reduce of every parameter, packed as train packs it.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { environmentValue } from '../util/environment.js';
 import { enableCollectives } from '../distributed/collectives.js';
 import { DataParallelWorker } from '../distributed/data-parallel.js';

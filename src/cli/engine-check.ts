@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { EngineInfo } from '../engine/backend.js';
 import { checkOps, relativeError, type OpAgreement } from '../engine/check-ops.js';
 import { GraphStep } from '../engine/graph/graph-step.js';

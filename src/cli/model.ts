@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
 import { clipFromTorch } from '../engine/layout.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { UserError } from '../util/errors.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource } from './batch-source.js';
 import type { Batch, ClipLoader } from './clip-loader.js';
 import { segmentBoundaries } from './sampling.js';

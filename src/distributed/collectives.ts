@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { bindingDevice, collectiveCommunication } from '../engine/dispatch.js';
 import { floatAttr, nativeBackend, stringAttr, type NativeBackend } from '../engine/native-backend.js';
 import { UserError } from '../util/errors.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
 import { CollectiveGroup, type WorkerRole } from './collectives.js';
 import { batchShare, type BatchShare } from './shard.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource } from '../data/batch-source.js';
 import { ClipLoader } from '../data/clip-loader.js';
 import { MetricsAccumulator } from '../metrics/metrics.js';

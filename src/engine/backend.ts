@@ -3,7 +3,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
 import { bindingDevice, currentImplementations, resolveGroupedConvImpl, type Device, type Implementations } from './dispatch.js';
 import { kernelOpsAvailable } from './kernel-ops.js';
@@ -179,6 +179,8 @@ export async function selectBackend(requested?: string): Promise<EngineInfo> {
     }
   }
   const backend = tensorflowVersion !== null ? 'tensorflow' : 'cpu';
+  // The pure-JS backend registers itself when loaded; the native engine loads it too (tfjs-node takes the whole of tfjs).
+  if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   // tfjs's own banner about the pure-JS backend would land among our output; ours says more.
   tf.env().set('PROD', true);
   if (!(await tf.setBackend(backend))) throw new UserError(`backend '${backend}' failed to initialise`);

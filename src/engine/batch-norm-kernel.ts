@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelOpsAvailable } from './kernel-ops.js';
 import { kernelThreads, loadKernels, type KernelAddon } from './kernels.js';
 import { boolAttr, floatAttr, nativeBackend, type NativeBackend, type OpAttr } from './native-backend.js';

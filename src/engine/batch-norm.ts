@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { fusedBatchNorm } from './batch-norm-kernel.js';
 import { biasActivation } from './bias-activation.js';
 import { currentImplementations } from './dispatch.js';

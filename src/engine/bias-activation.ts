@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { floatTypeAttr, nativeBackend, stringAttr, type NativeBackend } from './native-backend.js';
 
 export type Activation = 'linear' | 'relu';

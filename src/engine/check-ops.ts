@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { fusedBatchNorm } from './batch-norm-kernel.js';
 import { conv3d, type Conv3dSpec } from './conv3d.js';
 import { currentImplementations, type Device } from './dispatch.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './mat-mul.js';
 import type { Triple } from './conv-size.js';
 import { groupedConvImpl, resolveGroupedConvImpl, type GroupedConvImpl } from './dispatch.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Triple } from './conv-size.js';
 import { groupedConvImpl, resolveGroupedConvImpl, type GroupedConvImpl } from './dispatch.js';
 import { floatTypeAttr, int32TypeAttr, intsAttr, nativeBackend, stringAttr, type NativeBackend, type OpAttr } from './native-backend.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { StoredTensor } from '../io/safetensors.js';
 
 // PyTorch stores channels-first (N,C,T,H,W; conv weights [out, in/g, kt, kh, kw]);

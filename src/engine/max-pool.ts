@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { convOutputSize } from './conv-size.js';
 import { currentImplementations } from './dispatch.js';
 import { kernelThreads, loadKernels } from './kernels.js';

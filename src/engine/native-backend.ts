@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * The slice of the tfjs-node backend that egtea calls to run TensorFlow ops tfjs does not wrap

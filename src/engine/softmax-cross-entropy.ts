@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { floatTypeAttr, int32TypeAttr, nativeBackend } from './native-backend.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { boolAttr, floatAttr, floatTypeAttr, nativeBackend, stringAttr, type NativeBackend } from './native-backend.js';
 
 /** A training-mode batch norm's output, and its batch statistics for the running averages. */

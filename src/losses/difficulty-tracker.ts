@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { cdbWeights, type CdbOptions } from './cdb-weights.js';
 import { normalizeToClassCount } from './class-weights.js';
 

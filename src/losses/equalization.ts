@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { SeededRandom } from '../util/random.js';
 
 /**
@@ -10,7 +10,7 @@ import type { SeededRandom } from '../util/random.js';
  */
 export function equalizationLoss(labels: tf.Tensor1D, logits: tf.Tensor2D, rareMask: tf.Tensor1D, beta: 0 | 1): tf.Scalar {
   return tf.tidy(() => {
-    const targets = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]).toFloat();
+    const targets = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]), 'float32');
     // Stable BCE with logits: max(z, 0) - z*y + log(1 + exp(-|z|)).
     const bce = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
     const suppressed = tf.mul(tf.mul(rareMask, beta), tf.sub(1, targets));

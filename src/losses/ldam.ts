@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { weightedCrossEntropy, type Reduction } from './cross-entropy.js';
 
 /**
@@ -14,7 +14,7 @@ export function ldamLoss(
   reduction: Reduction = 'weighted',
 ): tf.Scalar {
   return tf.tidy(() => {
-    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]).toFloat();
+    const oneHot = tf.cast(tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]), 'float32');
     const shifted = tf.sub(logits, tf.mul(oneHot, margins));
     return weightedCrossEntropy(labels, tf.mul(shifted, scale) as tf.Tensor2D, classWeights, reduction);
   });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Leaf } from '../util/schema.js';
 import type { DifficultyTracker, DifficultyTrackerOptions } from './difficulty-tracker.js';
 import type { BatchProgress, EpochUpdate, GraphInputs, LossFunction, LossProgress } from './loss-function.js';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** A loss as a training step calls it: integer labels and logits in, a scalar out. */
 export type LossFunction = (labels: tf.Tensor1D, logits: tf.Tensor2D) => tf.Scalar;

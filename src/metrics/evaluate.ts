@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSource } from '../data/batch-source.js';
 import type { GraphStep } from '../engine/graph/graph-step.js';
 import { inferenceContext } from '../models/context.js';

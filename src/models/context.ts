@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** A running-statistics update that batch norm asks for during a training forward pass. */
 export interface BatchNormUpdate {

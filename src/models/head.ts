@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../engine/mat-mul.js';
 import type { ForwardContext } from './context.js';
 import { applyLinear, createLinear, type LinearLayer } from './layers.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { biasActivation, type Activation } from '../engine/bias-activation.js';
 import { conv3d, type Conv3dSpec } from '../engine/conv3d.js';
 import { batchNorm } from '../engine/batch-norm.js';

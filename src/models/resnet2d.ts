@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { maxPool2d } from '../engine/max-pool.js';
 import { subsample3d } from '../engine/subsample.js';
 import type { ForwardContext } from './context.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { maxPool3d } from '../engine/max-pool.js';
 import type { ForwardContext } from './context.js';
 import {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { readPth } from '../io/pth.js';
 import { readSafetensors, type StoredTensor } from '../io/safetensors.js';
 import { UserError } from '../util/errors.js';

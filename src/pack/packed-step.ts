@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { GraphStep } from '../engine/graph/graph-step.js';
 import type { ClipModel } from '../models/model.js';
 import { graphInputsOf, nonFiniteParts, updateFromMicroBatches, type GradientApplier, type LossFunction } from '../train/step.js';

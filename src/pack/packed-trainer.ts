@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GraphStep } from '../engine/graph/graph-step.js';
 import { checkpointFiles, RunFolder } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';

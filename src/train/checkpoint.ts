@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { checkFiniteTensors, readSafetensors, writeSafetensors, type StoredTensor } from '../io/safetensors.js';
 import type { DifficultyTracker } from '../losses/difficulty-tracker.js';
 import type { ClipModel } from '../models/model.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { RunningStart, StepShare } from '../distributed/data-parallel.js';
 import type { GraphStep } from '../engine/graph/graph-step.js';
 import type { GraphInputs, LossFunction } from '../losses/loss-function.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { classGroups, countPerClass, groupDefinitions, type ClassGroups } from '../data/class-groups.js';
 import type { BatchSource } from '../data/batch-source.js';
 import type { ClipLoader, ClipRecord } from '../data/clip-loader.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import fs from 'node:fs';
 import path from 'node:path';

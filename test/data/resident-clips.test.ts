@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import mnistImbalanced from '../../pipelines/mnist-imbalanced.js';
 import type { BatchSource } from '../../src/data/batch-source.js';

@@ -1,5 +1,5 @@
 // One task of the all-reduce test (all-reduce.test.ts): argv task, then every worker's address.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { CollectiveGroup, enableCollectives, unansweringPeer } from '../../src/distributed/collectives.js';
 import { DataParallelWorker } from '../../src/distributed/data-parallel.js';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
@@ -18,7 +18,7 @@ const x = tf.tensor2d([
 ]);
 const sum = group.sum(x, 1);
 const mean = group.mean(x, 2);
-const again = group.sum(tf.add(x, early.reshape([1, 2])), 1);
+const again = group.sum(tf.add(x, tf.reshape(early, [1, 2])), 1);
 const gathered = group.gather([task, 7], task, 3);
 
 // Inside a graph step: the collective is a node of the step's TensorFlow function, run again

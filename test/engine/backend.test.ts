@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { activeEngine, parseBackendChoice, selectBackend } from '../../src/engine/backend.js';
 import { kernelsAvailable } from '../../src/engine/kernels.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { checkOps, relativeError } from '../../src/engine/check-ops.js';
 import { bindingDevice, currentImplementations } from '../../src/engine/dispatch.js';

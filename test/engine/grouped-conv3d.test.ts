@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { conv3d } from '../../src/engine/conv3d.js';
 import type { Triple } from '../../src/engine/conv-size.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { kernelGroupedConv3d } from '../../src/engine/grouped-conv3d-kernel.js';
 import { kernelsAvailable, kernelsEnabled, setKernelsEnabled } from '../../src/engine/kernels.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors, type StoredTensor } from '../../src/io/safetensors.js';
 import { Parameters } from '../../src/models/parameters.js';
 import { importTorchStateDict } from '../../src/models/torch-weights.js';

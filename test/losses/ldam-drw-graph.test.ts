@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
 import { createLoss } from '../../src/losses/registry.js';

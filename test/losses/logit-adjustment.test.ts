@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { logitAdjustment, logPrior } from '../../src/losses/logit-adjustment.js';
 import { createLoss } from '../../src/losses/registry.js';

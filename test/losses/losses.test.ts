@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLoss, LOSS_NAMES } from '../../src/losses/registry.js';
 import { DifficultyTracker } from '../../src/losses/difficulty-tracker.js';

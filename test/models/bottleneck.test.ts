@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, it } from 'vitest';
 import { clipFromTorch } from '../../src/engine/layout.js';
 import { kernelsAvailable, setKernelsEnabled } from '../../src/engine/kernels.js';

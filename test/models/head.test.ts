@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../src/config/pipeline.js';
 import { inferenceContext, trainingContext } from '../../src/models/context.js';

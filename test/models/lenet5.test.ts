@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy } from '../../src/engine/softmax-cross-entropy.js';
 import { readSafetensors, type StoredTensor } from '../../src/io/safetensors.js';

@@ -1,7 +1,7 @@
 // Trains a few LeNet-5 cells for some steps, alone or packed, and prints every cell's parameters
 // as JSON on stdout (run by test/e2e/pack/packed-step.test.ts in processes of their own, so the
 // thread count TensorFlow starts with can differ).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/engine/backend.js';
 import { GraphStep } from '../../src/engine/graph/graph-step.js';
 import { createLoss, type ClassLoss, type LossName } from '../../src/losses/registry.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { createLoss } from '../../src/losses/registry.js';
 import { createModel } from '../../src/models/presets.js';

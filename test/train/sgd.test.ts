@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Parameters } from '../../src/models/parameters.js';
 import { Sgd } from '../../src/train/sgd.js';

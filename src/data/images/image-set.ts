@@ -11,6 +11,9 @@ export interface ImageSet {
   labels: Int32Array;
 }
 
+/** What choosing images needs of a source split: its labels and sizes, not its pixels. */
+export type LabelledSet = Omit<ImageSet, 'pixels'>;
+
 /** The bytes of image i. */
 export function imageAt(set: ImageSet, i: number): Uint8Array {
   const size = set.height * set.width * set.channels;

@@ -1,6 +1,6 @@
 import { UserError } from '../../util/errors.js';
 import type { SeededRandom } from '../../util/random.js';
-import type { ImageSet } from './image-set.js';
+import type { LabelledSet } from './image-set.js';
 
 /** One chosen image: its index in the source split and its class in the new dataset. */
 export interface Pick {
@@ -19,7 +19,7 @@ export interface ImageSplits {
 }
 
 /** Image indices by label, ascending, in one pass over the labels. */
-function byLabel(set: ImageSet): Map<number, number[]> {
+function byLabel(set: LabelledSet): Map<number, number[]> {
   const groups = new Map<number, number[]>();
   set.labels.forEach((label, i) => {
     const group = groups.get(label);
@@ -29,7 +29,7 @@ function byLabel(set: ImageSet): Map<number, number[]> {
   return groups;
 }
 
-function take(set: ImageSet, indices: number[], count: number, what: string): number[] {
+function take(set: LabelledSet, indices: number[], count: number, what: string): number[] {
   if (indices.length < count)
     throw new UserError(`${set.source}: ${what} needs ${count} images, the file has ${indices.length}; lower the ratio or the sizes, or use a larger source`);
   return indices.slice(0, count);
@@ -55,7 +55,7 @@ export const IMBALANCED_MNIST: ImbalancedMnistOptions = {
   testPerClass: 800,
 };
 
-export function imbalancedMnistSplits(train: ImageSet, test: ImageSet, options: ImbalancedMnistOptions, random: SeededRandom): ImageSplits {
+export function imbalancedMnistSplits(train: LabelledSet, test: LabelledSet, options: ImbalancedMnistOptions, random: SeededRandom): ImageSplits {
   const { majorityRatio, majorityDigit, minorityDigit, trainingImages } = options;
   if (!(majorityRatio >= 0.5 && majorityRatio < 1)) throw new UserError(`majority ratio ${majorityRatio} must be in [0.5, 1)`);
   const majority = Math.round(trainingImages * majorityRatio);
@@ -101,7 +101,7 @@ export interface LongTailedOptions {
  * class first, then class c keeps n_c * mu^c of its remaining n_c images, mu chosen so the first
  * class is `imbalance` times the last. The test split stays whole and balanced.
  */
-export function longTailedSplits(train: ImageSet, test: ImageSet, classes: string[], options: LongTailedOptions, random: SeededRandom): ImageSplits {
+export function longTailedSplits(train: LabelledSet, test: LabelledSet, classes: string[], options: LongTailedOptions, random: SeededRandom): ImageSplits {
   const { imbalance, validationPerClass } = options;
   if (!(imbalance >= 1)) throw new UserError(`imbalance ${imbalance} must be at least 1`);
   // mu^c as (1 / imbalance)^(c / (C - 1)), as Cui et al.'s code computes it: the last class gets

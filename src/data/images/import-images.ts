@@ -4,9 +4,10 @@ import { UserError } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/files.js';
 import { SeededRandom } from '../../util/random.js';
 import { cifarClasses, readCifar, type CifarKind } from './cifar-binary.js';
-import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits } from './imbalanced-splits.js';
+import { IMBALANCED_MNIST, imbalancedMnistSplits, longTailedSplits, type ImageSplits, type ImbalancedMnistOptions } from './imbalanced-splits.js';
 import { imagenetLtClips } from './imagenet-lt.js';
-import { readMnist } from './mnist-idx.js';
+import type { LabelledSet } from './image-set.js';
+import { readMnist, readMnistLabels } from './mnist-idx.js';
 import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from './mnist-package.js';
 import { pixelClips, writeImageClips, type ImageClip, type ImageClipSummary } from './write-image-clips.js';
 
@@ -79,7 +80,29 @@ export async function importImages(options: ImportImagesOptions): Promise<Import
 /** Chooses the images as importImages would, writing nothing: a source that cannot give them is named. */
 export async function checkImages(options: ImportImagesOptions): Promise<void> {
   // ImageNet-LT's split is fixed by its lists, and probing every image would cost as much as importing.
-  if (options.dataset !== 'imagenet-lt') await buildDataset(options);
+  if (options.dataset === 'imagenet-lt') return;
+  // MNIST's labels choose its images: its pixels stay zipped until the build.
+  if (options.dataset === 'mnist-imbalanced' && options.source !== MNIST_PACKAGE_SOURCE) {
+    chooseMnist(options, { train: await readMnistLabels(options.source, 'train'), test: await readMnistLabels(options.source, 'test') });
+    return;
+  }
+  await buildDataset(options);
+}
+
+/** The imbalanced-MNIST images a seed chooses from a source's labels, with the settings that chose them. */
+function chooseMnist(
+  options: ImportImagesOptions,
+  sources: { train: LabelledSet; test: LabelledSet },
+): { splits: ImageSplits; settings: ImbalancedMnistOptions } {
+  const pair = options.classes ? { minorityDigit: options.classes.minority, majorityDigit: options.classes.majority } : {};
+  const settings = {
+    ...IMBALANCED_MNIST,
+    ...(options.source === MNIST_PACKAGE_SOURCE ? MNIST_PACKAGE_SIZES : {}),
+    ...options.sizes,
+    ...pair,
+    majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio,
+  };
+  return { splits: imbalancedMnistSplits(sources.train, sources.test, settings, new SeededRandom(options.seed).fork(options.dataset)), settings };
 }
 
 /** The chosen images of one dataset, as clips to write, with the settings that chose them. */
@@ -90,21 +113,15 @@ async function buildDataset(
     // The split is Liu et al.'s lists, so no choice is made here and the seed is unused.
     return { recipe: 'imagenet', ...(await imagenetLtClips(options.source, options.lists ?? options.source)), settings: {} };
   }
-  const random = new SeededRandom(options.seed).fork(options.dataset);
   if (options.dataset === 'mnist-imbalanced') {
-    const fromPackage = options.source === MNIST_PACKAGE_SOURCE;
-    const sources = fromPackage ? readMnistPackage() : { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
-    const pair = options.classes ? { minorityDigit: options.classes.minority, majorityDigit: options.classes.majority } : {};
-    const settings = {
-      ...IMBALANCED_MNIST,
-      ...(fromPackage ? MNIST_PACKAGE_SIZES : {}),
-      ...options.sizes,
-      ...pair,
-      majorityRatio: options.majorityRatio ?? IMBALANCED_MNIST.majorityRatio,
-    };
-    const splits = imbalancedMnistSplits(sources.train, sources.test, settings, random);
-    return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings };
+    const sources =
+      options.source === MNIST_PACKAGE_SOURCE
+        ? readMnistPackage()
+        : { train: await readMnist(options.source, 'train'), test: await readMnist(options.source, 'test') };
+    const { splits, settings } = chooseMnist(options, sources);
+    return { recipe: 'mnist', classes: splits.classes, clips: pixelClips(sources, splits), settings: { ...settings } };
   }
+  const random = new SeededRandom(options.seed).fork(options.dataset);
   const kind: CifarKind = options.dataset === 'cifar10-lt' ? 'cifar10' : 'cifar100';
   const sources = { train: await readCifar(options.source, kind, 'train'), test: await readCifar(options.source, kind, 'test') };
   const settings = { imbalance: options.imbalance ?? 100, validationPerClass: options.validationPerClass ?? 50 };

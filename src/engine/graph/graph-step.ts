@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { currentFacts } from '../dispatch.js';
 import { nativeBackend, type NativeBackend } from '../native-backend.js';
 import { addGraphFunction, functionCallAttrs } from './function-call.js';

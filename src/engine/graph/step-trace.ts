@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { shapeInference, type InferredOutput, type ShapeGraphHandle } from '../kernel-ops.js';
 import { withoutKernels } from '../kernels.js';
 import type { NativeBackend, OpAttr, OutputMetadata } from '../native-backend.js';

@@ -162,13 +162,18 @@ void execute(napi_env, void* data) {
   std::vector<uint8_t> bytes;
   for (size_t i = 0; i < job->images.size(); ++i) {
     const Image& image = job->images[i];
-    struct stat s;
-    if (::stat(image.file.c_str(), &s) == 0 && s.st_size > 0) continue;
-    if (!make_folders(parent_of(image.file))) {
-      job->failure.set(errno, "mkdir", parent_of(image.file));
-      return;
+    const std::string dir = parent_of(image.file);
+    // A folder this mkdir makes is empty: no frame to keep, no temporary to clear. That is most
+    // folders of a new dataset (one frame each), and it spares 8 of the 14 system calls an image cost.
+    if (::mkdir(dir.c_str(), 0777) != 0) {
+      if (!make_folders(dir)) {
+        job->failure.set(errno, "mkdir", dir);
+        return;
+      }
+      struct stat s;
+      if (::stat(image.file.c_str(), &s) == 0 && s.st_size > 0) continue;
+      remove_left_temporaries(image.file);
     }
-    remove_left_temporaries(image.file);
     std::string why;
     if (!encode(image.pixels, image.width, image.height, image.channels, job->quality, &bytes, &why)) {
       job->failure.message = image.file + ": " + why;

@@ -11,7 +11,7 @@ import { frameFile } from '../../../src/data/clip-loader.js';
 import { loadFrameDataset } from '../../../src/data/frame-dataset.js';
 import { readCifar } from '../../../src/data/images/cifar-binary.js';
 import { importImages, type ImportImagesResult } from '../../../src/data/images/import-images.js';
-import { readMnist } from '../../../src/data/images/mnist-idx.js';
+import { readMnist, readMnistLabels } from '../../../src/data/images/mnist-idx.js';
 import { MNIST_PACKAGE_SIZES, MNIST_PACKAGE_SOURCE, readMnistPackage } from '../../../src/data/images/mnist-package.js';
 import { validatePipeline } from '../../../src/config/pipeline.js';
 import { train } from '../../../src/train/trainer.js';
@@ -108,6 +108,8 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await fs.cp(mnist, broken, { recursive: true });
     const images = path.join(broken, 't10k-images-idx3-ubyte');
     const bytes = await fs.readFile(images);
+    // Read whole once (and kept for later calls): a file changed since is read again.
+    expect((await readMnist(broken, 'test')).count).toBe(bytes.readUInt32BE(4));
     await fs.writeFile(images, bytes.subarray(0, bytes.length - 100));
     await expect(readMnist(broken, 'test')).rejects.toThrow(`${images}: ${bytes.length - 100} bytes, the header promises ${bytes.length}`);
     await fs.writeFile(images, Buffer.from('not an idx file at all'));
@@ -199,6 +201,12 @@ describe("Debian's Fashion-MNIST (dataset-fashion-mnist)", () => {
     expect(fashionMnist.clips.transform.mean[0]).toBeCloseTo(mean, 3);
     expect(fashionMnist.clips.transform.std[0]).toBeCloseTo(std, 3);
     expect((await readMnist(dir, 'test')).count).toBe(10000);
+    // The same files again: the split read before, not unzipped a second time.
+    expect(await readMnist(dir, 'train')).toBe(train);
+    // The labels alone (what choosing images needs) are the whole read's, from the zipped images' header.
+    const { pixels, ...labelled } = train;
+    expect(pixels.length).toBe(60000 * 28 * 28);
+    expect(await readMnistLabels(dir, 'train')).toEqual(labelled);
   });
 });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { clipFromTorch } from '../../../src/engine/layout.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';

@@ -16,9 +16,9 @@ beforeAll(async () => {
   const dataRoot = (await smallSyntheticDataset()).root;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'egtea-tb-'));
   run = path.join(work, 'run');
-  // One epoch, then the run extended to two: the resumed run adds its epoch to the same file.
-  await train({ pipeline: smallPipeline({ epochs: 1 }), dataRoot, out: run, graphStep: false });
+  // Two epochs (the second appended to the file), then the run extended to three: the resumed run adds its epoch to the same file.
   await train({ pipeline: smallPipeline({ epochs: 2 }), dataRoot, out: run, graphStep: false });
+  await train({ pipeline: smallPipeline({ epochs: 3 }), dataRoot, out: run, graphStep: false });
 });
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -41,7 +41,7 @@ describe('TensorBoard event files', () => {
       .map((l) => JSON.parse(l) as EpochRecord);
     const events = decodeEvents(fs.readFileSync(eventFile()), 'events');
     expect(events[0]!.fileVersion).toBe('brain.Event:2');
-    expect(events.slice(1).map((e) => e.step)).toEqual([1, 2]);
+    expect(events.slice(1).map((e) => e.step)).toEqual([1, 2, 3]);
     for (const [i, record] of history.entries()) {
       const scalars = new Map(events[i + 1]!.scalars.map((s) => [s.tag, s.value]));
       expect(scalars.get('train/loss')).toBeCloseTo(record.trainLoss, 5);
@@ -70,7 +70,7 @@ describe('TensorBoard event files', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as EpochRecord);
-    expect(scalars['train/loss']!.map(([step]) => step)).toEqual([1, 2]);
+    expect(scalars['train/loss']!.map(([step]) => step)).toEqual([1, 2, 3]);
     scalars['train/loss']!.forEach(([, value], i) => expect(value).toBeCloseTo(history[i]!.trainLoss, 5));
     scalars['cdb/tau']!.forEach(([, value], i) => expect(value).toBeCloseTo(history[i]!.cdb!.tau, 5));
     expect(Object.keys(scalars).filter((t) => t.startsWith('cdb_weight/'))).toHaveLength(19);
