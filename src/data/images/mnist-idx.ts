@@ -52,8 +52,12 @@ async function readIdxBytes(idx: IdxFile, head?: number): Promise<Buffer> {
   if (!idx.gzipped) return head === undefined ? data : data.subarray(0, head);
   try {
     if (head === undefined) return await gunzip(data);
-    // A sync flush unzips what the first compressed bytes hold and stops there, without an error for the rest.
-    return zlib.gunzipSync(data.subarray(0, Math.min(data.length, 4096)), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, head);
+    // A sync flush unzips what the first compressed bytes hold and stops there, without an error
+    // for the rest; more of them only when those held less (a long name or comment in the header).
+    for (let take = 4096; ; take *= 8) {
+      const bytes = zlib.gunzipSync(data.subarray(0, take), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      if (bytes.length >= head || take >= data.length) return bytes.subarray(0, head);
+    }
   } catch (error) {
     throw new UserError(`${idx.file}: not a readable gzip file (${(error as Error).message})`);
   }

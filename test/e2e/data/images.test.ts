@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fashionMnist from '../../../pipelines/fashion-mnist.js';
@@ -119,6 +120,24 @@ describe('imbalanced MNIST as one-frame clips', () => {
     await expect(readMnist(broken, 'test')).rejects.toThrow(
       "or use Fashion-MNIST's: Debian's package dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist (--source /usr/share/datasets/fashion-mnist)",
     );
+  });
+
+  it('reads the labels alone from a gzipped file whose header holds a long comment, as a whole read does', async () => {
+    const zipped = path.join(work, 'mnist-zipped');
+    await fs.mkdir(zipped, { recursive: true });
+    for (const name of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+      const bytes = await fs.readFile(path.join(mnist, name));
+      // A gzip member with FCOMMENT set: 10 KB of comment before the compressed bytes.
+      const header = Buffer.from([0x1f, 0x8b, 8, 0x10, 0, 0, 0, 0, 0, 3]);
+      const comment = Buffer.concat([Buffer.alloc(10_000, 'c'), Buffer.from([0])]);
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(zlib.crc32(bytes), 0);
+      trailer.writeUInt32LE(bytes.length, 4);
+      await fs.writeFile(path.join(zipped, `${name}.gz`), Buffer.concat([header, comment, zlib.deflateRawSync(bytes), trailer]));
+    }
+    const { pixels, ...labelled } = await readMnist(zipped, 'test');
+    expect(pixels).toEqual((await readMnist(mnist, 'test')).pixels);
+    expect(await readMnistLabels(zipped, 'test')).toEqual(labelled);
   });
 
   it('builds any pair of classes, minority first, and names a class the source lacks', async () => {
