@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { evaluateRun, GROUP_NAMES, type RunEvaluation } from '../eval/evaluate-run.js';
+import { evaluateRunModels, GROUP_NAMES, type RunEvaluation } from '../eval/evaluate-run.js';
 import type { SummaryMetrics } from '../metrics/metrics.js';
 import type { ScheduleScaling } from '../config/schedule.js';
 import type { Pipeline } from '../config/pipeline.js';
@@ -193,15 +193,14 @@ export async function finishCell(
   const bestEpoch = recorded?.epoch ?? history.at(-1)!.epoch;
   const bestWeights = recorded ? run.bestWeightsFile : run.modelFile;
   // The best weights are not the run's own, so their evaluation is saved under a name of its own.
-  const bestEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, log });
-  const finalEval = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, log });
-  let posthoc: CellResult['posthoc'];
-  if (trained.posthocTau !== undefined) {
-    const tau = trained.posthocTau;
-    const bestAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, weights: bestWeights, posthocTau: tau, log });
-    const finalAdjusted = await evaluateRun({ run: folder, split: 'test', groups: GROUP_NAMES, posthocTau: tau, log });
-    posthoc = { tau, final: modelResult(history.at(-1)!.epoch, finalAdjusted), best: modelResult(bestEpoch, bestAdjusted) };
-  }
+  const tau = trained.posthocTau;
+  const [bestEval, finalEval, bestAdjusted, finalAdjusted] = await evaluateRunModels({ run: folder, split: 'test', groups: GROUP_NAMES, log }, [
+    { weights: bestWeights },
+    {},
+    ...(tau === undefined ? [] : [{ weights: bestWeights, posthocTau: tau }, { posthocTau: tau }]),
+  ]);
+  const posthoc: CellResult['posthoc'] =
+    tau === undefined ? undefined : { tau, final: modelResult(history.at(-1)!.epoch, finalAdjusted!), best: modelResult(bestEpoch, bestAdjusted!) };
   const trainingClips = result.trainingCounts.reduce((a, b) => a + b, 0);
   // What the run's history holds, which is more than --epochs when a longer run was there already.
   const epochs = history.at(-1)!.epoch;
@@ -212,8 +211,8 @@ export async function finishCell(
     seconds: history.reduce((sum, r) => sum + r.seconds, 0),
     classes: result.classes,
     trainingCounts: result.trainingCounts,
-    final: modelResult(history.at(-1)!.epoch, finalEval),
-    best: modelResult(bestEpoch, bestEval),
+    final: modelResult(history.at(-1)!.epoch, finalEval!),
+    best: modelResult(bestEpoch, bestEval!),
     ...(posthoc ? { posthoc } : {}),
   };
   await writeFileAtomic(path.join(folder, CELL_FILES.result), `${JSON.stringify(cell, null, 2)}\n`);
