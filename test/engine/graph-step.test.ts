@@ -30,7 +30,6 @@ function runDifference(a: { losses: number[]; weights: Float32Array[] }, b: { lo
   return worst;
 }
 
-/** `reverse`: every batch in reverse order, the same run up to rounding (its noise floor). */
 /**
  * Runs `body` eagerly, then `calls` times as a GraphStep (recordings and graph calls), each output
  * element within float32 rounding of the eager one (noiseBound(FLOAT32_EPSILON), relative above 1).
@@ -56,6 +55,7 @@ function expectGraphLikeEager(inputs: tf.Tensor[], body: () => tf.Tensor[], call
   graph.dispose();
 }
 
+/** `reverse`: every batch in reverse order, the same run up to rounding (its noise floor). */
 function lenetRun(graph: GraphStep | undefined, reverse = false) {
   const model = new LeNet5(4, 3);
   const tracker = new DifficultyTracker(4, { tau: 'dynamic' });
